@@ -1,0 +1,148 @@
+"""The drill record: the one shape the orchestrator writes and every evidence renderer reads.
+
+It is versioned (`schema_version`) and strict (`extra="forbid"`) because an auditor reads old bundles
+with new tools: an unknown field is a bug to surface, not data to drop silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Status(StrEnum):
+    """Outcome of one check or step."""
+
+    PASS = "pass"  # noqa: S105 (a status, not a password)
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class Verdict(StrEnum):
+    """Outcome of the whole drill; INCOMPLETE means it never finished (crash, Ctrl-C, still running)."""
+
+    PASS = "PASS"  # noqa: S105 (a verdict, not a password)
+    FAIL = "FAIL"
+    INCOMPLETE = "INCOMPLETE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Check(_Strict):
+    """One proven (or disproven) claim, with the excerpt that supports it."""
+
+    id: str
+    title: str
+    status: Status
+    reason: str
+    required: bool = True
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepResult(_Strict):
+    """A finished step: its checks, UTC wall times, and screenshots (paths relative to the bundle)."""
+
+    step: str
+    title: str
+    status: Status
+    reason: str
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    checks: list[Check] = Field(default_factory=list)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    screenshots: list[str] = Field(default_factory=list)
+    required: bool = True
+
+
+class Finding(_Strict):
+    """Something the auditor or operator should act on, even when the drill passed."""
+
+    severity: Literal["info", "advisory", "warning", "critical"]
+    title: str
+    detail: str
+    step: str | None = None
+
+
+class Timings(_Strict):
+    """The latencies the drill measured. Every field is optional because a failed drill measures less."""
+
+    signin_started_at: datetime | None = None
+    signin_completed_at: datetime | None = None
+    signin_s: float | None = None
+    row_created_at: datetime | None = None
+    row_ingested_at: datetime | None = None  # TimeGenerated
+    row_seen_at: datetime | None = None
+    ingestion_latency_s: float | None = None  # TimeGenerated - CreatedDateTime
+    detection_lag_s: float | None = None  # runner saw it - it became visible (best estimate)
+    time_to_row_s: float | None = None  # sign-in completed -> row seen by the runner
+    alert_received_at: datetime | None = None
+    alert_seen_at: datetime | None = None
+    time_to_alert_s: float | None = None  # sign-in completed -> alert mail received
+    alert_detection_lag_s: float | None = None
+    total_s: float | None = None
+
+
+class DrillRecord(_Strict):
+    """Everything one drill proved. Never holds a PIN, token, code or cookie (redacted before it lands)."""
+
+    schema_version: int = SCHEMA_VERSION
+    drill_id: str
+    verdict: Verdict
+    reason: str
+    tenant_id: str | None = None
+    tenant_domain: str | None = None
+    cloud: str | None = None
+    account_name: str
+    account_upn: str | None = None
+    account_object_id: str | None = None
+    key: dict[str, Any] = Field(default_factory=dict)  # aaguid, model, serial, firmware, kind; never the PIN
+    operator: dict[str, Any] = Field(default_factory=dict)  # os_user, name
+    witness: str | None = None
+    workstation: dict[str, Any] = Field(default_factory=dict)  # host, os, python, versions, browser
+    started_at: datetime
+    ended_at: datetime | None = None
+    steps: list[StepResult] = Field(default_factory=list)
+    timings: Timings = Field(default_factory=Timings)
+    findings: list[Finding] = Field(default_factory=list)
+    next_due: date | None = None
+    sla: dict[str, float] = Field(default_factory=dict)  # seconds, e.g. {"time_to_alert_s": 1800}
+
+
+def first_failure(steps: list[StepResult]) -> str | None:
+    """Name the first required step or check that did not pass, as `step: reason` or `step/check: reason`."""
+    for step in steps:
+        if not step.required:
+            continue
+        for check in step.checks:
+            if check.required and check.status is not Status.PASS:
+                return f"{step.step}/{check.id}: {check.reason}"
+        if step.status is not Status.PASS:
+            return f"{step.step}: {step.reason}"
+    return None
+
+
+def decide_verdict(steps: list[StepResult], finished: bool) -> tuple[Verdict, str]:
+    """PASS only when the drill finished and every required step and required check passed.
+
+    Not finished is INCOMPLETE whatever came before (an interrupted drill proves nothing either way, and
+    the exit code says so); fail closed otherwise: a required step that was skipped or errored is a
+    failure, and a drill in which no required step ran never passes.
+    """
+    failure = first_failure(steps)
+    if not finished:
+        suffix = f" (first failure so far: {failure})" if failure else ""
+        return Verdict.INCOMPLETE, f"the drill did not finish{suffix}"
+    if failure is not None:
+        return Verdict.FAIL, failure
+    if not any(step.required for step in steps):
+        return Verdict.FAIL, "no required step ran"
+    return Verdict.PASS, "every required step and check passed"
