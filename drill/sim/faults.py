@@ -1,0 +1,31 @@
+"""Named fault scenarios, each breaking one link; collected from the service modules that implement them.
+
+Each service owns the faults it can express (identity: account disabled, CA block, ...; Log Analytics:
+ingestion stopped, ...), because the protocol-level effect lives there. This module only lists and applies.
+"""
+
+from __future__ import annotations
+
+from drill.sim import alerts, graph, identity, loganalytics
+from drill.sim.state import Fault, SimState
+
+
+def all_faults() -> dict[str, Fault]:
+    out: dict[str, Fault] = {}
+    for module in (identity, graph, loganalytics, alerts):
+        for fault in getattr(module, "FAULTS", []):
+            if fault.name in out:
+                raise RuntimeError(f"fault {fault.name} is defined twice")
+            out[fault.name] = fault
+    return dict(sorted(out.items()))
+
+
+def apply_fault(state: SimState, name: str) -> Fault:
+    faults = all_faults()
+    if name not in faults:
+        known = ", ".join(faults) or "none"
+        raise KeyError(f"unknown fault {name!r}; known: {known}")
+    fault = faults[name]
+    fault.apply(state)
+    state.faults.setdefault(name, {})
+    return fault

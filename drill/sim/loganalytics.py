@@ -1,0 +1,13 @@
+"""Placeholder: being written by the loganalytics engineer."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from drill.sim.state import Fault, SimState
+
+FAULTS: list[Fault] = []
+
+
+def install(state: SimState) -> list[BaseRoute]:
+    return []

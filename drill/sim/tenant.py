@@ -1,0 +1,169 @@
+"""Tenant state loaded from a YAML fixture whose objects are shaped like Microsoft Graph v1.0 resources.
+
+Keeping fixture objects in Graph's own shape means the Graph surface serves them almost verbatim and the
+identity side reads the same facts (accounts, roles, policies) without a second model that could drift.
+Simulator-only facts (passkeys, workspace, alert rules, mailboxes) use camelCase keys in the same spirit.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+
+Obj = dict[str, Any]
+
+_SECTIONS = (
+    "users",
+    "groups",
+    "administrativeUnits",
+    "roleDefinitions",
+    "roleAssignments",
+    "roleEligibilities",
+    "conditionalAccessPolicies",
+    "authenticationStrengthPolicies",
+    "applications",
+    "diagnosticSettings",
+    "alertRules",
+    "actionGroups",
+    "mailboxes",
+    "passkeys",
+)
+
+
+@dataclass
+class Tenant:
+    """Mutable tenant state; faults and the control plane change it in place."""
+
+    id: str
+    display_name: str
+    primary_domain: str
+    users: list[Obj] = field(default_factory=list)
+    groups: list[Obj] = field(default_factory=list)
+    administrativeUnits: list[Obj] = field(default_factory=list)  # noqa: N815 - Graph's own name
+    roleDefinitions: list[Obj] = field(default_factory=list)  # noqa: N815
+    # Active assignments as Graph's roleAssignmentScheduleInstances (assignmentType Assigned|Activated,
+    # memberType Direct|Group|Inherited, startDateTime, endDateTime, directoryScopeId, principalId, ...).
+    roleAssignments: list[Obj] = field(default_factory=list)  # noqa: N815
+    roleEligibilities: list[Obj] = field(default_factory=list)  # noqa: N815
+    conditionalAccessPolicies: list[Obj] = field(default_factory=list)  # noqa: N815
+    authenticationStrengthPolicies: list[Obj] = field(default_factory=list)  # noqa: N815
+    authenticationMethodsPolicy: Obj = field(default_factory=dict)  # noqa: N815
+    # {appId, displayName, kind: public|confidential, redirectUris, clientSecretSha256?, appRoles granted...}
+    applications: list[Obj] = field(default_factory=list)
+    diagnosticSettings: list[Obj] = field(default_factory=list)  # noqa: N815
+    workspace: Obj = field(default_factory=dict)
+    alertRules: list[Obj] = field(default_factory=list)  # noqa: N815
+    actionGroups: list[Obj] = field(default_factory=list)  # noqa: N815
+    mailboxes: list[Obj] = field(default_factory=list)
+    # Registered FIDO2 credentials: {id, userId, credentialId (b64url), publicKey (b64url COSE), aaGuid,
+    # signCount, displayName, model, createdDateTime, attestationCertificates, attestationLevel}
+    passkeys: list[Obj] = field(default_factory=list)
+    # Trusted vendor attestation roots (PEM text) for attestation enforcement.
+    attestationRoots: list[str] = field(default_factory=list)  # noqa: N815
+    seedLogs: dict[str, list[Obj]] = field(default_factory=dict)  # noqa: N815
+    source: Path | None = None
+
+    # -- lookups -------------------------------------------------------------------------------------------
+    def user(self, key: str) -> Obj | None:
+        """By object id or UPN (case-insensitive), as Graph's /users/{id|upn} resolves."""
+        low = key.lower()
+        for u in self.users:
+            if u["id"] == key or str(u.get("userPrincipalName", "")).lower() == low:
+                return u
+        return None
+
+    def group(self, group_id: str) -> Obj | None:
+        return next((g for g in self.groups if g["id"] == group_id), None)
+
+    def application(self, app_id: str) -> Obj | None:
+        return next((a for a in self.applications if a["appId"] == app_id), None)
+
+    def groups_of(self, user_id: str) -> list[Obj]:
+        """Direct group memberships (assigned membership only, which is all role-assignable groups allow)."""
+        return [g for g in self.groups if user_id in g.get("members", [])]
+
+    def passkeys_of(self, user_id: str) -> list[Obj]:
+        return [p for p in self.passkeys if p["userId"] == user_id]
+
+    def mailbox(self, address: str) -> Obj | None:
+        low = address.lower()
+        return next((m for m in self.mailboxes if str(m["address"]).lower() == low), None)
+
+    def active_assignments(self, user_id: str, now: datetime) -> list[Obj]:
+        """Schedule instances in force now for the user, directly or through a group it belongs to."""
+        principals = {user_id} | {g["id"] for g in self.groups_of(user_id)}
+        out = []
+        for a in self.roleAssignments:
+            if a["principalId"] not in principals:
+                continue
+            start, end = a.get("startDateTime"), a.get("endDateTime")
+            if start and _parse(start) > now:
+                continue
+            if end and _parse(end) <= now:
+                continue
+            out.append(a)
+        return out
+
+    def active_role_template_ids(self, user_id: str, now: datetime) -> list[str]:
+        """What `wids` carries: template ids of directory roles active for the user right now."""
+        return sorted({a["roleDefinitionId"] for a in self.active_assignments(user_id, now)})
+
+    def copy(self) -> Tenant:
+        return copy.deepcopy(self)
+
+
+def _parse(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class TenantFixtureError(ValueError):
+    """A fixture that cannot describe a tenant; the message names the file and the key."""
+
+
+def load_tenant(path: Path) -> Tenant:
+    yaml = YAML(typ="safe")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"))
+    except Exception as exc:
+        raise TenantFixtureError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or "tenant" not in data:
+        raise TenantFixtureError(f"{path}: a tenant fixture needs a top-level `tenant:` mapping")
+    return tenant_from_dict(data, source=path)
+
+
+def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant:
+    where = source or "<tenant>"
+    head = data.get("tenant") or {}
+    try:
+        tid = str(uuid.UUID(str(head["id"])))
+    except (KeyError, ValueError) as exc:
+        raise TenantFixtureError(f"{where}: tenant.id must be a GUID") from exc
+    unknown = set(data) - {"tenant", "authenticationMethodsPolicy", "workspace", "attestationRoots", "seedLogs", *_SECTIONS}
+    if unknown:
+        raise TenantFixtureError(f"{where}: unknown top-level keys {sorted(unknown)}")
+    t = Tenant(
+        id=tid,
+        display_name=str(head.get("displayName", "Simulated tenant")),
+        primary_domain=str(head.get("primaryDomain", "contoso.test")),
+        authenticationMethodsPolicy=dict(data.get("authenticationMethodsPolicy") or {}),
+        workspace=dict(data.get("workspace") or {}),
+        attestationRoots=list(data.get("attestationRoots") or []),
+        seedLogs=dict(data.get("seedLogs") or {}),
+        source=source,
+    )
+    for name in _SECTIONS:
+        value = data.get(name) or []
+        if not isinstance(value, list):
+            raise TenantFixtureError(f"{where}: `{name}` must be a list")
+        setattr(t, name, [dict(v) for v in value])
+    return t
