@@ -134,3 +134,16 @@ class Fault:
     link: str  # which link breaks: sign-in, role, logs, alert, mail, graph, token, ...
     summary: str  # one line for `drill sim faults`
     apply: Callable[[SimState], None]
+
+
+def token_service(state: SimState) -> Any:
+    """The run's TokenService (drill.sim.tokens), created on first use so every service shares one key."""
+    from drill.sim.tokens import TokenService
+
+    with state.lock:
+        svc = state.services.get("tokens")
+        if svc is None:
+            # The issuer names the authority host Python clients use; identity serves OIDC metadata there.
+            svc = TokenService(tenant_id=state.tenant.id, issuer=f"{state.base_url}/{state.tenant.id}/v2.0")
+            state.services["tokens"] = svc
+        return svc
