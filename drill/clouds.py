@@ -1,0 +1,116 @@
+"""Endpoint sets a drill can talk to: Microsoft's public, US Government and China clouds, or a custom set.
+
+The simulator is just one custom set: nothing in the product knows it exists. Each set also carries the
+WebAuthn relying-party split, because Entra registers passkeys for the RP ID ``login.microsoft.com`` while the
+sign-in page lives on ``login.microsoftonline.com``; python-fido2's default same-site rule would refuse that,
+so the key adapter checks RP IDs against this explicit allow-list instead (see drill/keys/rpid.py).
+
+Sovereign clouds, what is known and what is assumed:
+- US Government (GCC High / L4): authority ``login.microsoftonline.us`` (azure-identity's
+  ``AzureAuthorityHosts.AZURE_GOVERNMENT``), Graph ``graph.microsoft.us`` (msgraph-core's ``US_GOV``; DoD
+  tenants use ``dod-graph.microsoft.us``: write a custom cloud for them), Log Analytics
+  ``api.loganalytics.us``. Microsoft documents FIDO2 methods as available there but no public trace shows its
+  ceremony host. ASSUMPTION: it mirrors the public split, RP ID ``login.microsoft.us`` used from
+  ``https://login.microsoftonline.us``; the RP ID ``login.microsoftonline.us`` itself is same-origin and needs
+  no entry. A drill that meets another RP ID fails closed with SecurityError and names it; add it through a
+  custom cloud after checking it.
+- China (21Vianet): authority ``login.chinacloudapi.cn`` (``AzureAuthorityHosts.AZURE_CHINA``), Graph
+  ``microsoftgraph.chinacloudapi.cn``, Log Analytics ``api.loganalytics.azure.cn``. Graph's FIDO2 method
+  documentation lists China as not supported, so no cross-origin RP ID is allowed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drill.playbook import Playbook
+
+
+def _frozen(mapping: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({rp: tuple(origins) for rp, origins in mapping.items()})
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """One endpoint set. URLs carry the scheme and no trailing slash."""
+
+    name: str
+    authority_host: str
+    graph_endpoint: str
+    logs_endpoint: str
+    logs_audience: str
+    webauthn_related_origins: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _frozen({}))
+    ca_bundle: str | None = None
+
+    def graph_scope(self, permission: str) -> str:
+        """A fully qualified Graph scope for this cloud (``User.Read`` -> ``https://graph.../User.Read``)."""
+        return f"{self.graph_endpoint}/{permission}"
+
+    @property
+    def graph_default_scope(self) -> str:
+        return f"{self.graph_endpoint}/.default"
+
+    @property
+    def logs_default_scope(self) -> str:
+        return f"{self.logs_audience}/.default"
+
+    def authority(self, tenant: str) -> str:
+        """The msal authority URL for a tenant id or domain."""
+        return f"{self.authority_host}/{tenant}"
+
+
+PUBLIC = Cloud(
+    name="public",
+    authority_host="https://login.microsoftonline.com",
+    graph_endpoint="https://graph.microsoft.com",
+    logs_endpoint="https://api.loganalytics.io",
+    logs_audience="https://api.loganalytics.io",
+    webauthn_related_origins=_frozen({"login.microsoft.com": ("https://login.microsoftonline.com",)}),
+)
+
+USGOV = Cloud(
+    name="usgov",
+    authority_host="https://login.microsoftonline.us",
+    graph_endpoint="https://graph.microsoft.us",
+    logs_endpoint="https://api.loganalytics.us",
+    logs_audience="https://api.loganalytics.us",
+    # Assumption (see module docstring): mirrors the public split.
+    webauthn_related_origins=_frozen({"login.microsoft.us": ("https://login.microsoftonline.us",)}),
+)
+
+CHINA = Cloud(
+    name="china",
+    authority_host="https://login.chinacloudapi.cn",
+    graph_endpoint="https://microsoftgraph.chinacloudapi.cn",
+    logs_endpoint="https://api.loganalytics.azure.cn",
+    logs_audience="https://api.loganalytics.azure.cn",
+    webauthn_related_origins=_frozen({}),
+)
+
+BUILTIN: Mapping[str, Cloud] = MappingProxyType({c.name: c for c in (PUBLIC, USGOV, CHINA)})
+
+
+def cloud_for(playbook: Playbook) -> Cloud:
+    """The Cloud a playbook names: a built-in by name, or one built from its `custom` endpoints.
+
+    Custom values arrive `${VAR}`-expanded and validated (https, no trailing slash) by the playbook loader.
+    """
+    spec = playbook.tenant.cloud
+    if isinstance(spec, str):
+        return BUILTIN[spec]
+    custom = spec.custom
+    return Cloud(
+        name=custom.name,
+        authority_host=custom.authority_host,
+        graph_endpoint=custom.graph_endpoint,
+        logs_endpoint=custom.logs_endpoint,
+        logs_audience=custom.logs_audience or custom.logs_endpoint,
+        webauthn_related_origins=_frozen(
+            {rp: tuple(origins) for rp, origins in custom.webauthn_related_origins.items()}
+        ),
+        ca_bundle=str(playbook.resolve(custom.ca_bundle)) if custom.ca_bundle is not None else None,
+    )

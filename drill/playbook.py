@@ -1,0 +1,470 @@
+"""What a drill needs to know about one tenant, as a validated model loaded from YAML.
+
+A playbook is reviewed like code and run rarely, often by someone who did not write it, so it must fail
+early and precisely: unknown keys are errors (a misspelt ``revoke_sesions`` would otherwise silently keep the
+default), every error points at ``file:line:col`` with the fix, and no secret may be written in it at all
+(PINs are typed at the prompt, tokens are obtained by the drill, client secrets come from an environment
+variable named here). `playbook_warnings` holds the judgement calls (cadence, account count, key diversity)
+that are advice rather than errors.
+
+Paths: files the drill reads (alert query, signing key, certificates, CA bundle) are relative to the
+playbook's folder; the output folder (``evidence.output_dir``) is relative to the working directory, like
+any CLI output.
+
+Run-time values: inside ``tenant.cloud.custom`` (and only there) ``${NAME}`` and ``${NAME:-default}`` are
+replaced from the environment when the playbook loads, so a simulator whose port is known only at run time
+can be named (``authority_host: https://login.sim.test:${DRILL_SIM_PORT}``). `load_playbook(path, env=...)`
+takes the mapping to expand from, so a caller can pass values without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from drill.errors import DrillUserError
+
+# Microsoft Graph Command Line Tools: a public client every tenant has, used when no drill app is named.
+GRAPH_CLI_APP_ID = uuid.UUID("14d82eec-204b-4c2f-b7e8-296a70dab67e")
+MICROSOFT_GUIDANCE_CYCLE_DAYS = 90
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- small value types --------------------------------------------------------------------------------------
+_DOMAIN = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
+_EMAIL = re.compile(r"[^@\s]{1,64}@" + _DOMAIN.pattern)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+
+
+def _check(pattern: re.Pattern[str], what: str, example: str) -> Any:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"not a valid {what}; write it like {example}")
+        return value
+
+    return check
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be an https:// URL (the Microsoft client libraries refuse plain http)")
+    if parts.query or parts.fragment:
+        raise ValueError("must not carry a query or fragment; give the base URL only")
+    return value.rstrip("/")
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ValueError("must be an https origin like https://login.example.test[:port], with no path")
+    return value.rstrip("/")
+
+
+def _rp_id(value: str) -> str:
+    if not _DOMAIN.fullmatch(value) and value != "localhost":
+        raise ValueError("a WebAuthn RP ID is a host name such as login.microsoft.com (no scheme, no port)")
+    return value.lower()
+
+
+def _redirect_uri(value: str) -> str:
+    parts = urlsplit(value)
+    loopback = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if not (loopback or (parts.scheme == "https" and parts.hostname)):
+        raise ValueError(
+            "use http://localhost[:port] (public client) or an https:// URI registered on the app"
+        )
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc.msg}); escape special characters") from None
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=512)]
+Domain = Annotated[str, AfterValidator(_check(_DOMAIN, "domain name", "contoso.onmicrosoft.com"))]
+Email = Annotated[str, AfterValidator(_check(_EMAIL, "mail address", "soc@contoso.com"))]
+EnvName = Annotated[
+    str, AfterValidator(_check(_ENV_NAME, "environment variable name", "DRILL_OBSERVER_SECRET"))
+]
+Slug = Annotated[str, AfterValidator(_check(_SLUG, "short name (lower case, digits, - _ .)", "bg-1"))]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+Origin = Annotated[str, AfterValidator(_origin)]
+RpId = Annotated[str, AfterValidator(_rp_id)]
+Regex = Annotated[str, Field(min_length=1), AfterValidator(_regex)]
+Seconds = Annotated[float, Field(gt=0, le=86_400, strict=True)]
+ListOfEmails = Annotated[list[Email], BeforeValidator(_as_list), Field(min_length=1)]
+
+
+# --- tenant and cloud ---------------------------------------------------------------------------------------
+class CloudName(StrEnum):
+    public = "public"
+    usgov = "usgov"
+    china = "china"
+
+
+class CustomEndpoints(_Model):
+    """Endpoints of a cloud that is not one of Microsoft's named ones (the simulator is one)."""
+
+    name: Slug = "custom"
+    authority_host: HttpsUrl
+    graph_endpoint: HttpsUrl
+    logs_endpoint: HttpsUrl
+    logs_audience: HttpsUrl | None = Field(
+        default=None, description="Token audience for Log Analytics; default: logs_endpoint."
+    )
+    ca_bundle: Path | None = Field(
+        default=None, description="PEM file of extra CAs to trust (relative to the playbook)."
+    )
+    webauthn_related_origins: dict[RpId, list[Origin]] = Field(
+        default_factory=dict,
+        description="RP ID -> other origins allowed to use it, e.g. {login.microsoft.com: [https://login.microsoftonline.com]}.",
+    )
+
+
+class CustomCloud(_Model):
+    custom: CustomEndpoints
+
+
+def _cloud_tag(value: Any) -> str:
+    return "cloud-custom" if isinstance(value, dict | CustomCloud) else "cloud-name"
+
+
+CloudSpec = Annotated[
+    Annotated[CloudName, Tag("cloud-name")] | Annotated[CustomCloud, Tag("cloud-custom")],
+    Discriminator(_cloud_tag),
+]
+
+
+class Tenant(_Model):
+    id: uuid.UUID = Field(description="Directory (tenant) id.")
+    primary_domain: Domain
+    cloud: CloudSpec = Field(default=CloudName.public, description="public | usgov | china | {custom: {...}}")
+
+
+# --- accounts -----------------------------------------------------------------------------------------------
+class KeySpec(_Model):
+    """The physical key an account is expected to use: what the drill checks it is holding."""
+
+    aaguids: Annotated[list[uuid.UUID], Field(min_length=1)] = Field(
+        description="AAGUID(s) of the expected key model (the FIDO metadata id of make and model)."
+    )
+    label: Text
+    vendor: Text
+    serial: Text | None = None
+
+
+class Account(_Model):
+    name: Slug = Field(description="Short name used on the command line and in reports, e.g. bg-1.")
+    upn: Email
+    object_id: uuid.UUID
+    key: KeySpec
+    storage_location: Text = Field(description="Where the key is kept (safe, envelope number).")
+    authorised_people: Annotated[list[Text], Field(min_length=1)]
+    pin_retry_guard: StrictInt = Field(
+        default=3,
+        ge=2,
+        le=8,
+        description="Refuse to try a PIN when the key has this many retries left or fewer.",
+    )
+
+
+# --- the drill's own sign-in --------------------------------------------------------------------------------
+_RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+
+
+class DrillApp(_Model):
+    client_id: uuid.UUID = GRAPH_CLI_APP_ID
+    redirect_uri: Annotated[str, AfterValidator(_redirect_uri)] = "http://localhost"
+    scopes: Annotated[list[Text], Field(min_length=1)] = Field(
+        default_factory=lambda: ["User.Read", "RoleManagement.Read.Directory"]
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_reserved(cls, scopes: list[str]) -> list[str]:
+        reserved = sorted(_RESERVED_SCOPES.intersection(s.lower() for s in scopes))
+        if reserved:
+            raise ValueError(
+                f"remove {', '.join(reserved)}: msal adds the OpenID scopes itself and refuses them"
+            )
+        return scopes
+
+
+# --- the observer (reads logs and mail; never touches the break-glass account) ------------------------------
+class AzureCliObserver(_Model):
+    kind: Literal["azure-cli"]
+
+
+class CertificateObserver(_Model):
+    kind: Literal["certificate"]
+    client_id: uuid.UUID
+    certificate_path: Path = Field(
+        description="PEM (or PKCS#12) holding the app's certificate and private key."
+    )
+    certificate_password_env: EnvName | None = Field(
+        default=None, description="Env var holding the file's password."
+    )
+    send_certificate_chain: StrictBool = False
+
+
+class ClientSecretEnvObserver(_Model):
+    kind: Literal["client-secret-env"]
+    client_id: uuid.UUID
+    client_secret_env: EnvName = Field(description="Name of the environment variable holding the secret.")
+
+
+class ManagedIdentityObserver(_Model):
+    kind: Literal["managed-identity"]
+    client_id: uuid.UUID | None = Field(
+        default=None, description="User-assigned identity; omit for system-assigned."
+    )
+
+
+class WorkloadIdentityObserver(_Model):
+    kind: Literal["workload-identity"]
+    client_id: uuid.UUID
+    token_file_path: Path | None = Field(
+        default=None, description="Federated token file; default: $AZURE_FEDERATED_TOKEN_FILE."
+    )
+
+
+Observer = Annotated[
+    AzureCliObserver
+    | CertificateObserver
+    | ClientSecretEnvObserver
+    | ManagedIdentityObserver
+    | WorkloadIdentityObserver,
+    Field(discriminator="kind"),
+]
+
+
+# --- logs and alerting --------------------------------------------------------------------------------------
+class LogAnalytics(_Model):
+    workspace_id: uuid.UUID
+    alert_query_file: Path = Field(description="KQL of the break-glass alert rule, relative to the playbook.")
+    tables: Annotated[list[Text], Field(min_length=1)] = Field(
+        default_factory=lambda: ["SigninLogs", "AuditLogs"]
+    )
+
+
+class Alert(_Model):
+    mailbox: Email = Field(description="Mailbox the alert's action group mails (the observer reads it).")
+    subject_match: Regex = Field(description="Regular expression the alert mail's subject must match.")
+    sender: Email = "azure-noreply@microsoft.com"
+    sentinel_workspace: uuid.UUID | None = None
+
+
+class ExpectedPolicy(_Model):
+    id: uuid.UUID | None = None
+    display_name: Text | None = None
+    expect: Literal["applies", "excluded"] = Field(
+        default="applies",
+        description="Whether this policy should apply to the break-glass sign-in or exclude it.",
+    )
+
+    @model_validator(mode="after")
+    def _named(self) -> ExpectedPolicy:
+        if self.id is None and self.display_name is None:
+            raise ValueError("give the policy's id or display_name (id is better: names can change)")
+        return self
+
+
+class ConditionalAccess(_Model):
+    break_glass_group_id: uuid.UUID | None = None
+    expected_policies: list[ExpectedPolicy] = Field(default_factory=list)
+
+
+class Sla(_Model):
+    """Seconds each wait may take before the step fails."""
+
+    preflight: Seconds = 120
+    signin: Seconds = 300
+    ga_proof: Seconds = 120
+    log_row: Seconds = 1800
+    alert: Seconds = 1800
+    cleanup: Seconds = 300
+
+
+class Schedule(_Model):
+    cycle_days: StrictInt = Field(default=180, ge=1, le=366)
+    reminder_lead_days: list[Annotated[StrictInt, Field(ge=0, le=365)]] = Field(
+        default_factory=lambda: [30, 7, 1]
+    )
+    ga_ceiling: StrictInt = Field(
+        default=4, ge=1, le=100, description="Most Global Administrators the tenant should have."
+    )
+    daily_keyless_check: StrictBool = True
+
+    @model_validator(mode="after")
+    def _leads_fit(self) -> Schedule:
+        too_long = [d for d in self.reminder_lead_days if d >= self.cycle_days]
+        if too_long:
+            raise ValueError(
+                f"reminder_lead_days {too_long} must be shorter than cycle_days ({self.cycle_days})"
+            )
+        return self
+
+
+# --- evidence -----------------------------------------------------------------------------------------------
+class FolderFiling(_Model):
+    kind: Literal["folder"]
+    path: Path
+
+
+class SharePointFiling(_Model):
+    kind: Literal["sharepoint"]
+    site_url: HttpsUrl
+    library: Text = "Documents"
+    folder: Text = "Break-glass drills"
+
+
+Filing = Annotated[FolderFiling | SharePointFiling, Field(discriminator="kind")]
+
+
+class Evidence(_Model):
+    output_dir: Path = Field(
+        default=Path("reports"),
+        description="Where drill folders and ledger.jsonl go (relative to the working directory).",
+    )
+    signing_key: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) signing each manifest."
+    )
+    filing: list[Filing] = Field(default_factory=list)
+
+
+class Browser(_Model):
+    executable: Path | None = Field(
+        default=None, description="Chromium to drive; default: found automatically."
+    )
+    headless: StrictBool = True
+    locale: Text = "en-US"
+    ui_profile: dict[Slug, Text] = Field(
+        default_factory=dict, description="Selector name -> CSS, overriding the built-in sign-in UI profile."
+    )
+
+
+class Announce(_Model):
+    to: ListOfEmails
+
+
+class Cleanup(_Model):
+    revoke_sessions: StrictBool = True
+
+
+# --- the playbook -------------------------------------------------------------------------------------------
+class Playbook(_Model):
+    """One tenant's drill: who, with which key, watched by what, proven how."""
+
+    schema_version: Literal[1] = 1
+    tenant: Tenant
+    accounts: Annotated[list[Account], Field(min_length=1)]
+    drill_app: DrillApp = Field(default_factory=lambda: DrillApp())
+    observer: Observer
+    log_analytics: LogAnalytics
+    alert: Alert
+    conditional_access: ConditionalAccess = Field(default_factory=lambda: ConditionalAccess())
+    sla: Sla = Field(default_factory=lambda: Sla())
+    schedule: Schedule = Field(default_factory=lambda: Schedule())
+    evidence: Evidence = Field(default_factory=lambda: Evidence())
+    browser: Browser = Field(default_factory=lambda: Browser())
+    announce: Announce | None = None
+    cleanup: Cleanup = Field(default_factory=lambda: Cleanup())
+
+    _source: Path | None = PrivateAttr(None)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_accounts(cls, accounts: list[Account]) -> list[Account]:
+        for attr in ("name", "upn", "object_id"):
+            seen: set[str] = set()
+            for account in accounts:
+                value = str(getattr(account, attr)).lower()
+                if value in seen:
+                    raise ValueError(f"two accounts share {attr} {value!r}; each account must be distinct")
+                seen.add(value)
+        return accounts
+
+    @property
+    def source(self) -> Path | None:
+        """The file this playbook was loaded from (None when built in code)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self._source.parent if self._source is not None else Path.cwd()
+
+    def resolve(self, path: Path) -> Path:
+        """An input file named in the playbook, resolved against the playbook's folder."""
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def alert_query_path(self) -> Path:
+        return self.resolve(self.log_analytics.alert_query_file)
+
+    def alert_query(self) -> str:
+        return self.alert_query_path.read_text(encoding="utf-8")
+
+    @property
+    def output_dir(self) -> Path:
+        out = self.evidence.output_dir
+        return out if out.is_absolute() else Path.cwd() / out
+
+    def account(self, name: str | None = None) -> Account:
+        """The named account, or the first one; DrillUserError naming the choices otherwise."""
+        if name is None:
+            return self.accounts[0]
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        names = ", ".join(a.name for a in self.accounts)
+        raise DrillUserError(f"no account named {name!r} in the playbook; choose one of: {names}")
+
+
+# The public API lives in the loader and advice modules; re-exported here so callers import one place.
+from drill.playbook_load import import_maester, load_playbook, playbook_json_schema  # noqa: E402
+from drill.playbook_warnings import playbook_warnings  # noqa: E402
+
+__all__ = [
+    "Account",
+    "Alert",
+    "CloudName",
+    "CustomCloud",
+    "CustomEndpoints",
+    "Playbook",
+    "import_maester",
+    "load_playbook",
+    "playbook_json_schema",
+    "playbook_warnings",
+]
