@@ -1,6 +1,8 @@
-"""Top-level drill commands: `drill run`, `drill demo`, `drill preflight`."""
+"""Top-level drill commands: `drill run`, `drill preflight`, `drill demo`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -9,6 +11,36 @@ def register(app: typer.Typer) -> None:
     """Attach the drill commands to the root app."""
 
     @app.command()
-    def demo() -> None:
-        """Run the demo drill against the embedded simulated tenant."""
-        typer.echo("drill demo: not yet: the drill itself lands with issue 5 (set-up is complete).")
+    def run(
+        playbook: Path = typer.Argument(..., help="The tenant's playbook (YAML)."),
+        account: str = typer.Option(..., "--account", help="Name of the break-glass account to drill."),
+        operator: str | None = typer.Option(None, help="Operator's name for the record (asked if omitted)."),
+        witness: str | None = typer.Option(None, help="Witness's name, if one is present."),
+        output: Path | None = typer.Option(None, help="Evidence folder; default: the playbook's evidence.output_dir."),
+    ) -> None:
+        """Run a live drill: the operator is present, the key is inserted."""
+        from drill.live import run_live
+
+        raise typer.Exit(run_live(playbook, account, operator=operator, witness=witness, output=output))
+
+    @app.command()
+    def preflight(
+        playbook: Path = typer.Argument(..., help="The tenant's playbook (YAML)."),
+        account: str | None = typer.Option(None, "--account", help="Also check this account's key."),
+    ) -> None:
+        """Check everything a drill needs, without signing in (the day before a drill)."""
+        from drill.live import run_preflight
+
+        raise typer.Exit(run_preflight(playbook, account))
+
+    @app.command()
+    def demo(
+        fault: str | None = typer.Option(None, "--fault", help="Break one link first (see `drill sim faults`)."),
+        account: str = typer.Option("ea01", "--account", help="Demo account to drill (ea01 or ea02)."),
+        output: Path = typer.Option(Path("reports"), help="Where the evidence bundle goes."),
+        headed: bool = typer.Option(False, help="Show the browser window."),
+    ) -> None:
+        """Run the full drill against the embedded simulated tenant, with software keys."""
+        from drill.demo import run_demo
+
+        raise typer.Exit(run_demo(fault=fault, account=account, output=output, headed=headed))

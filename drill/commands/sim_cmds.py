@@ -1,7 +1,87 @@
-"""`drill sim ...` commands."""
+"""`drill sim ...`: run the simulated tenant for rehearsals, list its fault scenarios, try KQL on its data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="Sim commands.", no_args_is_help=True)
+from drill.errors import DrillUserError
+
+app = typer.Typer(help="The embedded simulated tenant (rehearsals, alert-rule authoring).", no_args_is_help=True)
+
+DEFAULT_TENANT = Path(__file__).resolve().parents[2] / "playbooks" / "sim" / "demo-tenant.yaml"
+
+
+def _tenant(path: Path | None) -> Path:
+    chosen = path or DEFAULT_TENANT
+    if not chosen.is_file():
+        raise DrillUserError(f"{chosen}: no such tenant fixture; pass --tenant playbooks/sim/<name>.yaml")
+    return chosen
+
+
+@app.command()
+def serve(
+    tenant: Path | None = typer.Option(None, "--tenant", help="Tenant fixture (YAML); default: the demo tenant."),
+    port: int = typer.Option(8443, help="Loopback port to listen on (0 = any free port)."),
+    state_dir: Path = typer.Option(Path(".drill-state/sim"), help="Where the CA certificate and state go."),
+    fault: list[str] = typer.Option([], "--fault", help="Fault scenario(s) to apply at start."),
+) -> None:
+    """Serve the simulated tenant over HTTPS on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    from drill.sim.faults import apply_fault
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import TenantFixtureError
+
+    try:
+        server = SimServer(_tenant(tenant), state_dir, port=port)
+    except TenantFixtureError as exc:
+        raise DrillUserError(str(exc)) from exc
+    with server as sim:
+        for name in fault:
+            try:
+                apply_fault(sim.state, name)
+            except KeyError as exc:
+                raise DrillUserError(str(exc.args[0])) from exc
+        typer.echo(f"simulated tenant {sim.state.tenant.id} at {sim.base_url}")
+        typer.echo(f"trust this CA: {sim.ca_path}")
+        typer.echo("chromium flags: " + " ".join(f"'{a}'" for a in sim.chromium_args))
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            typer.echo("stopped")
+
+
+@app.command()
+def faults() -> None:
+    """List the named fault scenarios, one line each."""
+    from drill.sim.faults import all_faults
+
+    for fault in all_faults().values():
+        typer.echo(f"{fault.name:32} [{fault.link}] {fault.summary}")
+
+
+@app.command()
+def query(
+    query_file: Path = typer.Argument(..., help="KQL file to run."),
+    tenant: Path | None = typer.Option(None, "--tenant", help="Tenant fixture whose seedLogs to query."),
+) -> None:
+    """Run a KQL query over the simulator's tables (a fixture's seed rows), as an alert-rule author would."""
+    from drill.sim.loganalytics import run_query_on_fixture
+
+    if not query_file.is_file():
+        raise DrillUserError(f"{query_file}: no such file; pass the .kql file of your alert rule")
+    try:
+        columns, rows = run_query_on_fixture(_tenant(tenant), query_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DrillUserError(f"{query_file}: {exc}") from exc
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+    typer.echo(f"{len(rows)} row(s)")

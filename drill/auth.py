@@ -1,0 +1,160 @@
+"""Tokens for the two identities of a drill, through the official libraries only.
+
+The break-glass account signs in in the browser; msal runs the auth-code + PKCE flow around it and keeps the
+resulting tokens in memory (no token cache is ever persisted). The observer is an azure-identity credential
+that only reads logs and mail. Both end as azure-core `TokenCredential`s so msgraph-sdk and
+azure-monitor-query take them unchanged, against Microsoft or the simulator alike.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from drill.errors import DrillUserError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+
+    from drill.clouds import Cloud
+    from drill.playbook import Playbook
+
+
+def _session(ca_bundle: str | None) -> Any:
+    """A requests session that trusts exactly what we say: env CA variables would silently override msal."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = ca_bundle or True
+    return session
+
+
+class AuthError(Exception):
+    """The identity platform refused or could not be reached; `code` carries AADSTS or OAuth error names."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class BrowserFlow:
+    """One interactive auth-code flow: the authorize URL for the browser, completed from the redirect URL."""
+
+    app: Any
+    flow: dict[str, Any]
+    redirect_uri: str
+
+    @property
+    def authorize_url(self) -> str:
+        return str(self.flow["auth_uri"])
+
+    def complete(self, redirect_url: str) -> TokenSet:
+        """Exchange the code the browser brought back; the code and tokens never leave this process's memory."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(redirect_url).query).items()}
+        if "error" in query:
+            raise AuthError(query.get("error_description", query["error"]), code=query["error"])
+        try:
+            result = self.app.acquire_token_by_auth_code_flow(self.flow, query)
+        except ValueError as exc:  # msal raises on state mismatch: a replayed or forged redirect
+            raise AuthError(f"the redirect did not match this sign-in ({exc})", code="state_mismatch") from exc
+        if "access_token" not in result:
+            raise AuthError(
+                str(result.get("error_description") or result.get("error") or "no token"),
+                code=str(result.get("error", "")),
+            )
+        return TokenSet(
+            access_token=result["access_token"],
+            expires_on=int(time.time()) + int(result.get("expires_in", 3600)),
+            claims=dict(result.get("id_token_claims") or {}),
+        )
+
+
+@dataclass
+class TokenSet:
+    access_token: str = field(repr=False)
+    expires_on: int
+    claims: dict[str, Any]  # id token claims (no secret material)
+
+    def credential(self) -> StaticTokenCredential:
+        return StaticTokenCredential(self.access_token, self.expires_on)
+
+
+class StaticTokenCredential:
+    """A TokenCredential over one access token already obtained; refuses to pretend it can refresh."""
+
+    def __init__(self, token: str, expires_on: int) -> None:
+        self._token = token
+        self._expires_on = expires_on
+
+    def __repr__(self) -> str:
+        return "StaticTokenCredential(<redacted>)"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, self._expires_on)
+
+    async def close(self) -> None:  # azure-core's async policy may call it
+        return None
+
+
+def start_browser_flow(
+    cloud: Cloud,
+    tenant_id: str,
+    client_id: str,
+    redirect_uri: str,
+    scopes: Sequence[str],
+    login_hint: str,
+) -> BrowserFlow:
+    """Begin auth code + PKCE; `prompt=login` so a cached session can never stand in for a real sign-in."""
+    import msal
+
+    app = msal.PublicClientApplication(
+        client_id,
+        authority=f"{cloud.authority_host.rstrip('/')}/{tenant_id}",
+        instance_discovery=False,
+        http_client=_session(cloud.ca_bundle),
+        token_cache=msal.TokenCache(),  # in memory only, never serialised
+    )
+    flow = app.initiate_auth_code_flow(
+        list(scopes), redirect_uri=redirect_uri, login_hint=login_hint, prompt="login"
+    )
+    return BrowserFlow(app=app, flow=flow, redirect_uri=redirect_uri)
+
+
+def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
+    """The observer's credential from the playbook; secrets only ever come from the environment."""
+    import azure.identity as ai
+
+    obs = playbook.observer
+    kind = obs.kind
+    tenant = str(playbook.tenant.id)
+    common: dict[str, Any] = {"authority": cloud.authority_host}
+    if cloud.ca_bundle:
+        common["connection_verify"] = cloud.ca_bundle
+        common["disable_instance_discovery"] = True
+    client_id = str(getattr(obs, "client_id", "") or "")
+    if kind == "azure-cli":
+        return ai.AzureCliCredential(tenant_id=tenant)
+    if kind == "managed-identity":
+        return ai.ManagedIdentityCredential(client_id=client_id or None)
+    if kind == "workload-identity":
+        return ai.WorkloadIdentityCredential(tenant_id=tenant, client_id=client_id, **common)
+    if kind == "certificate":
+        return ai.CertificateCredential(tenant, client_id, str(obs.certificate_path), **common)
+    if kind == "client-secret-env":
+        name = str(obs.client_secret_env)
+        secret = os.environ.get(name)
+        if not secret:
+            raise DrillUserError(
+                f"observer.client_secret_env names {name}, which is not set in the environment; export it "
+                "before the drill (never write the secret into the playbook)"
+            )
+        return ai.ClientSecretCredential(tenant, client_id, secret, **common)
+    raise DrillUserError(f"observer.kind {kind!r} is not supported")

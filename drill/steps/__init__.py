@@ -1,0 +1,1 @@
+"""One module per drill step; each is `async def run(ctx) -> StepResult` and testable alone."""

@@ -1,0 +1,84 @@
+"""What every step shares: a builder that times the step and turns checks into a StepResult.
+
+Fail closed lives here: a step whose required check did not pass is FAIL, a check with no verdict (None)
+is FAIL with "not proven", and a step with no required check at all cannot pass.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from drill.evidence.model import Check, Status, StepResult
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StepFailed(Exception):
+    """Stop the step here with this reason; the builder records it as FAIL, not as a crash."""
+
+
+class StepBuilder:
+    def __init__(self, step: str, title: str, *, required: bool = True) -> None:
+        self.step = step
+        self.title = title
+        self.required = required
+        self.started_at = utcnow()
+        self._t0 = time.monotonic()
+        self.checks: list[Check] = []
+        self.evidence: dict[str, Any] = {}
+        self.screenshots: list[str] = []
+
+    def check(
+        self,
+        check_id: str,
+        title: str,
+        ok: bool | None,
+        reason: str,
+        evidence: dict[str, Any] | None = None,
+        *,
+        required: bool = True,
+    ) -> bool:
+        status = Status.PASS if ok is True else Status.FAIL
+        if ok is None:
+            reason = f"not proven: {reason}"
+        self.checks.append(
+            Check(id=check_id, title=title, status=status, reason=reason, required=required, evidence=evidence or {})
+        )
+        return ok is True
+
+    def _result(self, status: Status, reason: str) -> StepResult:
+        ended = utcnow()
+        return StepResult(
+            step=self.step,
+            title=self.title,
+            status=status,
+            reason=reason,
+            started_at=self.started_at,
+            ended_at=ended,
+            duration_s=round(time.monotonic() - self._t0, 3),
+            checks=self.checks,
+            evidence=self.evidence,
+            screenshots=self.screenshots,
+            required=self.required,
+        )
+
+    def finish(self, pass_reason: str = "every check passed") -> StepResult:
+        failed = [c for c in self.checks if c.required and c.status is not Status.PASS]
+        if failed:
+            return self._result(Status.FAIL, f"{failed[0].title}: {failed[0].reason}")
+        if not any(c.required for c in self.checks):
+            return self._result(Status.FAIL, "no required check ran")
+        return self._result(Status.PASS, pass_reason)
+
+    def fail(self, reason: str) -> StepResult:
+        return self._result(Status.FAIL, reason)
+
+    def error(self, reason: str) -> StepResult:
+        return self._result(Status.ERROR, reason)
+
+    def skipped(self, reason: str) -> StepResult:
+        return self._result(Status.SKIPPED, reason)

@@ -1,0 +1,57 @@
+"""The state one drill carries from step to step. Secrets live here in memory only, never in the record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drill.evidence.model import Finding, Timings
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from drill.auth import TokenSet
+    from drill.clouds import Cloud
+    from drill.keys.base import Authenticator, KeyInfo
+    from drill.playbook import Account, Playbook
+    from drill.progress import Progress
+
+
+GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
+
+
+@dataclass
+class DrillContext:
+    playbook: Playbook
+    account: Account
+    cloud: Cloud
+    # Opens the account's key (hardware adapter on a workstation, software key in demo and tests).
+    open_key: Callable[[], Authenticator]
+    progress: Progress
+    drill_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    browser_args: list[str] = field(default_factory=list)  # extra Chromium flags (the simulator's host map)
+    # Where screenshots go as they are taken; set by the orchestrator from the bundle writer.
+    save_screenshot: Callable[[str, bytes], str] | None = None
+    work_dir: Path | None = None
+
+    # -- facts the steps hand on (no secrets but `tokens` and `observer`, which never leave memory) -----
+    key: Authenticator | None = None
+    key_info: KeyInfo | None = None
+    observer: TokenCredential | None = None
+    tokens: TokenSet | None = field(default=None, repr=False)
+    token_claims: dict[str, Any] = field(default_factory=dict)
+    signin_started_at: datetime | None = None
+    signin_completed_at: datetime | None = None
+    signin_row: dict[str, Any] | None = None
+    browser_version: str | None = None
+    timings: Timings = field(default_factory=Timings)
+    findings: list[Finding] = field(default_factory=list)
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=lambda: {"logs_queries": 0, "graph_requests": 0})
+
+    def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
+        self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]

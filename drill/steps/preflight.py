@@ -1,0 +1,119 @@
+"""Step: everything a drill needs is in place before anyone signs in.
+
+Also `drill preflight PLAYBOOK` on the day before a drill: endpoints answer, the observer can query the
+workspace and list the alert mailbox, a Chromium starts, and the right key is present with its PIN set and
+enough retries left. Nothing here signs the break-glass account in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from typing import Any
+
+from drill.evidence.model import StepResult
+from drill.steps.base import StepBuilder
+from drill.steps.context import DrillContext
+
+NAME, TITLE = "preflight", "Preflight: endpoints, observer, browser and key are ready"
+
+
+def _openid_config(ctx: DrillContext) -> dict[str, Any]:
+    from drill.auth import _session
+
+    url = f"{ctx.cloud.authority_host}/{ctx.playbook.tenant.id}/v2.0/.well-known/openid-configuration"
+    resp = _session(ctx.cloud.ca_bundle).get(url, timeout=20)
+    resp.raise_for_status()
+    doc: dict[str, Any] = resp.json()
+    return doc
+
+
+async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
+    from azure.monitor.query import LogsQueryStatus
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
+
+    from drill.auth import observer_credential
+    from drill.clients import graph_client, graph_scopes, logs_client
+
+    ctx.observer = ctx.observer or observer_credential(ctx.playbook, ctx.cloud)
+    workspace = str(ctx.playbook.log_analytics.workspace_id)
+
+    def query() -> Any:
+        ctx.counters["logs_queries"] += 1
+        client = logs_client(ctx.observer, ctx.cloud)
+        from datetime import timedelta
+
+        return client.query_workspace(workspace, "SigninLogs | take 1 | project TimeGenerated", timespan=timedelta(hours=1))
+
+    try:
+        result = await asyncio.to_thread(query)
+        ok = result.status == LogsQueryStatus.SUCCESS
+        sb.check("observer_logs", "Observer can query the workspace", ok,
+                 "trivial query succeeded" if ok else f"partial result: {getattr(result, 'partial_error', '')}",
+                 {"workspace": workspace})
+    except Exception as exc:  # noqa: BLE001 - any failure here is the finding itself
+        sb.check("observer_logs", "Observer can query the workspace", False, f"{type(exc).__name__}: {str(exc)[:300]}")
+
+    try:
+        client = graph_client(ctx.observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)))
+        cfg = RequestConfiguration(
+            query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(top=1, select=["id"])
+        )
+        ctx.counters["graph_requests"] += 1
+        await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).messages.get(request_configuration=cfg)
+        sb.check("observer_mailbox", "Observer can list the alert mailbox", True, f"listed {ctx.playbook.alert.mailbox}")
+    except Exception as exc:  # noqa: BLE001
+        sb.check("observer_mailbox", "Observer can list the alert mailbox", False,
+                 f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
+    from drill.keys.errors import KeyCeremonyError
+
+    try:
+        ctx.key = ctx.key or ctx.open_key()
+        info = ctx.key.describe()
+    except KeyCeremonyError as exc:
+        sb.check("key_present", "The account's key is present", False, exc.message)
+        return
+    ctx.key_info = info
+    expected = {str(a) for a in ctx.account.key.aaguids}
+    sb.check("key_present", "The account's key is present", True, f"{info.model or 'key'} ({info.kind})", info.evidence())
+    sb.check("key_aaguid", "Key model (AAGUID) is one the playbook approves", str(info.aaguid) in expected,
+             f"AAGUID {info.aaguid}" + ("" if str(info.aaguid) in expected else f" not in {sorted(expected)}"))
+    sb.check("key_pin_set", "Key has a PIN set", info.pin_set, "PIN set" if info.pin_set else "no PIN set on the key")
+    guard = ctx.account.pin_retry_guard
+    retries = info.pin_retries
+    sb.check("key_pin_retries", f"PIN retries above the guard ({guard})", retries is not None and retries > guard,
+             f"{retries} PIN retries left" if retries is not None else "PIN retries unknown")
+
+
+def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
+    from drill.browser.locate import find_chromium
+    from drill.errors import DrillUserError
+
+    override = str(ctx.playbook.browser.executable) if ctx.playbook.browser.executable else None
+    try:
+        path = find_chromium(override)
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30, check=False)
+        version = out.stdout.strip() or out.stderr.strip()
+        ctx.browser_version = version
+        sb.check("browser", "A Chromium is available", out.returncode == 0, version, {"path": str(path), "version": version})
+    except (DrillUserError, OSError, subprocess.SubprocessError) as exc:
+        sb.check("browser", "A Chromium is available", False, str(exc))
+
+
+async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
+    sb = StepBuilder(NAME, TITLE)
+    try:
+        doc = await asyncio.to_thread(_openid_config, ctx)
+        sb.check("endpoints", "Identity platform answers", "authorization_endpoint" in doc,
+                 "OpenID configuration retrieved", {"issuer": doc.get("issuer")})
+    except Exception as exc:  # noqa: BLE001
+        sb.check("endpoints", "Identity platform answers", False, f"{type(exc).__name__}: {str(exc)[:300]}")
+    await check_observer(ctx, sb)
+    check_browser(ctx, sb)
+    if with_key:
+        await asyncio.to_thread(check_key, ctx, sb)
+    return sb.finish("ready: endpoints, observer, browser" + (" and key" if with_key else ""))
