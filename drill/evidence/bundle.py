@@ -1,0 +1,291 @@
+"""Writing one drill's evidence folder so that a crash can never leave a PASS without its proof.
+
+Order of writing (the point of this module):
+1. `begin` creates `<drill_id>.partial/` with an INCOMPLETE report.json; `step`, `checkpoint` and
+   `add_screenshot` rewrite it atomically as each result lands, so Ctrl-C or a crash keeps everything so far.
+2. `finish` writes the final report.json, log.jsonl (redacted), report.html, report.pdf, the schema and the
+   public key, each fsynced; then manifest.json and manifest.sig last.
+3. The folder is renamed to `<drill_id>/` (atomic) and the parent synced.
+4. Only then is the ledger line appended, and the account's history page refreshed.
+
+A folder without a valid signed manifest is INCOMPLETE by definition (see verify.py), whatever its
+report.json says. A complete bundle missing from the ledger (crash between 3 and 4) is appended by
+`reconcile` at the next `begin`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drill.evidence import ledger, manifest
+from drill.evidence._redact import redact, redact_text
+from drill.evidence.fsutil import atomic_write, fsync_dir, sha256_file
+from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, decide_verdict
+from drill.evidence.signing import Signer
+
+PdfRenderer = Callable[[str], bytes]
+LEDGER_NAME = "ledger.jsonl"
+HISTORY_DIR = "history"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _default_pdf(html: str) -> bytes:
+    from drill.evidence.pdf import render_pdf
+
+    return render_pdf(html)
+
+
+@dataclass(frozen=True)
+class FinishedBundle:
+    """What the orchestrator prints: where the evidence is, what it says, how to check it."""
+
+    path: Path
+    verdict: Verdict
+    reason: str
+    manifest_sha256: str
+    fingerprint: str
+    ledger_path: Path
+    ledger_line: dict[str, Any]
+    pdf_status: str  # "rendered", "disabled" or "failed: <why>"
+    history_page: Path | None
+
+
+def safe_name(text: str) -> str:
+    """A file name fragment for an account name (history pages)."""
+    return _SAFE_NAME.sub("_", text).strip("._")[:100] or "account"
+
+
+def _redacted_record(record: DrillRecord) -> DrillRecord:
+    """Redact the whole record; if redaction broke a typed field, keep the redacted dict's strings anyway."""
+    return DrillRecord.model_validate(redact(record.model_dump(mode="json")))
+
+
+def _json_bytes(record: DrillRecord) -> bytes:
+    return (record.model_dump_json(indent=2) + "\n").encode()
+
+
+class BundleWriter:
+    """One drill's evidence folder under `reports_dir`; see the module docstring for the order of writes."""
+
+    def __init__(
+        self,
+        reports_dir: Path,
+        signer: Signer,
+        *,
+        ledger_path: Path | None = None,
+        pdf: PdfRenderer | None = _default_pdf,
+        history: bool = True,
+    ) -> None:
+        self.reports_dir = Path(reports_dir)
+        self.signer = signer
+        self.ledger_path = ledger_path or self.reports_dir / LEDGER_NAME
+        self._pdf = pdf
+        self._history = history
+        self._record: DrillRecord | None = None
+        self._final: Path | None = None
+        self._shots = 0
+
+    # -- while the drill runs ------------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        """The folder being written (`<id>.partial`) — after `finish`, the final `<id>` folder."""
+        record = self._require()
+        if self._final is not None:
+            return self._final
+        return self.reports_dir / (record.drill_id + manifest.PARTIAL_SUFFIX)
+
+    def begin(self, record: DrillRecord) -> Path:
+        """Create `<drill_id>.partial/` with an INCOMPLETE report.json; returns the folder."""
+        manifest.check_drill_id(record.drill_id)
+        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        final = self.reports_dir / record.drill_id
+        partial = self.reports_dir / (record.drill_id + manifest.PARTIAL_SUFFIX)
+        if final.exists() or partial.exists():
+            raise ValueError(f"evidence for drill {record.drill_id} already exists in {self.reports_dir}")
+        reconcile(self.reports_dir, self.ledger_path, self.signer)
+        partial.mkdir()
+        (partial / manifest.SCREENSHOTS).mkdir()
+        fsync_dir(self.reports_dir)
+        self._record = record
+        self._write_progress()
+        return partial
+
+    def checkpoint(self, record: DrillRecord) -> None:
+        """Replace the whole in-progress record (timings, findings...); stays INCOMPLETE on disk."""
+        if record.drill_id != self._require().drill_id:
+            raise ValueError("checkpoint of a different drill")
+        self._record = record
+        self._write_progress()
+
+    def step(self, result: StepResult) -> None:
+        """Record a step the moment it finishes (a step of the same name is replaced)."""
+        record = self._require()
+        steps = [s for s in record.steps if s.step != result.step] + [result]
+        self._record = record.model_copy(update={"steps": steps})
+        self._write_progress()
+
+    def add_screenshot(self, name: str, data: bytes) -> str:
+        """Store an image now; returns its bundle-relative path for `StepResult.screenshots`."""
+        self._require()
+        self._shots += 1
+        stem = safe_name(Path(name).stem)[:60]
+        ext = ".jpg" if data[:2] == b"\xff\xd8" else ".png"
+        rel = f"{manifest.SCREENSHOTS}/{self._shots:02d}-{stem}{ext}"
+        atomic_write(self.path / rel, data)
+        return rel
+
+    def _require(self) -> DrillRecord:
+        if self._record is None:
+            raise RuntimeError("BundleWriter.begin() has not been called")
+        return self._record
+
+    def _write_progress(self) -> None:
+        record = self._require()
+        verdict, reason = decide_verdict(record.steps, finished=False)
+        shown = record.model_copy(update={"verdict": verdict, "reason": reason})
+        atomic_write(self.path / manifest.REPORT_JSON, _json_bytes(_redacted_record(shown)))
+
+    # -- the end -------------------------------------------------------------------------------------------
+    def finish(self, record: DrillRecord, log_path: Path | None = None) -> FinishedBundle:
+        """Write every file, sign, publish the folder, append the ledger line (blocking; ~1-2 s for the PDF).
+
+        The verdict is the record's, except that PASS is re-checked here (fail closed): it needs every
+        required step and check passed and every referenced screenshot present in the bundle.
+        Call it for interrupted drills too, with `verdict=INCOMPLETE`, to get a signed INCOMPLETE bundle.
+        From asyncio code: `await asyncio.to_thread(writer.finish, record, log_path)`.
+        """
+        current = self._require()
+        if record.drill_id != current.drill_id:
+            raise ValueError("finish of a different drill")
+        if self._final is not None:
+            raise RuntimeError("finish() was already called for this drill")
+        folder = self.path
+        record = self._final_verdict(record, folder)
+        record = _redacted_record(record)
+        pdf_status = "disabled"
+        html = ""
+        atomic_write(folder / manifest.LOG, _redacted_log(log_path))
+        atomic_write(folder / manifest.REPORT_SCHEMA, manifest.report_schema())
+        atomic_write(folder / manifest.PUBLIC_KEY, self.signer.public_pem())
+        if self._pdf is not None:
+            html = self._html(record, folder)
+            try:
+                pdf_bytes = self._pdf(html)
+            except Exception as exc:  # noqa: BLE001 (any renderer failure becomes a finding, not a lost drill)
+                pdf_status = f"failed: {redact_text(str(exc))[:300]}"
+                record = record.model_copy(
+                    update={
+                        "findings": [
+                            *record.findings,
+                            Finding(severity="warning", title="report.pdf not rendered", detail=pdf_status),
+                        ]
+                    }
+                )
+            else:
+                atomic_write(folder / manifest.REPORT_PDF, pdf_bytes)
+                pdf_status = "rendered"
+        if pdf_status != "rendered":  # the record changed (finding) or no PDF: render the HTML now
+            html = self._html(record, folder)
+        atomic_write(folder / manifest.REPORT_JSON, _json_bytes(record))
+        atomic_write(folder / manifest.REPORT_HTML, html.encode())
+        body = manifest.build(folder, record, self.signer, pdf_status)
+        atomic_write(folder / manifest.MANIFEST, body)
+        atomic_write(folder / manifest.SIGNATURE, (self.signer.sign(body) + "\n").encode())
+        final = self.reports_dir / record.drill_id
+        folder.rename(final)
+        fsync_dir(self.reports_dir)
+        self._final = final
+        digest = sha256_file(final / manifest.MANIFEST)
+        line = ledger.append(self.ledger_path, ledger.drill_entry(record, final.name, digest), self.signer)
+        page = (
+            write_history(self.reports_dir, self.ledger_path, record.account_name) if self._history else None
+        )
+        self._record = record
+        return FinishedBundle(
+            final,
+            record.verdict,
+            record.reason,
+            digest,
+            self.signer.fingerprint,
+            self.ledger_path,
+            line,
+            pdf_status,
+            page,
+        )
+
+    def _html(self, record: DrillRecord, folder: Path) -> str:
+        from drill.evidence.html import render_report
+
+        return render_report(record, folder, self.signer.fingerprint)
+
+    @staticmethod
+    def _final_verdict(record: DrillRecord, folder: Path) -> DrillRecord:
+        if record.verdict is not Verdict.PASS:
+            return record
+        verdict, reason = decide_verdict(record.steps, finished=True)
+        missing = [
+            rel for s in record.steps for rel in s.screenshots if not (folder / rel).is_file() or ".." in rel
+        ]
+        if verdict is Verdict.PASS and missing:
+            verdict, reason = Verdict.FAIL, f"evidence missing from the bundle: {', '.join(missing)}"
+        if verdict is Verdict.PASS:
+            return record
+        return record.model_copy(update={"verdict": verdict, "reason": reason})
+
+
+def _redacted_log(log_path: Path | None) -> bytes:
+    """The drill's structlog JSON lines, each redacted again on the way into the bundle."""
+    if log_path is None or not log_path.exists():
+        return b""
+    out = []
+    for raw in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            out.append(json.dumps({"event": redact_text(raw), "unparsed": True}))
+            continue
+        out.append(json.dumps(redact(event), ensure_ascii=False, default=str))
+    return ("\n".join(out) + "\n").encode() if out else b""
+
+
+def reconcile(reports_dir: Path, ledger_path: Path, signer: Signer) -> list[str]:
+    """Append ledger lines for complete, valid bundles the ledger lacks (a crash after the rename)."""
+    from drill.evidence.verify import verify_bundle
+
+    if not reports_dir.is_dir():
+        return []
+    known = {e.get("drill_id") for e in ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL)}
+    added = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
+        if folder.name in known or not (folder / manifest.SIGNATURE).is_file():
+            continue
+        if folder.name.endswith(manifest.PARTIAL_SUFFIX) or not manifest.DRILL_ID.fullmatch(folder.name):
+            continue
+        result = verify_bundle(folder)
+        if result.status != "VALID" or result.record is None:
+            continue
+        digest = sha256_file(folder / manifest.MANIFEST)
+        ledger.append(ledger_path, ledger.drill_entry(result.record, folder.name, digest), signer)
+        added.append(folder.name)
+    return added
+
+
+def write_history(reports_dir: Path, ledger_path: Path, account: str) -> Path | None:
+    """Refresh `history/<account>.html` from the ledger (derived, unsigned: the ledger is the record)."""
+    from drill.evidence.html import render_history
+
+    entries = ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL, account=account)
+    target = reports_dir / HISTORY_DIR / f"{safe_name(account)}.html"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, render_history(account, entries).encode())
+    except OSError:
+        return None
+    return target

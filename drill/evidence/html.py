@@ -1,0 +1,188 @@
+"""report.html and the account history page: self-contained, escaped, and inert.
+
+Every tenant-supplied string (display names, UPNs, policy names, mail subjects) reaches the page through
+Jinja2 with autoescape on; there is no script at all, and a strict Content-Security-Policy (no script
+source, styles only by hash, images only as data: URIs) makes the page inert even if escaping ever failed.
+Screenshots are embedded as data: URIs so the file stands alone and loads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from drill.evidence import timeline
+from drill.evidence.model import DrillRecord
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_EXCERPT = 6000
+MAX_EMBED = 4 * 1024 * 1024
+SAFE_SHOT = re.compile(r"screenshots/[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+MEASURES = (
+    ("signin_s", "Sign-in duration"),
+    ("ingestion_latency_s", "Ingestion latency (TimeGenerated − CreatedDateTime)"),
+    ("time_to_row_s", "Time to log row (sign-in → row seen)"),
+    ("detection_lag_s", "Runner detection lag (row)"),
+    ("time_to_alert_s", "Time to alert email (sign-in → received)"),
+    ("alert_detection_lag_s", "Runner detection lag (alert)"),
+    ("total_s", "Whole drill"),
+)
+EVENTS = (
+    ("Sign-in started", "signin_started_at"),
+    ("Sign-in completed", "signin_completed_at"),
+    ("Log row created (CreatedDateTime)", "row_created_at"),
+    ("Log row ingested (TimeGenerated)", "row_ingested_at"),
+    ("Log row seen by the runner", "row_seen_at"),
+    ("Alert email received", "alert_received_at"),
+    ("Alert email seen by the runner", "alert_seen_at"),
+)
+
+
+def _utc(value: Any) -> str:
+    if not isinstance(value, datetime):
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return str(value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]) + " UTC"
+
+
+def _secs(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    if value < 120:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(value, 60)
+    return f"{int(minutes)} min {seconds:.0f} s"
+
+
+def _pretty(value: Any) -> str:
+    text = json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    if len(text) > MAX_EXCERPT:
+        text = text[:MAX_EXCERPT] + f"\n… ({len(text) - MAX_EXCERPT} more characters in report.json)"
+    return text
+
+
+def _kv(value: Any) -> str:
+    if not isinstance(value, dict) or not value:
+        return "—"
+    parts = []
+    for key, item in value.items():
+        shown = (
+            item
+            if isinstance(item, str | int | float | bool) or item is None
+            else json.dumps(item, default=str)
+        )
+        parts.append(f"{key}: {shown}")
+    return " · ".join(parts)
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(utc=_utc, secs=_secs, pretty=_pretty, kv=_kv)
+    return env
+
+
+@cache
+def _css() -> tuple[str, str]:
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    csp = (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
+        "base-uri 'none'; form-action 'none'; object-src 'none'; script-src 'none'"
+    )
+    return css, csp
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    data_uri: str
+
+
+def _shots(record: DrillRecord, bundle_dir: Path | None) -> dict[str, list[Shot]]:
+    out: dict[str, list[Shot]] = {}
+    if bundle_dir is None:
+        return out
+    for step in record.steps:
+        for rel in step.screenshots:
+            if not SAFE_SHOT.fullmatch(rel):
+                continue
+            path = bundle_dir / rel
+            if not path.is_file() or path.stat().st_size > MAX_EMBED:
+                continue
+            data = path.read_bytes()
+            mime = (
+                "image/png"
+                if data.startswith(b"\x89PNG")
+                else "image/jpeg"
+                if data[:2] == b"\xff\xd8"
+                else None
+            )
+            if mime is None:
+                continue
+            uri = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+            out.setdefault(step.step, []).append(Shot(rel.removeprefix("screenshots/"), uri))
+    return out
+
+
+def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerprint: str = "—") -> str:
+    """The auditor's page: verdict at a glance, then the timeline against the SLA, then every check."""
+    css, csp = _css()
+    t = record.timings
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            r=record,
+            css=css,
+            csp=csp,
+            tl=timeline.build(record),
+            measures=[(name, label, getattr(t, name)) for name, label in MEASURES],
+            events=[(label, getattr(t, name)) for label, name in EVENTS],
+            shots=_shots(record, bundle_dir),
+            fingerprint=fingerprint,
+            generated=datetime.now(UTC),
+        )
+    )
+
+
+HISTORY_METRICS = {
+    "time_to_row_s": "#0969da",
+    "ingestion_latency_s": "#8250df",
+    "time_to_alert_s": "#cf222e",
+    "signin_s": "#1a7f37",
+}
+
+
+def render_history(account: str, entries: list[dict[str, Any]]) -> str:
+    """One account's drills from the ledger: verdicts in a table, latencies as an inline SVG chart."""
+    css, csp = _css()
+    return (
+        _env()
+        .get_template("history.html.j2")
+        .render(
+            account=account,
+            entries=entries,
+            chart=timeline.history(entries, HISTORY_METRICS),
+            css=css,
+            csp=csp,
+            generated=datetime.now(UTC),
+        )
+    )

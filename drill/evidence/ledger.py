@@ -1,0 +1,214 @@
+"""The ledger: one signed, hash-chained JSON line per drill (and, later, per keyless check).
+
+Why a chain and a signature both: the chain (`prev` = SHA-256 of the previous line) makes a reordered,
+removed or edited line in the middle visible; the Ed25519 signature on each line makes an edit of the last
+line visible too. Truncation of the tail is only visible against an anchor kept elsewhere, so `verify`
+prints the head hash and the line count for the operator to record (ticket, CMDB).
+
+Appends copy the old bytes unchanged plus one new line into a temp file, fsync and rename it: a crash
+leaves the old ledger or the new one, and existing lines are never rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drill.errors import DrillUserError
+from drill.evidence.fsutil import atomic_write
+from drill.evidence.model import DrillRecord
+from drill.evidence.signing import Signer, fingerprint, public_key_from_b64, verify_signature
+
+LEDGER_VERSION = 1
+GENESIS = "0" * 64
+KIND_DRILL = "drill"
+KIND_KEYLESS_CHECK = "keyless-check"
+_RESERVED = frozenset({"v", "seq", "prev", "recorded_at", "public_key", "signer", "sig"})
+
+
+def canonical(obj: Mapping[str, Any]) -> bytes:
+    """The one byte form of a line: sorted keys, no spaces, ASCII; verify rejects any other spelling."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
+    """Append one signed line (`entry` needs at least `kind`); returns the line as written.
+
+    Refuses (DrillUserError) to extend a ledger whose last line is unreadable: fail closed, and the
+    operator runs `drill verify --ledger` to see why.
+    """
+    if not isinstance(entry.get("kind"), str) or not entry["kind"]:
+        raise ValueError("a ledger entry needs a non-empty 'kind'")
+    clash = _RESERVED & entry.keys()
+    if clash:
+        raise ValueError(f"ledger entry may not set reserved fields: {sorted(clash)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        old = path.read_bytes() if path.exists() else b""
+        prev, seq = GENESIS, 0
+        if old:
+            if not old.endswith(b"\n"):
+                raise DrillUserError(
+                    f"{path}: the last line is torn (no newline); run `drill verify --ledger {path}`"
+                )
+            last = old.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            try:
+                seq = int(json.loads(last)["seq"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DrillUserError(
+                    f"{path}: the last line is not a ledger line; run `drill verify --ledger {path}`"
+                ) from exc
+            prev = line_hash(last)
+        line: dict[str, Any] = dict(entry)
+        line.update(
+            v=LEDGER_VERSION,
+            seq=seq + 1,
+            prev=prev,
+            recorded_at=datetime.now(UTC).isoformat(),
+            public_key=signer.public_b64,
+            signer=signer.fingerprint,
+        )
+        line["sig"] = signer.sign(canonical(line))
+        atomic_write(path, old + canonical(line) + b"\n")
+    return line
+
+
+def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[str, Any]:
+    """The facts of one finished drill the scheduler and the history page need without opening bundles."""
+    t = record.timings
+    return {
+        "kind": KIND_DRILL,
+        "drill_id": record.drill_id,
+        "account": record.account_name,
+        "account_upn": record.account_upn,
+        "tenant_id": record.tenant_id,
+        "verdict": record.verdict.value,
+        "reason": record.reason,
+        "started_at": record.started_at.isoformat(),
+        "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+        "next_due": record.next_due.isoformat() if record.next_due else None,
+        "bundle": bundle,
+        "manifest_sha256": manifest_sha256,
+        "timings": {
+            "signin_s": t.signin_s,
+            "ingestion_latency_s": t.ingestion_latency_s,
+            "time_to_row_s": t.time_to_row_s,
+            "detection_lag_s": t.detection_lag_s,
+            "time_to_alert_s": t.time_to_alert_s,
+        },
+    }
+
+
+@dataclass
+class LedgerReport:
+    """What verify found: `problems` name `PATH:LINE`; `head` is the last line's hash (the anchor to keep)."""
+
+    path: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    head: str = GENESIS
+    fingerprints: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(path: Path, trusted_fingerprints: set[str] | None = None) -> LedgerReport:
+    """Check every line: canonical JSON, sequence, chain, signature (and signer, when pinned)."""
+    report = LedgerReport(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.problems.append(f"{path}: cannot read the ledger ({exc.strerror})")
+        return report
+    lines = data.split(b"\n")
+    torn = lines.pop() if lines else b""  # after the final newline: empty unless the last line is torn
+    prev = GENESIS
+    for number, raw in enumerate(lines, 1):
+        problem = _check_line(raw, number, prev, trusted_fingerprints, report)
+        if problem:
+            report.problems.append(f"{path}:{number}: {problem}")
+        prev = line_hash(raw)
+    if torn:
+        report.problems.append(f"{path}:{len(lines) + 1}: torn last line (no newline)")
+    report.head = prev
+    return report
+
+
+def _check_line(
+    raw: bytes, number: int, prev: str, trusted: set[str] | None, report: LedgerReport
+) -> str | None:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return "not JSON (edited or torn)"
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    report.entries.append(entry)
+    if canonical(entry) != raw:
+        return "not in canonical form (edited by hand?)"
+    if entry.get("seq") != number:
+        return f"sequence number {entry.get('seq')!r}, expected {number} (lines reordered, removed, inserted)"
+    if entry.get("prev") != prev:
+        return "hash chain broken: 'prev' is not the previous line's hash (earlier line edited or moved)"
+    sig, public = entry.get("sig"), entry.get("public_key")
+    if not isinstance(sig, str) or not isinstance(public, str):
+        return "unsigned line"
+    unsigned = {k: v for k, v in entry.items() if k != "sig"}
+    if not verify_signature(public, canonical(unsigned), sig):
+        return "signature does not verify (line edited)"
+    try:
+        fp = fingerprint(public_key_from_b64(public).public_bytes_raw())
+    except ValueError:
+        return "malformed public key"
+    if entry.get("signer") != fp:
+        return "signer fingerprint does not match the line's public key"
+    report.fingerprints.add(fp)
+    if trusted is not None and fp not in trusted:
+        return f"signed by {fp}, which is not a trusted key"
+    return None
+
+
+def read_entries(path: Path, kind: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+    """Entries in order, filtered; unreadable lines are skipped (use `verify` to judge the ledger)."""
+    if not path.exists():
+        return []
+    out = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        if kind is not None and entry.get("kind") != kind:
+            continue
+        if account is not None and entry.get("account") != account:
+            continue
+        out.append(entry)
+    return out

@@ -1,0 +1,234 @@
+"""`drill verify`: recompute every hash, check the signature and the chain, and name what does not match.
+
+A bundle is VALID only if its signed manifest lists exactly the files present with matching SHA-256, the
+report agrees with the manifest, and (when a ledger is at hand) the ledger recorded this manifest. A folder
+without a manifest and signature is INCOMPLETE by definition: the writer publishes both last.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import ValidationError
+
+from drill.evidence import ledger, manifest
+from drill.evidence.fsutil import sha256_file
+from drill.evidence.model import DrillRecord
+from drill.evidence.signing import fingerprint, public_key_from_b64, verify_signature
+
+Status = Literal["VALID", "INVALID", "INCOMPLETE"]
+
+
+@dataclass
+class BundleResult:
+    """Problems name the file (relative to the bundle) or the ledger line at fault."""
+
+    path: Path
+    status: Status = "VALID"
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    verdict: str | None = None
+    fingerprint: str | None = None
+    manifest_sha256: str | None = None
+    record: DrillRecord | None = None
+
+    def fail(self, what: str) -> None:
+        self.problems.append(what)
+        self.status = "INVALID"
+
+
+def verify_bundle(
+    folder: Path, *, trusted: set[str] | None = None, ledger_path: Path | None = None
+) -> BundleResult:
+    """Check one bundle folder. `ledger_path` defaults to `ledger.jsonl` beside the folder when it exists."""
+    result = BundleResult(folder)
+    if not folder.is_dir():
+        result.fail(f"{folder}: not a bundle folder")
+        return result
+    auto_ledger = ledger_path is None
+    if ledger_path is None:
+        candidate = folder.parent / "ledger.jsonl"
+        ledger_path = candidate if candidate.is_file() else None
+    for name in (manifest.MANIFEST, manifest.SIGNATURE):
+        if not (folder / name).is_file():
+            result.status = "INCOMPLETE"
+            result.problems.append(
+                f"{name}: missing: the bundle is INCOMPLETE (interrupted, or the file was deleted)"
+            )
+    if folder.name.endswith(manifest.PARTIAL_SUFFIX):
+        result.status = "INCOMPLETE"
+        result.problems.append(f"{folder.name}: still a .partial folder: the drill never finished writing")
+    if result.status == "INCOMPLETE":
+        _peek_claim(folder, result)
+        return result
+    body = (folder / manifest.MANIFEST).read_bytes()
+    result.manifest_sha256 = sha256_file(folder / manifest.MANIFEST)
+    data = _parse_manifest(body, result)
+    if data is None:
+        return result
+    signer = data.get("signer") if isinstance(data.get("signer"), dict) else {}
+    public = signer.get("public_key") if isinstance(signer, dict) else None
+    if not isinstance(public, str):
+        result.fail(f"{manifest.MANIFEST}: no signer public key")
+        return result
+    try:
+        result.fingerprint = fingerprint(public_key_from_b64(public).public_bytes_raw())
+    except ValueError:
+        result.fail(f"{manifest.MANIFEST}: malformed signer public key")
+        return result
+    ledger_line = _ledger_line(ledger_path, folder.name) if ledger_path else None
+    sig = (folder / manifest.SIGNATURE).read_text(encoding="ascii", errors="replace")
+    if not verify_signature(public, body, sig):
+        if ledger_line is not None and ledger_line[1].get("manifest_sha256") != result.manifest_sha256:
+            result.fail(
+                f"{manifest.MANIFEST}: altered (signature fails and its hash differs from the ledger)"
+            )
+        elif ledger_line is not None:
+            result.fail(f"{manifest.SIGNATURE}: altered (does not verify; manifest.json matches the ledger)")
+        else:
+            result.fail(
+                f"{manifest.SIGNATURE}: does not verify over {manifest.MANIFEST} (one of them was altered)"
+            )
+    if trusted is not None and result.fingerprint not in trusted:
+        result.fail(f"{manifest.MANIFEST}: signed by {result.fingerprint}, which is not a trusted key")
+    _check_files(folder, data, result)
+    _check_public_key(folder, public, result)
+    _check_report(folder, data, result)
+    if ledger_path is not None:
+        if ledger_line is None:
+            msg = f"{ledger_path}: has no line for drill {folder.name}"
+            if auto_ledger:
+                result.notes.append(msg + " (crash before the ledger append? the next drill reconciles it)")
+            else:
+                result.fail(msg)
+        elif ledger_line[1].get("manifest_sha256") != result.manifest_sha256:
+            result.fail(f"{manifest.MANIFEST}: SHA-256 differs from {ledger_path}:{ledger_line[0]}")
+    return result
+
+
+def _peek_claim(folder: Path, result: BundleResult) -> None:
+    try:
+        claim = json.loads((folder / manifest.REPORT_JSON).read_bytes()).get("verdict")
+    except (OSError, ValueError, AttributeError):
+        return
+    result.notes.append(f"report.json says {claim}, which counts for nothing without a signed manifest")
+
+
+def _parse_manifest(body: bytes, result: BundleResult) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        result.fail(f"{manifest.MANIFEST}: not JSON (altered)")
+        return None
+    if not isinstance(data, dict) or data.get("schema") != manifest.SCHEMA:
+        result.fail(f"{manifest.MANIFEST}: not a {manifest.SCHEMA} manifest")
+        return None
+    if (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode() != body:
+        result.fail(f"{manifest.MANIFEST}: not in the form the writer produces (edited)")
+    result.verdict = data.get("verdict") if isinstance(data.get("verdict"), str) else None
+    return data
+
+
+def _check_files(folder: Path, data: dict[str, Any], result: BundleResult) -> None:
+    files = data.get("files")
+    if not isinstance(files, dict):
+        result.fail(f"{manifest.MANIFEST}: no file list")
+        return
+    present = set(manifest.bundle_files(folder))
+    for rel in sorted(files):
+        entry = files[rel]
+        path = folder / rel
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            result.fail(f"{manifest.MANIFEST}: unsafe path {rel!r}")
+        elif not path.is_file():
+            result.fail(f"{rel}: listed in the manifest but missing (deleted)")
+        elif not isinstance(entry, dict) or entry.get("sha256") != sha256_file(path):
+            result.fail(f"{rel}: SHA-256 does not match the manifest (altered)")
+        elif entry.get("size") != path.stat().st_size:
+            result.fail(f"{rel}: size does not match the manifest (altered)")
+    for rel in sorted(present - set(files)):
+        result.fail(f"{rel}: not listed in the manifest (added after signing)")
+    required = list(manifest.REQUIRED)
+    if data.get("pdf") == "rendered":
+        required.append(manifest.REPORT_PDF)
+    else:
+        result.notes.append(f"report.pdf absent: {data.get('pdf')}")
+    for rel in required:
+        if rel not in files:
+            result.fail(f"{rel}: required but not in the manifest")
+
+
+def _check_public_key(folder: Path, public_b64: str, result: BundleResult) -> None:
+    path = folder / manifest.PUBLIC_KEY
+    if not path.is_file():
+        return  # already reported as missing
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except ValueError:
+        result.fail(f"{manifest.PUBLIC_KEY}: not a PEM public key (altered)")
+        return
+    if (
+        not isinstance(key, Ed25519PublicKey)
+        or key.public_bytes_raw() != public_key_from_b64(public_b64).public_bytes_raw()
+    ):
+        result.fail(f"{manifest.PUBLIC_KEY}: differs from the manifest's signer key")
+
+
+def _check_report(folder: Path, data: dict[str, Any], result: BundleResult) -> None:
+    path = folder / manifest.REPORT_JSON
+    if not path.is_file():
+        return
+    try:
+        record = DrillRecord.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        result.fail(f"{manifest.REPORT_JSON}: does not match the report schema ({exc.error_count()} errors)")
+        return
+    result.record = record
+    if record.verdict.value != data.get("verdict"):
+        result.fail(f"{manifest.REPORT_JSON}: verdict {record.verdict.value} differs from the manifest's")
+    if record.drill_id != data.get("drill_id") or record.drill_id != folder.name:
+        result.fail(f"{manifest.REPORT_JSON}: drill id does not match the manifest and folder name")
+
+
+def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None:
+    if not path.is_file():
+        return None
+    found = None
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            isinstance(entry, dict)
+            and entry.get("kind") == ledger.KIND_DRILL
+            and entry.get("drill_id") == drill_id
+        ):
+            found = (number, entry)
+    return found
+
+
+def verify_ledger(
+    path: Path, *, trusted: set[str] | None = None, check_bundles: bool = True
+) -> ledger.LedgerReport:
+    """The chain and signatures, plus (optionally) each drill line against its bundle's manifest hash."""
+    report = ledger.verify(path, trusted)
+    if not check_bundles:
+        return report
+    for number, entry in enumerate(report.entries, 1):
+        if entry.get("kind") != ledger.KIND_DRILL or not isinstance(entry.get("bundle"), str):
+            continue
+        folder = path.parent / entry["bundle"]
+        target = folder / manifest.MANIFEST
+        if not manifest.DRILL_ID.fullmatch(entry["bundle"]) or not target.is_file():
+            continue  # bundles may be filed elsewhere; the chain is what is checked here
+        if sha256_file(target) != entry.get("manifest_sha256"):
+            report.problems.append(
+                f"{path}:{number}: bundle {entry['bundle']}/manifest.json does not match this line"
+            )
+    return report
