@@ -1,0 +1,65 @@
+"""Operator prompts: the console for a real drill, a script for tests and the unattended demo."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from drill.keys.base import KeyInfo
+
+
+def _name(key: KeyInfo) -> str:
+    parts = [key.model or "security key", f"AAGUID {key.aaguid}"]
+    if key.serial:
+        parts.append(f"serial {key.serial}")
+    return ", ".join(parts)
+
+
+class ConsolePrompts:
+    """Hidden PIN entry (getpass) and touch messages on the terminal; the PIN is returned, never kept."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def pin(self, key: KeyInfo, retries_left: int | None) -> str | None:
+        left = f" ({retries_left} tries left)" if retries_left is not None else ""
+        entered = getpass.getpass(f"PIN for {_name(key)}{left}: ", stream=self._stream)
+        return entered or None
+
+    def touch(self, key: KeyInfo) -> None:
+        print(f"Touch the key now: {_name(key)}", file=self._stream, flush=True)
+
+    def touch_done(self) -> None:
+        print("Key done.", file=self._stream, flush=True)
+
+
+class ScriptedPrompts:
+    """Answers PIN prompts from a list (one PIN per prompt; None declines) and records touch requests.
+
+    For tests and the unattended demo only; it holds the demo PIN in memory, never on disk or in logs.
+    """
+
+    def __init__(self, pins: Iterable[str | None] = ()) -> None:
+        self._pins = list(pins)
+        self.pin_requests: list[int | None] = []
+        self.touches = 0
+        self.touches_done = 0
+
+    @classmethod
+    def always(cls, pin: str, times: int = 1000) -> ScriptedPrompts:
+        return cls([pin] * times)
+
+    def pin(self, key: KeyInfo, retries_left: int | None) -> str | None:
+        self.pin_requests.append(retries_left)
+        return self._pins.pop(0) if self._pins else None
+
+    def touch(self, key: KeyInfo) -> None:
+        self.touches += 1
+
+    def touch_done(self) -> None:
+        self.touches_done += 1
+
+    def __repr__(self) -> str:  # never show the scripted PINs
+        return f"ScriptedPrompts(remaining={len(self._pins)}, touches={self.touches})"
