@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fido2.server import Fido2Server
@@ -41,8 +42,10 @@ def adapter_for(
 class RelyingParty:
     """fido2.server.Fido2Server plus the checks it leaves to its caller (counter)."""
 
-    def __init__(self, rp_id: str = RP_ID) -> None:
-        self.server = Fido2Server(PublicKeyCredentialRpEntity(id=rp_id, name="Test RP"))
+    def __init__(self, rp_id: str = RP_ID, verify_origin: Callable[[str], bool] | None = None) -> None:
+        self.server = Fido2Server(
+            PublicKeyCredentialRpEntity(id=rp_id, name="Test RP"), verify_origin=verify_origin
+        )
         self.credentials: list[AttestedCredentialData] = []
         self.counter = 0
 
