@@ -278,6 +278,14 @@ _NOISY_LIBRARIES = (
 )
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now (progress displays and test capture replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -297,12 +305,15 @@ def configure_logging(json_path: Path | None, console: bool = True, level: int |
     if not isinstance(numeric, int):
         raise TypeError(f"unknown log level {level!r}")
     shared = _shared_processors()
+    # Redact before the record exists: any other handler on the root logger (a library's, pytest's) then
+    # only ever sees the redacted event.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, redact_event, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
+    _install_record_redaction()
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _HANDLER_MARK, False):
@@ -322,7 +333,7 @@ def configure_logging(json_path: Path | None, console: bool = True, level: int |
         file_handler.setFormatter(formatter(structlog.processors.JSONRenderer(default=str)))
         handlers.append(file_handler)
     if console:
-        stream = logging.StreamHandler(sys.stderr)
+        stream = _StderrHandler(sys.stderr)
         stream.setFormatter(formatter(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())))
         handlers.append(stream)
     for handler in handlers:
@@ -333,6 +344,37 @@ def configure_logging(json_path: Path | None, console: bool = True, level: int |
     # Libraries that log every HTTP request at INFO would drown the operator (and they carry URLs).
     for name in _NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+
+
+def _install_record_redaction() -> None:
+    """Redact stdlib records (msal, azure-core, httpx) as they are made, so every handler gets clean text."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, _HANDLER_MARK, False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        if record.exc_info and record.exc_info[1] is not None:
+            # No handler may format the raw exception: render it redacted into the message instead.
+            text = _format_exception(record.exc_info[1])
+            record.exc_info, record.exc_text = None, None
+            if isinstance(record.msg, dict):
+                record.msg.setdefault("exception", text)
+            else:
+                record.msg = f"{record.getMessage()}\n{text}"
+                record.args = ()
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        if isinstance(record.msg, str):
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a library's bad format string: keep what can be shown
+                message = f"{record.msg} {record.args!r}"
+            record.msg, record.args = redact_text(message), ()
+        return record
+
+    setattr(factory, _HANDLER_MARK, True)
+    logging.setLogRecordFactory(factory)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -71,7 +71,7 @@ def _check(pattern: re.Pattern[str], what: str, example: str) -> Any:
 def _https_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("must be an https:// URL (the Microsoft client libraries refuse plain http)")
+        raise ValueError("must be an https:// URL; the Microsoft client libraries refuse plain http")
     if parts.query or parts.fragment:
         raise ValueError("must not carry a query or fragment; give the base URL only")
     return value.rstrip("/")
@@ -80,13 +80,17 @@ def _https_url(value: str) -> str:
 def _origin(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ValueError("must be an https origin like https://login.example.test[:port], with no path")
+        raise ValueError(
+            "must be an https origin; write it like https://login.example.test[:port], with no path"
+        )
     return value.rstrip("/")
 
 
 def _rp_id(value: str) -> str:
     if not _DOMAIN.fullmatch(value) and value != "localhost":
-        raise ValueError("a WebAuthn RP ID is a host name such as login.microsoft.com (no scheme, no port)")
+        raise ValueError(
+            "not a WebAuthn RP ID; write a host name such as login.microsoft.com (no scheme, no port)"
+        )
     return value.lower()
 
 
@@ -95,7 +99,8 @@ def _redirect_uri(value: str) -> str:
     loopback = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
     if not (loopback or (parts.scheme == "https" and parts.hostname)):
         raise ValueError(
-            "use http://localhost[:port] (public client) or an https:// URI registered on the app"
+            "not a usable redirect URI; use http://localhost[:port] (public client) or an https:// URI "
+            "registered on the app"
         )
     return value
 
@@ -217,7 +222,7 @@ class DrillApp(_Model):
         reserved = sorted(_RESERVED_SCOPES.intersection(s.lower() for s in scopes))
         if reserved:
             raise ValueError(
-                f"remove {', '.join(reserved)}: msal adds the OpenID scopes itself and refuses them"
+                f"msal adds the OpenID scopes itself and refuses them; remove {', '.join(reserved)}"
             )
         return scopes
 
@@ -297,7 +302,9 @@ class ExpectedPolicy(_Model):
     @model_validator(mode="after")
     def _named(self) -> ExpectedPolicy:
         if self.id is None and self.display_name is None:
-            raise ValueError("give the policy's id or display_name (id is better: names can change)")
+            raise ValueError(
+                "a policy needs an id or a display_name; give one (the id is better: names change)"
+            )
         return self
 
 
@@ -332,7 +339,8 @@ class Schedule(_Model):
         too_long = [d for d in self.reminder_lead_days if d >= self.cycle_days]
         if too_long:
             raise ValueError(
-                f"reminder_lead_days {too_long} must be shorter than cycle_days ({self.cycle_days})"
+                f"reminder_lead_days {too_long} must be shorter than cycle_days ({self.cycle_days}); "
+                "shorten the lead days or lengthen the cycle"
             )
         return self
 
@@ -412,7 +420,7 @@ class Playbook(_Model):
             for account in accounts:
                 value = str(getattr(account, attr)).lower()
                 if value in seen:
-                    raise ValueError(f"two accounts share {attr} {value!r}; each account must be distinct")
+                    raise ValueError(f"two accounts share {attr} {value!r}; make each account distinct")
                 seen.add(value)
         return accounts
 

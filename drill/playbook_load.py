@@ -260,6 +260,32 @@ def _node_at(data: Any, loc: Loc) -> Any:
     return data
 
 
+def _duplicate_accounts(doc: Document) -> list[tuple[tuple[int, int], str]]:
+    """Point at the repeated account itself (the model's own check can only name the whole list)."""
+    problems: list[tuple[tuple[int, int], str]] = []
+    accounts = doc.data.get("accounts")
+    if not isinstance(accounts, list):
+        return problems
+    for attr in ("name", "upn", "object_id"):
+        seen: dict[str, int] = {}
+        for index, account in enumerate(accounts):
+            value = account.get(attr) if isinstance(account, dict) else None
+            if not isinstance(value, str):
+                continue
+            if value.strip().lower() in seen:
+                loc: Loc = ("accounts", index, attr)
+                first = seen[value.strip().lower()]
+                problems.append(
+                    (
+                        doc.positions.of_value(loc),
+                        f"{_dotted(loc)}: same {attr} as accounts[{first}]; each account must be distinct",
+                    )
+                )
+            else:
+                seen[value.strip().lower()] = index
+    return problems
+
+
 # --- files the playbook names -------------------------------------------------------------------------------
 def _check_files(pb: Playbook, doc: Document) -> list[tuple[tuple[int, int], str]]:
     problems: list[tuple[tuple[int, int], str]] = []
@@ -312,12 +338,13 @@ def load_playbook(path: Path | str, env: Mapping[str, str] | None = None) -> Pla
         )
     if not isinstance(doc.data, dict):
         raise DrillUserError(
-            f"{doc.path}:1:1: a playbook is a mapping (`tenant:`, `accounts:`, ...), not a list or text"
+            f"{doc.path}:1:1: a playbook is a mapping (`tenant:`, `accounts:`, ...), not a list or text; "
+            "start from playbooks/example-tenant.yaml"
         )
     problems = _scan_secrets(doc)
     if problems:
         _fail(doc, problems)
-    problems = _expand_custom_cloud(doc, os.environ if env is None else env)
+    problems = _expand_custom_cloud(doc, os.environ if env is None else env) + _duplicate_accounts(doc)
     if problems:
         _fail(doc, problems)
     try:

@@ -1,0 +1,110 @@
+"""Test helpers shipped with the package, the way structlog ships ``structlog.testing``.
+
+Sections: logs (capture records as they would be written, i.e. after redaction) and secret scanning (prove
+that nothing a drill wrote to disk contains a secret). Others may add simulator and key fixtures below, each
+in its own section; this is the one product module besides drill/demo.py allowed to import drill.sim.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.parse
+import zlib
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from drill.logs import REDACTED, VALUE_PATTERNS, redact_event
+
+__all__ = ["capture_logs", "scan_for_secrets"]
+
+
+# --- logs -------------------------------------------------------------------------------------------------
+@contextmanager
+def capture_logs(*, redacted: bool = True) -> Iterator[list[MutableMapping[str, Any]]]:
+    """Collect structlog events as dicts for the duration of the block.
+
+    With ``redacted=True`` (the default) events pass the production redaction processor first, so a test
+    sees exactly what would reach the log file; ``redacted=False`` is structlog.testing.capture_logs.
+    """
+    capture = structlog.testing.LogCapture()
+    processors: list[Any] = [structlog.contextvars.merge_contextvars]
+    if redacted:
+        processors.append(redact_event)
+    processors.append(capture)
+    old = structlog.get_config()
+    structlog.configure(processors=processors, cache_logger_on_first_use=False)
+    try:
+        yield capture.entries
+    finally:
+        structlog.configure(**old)
+
+
+# --- secret scanning --------------------------------------------------------------------------------------
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+
+
+def _encodings(secret: str) -> dict[str, bytes]:
+    raw = secret.encode()
+    forms = {
+        "verbatim": raw,
+        "url-encoded": urllib.parse.quote(secret, safe="").encode(),
+        "base64": base64.b64encode(raw).rstrip(b"="),
+        "base64url": base64.urlsafe_b64encode(raw).rstrip(b"="),
+        "hex": raw.hex().encode(),
+        "JSON-escaped": secret.encode("unicode_escape"),
+    }
+    # Short encodings of short secrets match by accident; verbatim is always kept.
+    return {name: value for name, value in forms.items() if name == "verbatim" or len(value) >= 8}
+
+
+def _views(path: Path, data: bytes) -> Iterator[tuple[str, bytes]]:
+    yield "", data
+    if path.suffix.lower() == ".pdf":
+        for index, match in enumerate(_PDF_STREAM.finditer(data)):
+            try:
+                yield f" (PDF stream {index})", zlib.decompress(match.group(1))
+            except zlib.error:
+                continue
+
+
+def _files(paths: Iterable[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            yield path
+
+
+def scan_for_secrets(paths: Iterable[Path], secrets: list[str]) -> list[str]:
+    """Findings (``path: what``) for every known secret or secret-shaped string in the files under paths.
+
+    Known secrets are searched verbatim and in the encodings a leak usually takes (URL, base64, hex, JSON
+    escapes); generic shapes (JWTs, bearer headers, auth codes in URLs, Entra client secrets and refresh
+    tokens, cookies) are searched too. PDF content streams are inflated first. An empty list means clean.
+    """
+    findings: list[str] = []
+    for path in _files(paths):
+        data = path.read_bytes()
+        for suffix, view in _views(path, data):
+            where = f"{path}{suffix}"
+            for number, secret in enumerate(secrets, start=1):
+                if not secret:
+                    continue
+                for form, needle in _encodings(secret).items():
+                    if needle in view:
+                        findings.append(f"{where}: known secret #{number} ({form})")
+                        break
+            text = view.decode("utf-8", errors="replace")
+            for name, pattern, replacement in VALUE_PATTERNS:
+                for match in pattern.finditer(text):
+                    # Already redacted, or a diagnostic the redactor keeps (an error code): not a leak.
+                    hit = match.group(0)
+                    if REDACTED not in hit and pattern.sub(replacement, hit) != hit:
+                        findings.append(f"{where}: {name} at offset {match.start()}")
+                        break
+    return findings

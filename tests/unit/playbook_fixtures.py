@@ -1,0 +1,104 @@
+"""A small valid playbook with known line numbers, and a way to run the real CLI in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+BASE_LINES = [
+    "tenant:",  # 1
+    "  id: 0c5e1f4a-9d2b-4c71-8e36-5a8f0b7d2e91",  # 2
+    "  primary_domain: contoso.onmicrosoft.com",  # 3
+    "  cloud: public",  # 4
+    "accounts:",  # 5
+    "  - name: bg-1",  # 6
+    "    upn: bg-1@contoso.onmicrosoft.com",  # 7
+    "    object_id: 11111111-2222-4333-8444-555555555501",  # 8
+    "    key:",  # 9
+    "      aaguids: [ee882879-721c-4913-9775-3dfcce97072a]",  # 10
+    "      label: BG-1",  # 11
+    "      vendor: Yubico",  # 12
+    "    storage_location: Safe A",  # 13
+    "    authorised_people: [Alice, Bob]",  # 14
+    "  - name: bg-2",  # 15
+    "    upn: bg-2@contoso.onmicrosoft.com",  # 16
+    "    object_id: 11111111-2222-4333-8444-555555555502",  # 17
+    "    key:",  # 18
+    "      aaguids: [aa000000-0000-4000-8000-000000000002]",  # 19
+    "      label: BG-2",  # 20
+    "      vendor: Feitian",  # 21
+    "    storage_location: Safe B",  # 22
+    "    authorised_people: [Carol, Dan]",  # 23
+    "drill_app:",  # 24
+    "  client_id: 3f0b6e2a-8c41-4d7e-9a15-2b6c8d9e0f13",  # 25
+    "observer:",  # 26
+    "  kind: azure-cli",  # 27
+    "log_analytics:",  # 28
+    "  workspace_id: 7d3c2b1a-0f9e-4d8c-b7a6-95e4d3c2b1a0",  # 29
+    "  alert_query_file: alert.kql",  # 30
+    "alert:",  # 31
+    "  mailbox: soc@contoso.com",  # 32
+    "  subject_match: Emergency Access",  # 33
+    "conditional_access:",  # 34
+    "  expected_policies:",  # 35
+    "    - display_name: Break-glass policy",  # 36
+    "schedule:",  # 37
+    "  cycle_days: 90",  # 38
+    "browser:",  # 39
+    "  headless: true",  # 40
+    "cleanup:",  # 41
+    "  revoke_sessions: true",  # 42
+]
+BASE = "\n".join(BASE_LINES) + "\n"
+ALERT_KQL = (
+    'let Ids = dynamic(["11111111-2222-4333-8444-555555555501", "11111111-2222-4333-8444-555555555502"]);\n'
+    "SigninLogs | where UserId in (Ids)\n"
+)
+
+
+def edit(
+    *, sub: dict[int, str] | None = None, ins: dict[int, str] | None = None, drop: set[int] | None = None
+) -> str:
+    """BASE with line n replaced (sub), text inserted after line n (ins), or lines removed (drop); 1-based."""
+    out: list[str] = []
+    for number, line in enumerate(BASE_LINES, start=1):
+        if drop and number in drop:
+            pass
+        elif sub and number in sub:
+            out.append(sub[number])
+        else:
+            out.append(line)
+        if ins and number in ins:
+            out.append(ins[number])
+    return "\n".join(out) + "\n"
+
+
+def write_playbook(folder: Path, text: str | bytes, name: str = "pb.yaml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "alert.kql").write_text(ALERT_KQL, encoding="utf-8")
+    path = folder / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run `drill ARGS` through the real entry point in this process: (exit code, stdout, stderr)."""
+    from drill.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_argv = sys.argv
+    sys.argv = ["drill", *args]
+    code: int | str | None = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = old_argv
+    return (code if isinstance(code, int) else (0 if code is None else 1)), out.getvalue(), err.getvalue()
