@@ -45,14 +45,21 @@ class Cloud:
     logs_audience: str
     webauthn_related_origins: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _frozen({}))
     ca_bundle: str | None = None
+    # Token audience for Graph scopes; empty means graph_endpoint (differs only for custom clouds whose Graph
+    # is served on one URL but accepts tokens for another, like Log Analytics' logs_audience).
+    graph_audience: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.graph_audience:
+            object.__setattr__(self, "graph_audience", self.graph_endpoint)
 
     def graph_scope(self, permission: str) -> str:
         """A fully qualified Graph scope for this cloud (``User.Read`` -> ``https://graph.../User.Read``)."""
-        return f"{self.graph_endpoint}/{permission}"
+        return f"{self.graph_audience}/{permission}"
 
     @property
     def graph_default_scope(self) -> str:
-        return f"{self.graph_endpoint}/.default"
+        return f"{self.graph_audience}/.default"
 
     @property
     def logs_default_scope(self) -> str:
@@ -113,4 +120,5 @@ def cloud_for(playbook: Playbook) -> Cloud:
             {rp: tuple(origins) for rp, origins in custom.webauthn_related_origins.items()}
         ),
         ca_bundle=str(playbook.resolve(custom.ca_bundle)) if custom.ca_bundle is not None else None,
+        graph_audience=custom.graph_audience or custom.graph_endpoint,
     )

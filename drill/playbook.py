@@ -146,6 +146,9 @@ class CustomEndpoints(_Model):
     authority_host: HttpsUrl
     graph_endpoint: HttpsUrl
     logs_endpoint: HttpsUrl
+    graph_audience: HttpsUrl | None = Field(
+        default=None, description="Token audience for Graph scopes; default: graph_endpoint."
+    )
     logs_audience: HttpsUrl | None = Field(
         default=None, description="Token audience for Log Analytics; default: logs_endpoint."
     )

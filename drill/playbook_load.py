@@ -99,7 +99,7 @@ def _scan_secrets(doc: Document) -> list[tuple[tuple[int, int], str]]:
 
 # --- ${VAR} expansion, only inside tenant.cloud.custom ------------------------------------------------------
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_EMPTY_MEANS_UNSET = {"ca_bundle", "logs_audience"}
+_EMPTY_MEANS_UNSET = {"ca_bundle", "logs_audience", "graph_audience"}
 
 
 def _expand_custom_cloud(doc: Document, env: Mapping[str, str]) -> list[tuple[tuple[int, int], str]]:

@@ -65,6 +65,16 @@ def test_clouds_are_immutable() -> None:
 def test_scopes_and_authority() -> None:
     assert USGOV.graph_default_scope == "https://graph.microsoft.us/.default"
     assert PUBLIC.graph_scope("User.Read") == "https://graph.microsoft.com/User.Read"
+    assert CHINA.graph_audience == CHINA.graph_endpoint
+    sim = Cloud(
+        "sim",
+        "https://l.test",
+        "https://g.test:1",
+        "https://q.test",
+        "https://q.test",
+        graph_audience="https://graph.microsoft.com",
+    )
+    assert sim.graph_default_scope == "https://graph.microsoft.com/.default"
     assert PUBLIC.logs_default_scope == "https://api.loganalytics.io/.default"
     assert (
         PUBLIC.authority("contoso.onmicrosoft.com")
@@ -97,3 +107,4 @@ def test_cloud_for_custom_cloud(tmp_path: Path) -> None:
         logs_audience="https://logs.sim.test:9443",
         webauthn_related_origins={"fido.sim.test": ("https://login.sim.test:9443",)},
     )
+    assert cloud.graph_audience == "https://graph.sim.test:9443"

@@ -151,6 +151,7 @@ CUSTOM = """  cloud:
       name: sim
       authority_host: https://login.sim.test:${SIM_PORT}
       graph_endpoint: https://graph.sim.test:${SIM_PORT}/
+      graph_audience: ${SIM_GRAPH_AUDIENCE:-https://graph.microsoft.com}
       logs_endpoint: https://logs.sim.test:${SIM_PORT}
       logs_audience: ${SIM_LOGS_AUDIENCE:-https://api.loganalytics.io}
       ca_bundle: ${SIM_CA:-}
@@ -165,6 +166,7 @@ def test_custom_cloud_takes_run_time_values(tmp_path: Path) -> None:
     assert cloud.authority_host == "https://login.sim.test:48213"
     assert cloud.graph_endpoint == "https://graph.sim.test:48213"  # trailing slash dropped
     assert cloud.logs_audience == "https://api.loganalytics.io"
+    assert cloud.graph_default_scope == "https://graph.microsoft.com/.default"
     assert cloud.ca_bundle is None  # ${SIM_CA:-} with SIM_CA unset means "system trust only"
     assert dict(cloud.webauthn_related_origins) == {"fido.sim.test": ("https://login.sim.test:48213",)}
 
