@@ -19,18 +19,13 @@ takes the mapping to expand from, so a caller can pass values without touching `
 
 from __future__ import annotations
 
-import re
 import uuid
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     PrivateAttr,
@@ -42,94 +37,24 @@ from pydantic import (
 )
 
 from drill.errors import DrillUserError
+from drill.playbook_types import (
+    Domain,
+    Email,
+    EnvName,
+    HttpsUrl,
+    ListOfEmails,
+    Origin,
+    Regex,
+    RpId,
+    Seconds,
+    Slug,
+    StrictModel,
+    Text,
+    check_redirect_uri,
+)
 
 # Microsoft Graph Command Line Tools: a public client every tenant has, used when no drill app is named.
 GRAPH_CLI_APP_ID = uuid.UUID("14d82eec-204b-4c2f-b7e8-296a70dab67e")
-MICROSOFT_GUIDANCE_CYCLE_DAYS = 90
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-# --- small value types --------------------------------------------------------------------------------------
-_DOMAIN = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
-_EMAIL = re.compile(r"[^@\s]{1,64}@" + _DOMAIN.pattern)
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SLUG = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
-
-
-def _check(pattern: re.Pattern[str], what: str, example: str) -> Any:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"not a valid {what}; write it like {example}")
-        return value
-
-    return check
-
-
-def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError("must be an https:// URL; the Microsoft client libraries refuse plain http")
-    if parts.query or parts.fragment:
-        raise ValueError("must not carry a query or fragment; give the base URL only")
-    return value.rstrip("/")
-
-
-def _origin(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ValueError(
-            "must be an https origin; write it like https://login.example.test[:port], with no path"
-        )
-    return value.rstrip("/")
-
-
-def _rp_id(value: str) -> str:
-    if not _DOMAIN.fullmatch(value) and value != "localhost":
-        raise ValueError(
-            "not a WebAuthn RP ID; write a host name such as login.microsoft.com (no scheme, no port)"
-        )
-    return value.lower()
-
-
-def _redirect_uri(value: str) -> str:
-    parts = urlsplit(value)
-    loopback = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
-    if not (loopback or (parts.scheme == "https" and parts.hostname)):
-        raise ValueError(
-            "not a usable redirect URI; use http://localhost[:port] (public client) or an https:// URI "
-            "registered on the app"
-        )
-    return value
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression ({exc.msg}); escape special characters") from None
-    return value
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-Text = Annotated[str, Field(min_length=1, max_length=512)]
-Domain = Annotated[str, AfterValidator(_check(_DOMAIN, "domain name", "contoso.onmicrosoft.com"))]
-Email = Annotated[str, AfterValidator(_check(_EMAIL, "mail address", "soc@contoso.com"))]
-EnvName = Annotated[
-    str, AfterValidator(_check(_ENV_NAME, "environment variable name", "DRILL_OBSERVER_SECRET"))
-]
-Slug = Annotated[str, AfterValidator(_check(_SLUG, "short name (lower case, digits, - _ .)", "bg-1"))]
-HttpsUrl = Annotated[str, AfterValidator(_https_url)]
-Origin = Annotated[str, AfterValidator(_origin)]
-RpId = Annotated[str, AfterValidator(_rp_id)]
-Regex = Annotated[str, Field(min_length=1), AfterValidator(_regex)]
-Seconds = Annotated[float, Field(gt=0, le=86_400, strict=True)]
-ListOfEmails = Annotated[list[Email], BeforeValidator(_as_list), Field(min_length=1)]
 
 
 # --- tenant and cloud ---------------------------------------------------------------------------------------
@@ -139,7 +64,7 @@ class CloudName(StrEnum):
     china = "china"
 
 
-class CustomEndpoints(_Model):
+class CustomEndpoints(StrictModel):
     """Endpoints of a cloud that is not one of Microsoft's named ones (the simulator is one)."""
 
     name: Slug = "custom"
@@ -161,7 +86,7 @@ class CustomEndpoints(_Model):
     )
 
 
-class CustomCloud(_Model):
+class CustomCloud(StrictModel):
     custom: CustomEndpoints
 
 
@@ -175,14 +100,14 @@ CloudSpec = Annotated[
 ]
 
 
-class Tenant(_Model):
+class Tenant(StrictModel):
     id: uuid.UUID = Field(description="Directory (tenant) id.")
     primary_domain: Domain
     cloud: CloudSpec = Field(default=CloudName.public, description="public | usgov | china | {custom: {...}}")
 
 
 # --- accounts -----------------------------------------------------------------------------------------------
-class KeySpec(_Model):
+class KeySpec(StrictModel):
     """The physical key an account is expected to use: what the drill checks it is holding."""
 
     aaguids: Annotated[list[uuid.UUID], Field(min_length=1)] = Field(
@@ -193,7 +118,7 @@ class KeySpec(_Model):
     serial: Text | None = None
 
 
-class Account(_Model):
+class Account(StrictModel):
     name: Slug = Field(description="Short name used on the command line and in reports, e.g. bg-1.")
     upn: Email
     object_id: uuid.UUID
@@ -212,9 +137,9 @@ class Account(_Model):
 _RESERVED_SCOPES = {"openid", "profile", "offline_access"}
 
 
-class DrillApp(_Model):
+class DrillApp(StrictModel):
     client_id: uuid.UUID = GRAPH_CLI_APP_ID
-    redirect_uri: Annotated[str, AfterValidator(_redirect_uri)] = "http://localhost"
+    redirect_uri: Annotated[str, AfterValidator(check_redirect_uri)] = "http://localhost"
     scopes: Annotated[list[Text], Field(min_length=1)] = Field(
         default_factory=lambda: ["User.Read", "RoleManagement.Read.Directory"]
     )
@@ -231,11 +156,11 @@ class DrillApp(_Model):
 
 
 # --- the observer (reads logs and mail; never touches the break-glass account) ------------------------------
-class AzureCliObserver(_Model):
+class AzureCliObserver(StrictModel):
     kind: Literal["azure-cli"]
 
 
-class CertificateObserver(_Model):
+class CertificateObserver(StrictModel):
     kind: Literal["certificate"]
     client_id: uuid.UUID
     certificate_path: Path = Field(
@@ -247,20 +172,20 @@ class CertificateObserver(_Model):
     send_certificate_chain: StrictBool = False
 
 
-class ClientSecretEnvObserver(_Model):
+class ClientSecretEnvObserver(StrictModel):
     kind: Literal["client-secret-env"]
     client_id: uuid.UUID
     client_secret_env: EnvName = Field(description="Name of the environment variable holding the secret.")
 
 
-class ManagedIdentityObserver(_Model):
+class ManagedIdentityObserver(StrictModel):
     kind: Literal["managed-identity"]
     client_id: uuid.UUID | None = Field(
         default=None, description="User-assigned identity; omit for system-assigned."
     )
 
 
-class WorkloadIdentityObserver(_Model):
+class WorkloadIdentityObserver(StrictModel):
     kind: Literal["workload-identity"]
     client_id: uuid.UUID
     token_file_path: Path | None = Field(
@@ -279,7 +204,7 @@ Observer = Annotated[
 
 
 # --- logs and alerting --------------------------------------------------------------------------------------
-class LogAnalytics(_Model):
+class LogAnalytics(StrictModel):
     workspace_id: uuid.UUID
     alert_query_file: Path = Field(description="KQL of the break-glass alert rule, relative to the playbook.")
     tables: Annotated[list[Text], Field(min_length=1)] = Field(
@@ -287,14 +212,14 @@ class LogAnalytics(_Model):
     )
 
 
-class Alert(_Model):
+class Alert(StrictModel):
     mailbox: Email = Field(description="Mailbox the alert's action group mails (the observer reads it).")
     subject_match: Regex = Field(description="Regular expression the alert mail's subject must match.")
     sender: Email = "azure-noreply@microsoft.com"
     sentinel_workspace: uuid.UUID | None = None
 
 
-class ExpectedPolicy(_Model):
+class ExpectedPolicy(StrictModel):
     id: uuid.UUID | None = None
     display_name: Text | None = None
     expect: Literal["applies", "excluded"] = Field(
@@ -311,12 +236,12 @@ class ExpectedPolicy(_Model):
         return self
 
 
-class ConditionalAccess(_Model):
+class ConditionalAccess(StrictModel):
     break_glass_group_id: uuid.UUID | None = None
     expected_policies: list[ExpectedPolicy] = Field(default_factory=list)
 
 
-class Sla(_Model):
+class Sla(StrictModel):
     """Seconds each wait may take before the step fails."""
 
     preflight: Seconds = 120
@@ -327,7 +252,7 @@ class Sla(_Model):
     cleanup: Seconds = 300
 
 
-class Schedule(_Model):
+class Schedule(StrictModel):
     cycle_days: StrictInt = Field(default=180, ge=1, le=366)
     reminder_lead_days: list[Annotated[StrictInt, Field(ge=0, le=365)]] = Field(
         default_factory=lambda: [30, 7, 1]
@@ -349,12 +274,12 @@ class Schedule(_Model):
 
 
 # --- evidence -----------------------------------------------------------------------------------------------
-class FolderFiling(_Model):
+class FolderFiling(StrictModel):
     kind: Literal["folder"]
     path: Path
 
 
-class SharePointFiling(_Model):
+class SharePointFiling(StrictModel):
     kind: Literal["sharepoint"]
     site_url: HttpsUrl
     library: Text = "Documents"
@@ -364,7 +289,7 @@ class SharePointFiling(_Model):
 Filing = Annotated[FolderFiling | SharePointFiling, Field(discriminator="kind")]
 
 
-class Evidence(_Model):
+class Evidence(StrictModel):
     output_dir: Path = Field(
         default=Path("reports"),
         description="Where drill folders and ledger.jsonl go (relative to the working directory).",
@@ -375,7 +300,7 @@ class Evidence(_Model):
     filing: list[Filing] = Field(default_factory=list)
 
 
-class Browser(_Model):
+class Browser(StrictModel):
     executable: Path | None = Field(
         default=None, description="Chromium to drive; default: found automatically."
     )
@@ -386,16 +311,16 @@ class Browser(_Model):
     )
 
 
-class Announce(_Model):
+class Announce(StrictModel):
     to: ListOfEmails
 
 
-class Cleanup(_Model):
+class Cleanup(StrictModel):
     revoke_sessions: StrictBool = True
 
 
 # --- the playbook -------------------------------------------------------------------------------------------
-class Playbook(_Model):
+class Playbook(StrictModel):
     """One tenant's drill: who, with which key, watched by what, proven how."""
 
     schema_version: Literal[1] = 1
