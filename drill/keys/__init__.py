@@ -19,6 +19,8 @@ _LAZY = {
     "SoftwareKey": "drill.keys.software",
     "open_software_authenticator": "drill.keys.software",
     "create_demo_keys": "drill.keys.software",
+    "provision_software_keys": "drill.keys.software",
+    "check_account_key": "drill.keys.inventory",
     "auto_approve": "drill.keys.software",
     "VendorAuthority": "drill.keys.vendor",
     "DEMO_VENDORS": "drill.keys.vendor",

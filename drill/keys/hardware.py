@@ -155,20 +155,19 @@ class Fido2Authenticator:
             firmware = ".".join(str(part) for part in device.device_version)
         descriptor = getattr(device, "descriptor", None)
         serial = self._serial or getattr(descriptor, "serial_number", None) or None
-        label = self._label or getattr(descriptor, "product_name", None) or None
         return KeyInfo(
             handle=self.handle,
             kind=self.kind,
             aaguid=aaguid,
-            model=model_name(aaguid)
-            or (getattr(descriptor, "product_name", None) if self.kind == "software" else None),
+            # Known AAGUIDs get the vendor's model name; otherwise what the USB descriptor calls itself.
+            model=model_name(aaguid) or getattr(descriptor, "product_name", None) or None,
             firmware=firmware,
             versions=tuple(info.versions),
             options={k: bool(v) for k, v in info.options.items()},
             pin_set=bool(info.options.get("clientPin")),
             pin_retries=retries,
             serial=serial,
-            label=label,
+            label=self._label,  # hardware keys carry no label; the playbook's is for people
         )
 
     def _open(self) -> CtapDevice:

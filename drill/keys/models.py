@@ -20,8 +20,8 @@ KNOWN_MODELS: dict[uuid.UUID, str] = {
     uuid.UUID("149a2021-8ef6-4133-96b8-81f8d5b7f1f5"): "Security Key by Yubico with NFC",
     uuid.UUID("a4e9fc6d-4cbe-4758-b8ba-37598bb5bbaa"): "Security Key NFC by Yubico",
     # The two simulated vendors of the demo (drill/keys/vendor.py).
-    uuid.UUID("6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"): "Contoso KeyGuard 2",
-    uuid.UUID("3e1b5d2c-8f4a-4c71-9e2b-7a6c5d4e3f21"): "Fabrikam SecureTouch N",
+    uuid.UUID("d8a1c3e2-0001-4b1d-a5e1-5a1d0000a001"): "Vendor A KeyGuard 2",
+    uuid.UUID("d8a1c3e2-0002-4b1d-a5e1-5a1d0000b002"): "Vendor B SecureTouch N",
 }
 
 

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fido2.hid.base import HidDescriptor
 from fido2.utils import sha256
@@ -257,10 +257,47 @@ def create_demo_keys(
             vendor,
             vendor_dir,
             pin=pin,
-            serial=f"SIM{index:04d}{vendor.slug[:3].upper()}",
+            serial=f"SIM{index:04d}{vendor.slug[-1].upper()}",
             label=f"{vendor.model.name} (software)",
             attestation=attestation,
             overwrite=True,
         )
         paths.append(path)
+    return paths
+
+
+def provision_software_keys(
+    accounts: Sequence[Any],
+    directory: Path,
+    vendor_dir: Path,
+    pin: str,
+    *,
+    vendors: Sequence[VendorSpec] | None = None,
+    attestation: bool = True,
+) -> dict[str, Path]:
+    """A software key for each playbook account, of the demo vendor whose AAGUID the account approves.
+
+    The key carries the account's `key.label` (and `key.serial` if given), so `drill keys check` and
+    key selection treat it exactly as they would the account's real key. Returns account name -> file.
+    """
+    from drill.keys.vendor import DEMO_VENDORS
+
+    paths: dict[str, Path] = {}
+    for index, account in enumerate(accounts, start=1):
+        approved = set(account.key.aaguids)
+        vendor = next((v for v in vendors or DEMO_VENDORS if v.model.aaguid in approved), None)
+        if vendor is None:
+            raise ValueError(f"account {account.name}: no simulated vendor makes a model it approves")
+        path = Path(directory) / f"{account.name}{STATE_SUFFIX}"
+        SoftwareKey.create_for_vendor(
+            path,
+            vendor,
+            vendor_dir,
+            pin=pin,
+            serial=getattr(account.key, "serial", None) or f"SIM{index:04d}{vendor.slug[-1].upper()}",
+            label=getattr(account.key, "label", None),
+            attestation=attestation,
+            overwrite=True,
+        )
+        paths[str(account.name)] = path
     return paths

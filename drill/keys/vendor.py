@@ -43,19 +43,20 @@ class VendorSpec:
     model: ModelSpec
 
 
-CONTOSO = VendorSpec(
-    slug="contoso",
-    organisation="Contoso Secure Keys Ltd",
+# The two demo vendors; their AAGUIDs are the ones playbooks/demo.yaml approves for ea01 and ea02.
+VENDOR_A = VendorSpec(
+    slug="vendor-a",
+    organisation="Simulated Vendor A",
     country="GB",
-    model=ModelSpec("Contoso KeyGuard 2", uuid.UUID("6d44ba9b-f6ec-2e49-b930-0c8fe920cb73"), 0x050702),
+    model=ModelSpec("Vendor A KeyGuard 2", uuid.UUID("d8a1c3e2-0001-4b1d-a5e1-5a1d0000a001"), 0x050702),
 )
-FABRIKAM = VendorSpec(
-    slug="fabrikam",
-    organisation="Fabrikam Token Works",
+VENDOR_B = VendorSpec(
+    slug="vendor-b",
+    organisation="Simulated Vendor B",
     country="CH",
-    model=ModelSpec("Fabrikam SecureTouch N", uuid.UUID("3e1b5d2c-8f4a-4c71-9e2b-7a6c5d4e3f21"), 0x020300),
+    model=ModelSpec("Vendor B SecureTouch N", uuid.UUID("d8a1c3e2-0002-4b1d-a5e1-5a1d0000b002"), 0x020300),
 )
-DEMO_VENDORS: tuple[VendorSpec, ...] = (CONTOSO, FABRIKAM)
+DEMO_VENDORS: tuple[VendorSpec, ...] = (VENDOR_A, VENDOR_B)
 
 
 @dataclass(frozen=True)

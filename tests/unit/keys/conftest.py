@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from keys_support import PIN, RelyingParty
 
 from drill.keys.software import SoftwareKey
-from drill.keys.vendor import CONTOSO, VendorSpec
-
-from ._support import PIN, RelyingParty
+from drill.keys.vendor import VENDOR_A, VendorSpec
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +22,7 @@ def vendor_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_key(tmp_path: Path, vendor_dir: Path) -> Callable[..., SoftwareKey]:
     counter = iter(range(1000))
 
-    def factory(vendor: VendorSpec = CONTOSO, pin: str | None = PIN, **kwargs: Any) -> SoftwareKey:
+    def factory(vendor: VendorSpec = VENDOR_A, pin: str | None = PIN, **kwargs: Any) -> SoftwareKey:
         path = tmp_path / f"key{next(counter)}.json"
         return SoftwareKey.create_for_vendor(path, vendor, vendor_dir, pin=pin, **kwargs)
 

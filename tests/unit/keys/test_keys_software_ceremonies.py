@@ -15,13 +15,12 @@ from fido2.ctap import CtapError
 from fido2.ctap2 import ClientPin, Ctap2
 from fido2.server import Fido2Server
 from fido2.webauthn import PublicKeyCredentialRpEntity, PublicKeyCredentialUserEntity
+from keys_support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
 
 from drill.keys.errors import KeyCeremonyError
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey, open_software_authenticator
-from drill.keys.vendor import CONTOSO, FABRIKAM, VendorAuthority
-
-from ._support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
+from drill.keys.vendor import VENDOR_A, VENDOR_B, VendorAuthority
 
 
 def test_register_then_authenticate_discoverable_with_uv(key: SoftwareKey, rp: RelyingParty) -> None:
@@ -58,7 +57,7 @@ def test_factory_opens_the_state_file_through_the_same_path(key: SoftwareKey, rp
     rp.authenticate(reopened, allow_list=False)  # credentials and counter persisted in the file
     described = reopened.describe()
     assert described.kind == "software"
-    assert described.aaguid == CONTOSO.model.aaguid
+    assert described.aaguid == VENDOR_A.model.aaguid
     assert described.versions == ("FIDO_2_0", "FIDO_2_1")
     assert described.pin_set
     assert described.pin_retries == 8
@@ -229,12 +228,12 @@ def _register_with(verifier: AttestationVerifier, key: SoftwareKey) -> object:
 
 
 def test_attestation_verifies_against_the_vendor_root_only(key: SoftwareKey, vendor_dir: Path) -> None:
-    contoso = VendorAuthority.load_or_create(vendor_dir, CONTOSO)
-    fabrikam = VendorAuthority.load_or_create(vendor_dir, FABRIKAM)
+    contoso = VendorAuthority.load_or_create(vendor_dir, VENDOR_A)
+    fabrikam = VendorAuthority.load_or_create(vendor_dir, VENDOR_B)
     # The simulator trusts the PEM; load it back the way an independent verifier would.
     der = x509.load_pem_x509_certificate(contoso.root_pem).public_bytes(Encoding.DER)
     auth_data = _register_with(_VendorRoot(der), key)
-    assert auth_data.credential_data.aaguid == CONTOSO.model.aaguid.bytes  # type: ignore[attr-defined]
+    assert auth_data.credential_data.aaguid == VENDOR_A.model.aaguid.bytes  # type: ignore[attr-defined]
     other = x509.load_pem_x509_certificate(fabrikam.root_pem).public_bytes(Encoding.DER)
     with pytest.raises(UntrustedAttestation):
         _register_with(_VendorRoot(other), key)
@@ -243,10 +242,10 @@ def test_attestation_verifies_against_the_vendor_root_only(key: SoftwareKey, ven
 def test_two_vendors_differ_and_none_attestation(
     make_key: Callable[..., SoftwareKey], rp: RelyingParty
 ) -> None:
-    first, second = make_key(CONTOSO), make_key(FABRIKAM, attestation=False)
+    first, second = make_key(VENDOR_A), make_key(VENDOR_B, attestation=False)
     a, b = adapter_for(first, ScriptedPrompts()).describe(), adapter_for(second, ScriptedPrompts()).describe()
     assert a.aaguid != b.aaguid
     assert a.model != b.model
-    assert b.model == "Fabrikam SecureTouch N"
+    assert b.model == "Vendor B SecureTouch N"
     registered = rp.register(adapter_for(second, ScriptedPrompts.always(PIN)))
-    assert registered.credential_data.aaguid == FABRIKAM.model.aaguid.bytes
+    assert registered.credential_data.aaguid == VENDOR_B.model.aaguid.bytes

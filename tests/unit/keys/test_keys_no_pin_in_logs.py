@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from keys_support import RelyingParty, adapter_for
 from structlog.testing import capture_logs
 
 from drill.keys.errors import KeyCeremonyError
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey
-
-from ._support import RelyingParty, adapter_for
 
 # Letters outside [0-9a-f] so the PIN cannot turn up by chance inside a hex dump of encrypted traffic.
 SECRET_PIN = "Zq#walrus-9"

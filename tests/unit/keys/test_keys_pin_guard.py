@@ -7,13 +7,12 @@ import threading
 import pytest
 from fido2.ctap import CtapError
 from fido2.ctap2 import ClientPin, Ctap2
+from keys_support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
 
 from drill.keys.errors import PinGuardError
 from drill.keys.hardware import effective_guard
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey
-
-from ._support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
 
 
 def _spend_retries(key: SoftwareKey, count: int) -> None:

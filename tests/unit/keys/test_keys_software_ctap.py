@@ -11,11 +11,10 @@ from fido2.ctap import CtapError
 from fido2.ctap2 import ClientPin, Ctap2
 from fido2.ctap2.pin import PinProtocolV1, PinProtocolV2
 from fido2.utils import sha256
+from keys_support import PIN, RP_ID
 
 from drill.keys.software import SoftwareKey
 from drill.keys.software_state import KeyState
-
-from ._support import PIN, RP_ID
 
 ERR = CtapError.ERR
 CDH = b"\x11" * 32

@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from keys_support import PIN, RelyingParty
 
 from drill.keys.errors import KeyCeremonyError
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.rpid import check_rp_id, normalise_origin, parse_well_known, with_fetched
 from drill.keys.software import SoftwareKey, open_software_authenticator
-
-from ._support import PIN, RelyingParty
 
 ENTRA_RELATED = {"login.microsoft.com": ("https://login.microsoftonline.com",)}
 
