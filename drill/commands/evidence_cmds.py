@@ -1,9 +1,108 @@
-"""Evidence commands: `drill verify`, `drill report`."""
+"""Evidence commands: `drill verify` (bundle or ledger) and `drill report` (JUnit, Markdown)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+EXIT = {"VALID": 0, "INVALID": 1, "INCOMPLETE": 3}
+
+
+class ReportFormat(StrEnum):
+    junit = "junit"
+    markdown = "markdown"
+
+
+def _where(bundle: Path, problem: str) -> str:
+    """Problems name files relative to the bundle; show them as paths the operator can open."""
+    head = problem.split(":", 1)[0]
+    if (
+        head.startswith("/")
+        or head.startswith(str(bundle))
+        or head.endswith(".partial")
+        or head == bundle.name
+    ):
+        return problem
+    return f"{bundle / head}:{problem.split(':', 1)[1]}" if ":" in problem else problem
 
 
 def register(app: typer.Typer) -> None:
     """Attach the evidence commands to the root app."""
+
+    @app.command()
+    def verify(
+        bundle: Annotated[Path | None, typer.Argument(help="A drill's evidence folder.")] = None,
+        ledger: Annotated[
+            Path | None,
+            typer.Option("--ledger", help="Verify this ledger.jsonl (with or instead of a bundle)."),
+        ] = None,
+        trust: Annotated[
+            list[str] | None,
+            typer.Option("--trust", help="Accept only signatures by this key fingerprint (SHA256:...)."),
+        ] = None,
+    ) -> None:
+        """Recompute hashes, check signatures and the ledger chain. Exit 0 valid, 1 invalid, 3 incomplete."""
+        from drill.errors import DrillUserError
+        from drill.evidence.verify import verify_bundle, verify_ledger
+
+        if bundle is None and ledger is None:
+            raise DrillUserError("drill verify: give a bundle folder, or --ledger PATH")
+        trusted = set(trust) if trust else None
+        code = 0
+        if bundle is not None:
+            result = verify_bundle(bundle, trusted=trusted, ledger_path=ledger)
+            for problem in result.problems:
+                typer.echo(f"{result.status}: {_where(bundle, problem)}")
+            for note in result.notes:
+                typer.echo(f"note: {note}")
+            if result.status == "VALID":
+                typer.echo(f"VALID: {bundle} (verdict {result.verdict}; signed by {result.fingerprint})")
+            code = EXIT[result.status]
+        if ledger is not None:
+            report = verify_ledger(ledger, trusted=trusted)
+            for problem in report.problems:
+                typer.echo(f"INVALID: {problem}")
+            if report.ok:
+                signers = ", ".join(sorted(report.fingerprints)) or "none"
+                typer.echo(
+                    f"VALID: {ledger}: {len(report.entries)} line(s), head {report.head}, signer {signers}"
+                )
+            elif code == 0:
+                code = 1
+        raise typer.Exit(code)
+
+    @app.command()
+    def report(
+        bundle: Annotated[Path, typer.Argument(help="A drill's evidence folder.")],
+        fmt: Annotated[
+            ReportFormat, typer.Option("--format", help="junit or markdown.")
+        ] = ReportFormat.markdown,
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
+    ) -> None:
+        """Render a verified bundle as JUnit XML (CI dashboards) or Markdown (tickets)."""
+        from drill.errors import DrillUserError
+        from drill.evidence import junit, markdown
+        from drill.evidence.model import DrillRecord
+        from drill.evidence.verify import verify_bundle
+
+        result = verify_bundle(bundle)
+        if result.status == "INVALID":
+            for problem in result.problems:
+                typer.echo(f"INVALID: {_where(bundle, problem)}", err=True)
+            raise typer.Exit(1)
+        record = result.record
+        if record is None:
+            path = bundle / "report.json"
+            try:
+                record = DrillRecord.model_validate_json(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise DrillUserError(f"{path}: no readable drill record ({type(exc).__name__})") from exc
+            typer.echo(f"warning: {bundle} is INCOMPLETE (not signed); rendering what was recorded", err=True)
+        text = junit.render(record) if fmt is ReportFormat.junit else markdown.render(record)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")

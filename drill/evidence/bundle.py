@@ -80,14 +80,17 @@ class BundleWriter:
         ledger_path: Path | None = None,
         pdf: PdfRenderer | None = _default_pdf,
         history: bool = True,
+        log_path: Path | None = None,
     ) -> None:
         self.reports_dir = Path(reports_dir)
         self.signer = signer
         self.ledger_path = ledger_path or self.reports_dir / LEDGER_NAME
         self._pdf = pdf
         self._history = history
+        self._log_path = log_path
         self._record: DrillRecord | None = None
         self._final: Path | None = None
+        self.finished: FinishedBundle | None = None
         self._shots = 0
 
     # -- while the drill runs ------------------------------------------------------------------------------
@@ -99,8 +102,8 @@ class BundleWriter:
             return self._final
         return self.reports_dir / (record.drill_id + manifest.PARTIAL_SUFFIX)
 
-    def begin(self, record: DrillRecord) -> Path:
-        """Create `<drill_id>.partial/` with an INCOMPLETE report.json; returns the folder."""
+    def begin(self, record: DrillRecord) -> None:
+        """Create `<drill_id>.partial/` with an INCOMPLETE report.json (the folder is `self.path`)."""
         manifest.check_drill_id(record.drill_id)
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         final = self.reports_dir / record.drill_id
@@ -113,7 +116,6 @@ class BundleWriter:
         fsync_dir(self.reports_dir)
         self._record = record
         self._write_progress()
-        return partial
 
     def checkpoint(self, record: DrillRecord) -> None:
         """Replace the whole in-progress record (timings, findings...); stays INCOMPLETE on disk."""
@@ -121,6 +123,10 @@ class BundleWriter:
             raise ValueError("checkpoint of a different drill")
         self._record = record
         self._write_progress()
+
+    def update(self, record: DrillRecord) -> None:
+        """The orchestrator's `RecordSink.update`: same as `checkpoint`."""
+        self.checkpoint(record)
 
     def step(self, result: StepResult) -> None:
         """Record a step the moment it finishes (a step of the same name is replaced)."""
@@ -151,8 +157,15 @@ class BundleWriter:
         atomic_write(self.path / manifest.REPORT_JSON, _json_bytes(_redacted_record(shown)))
 
     # -- the end -------------------------------------------------------------------------------------------
-    def finish(self, record: DrillRecord, log_path: Path | None = None) -> FinishedBundle:
+    def finish(self, record: DrillRecord, log_path: Path | None = None) -> None:
+        """The orchestrator's `RecordSink.finish`: `finalize`, keeping the outcome in `self.finished`."""
+        self.finalize(record, log_path)
+
+    def finalize(self, record: DrillRecord, log_path: Path | None = None) -> FinishedBundle:
         """Write every file, sign, publish the folder, append the ledger line (blocking; ~1-2 s for the PDF).
+
+        The log is read from `log_path`, else the constructor's `log_path`, else a `log.jsonl` the drill's
+        logging already writes inside the partial folder; it is redacted again on the way in.
 
         The verdict is the record's, except that PASS is re-checked here (fail closed): it needs every
         required step and check passed and every referenced screenshot present in the bundle.
@@ -169,7 +182,8 @@ class BundleWriter:
         record = _redacted_record(record)
         pdf_status = "disabled"
         html = ""
-        atomic_write(folder / manifest.LOG, _redacted_log(log_path))
+        source = log_path or self._log_path or folder / manifest.LOG
+        atomic_write(folder / manifest.LOG, _redacted_log(source))
         atomic_write(folder / manifest.REPORT_SCHEMA, manifest.report_schema())
         atomic_write(folder / manifest.PUBLIC_KEY, self.signer.public_pem())
         if self._pdf is not None:
@@ -206,7 +220,7 @@ class BundleWriter:
             write_history(self.reports_dir, self.ledger_path, record.account_name) if self._history else None
         )
         self._record = record
-        return FinishedBundle(
+        self.finished = FinishedBundle(
             final,
             record.verdict,
             record.reason,
@@ -217,6 +231,7 @@ class BundleWriter:
             pdf_status,
             page,
         )
+        return self.finished
 
     def _html(self, record: DrillRecord, folder: Path) -> str:
         from drill.evidence.html import render_report

@@ -1,0 +1,70 @@
+"""JUnit XML for CI dashboards: one suite per drill, one test case per check (or per check-less step).
+
+Built with ElementTree so every tenant-supplied string is escaped by the serializer, not by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from drill.evidence.model import Check, DrillRecord, Status
+
+_MAX = 2000
+
+
+def render(record: DrillRecord) -> str:
+    """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>."""
+    suite = ET.Element(
+        "testsuite",
+        name=f"breakglass-drill {record.account_name}",
+        timestamp=record.started_at.isoformat(),
+        hostname=str(record.workstation.get("host", "")),
+    )
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total = 0.0
+    for step in record.steps:
+        cases: list[Check | None] = list(step.checks) or [None]
+        for check in cases:
+            counts["tests"] += 1
+            name = check.id if check is not None else step.step
+            status = check.status if check is not None else step.status
+            reason = check.reason if check is not None else step.reason
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"drill.{step.step}",
+                name=name,
+                time=f"{step.duration_s if check is None or check is cases[0] else 0:.3f}",
+            )
+            if status is Status.FAIL:
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=reason[:_MAX], type="fail").text = reason
+            elif status is Status.ERROR:
+                counts["errors"] += 1
+                ET.SubElement(case, "error", message=reason[:_MAX], type="error").text = reason
+            elif status is Status.SKIPPED:
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=reason[:_MAX])
+            if check is not None and check.evidence:
+                text = json.dumps(check.evidence, indent=2, sort_keys=True, default=str)[:_MAX]
+                ET.SubElement(case, "system-out").text = text
+        total += step.duration_s
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{total:.3f}")
+    props = ET.Element("properties")
+    prop: tuple[str, str]
+    for prop in (
+        ("drill_id", record.drill_id),
+        ("verdict", record.verdict.value),
+        ("reason", record.reason),
+        ("tenant_id", record.tenant_id or ""),
+        ("account_upn", record.account_upn or ""),
+    ):
+        ET.SubElement(props, "property", name=prop[0], value=prop[1])
+    suite.insert(0, props)
+    root = ET.Element("testsuites", name="breakglass-drill")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
