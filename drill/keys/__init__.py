@@ -26,6 +26,7 @@ _LAZY = {
     "DEMO_VENDORS": "drill.keys.vendor",
     "ConsolePrompts": "drill.keys.prompts",
     "ScriptedPrompts": "drill.keys.prompts",
+    "console_presence": "drill.keys.prompts",
     "discover_keys": "drill.keys.inventory",
     "select_key": "drill.keys.inventory",
     "open_account_authenticator": "drill.keys.inventory",

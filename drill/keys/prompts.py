@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import threading
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -63,3 +64,26 @@ class ScriptedPrompts:
 
     def __repr__(self) -> str:  # never show the scripted PINs
         return f"ScriptedPrompts(remaining={len(self._pins)}, touches={self.touches})"
+
+
+def console_presence(stop: threading.Event, stream: TextIO | None = None) -> bool:
+    """Presence callback for a software key in a rehearsal: Enter is the touch.
+
+    Returns False when the wait is cancelled (the host sent CANCEL or the touch deadline passed).
+    """
+    out = stream or sys.stderr
+    print("Software key: press Enter to touch it.", file=out, flush=True)
+    pressed = threading.Event()
+
+    def wait_for_enter() -> None:
+        try:
+            sys.stdin.readline()
+        except (OSError, ValueError):
+            return
+        pressed.set()
+
+    threading.Thread(target=wait_for_enter, daemon=True, name="software-key-touch").start()
+    while not stop.is_set():
+        if pressed.wait(0.1):
+            return True
+    return False

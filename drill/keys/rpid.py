@@ -85,15 +85,24 @@ def parse_well_known(rp_id: str, document: Any) -> tuple[str, ...]:
     return tuple(origins)
 
 
-def fetch_related_origins(rp_id: str, *, verify: Any = True, timeout: float = 10.0) -> tuple[str, ...]:
-    """Read the RP's related-origins document over HTTPS (never plain HTTP, never unverified TLS)."""
+def fetch_related_origins(
+    rp_id: str, *, verify: Any = True, timeout: float = 10.0, client: Any = None
+) -> tuple[str, ...]:
+    """Read the RP's related-origins document over HTTPS (never plain HTTP, never unverified TLS).
+
+    `client` is an `httpx.Client` to use instead of a fresh one (tests pass one with a mock transport).
+    """
     import httpx
 
     if verify is False:
         raise ValueError("TLS verification cannot be switched off for related origins")
     url = f"https://{rp_id}/.well-known/webauthn"
     try:
-        response = httpx.get(url, verify=verify, timeout=timeout, follow_redirects=False, trust_env=False)
+        if client is None:
+            with httpx.Client(verify=verify, timeout=timeout, trust_env=False) as fresh:
+                response = fresh.get(url, follow_redirects=False)
+        else:
+            response = client.get(url, follow_redirects=False)
         response.raise_for_status()
         document = response.json()
     except (httpx.HTTPError, ValueError) as exc:

@@ -100,3 +100,14 @@ def test_drill_keys_check_against_the_demo_playbook(
         ],
     )
     assert unknown.exit_code != 0
+
+
+def test_cli_import_does_not_load_fido2() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, drill.cli; bad = [m for m in ('fido2', 'cryptography') if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -97,3 +97,28 @@ def test_missing_rp_id_defaults_to_the_origin_host(key: SoftwareKey) -> None:
     del public_key["rpId"]
     response = auth.get_assertion(public_key, "https://rp.example.test/login", threading.Event())
     rp.server.authenticate_complete(state, rp.credentials, response)
+
+
+def test_fetch_related_origins_reads_the_well_known_document() -> None:
+    import httpx
+
+    from drill.keys.rpid import fetch_related_origins
+
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.host == "login.microsoft.com":
+            return httpx.Response(200, json={"origins": ["https://login.microsoftonline.com"]})
+        return httpx.Response(404)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    assert fetch_related_origins("login.microsoft.com", client=client) == (
+        "https://login.microsoftonline.com",
+    )
+    assert seen == ["https://login.microsoft.com/.well-known/webauthn"]
+    with pytest.raises(KeyCeremonyError) as info:
+        fetch_related_origins("rp.example.test", client=client)
+    assert info.value.name == "SecurityError"
+    with pytest.raises(ValueError, match="cannot be switched off"):
+        fetch_related_origins("login.microsoft.com", verify=False)

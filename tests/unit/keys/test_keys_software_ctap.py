@@ -209,3 +209,47 @@ def test_state_file_is_private_and_holds_no_pin(key: SoftwareKey) -> None:
     assert state.pin_hash_matches(pin_hash)
     assert not state.pin_hash_matches(sha256(b"000000")[:16])
     assert json.loads(text)["pin_retries"] == 8
+
+
+def test_wrong_pin_regenerates_the_key_agreement(ctap: Ctap2) -> None:
+    def key_agreement() -> object:
+        return ctap.client_pin(2, ClientPin.CMD.GET_KEY_AGREEMENT)[ClientPin.RESULT.KEY_AGREEMENT]
+
+    before = key_agreement()
+    assert key_agreement() == before  # stable while nothing happens
+    with pytest.raises(CtapError):
+        ClientPin(ctap).get_pin_token("000000")
+    assert key_agreement() != before
+
+
+def test_adapter_refuses_a_key_whose_getinfo_fails(key: SoftwareKey) -> None:
+    """Fido2Client would silently fall back to U2F; the adapter must refuse instead."""
+    import threading
+
+    from drill.keys.errors import KeyCeremonyError
+    from drill.keys.hardware import Fido2Authenticator
+    from drill.keys.prompts import ScriptedPrompts
+
+    class BrokenInfo:
+        def __init__(self) -> None:
+            self._device = key.open_device()
+            self.capabilities = self._device.capabilities
+
+        def call(
+            self, cmd: int, data: bytes = b"", event: object = None, on_keepalive: object = None
+        ) -> bytes:
+            if data[:1] == b"\x04":
+                return bytes([ERR.INVALID_COMMAND])
+            return bytes(self._device.call(cmd, data, event, on_keepalive))
+
+        def close(self) -> None:
+            self._device.close()
+
+    auth = Fido2Authenticator(
+        BrokenInfo, kind="software", handle="broken", prompts=ScriptedPrompts(), related_origins={}
+    )
+    with pytest.raises(KeyCeremonyError) as info:
+        auth.get_assertion(
+            {"challenge": "AAAAAAAAAAAAAAAAAAAAAA", "rpId": RP_ID}, f"https://{RP_ID}", threading.Event()
+        )
+    assert info.value.name == "NotSupportedError"
