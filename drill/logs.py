@@ -120,10 +120,24 @@ VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]]
         re.compile(rf"eyJ{_B64URL}{{5,}}\.{_B64URL}{{5,}}\.{_B64URL}*(?:\.{_B64URL}*\.{_B64URL}*)?"),
         REDACTED,
     ),
-    # An HTTP authorization header value: keep the scheme, drop the credential.
+    # An Authorization header quoted in text: whatever follows the scheme is the credential.
+    (
+        "authorization header",
+        re.compile(
+            r"(?i)\b((?:proxy-)?authorization[ \t]*[:=][ \t]*"
+            r"(?:(?:bearer|basic|negotiate|pop)[ \t]+)?)[^\s,;\"']+"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # A bare scheme + credential: keep the scheme, drop the credential.
     (
         "bearer token",
-        re.compile(r"(?i)\b(bearer|basic|negotiate|pop)\s+[A-Za-z0-9._~+/=\-]{8,}"),
+        # The credential must look like one (a digit or a base64/JWT symbol, or 20+ characters), so prose
+        # such as "Basic authentication" is left alone.
+        re.compile(
+            r"(?i)\b(bearer|basic|negotiate|pop)[ \t]+"
+            r"(?:(?=[A-Za-z0-9._~+/=\-]*[0-9.~+/=\-])[A-Za-z0-9._~+/=\-]{8,}|[A-Za-z0-9._~+/=\-]{20,})"
+        ),
         rf"\1 {REDACTED}",
     ),
     # OAuth/OIDC parameters in URLs, query strings and form bodies.

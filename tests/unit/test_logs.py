@@ -176,6 +176,12 @@ def test_secret_key_names(key: str, secret: bool) -> None:
         ("-----BEGIN PRIVATE KEY-----\nMIIEv\n-----END PRIVATE KEY-----", "MIIEv", ""),
         ("DefaultEndpointsProtocol=https;AccountKey=abc123==;", "abc123", "DefaultEndpointsProtocol"),
         ("AADSTS50076 code=AADSTS50076", "\u0000", "code=AADSTS50076"),
+        (
+            "Basic authentication is disabled; token_type Bearer\nexpires_in 3599",
+            "\u0000",
+            "Basic authentication",
+        ),
+        ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", "Basic [REDACTED]"),
     ],
 )
 def test_redact_text(text: str, gone: str, kept: str) -> None:

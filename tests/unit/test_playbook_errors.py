@@ -143,10 +143,10 @@ CASES: list[tuple[str, str | bytes, str, str, str | None]] = [
     ),
     (
         "bearer-value",
-        edit(sub={11: '      label: "Bearer abcdefghijklmnop"'}),
+        edit(sub={11: '      label: "Bearer abcd1234efgh5678"'}),
         "11:14",
         "bearer token",
-        "abcdefghij",
+        "abcd1234",
     ),
     (
         "yaml-unclosed-flow",
