@@ -24,6 +24,7 @@ _LAZY = {
     "auto_approve": "drill.keys.software",
     "VendorAuthority": "drill.keys.vendor",
     "DEMO_VENDORS": "drill.keys.vendor",
+    "vendor_root_pems": "drill.keys.vendor",
     "ConsolePrompts": "drill.keys.prompts",
     "ScriptedPrompts": "drill.keys.prompts",
     "console_presence": "drill.keys.prompts",

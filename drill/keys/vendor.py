@@ -174,3 +174,11 @@ class VendorAuthority:
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         return AttestationMaterial(der_key, (cert.public_bytes(serialization.Encoding.DER),))
+
+
+def vendor_root_pems(directory: Path, vendors: tuple[VendorSpec, ...] = DEMO_VENDORS) -> dict[str, bytes]:
+    """Each vendor's root PEM by slug (created on first use): what the simulator's attestation policy trusts.
+
+    The same files sit at `<directory>/<slug>/root.pem` for anyone who would rather read them directly.
+    """
+    return {spec.slug: VendorAuthority.load_or_create(directory, spec).root_pem for spec in vendors}

@@ -20,7 +20,7 @@ from keys_support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
 from drill.keys.errors import KeyCeremonyError
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey, open_software_authenticator
-from drill.keys.vendor import VENDOR_A, VENDOR_B, VendorAuthority
+from drill.keys.vendor import VENDOR_A, VENDOR_B, VendorAuthority, vendor_root_pems
 
 
 def test_register_then_authenticate_discoverable_with_uv(key: SoftwareKey, rp: RelyingParty) -> None:
@@ -228,13 +228,15 @@ def _register_with(verifier: AttestationVerifier, key: SoftwareKey) -> object:
 
 
 def test_attestation_verifies_against_the_vendor_root_only(key: SoftwareKey, vendor_dir: Path) -> None:
-    contoso = VendorAuthority.load_or_create(vendor_dir, VENDOR_A)
-    fabrikam = VendorAuthority.load_or_create(vendor_dir, VENDOR_B)
+    root_a = VendorAuthority.load_or_create(vendor_dir, VENDOR_A)
+    root_b = VendorAuthority.load_or_create(vendor_dir, VENDOR_B)
     # The simulator trusts the PEM; load it back the way an independent verifier would.
-    der = x509.load_pem_x509_certificate(contoso.root_pem).public_bytes(Encoding.DER)
+    der = x509.load_pem_x509_certificate(root_a.root_pem).public_bytes(Encoding.DER)
     auth_data = _register_with(_VendorRoot(der), key)
     assert auth_data.credential_data.aaguid == VENDOR_A.model.aaguid.bytes  # type: ignore[attr-defined]
-    other = x509.load_pem_x509_certificate(fabrikam.root_pem).public_bytes(Encoding.DER)
+    assert vendor_root_pems(vendor_dir) == {"vendor-a": root_a.root_pem, "vendor-b": root_b.root_pem}
+    assert (vendor_dir / "vendor-a" / "root.pem").read_bytes() == root_a.root_pem
+    other = x509.load_pem_x509_certificate(root_b.root_pem).public_bytes(Encoding.DER)
     with pytest.raises(UntrustedAttestation):
         _register_with(_VendorRoot(other), key)
 
