@@ -7,11 +7,17 @@ Both are skipped otherwise, so `make test` on any machine runs everything that c
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).parent
+# Test folders have no __init__.py, so pytest puts each one on sys.path; a folder named like the package
+# (tests/unit/drill/) would then shadow `drill` as a namespace package whenever the repository root is not
+# on sys.path (the `pytest` script, unlike `python -m pytest`). Put the root first so `drill` is the package.
+if str(TESTS.parent) not in sys.path:
+    sys.path.insert(0, str(TESTS.parent))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
