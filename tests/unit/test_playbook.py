@@ -422,3 +422,145 @@ def test_import_maester_bad_files(tmp_path: Path, content: object, message: str)
 def test_import_maester_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DrillUserError, match="no such file"):
         import_maester(tmp_path / "missing.json")
+
+
+# --- every field rejects a wrong value, at its own line -----------------------------------------------------
+FIELD_REJECTIONS: list[tuple[str, str, int, str]] = [
+    # (dotted path in the message, playbook text, line, what the message must say)
+    ("tenant.primary_domain", edit(sub={3: "  primary_domain: not a domain"}), 3, "not a valid domain name"),
+    ("accounts[0].storage_location", edit(sub={13: '    storage_location: ""'}), 13, "must not be empty"),
+    (
+        "accounts[0].authorised_people",
+        edit(sub={14: "    authorised_people: []"}),
+        14,
+        "add the missing item",
+    ),
+    ("accounts[0].key", edit(drop={11}), 9, "missing required key `label`"),
+    ("accounts[0].key.vendor", edit(sub={12: "      vendor: [Yubico]"}), 12, "write text"),
+    ("accounts[0].key.serial", edit(ins={12: "      serial: 12345678"}), 13, "quote it"),
+    ("drill_app.client_id", edit(sub={25: "  client_id: app"}), 25, "is not a UUID"),
+    ("drill_app.scopes", edit(ins={25: "  scopes: []"}), 26, "add the missing item"),
+    ("log_analytics.workspace_id", edit(sub={29: "  workspace_id: ws-1"}), 29, "is not a UUID"),
+    ("log_analytics.tables", edit(ins={30: "  tables: SigninLogs"}), 31, "write a list"),
+    ("alert.sender", edit(ins={33: "  sender: azure noreply"}), 34, "not a valid mail address"),
+    ("alert.sentinel_workspace", edit(ins={33: "  sentinel_workspace: sentinel"}), 34, "is not a UUID"),
+    (
+        "conditional_access.break_glass_group_id",
+        edit(ins={34: "  break_glass_group_id: bg"}),
+        35,
+        "is not a UUID",
+    ),
+    ("conditional_access.expected_policies[0].id", edit(ins={36: "      id: policy-1"}), 37, "is not a UUID"),
+    ("sla.alert", edit(ins={42: "sla:\n  alert: soon"}), 44, "write a number"),
+    (
+        "schedule.reminder_lead_days[0]",
+        edit(ins={38: "  reminder_lead_days: [-1]"}),
+        39,
+        "greater than or equal to 0",
+    ),
+    ("schedule.ga_ceiling", edit(ins={38: "  ga_ceiling: 0"}), 39, "greater than or equal to 1"),
+    (
+        "schedule.daily_keyless_check",
+        edit(ins={38: "  daily_keyless_check: daily"}),
+        39,
+        "write true or false",
+    ),
+    ("evidence.output_dir", edit(ins={42: "evidence:\n  output_dir: [a, b]"}), 44, "evidence.output_dir"),
+    (
+        "evidence.signing_key",
+        edit(ins={42: "evidence:\n  signing_key: {path: k.pem}"}),
+        44,
+        "evidence.signing_key",
+    ),
+    (
+        "evidence.filing[0]",
+        edit(ins={42: "evidence:\n  filing:\n    - kind: folder"}),
+        45,
+        "missing required key `path`",
+    ),
+    (
+        "evidence.filing[0].site_url",
+        edit(
+            ins={
+                42: "evidence:\n  filing:\n    - kind: sharepoint\n      site_url: http://contoso.sharepoint.com"
+            }
+        ),
+        46,
+        "must be an https:// URL",
+    ),
+    ("browser.executable", edit(ins={40: "  executable: [chromium]"}), 41, "browser.executable"),
+    ("browser.locale", edit(ins={40: '  locale: ""'}), 41, "must not be empty"),
+    ("cleanup.revoke_sessions", edit(sub={42: "  revoke_sessions: no"}), 42, "write true or false"),
+    (
+        "observer.client_id",
+        edit(sub={27: "  kind: managed-identity\n  client_id: mi"}),
+        28,
+        "is not a UUID",
+    ),
+    (
+        "observer.send_certificate_chain",
+        edit(
+            sub={
+                27: f"  kind: certificate\n  client_id: {APP}\n  certificate_path: alert.kql\n"
+                "  send_certificate_chain: yes"
+            }
+        ),
+        30,
+        "write true or false",
+    ),
+    (
+        "observer.token_file_path",
+        edit(sub={27: f"  kind: workload-identity\n  client_id: {APP}\n  token_file_path: 5"}),
+        29,
+        "observer.token_file_path",
+    ),
+    (
+        "tenant.cloud.custom.name",
+        edit(
+            sub={
+                4: "  cloud:\n    custom:\n      name: My Sim\n      authority_host: https://a.test\n"
+                "      graph_endpoint: https://g.test\n      logs_endpoint: https://l.test"
+            }
+        ),
+        6,
+        "not a valid short name",
+    ),
+    (
+        "tenant.cloud.custom.logs_audience",
+        edit(
+            sub={
+                4: "  cloud:\n    custom:\n      authority_host: https://a.test\n      graph_endpoint: https://g.test\n"
+                "      logs_endpoint: https://l.test\n      logs_audience: api.loganalytics.io"
+            }
+        ),
+        9,
+        "must be an https:// URL",
+    ),
+    (
+        "tenant.cloud.custom.webauthn_related_origins",
+        edit(
+            sub={
+                4: "  cloud:\n    custom:\n      authority_host: https://a.test\n      graph_endpoint: https://g.test\n"
+                "      logs_endpoint: https://l.test\n      webauthn_related_origins:\n"
+                '        "https://fido.test": [https://a.test]'
+            }
+        ),
+        10,
+        "not a WebAuthn RP ID",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("dotted", "text", "line", "says"), FIELD_REJECTIONS, ids=[f[0] for f in FIELD_REJECTIONS]
+)
+def test_each_field_rejects_a_wrong_value_at_its_line(
+    tmp_path: Path, dotted: str, text: str, line: int, says: str
+) -> None:
+    path = write_playbook(tmp_path, text)
+    with pytest.raises(DrillUserError) as info:
+        load_playbook(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}:"), message
+    assert f": {dotted}" in message
+    assert says in message
