@@ -43,15 +43,25 @@ class BundleResult:
 
 
 def verify_bundle(
-    folder: Path, *, trusted: set[str] | None = None, ledger_path: Path | None = None
+    folder: Path,
+    *,
+    trusted: set[str] | None = None,
+    ledger_path: Path | None = None,
+    check_ledger: bool = True,
 ) -> BundleResult:
-    """Check one bundle folder. `ledger_path` defaults to `ledger.jsonl` beside the folder when it exists."""
+    """Check one bundle folder against its manifest, signature and (by default) the ledger.
+
+    `ledger_path` defaults to `ledger.jsonl` beside the folder when one exists; a bundle missing from a
+    ledger named explicitly is a failure, missing from the one found beside it only a note.
+    """
     result = BundleResult(folder)
     if not folder.is_dir():
         result.fail(f"{folder}: not a bundle folder")
         return result
     auto_ledger = ledger_path is None
-    if ledger_path is None:
+    if not check_ledger:
+        ledger_path = None
+    elif ledger_path is None:
         candidate = folder.parent / "ledger.jsonl"
         ledger_path = candidate if candidate.is_file() else None
     for name in (manifest.MANIFEST, manifest.SIGNATURE):
