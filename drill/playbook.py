@@ -102,7 +102,7 @@ CloudSpec = Annotated[
 
 class Tenant(StrictModel):
     id: uuid.UUID = Field(description="Directory (tenant) id.")
-    primary_domain: Domain
+    primary_domain: Domain = Field(description="Primary or initial domain, e.g. contoso.onmicrosoft.com.")
     cloud: CloudSpec = Field(default=CloudName.public, description="public | usgov | china | {custom: {...}}")
 
 
@@ -113,18 +113,20 @@ class KeySpec(StrictModel):
     aaguids: Annotated[list[uuid.UUID], Field(min_length=1)] = Field(
         description="AAGUID(s) of the expected key model (the FIDO metadata id of make and model)."
     )
-    label: Text
-    vendor: Text
-    serial: Text | None = None
+    label: Text = Field(description="What is written on the key.")
+    vendor: Text = Field(description="Key vendor; keys of different vendors for different accounts.")
+    serial: Text | None = Field(default=None, description="Serial number, if the drill should check it.")
 
 
 class Account(StrictModel):
     name: Slug = Field(description="Short name used on the command line and in reports, e.g. bg-1.")
-    upn: Email
-    object_id: uuid.UUID
+    upn: Email = Field(description="User principal name (cloud-only, on the initial domain).")
+    object_id: uuid.UUID = Field(description="Entra object id: what the logs and the alert match on.")
     key: KeySpec
     storage_location: Text = Field(description="Where the key is kept (safe, envelope number).")
-    authorised_people: Annotated[list[Text], Field(min_length=1)]
+    authorised_people: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="Who may take the key out and use the account."
+    )
     pin_retry_guard: StrictInt = Field(
         default=3,
         ge=2,
@@ -215,8 +217,12 @@ class LogAnalytics(StrictModel):
 class Alert(StrictModel):
     mailbox: Email = Field(description="Mailbox the alert's action group mails (the observer reads it).")
     subject_match: Regex = Field(description="Regular expression the alert mail's subject must match.")
-    sender: Email = "azure-noreply@microsoft.com"
-    sentinel_workspace: uuid.UUID | None = None
+    sender: Email = Field(
+        default="azure-noreply@microsoft.com", description="Expected sender of the alert mail."
+    )
+    sentinel_workspace: uuid.UUID | None = Field(
+        default=None, description="Also expect a Microsoft Sentinel incident in this workspace."
+    )
 
 
 class ExpectedPolicy(StrictModel):
@@ -237,7 +243,9 @@ class ExpectedPolicy(StrictModel):
 
 
 class ConditionalAccess(StrictModel):
-    break_glass_group_id: uuid.UUID | None = None
+    break_glass_group_id: uuid.UUID | None = Field(
+        default=None, description="Group holding the break-glass accounts (excluded from the other policies)."
+    )
     expected_policies: list[ExpectedPolicy] = Field(default_factory=list)
 
 
@@ -253,7 +261,9 @@ class Sla(StrictModel):
 
 
 class Schedule(StrictModel):
-    cycle_days: StrictInt = Field(default=180, ge=1, le=366)
+    cycle_days: StrictInt = Field(
+        default=180, ge=1, le=366, description="Days between drills of each account (Microsoft: at most 90)."
+    )
     reminder_lead_days: list[Annotated[StrictInt, Field(ge=0, le=365)]] = Field(
         default_factory=lambda: [30, 7, 1]
     )
@@ -304,19 +314,21 @@ class Browser(StrictModel):
     executable: Path | None = Field(
         default=None, description="Chromium to drive; default: found automatically."
     )
-    headless: StrictBool = True
-    locale: Text = "en-US"
+    headless: StrictBool = Field(default=True, description="Run Chromium without a window.")
+    locale: Text = Field(default="en-US", description="Browser language (the UI profile's text fallbacks).")
     ui_profile: dict[Slug, Text] = Field(
         default_factory=dict, description="Selector name -> CSS, overriding the built-in sign-in UI profile."
     )
 
 
 class Announce(StrictModel):
-    to: ListOfEmails
+    to: ListOfEmails = Field(description="Who to tell before a drill signs in, so the alert is expected.")
 
 
 class Cleanup(StrictModel):
-    revoke_sessions: StrictBool = True
+    revoke_sessions: StrictBool = Field(
+        default=True, description="Revoke the break-glass account's sessions after the drill."
+    )
 
 
 # --- the playbook -------------------------------------------------------------------------------------------
