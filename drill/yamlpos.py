@@ -18,6 +18,7 @@ from drill.errors import DrillUserError
 
 Loc = tuple[str | int, ...]
 MAX_BYTES = 1_000_000
+MAX_NODES = 50_000  # aliases can multiply a small file into billions of nodes ("billion laughs")
 
 
 @dataclass
@@ -70,6 +71,11 @@ def _scalar(value: Any) -> Any:
 def _convert(node: Any, loc: Loc, pos: Positions, doc_path: Path) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    if len(pos.values) > MAX_NODES:
+        raise DrillUserError(
+            f"{doc_path}:1:1: the YAML expands to over {MAX_NODES} nodes (aliases?); a playbook is small, "
+            "write it without nested aliases"
+        )
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:

@@ -385,3 +385,20 @@ def test_fuzzed_playbooks_never_escape_as_tracebacks(text: str) -> None:
             assert location.count(":") >= 2, line
     else:
         assert out.startswith(f"# {path}: valid")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    path = write_playbook(tmp_path, "\n".join(lines) + "\n")
+    code, _, err = run_cli("playbook", "check", str(path))
+    assert code == 2
+    assert err.startswith(f"error: {path}:1:1: the YAML expands to over")
+
+
+def test_self_referencing_alias_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = write_playbook(tmp_path, "tenant: &t\n  loop: *t\n")
+    code, _, err = run_cli("playbook", "check", str(path))
+    assert code == 2
+    assert err.startswith(f"error: {path}:")
+    assert "Traceback" not in err
