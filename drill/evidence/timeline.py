@@ -84,16 +84,17 @@ def build(record: DrillRecord) -> Timeline | None:
     origin = _get(t, "signin_started_at") or _get(t, "signin_completed_at")
     if origin is None:
         return None
-    rows: list[tuple[str, datetime, float, float | None]] = []  # label, at, offset, deadline offset
+    rows: list[tuple[str, datetime, float, float | None, float]] = []  # label, at, offset, deadline, SLA
     for label, attr, sla_key, start_attr in EVENTS:
         at = _get(t, attr)
         if at is None:
             continue
         deadline = None
         start = _get(t, start_attr)
+        limit = record.sla.get(sla_key, 0.0)
         if sla_key in record.sla and start is not None:
-            deadline = (start - origin).total_seconds() + record.sla[sla_key]
-        rows.append((label, at, (at - origin).total_seconds(), deadline))
+            deadline = (start - origin).total_seconds() + limit
+        rows.append((label, at, (at - origin).total_seconds(), deadline, limit))
     if not rows:
         return None
     span = max([r[2] for r in rows] + [r[3] for r in rows if r[3] is not None] + [1.0])
@@ -104,12 +105,12 @@ def build(record: DrillRecord) -> Timeline | None:
         return round(LEFT + max(offset, 0.0) / span * plot_w, 1)
 
     marks, deadlines = [], []
-    for i, (label, at, offset, deadline) in enumerate(rows):
+    for i, (label, at, offset, deadline, limit) in enumerate(rows):
         y = TOP + i * ROW_H
         late = deadline is not None and offset > deadline
         marks.append(Mark(label, at.isoformat(), round(offset, 3), x_of(offset), y, late))
         if deadline is not None:
-            deadlines.append(Deadline(f"SLA {label.lower()}", round(deadline, 3), x_of(deadline), y))
+            deadlines.append(Deadline(f"SLA {label.lower()}", limit, x_of(deadline), y))
     axis_y = TOP + len(rows) * ROW_H
     step = _nice_step(span)
     ticks = []
