@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drill.evidence.model import DrillRecord
 
 REDACTED = "[REDACTED]"
 
@@ -113,3 +116,10 @@ def redact_text(text: str) -> str:
     if house is not None:
         text = house[1](text)
     return local_redact_text(text)
+
+
+def redacted_record(record: DrillRecord) -> DrillRecord:
+    """A copy of the record with every secret masked: every renderer calls this, whoever called it."""
+    from drill.evidence.model import DrillRecord
+
+    return DrillRecord.model_validate(redact(record.model_dump(mode="json")))

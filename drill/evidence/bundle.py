@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drill.evidence import ledger, manifest
-from drill.evidence._redact import redact, redact_text
+from drill.evidence._redact import redact, redact_text, redacted_record
 from drill.evidence.fsutil import atomic_write, fsync_dir, sha256_file
 from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, decide_verdict
 from drill.evidence.signing import Signer
@@ -60,9 +60,7 @@ def safe_name(text: str) -> str:
     return _SAFE_NAME.sub("_", text).strip("._")[:100] or "account"
 
 
-def _redacted_record(record: DrillRecord) -> DrillRecord:
-    """Redact the whole record; if redaction broke a typed field, keep the redacted dict's strings anyway."""
-    return DrillRecord.model_validate(redact(record.model_dump(mode="json")))
+_redacted_record = redacted_record
 
 
 def _json_bytes(record: DrillRecord) -> bytes:

@@ -40,16 +40,19 @@ class FolderFiler:
         if destination.exists():
             raise FileExistsError(f"{destination} already exists; bundles are never overwritten")
         self.target.mkdir(parents=True, exist_ok=True)
-        staging = self.target / f".{bundle.name}.filing"
-        shutil.rmtree(staging, ignore_errors=True)
+        staging_root = self.target / f".{bundle.name}.filing"
+        shutil.rmtree(staging_root, ignore_errors=True)
+        staging = staging_root / bundle.name  # same folder name, so the copy verifies as itself
         shutil.copytree(bundle, staging)
-        check = verify_bundle(staging, ledger_path=bundle.parent / "ledger.jsonl")
-        # the staging name differs from the drill id, so only that one problem is expected
-        problems = [p for p in check.problems if "drill id does not match" not in p]
-        if problems:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise OSError(f"the copy in {self.target} does not verify: {problems[0]}")
+        book = bundle.parent / "ledger.jsonl"
+        check = verify_bundle(
+            staging, ledger_path=book if book.is_file() else None, check_ledger=book.is_file()
+        )
+        if check.status != "VALID":
+            shutil.rmtree(staging_root, ignore_errors=True)
+            raise OSError(f"the copy in {self.target} does not verify: {check.problems[0]}")
         staging.rename(destination)
+        staging_root.rmdir()
         fsync_dir(self.target)
         return str(destination)
 

@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 
 from drill.evidence import timeline
+from drill.evidence._redact import redacted_record
 from drill.evidence.model import DrillRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -144,6 +145,7 @@ def _shots(record: DrillRecord, bundle_dir: Path | None) -> dict[str, list[Shot]
 
 def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerprint: str = "—") -> str:
     """The auditor's page: verdict at a glance, then the timeline against the SLA, then every check."""
+    record = redacted_record(record)
     css, csp = _css()
     t = record.timings
     return (

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+from drill.evidence._redact import redacted_record
 from drill.evidence.model import Check, DrillRecord, Status
 
 _MAX = 2000
@@ -15,6 +16,7 @@ _MAX = 2000
 
 def render(record: DrillRecord) -> str:
     """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>."""
+    record = redacted_record(record)
     suite = ET.Element(
         "testsuite",
         name=f"breakglass-drill {record.account_name}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from drill.evidence._redact import redacted_record
 from drill.evidence.model import DrillRecord
 
 _ICON = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED"}
@@ -31,6 +32,7 @@ def _utc(value: datetime | None) -> str:
 
 
 def render(record: DrillRecord) -> str:
+    record = redacted_record(record)
     lines = [
         f"## Break-glass drill: **{record.verdict.value}**",
         "",

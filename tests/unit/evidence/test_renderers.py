@@ -1,0 +1,123 @@
+"""HTML report layout, Markdown and JUnit renderers, history page, filing, and the CLI around them."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET  # our own output, not untrusted input
+from pathlib import Path
+
+from conftest import WriteBundle
+from evidence_records import failing, healthy
+from typer.testing import CliRunner
+
+from drill.cli import app
+from drill.errors import DrillUserError
+from drill.evidence import junit, markdown
+from drill.evidence.filing import FolderFiler, SharePointFiler, file_bundle
+from drill.evidence.html import render_report
+from drill.evidence.verify import verify_bundle
+
+
+def test_report_reads_verdict_then_timeline_then_checks() -> None:
+    html = render_report(failing("late_alert"))
+    verdict = html.index('id="verdict"')
+    svg = html.index('<svg id="timeline"')
+    checks = html.index("Steps and checks")
+    assert verdict < svg < checks
+    assert re.search(r'<div class="word">FAIL</div>\s*<div class="why">alert: no alert within 1800 s', html)
+    # the late alert is drawn red, the SLA deadlines dashed
+    assert 'fill="#cf222e"' in html
+    assert html.count('stroke-dasharray="3,2"') == 3
+    for label in ("Sign-in started", "Log row ingested", "Alert received", "Time to alert email"):
+        assert label in html
+    assert "NO</td>" in html  # time to alert beyond its SLA
+    assert not re.search(r"(src|href)=\"?(https?:|//)", html)  # loads nothing
+    assert "SECRETCODE" not in html  # renderers redact whoever calls them
+
+
+def test_report_without_timings_says_so() -> None:
+    rec = failing("crashed")
+    rec.timings = rec.timings.model_copy(update={"signin_started_at": None, "signin_completed_at": None})
+    html = render_report(rec)
+    assert '<svg id="timeline"' not in html
+    assert "Nothing was timed" in html
+
+
+def test_markdown_neutralises_tenant_strings() -> None:
+    rec = healthy()
+    rec.account_upn = "evil`](javascript:alert(1))\n# heading|x"
+    text = markdown.render(rec)
+    assert text.startswith("## Break-glass drill: **PASS**")
+    assert "`evil'](javascript:alert(1)) # heading/x`" in text
+    assert "\n# heading" not in text
+    assert "| Time to alert email | 406.0 | 1800 |" in text
+
+
+def test_junit_counts_and_escapes() -> None:
+    rec = failing("ga_eligible")
+    rec.steps[3].checks[0].reason = 'eligible <only> & "time-bound"'
+    root = ET.fromstring(junit.render(rec))  # noqa: S314
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "1"
+    assert suite.get("skipped") == "0"
+    failure = suite.find("testcase[@name='ga_active_permanent']/failure")
+    assert failure is not None
+    assert failure.get("message") == 'eligible <only> & "time-bound"'
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["verdict"] == "FAIL"
+
+
+def test_cli_report_formats(write_bundle: WriteBundle, tmp_path: Path) -> None:
+    bundle = write_bundle(failing("no_row", "drill-cli"))
+    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "junit"])
+    assert out.exit_code == 0
+    parsed = ET.fromstring(out.output.split("\n", 1)[1])  # noqa: S314
+    assert parsed.tag == "testsuites"
+    target = tmp_path / "ticket.md"
+    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "markdown", "-o", str(target)])
+    assert out.exit_code == 0
+    assert "**FAIL**" in target.read_text()
+    (bundle.path / "report.json").write_bytes((bundle.path / "report.json").read_bytes() + b" ")
+    out = CliRunner().invoke(app, ["report", str(bundle.path)])
+    assert out.exit_code == 1
+    assert "report.json" in out.output
+
+
+def test_cli_verify_reports_valid_and_needs_an_argument(write_bundle: WriteBundle) -> None:
+    bundle = write_bundle(healthy("drill-ok"))
+    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--ledger", str(bundle.ledger_path)])
+    assert out.exit_code == 0, out.output
+    assert f"VALID: {bundle.path} (verdict PASS; signed by {bundle.fingerprint})" in out.output
+    assert "1 line(s)" in out.output
+    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--trust", "SHA256:nobody"])
+    assert out.exit_code == 1
+    missing = CliRunner().invoke(app, ["verify"])  # main() turns this into one line and exit 2
+    assert isinstance(missing.exception, DrillUserError)
+
+
+def test_history_page_lists_the_accounts_drills(write_bundle: WriteBundle, tmp_path: Path) -> None:
+    write_bundle(healthy("drill-h1"))
+    last = write_bundle(failing("late_alert", "drill-h2"))
+    write_bundle(healthy("drill-other", account="bg-secondary"))
+    page = last.history_page
+    assert page is not None
+    html = page.read_text()
+    assert "drill-h1" in html
+    assert "drill-h2" in html
+    assert "drill-other" not in html
+    assert html.count("<polyline") == 4  # one line per latency, two drills each
+
+
+def test_folder_filing_copies_and_verifies(write_bundle: WriteBundle, tmp_path: Path) -> None:
+    bundle = write_bundle(healthy("drill-file"))
+    share = tmp_path / "share"
+    results = file_bundle(
+        bundle.path, [FolderFiler(share), SharePointFiler("https://contoso.sharepoint.com/sites/sec")]
+    )
+    assert results[0].ok, results[0].detail
+    assert verify_bundle(share / "drill-file", check_ledger=False).status == "VALID"
+    assert not results[1].ok
+    assert "not implemented" in results[1].detail
+    again = file_bundle(bundle.path, [FolderFiler(share)])
+    assert not again[0].ok  # never overwritten
