@@ -54,6 +54,31 @@ class FinishedBundle:
     pdf_status: str  # "rendered", "disabled" or "failed: <why>"
     history_page: Path | None
 
+    def summary(self) -> list[str]:
+        """Lines for the operator: verdict, where the evidence is, the signing key, how to check it."""
+        lines = [
+            f"{self.verdict.value}: {self.reason}",
+            f"evidence: {self.path}",
+            f"signed with Ed25519 key {self.fingerprint} (public key in {self.path / manifest.PUBLIC_KEY})",
+            f"ledger: {self.ledger_path} line {self.ledger_line.get('seq')}",
+            f"check it: drill verify {self.path}",
+        ]
+        if self.pdf_status != "rendered":
+            lines.append(f"report.pdf: {self.pdf_status}")
+        return lines
+
+
+def writer_for(
+    output_dir: Path,
+    signing_key: Path | None = None,
+    *,
+    state_dir: Path | None = None,
+    log_path: Path | None = None,
+) -> BundleWriter:
+    """The writer a drill uses, from the playbook's `evidence.output_dir` and `evidence.signing_key`."""
+    signer = Signer.load(key_path=signing_key, state_dir=state_dir)
+    return BundleWriter(output_dir, signer, log_path=log_path)
+
 
 def safe_name(text: str) -> str:
     """A file name fragment for an account name (history pages)."""

@@ -75,9 +75,19 @@ def build(folder: Path, record: DrillRecord, signer: Signer, pdf_status: str) ->
     return (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
 
 
+SHIPPED_SCHEMA = Path(__file__).with_name("report.schema.json")
+
+
 def report_schema() -> bytes:
-    """The JSON Schema of report.json, shipped in every bundle so the record explains itself."""
+    """The JSON Schema of report.json, shipped in every bundle (and in the package, `SHIPPED_SCHEMA`).
+
+    Regenerate the package copy after changing the model: `python -m drill.evidence.manifest`.
+    """
     schema = DrillRecord.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "breakglass-drill/report/1"
     return (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode()
+
+
+if __name__ == "__main__":
+    SHIPPED_SCHEMA.write_bytes(report_schema())

@@ -27,6 +27,20 @@ def _scan(folder: Path) -> list[str]:
     return hits
 
 
+def _pattern_scan(folder: Path) -> list[str]:
+    """Anything secret-shaped (JWT, bearer, code=, session cookie, client secret) left unredacted in any
+    text file, using the house redactor's own value patterns."""
+    from drill.logs import REDACTED, VALUE_PATTERNS
+
+    hits = []
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix not in (".png", ".jpg", ".pdf"):
+            text = path.read_text(encoding="utf-8")
+            for name, pattern, _ in VALUE_PATTERNS:
+                hits += [f"{path.name}: {name}" for m in pattern.finditer(text) if REDACTED not in m.group(0)]
+    return hits
+
+
 def test_healthy_and_failing_bundles_verify_and_chain(write_bundle: WriteBundle, reports: Path) -> None:
     records = [healthy(), *(failing(kind) for kind in FAILURES)]
     done = [write_bundle(r, [{"event": "step done", "step": s.step} for s in r.steps]) for r in records]
@@ -46,6 +60,8 @@ def test_healthy_and_failing_bundles_verify_and_chain(write_bundle: WriteBundle,
         assert result.status == "VALID", result.problems
         assert result.verdict == record.verdict.value
         assert _scan(bundle.path) == []
+        assert _pattern_scan(bundle.path) == []
+    assert _pattern_scan(reports / "history") == []
     report = verify_ledger(reports / "ledger.jsonl")
     assert report.ok, report.problems
     assert [e["drill_id"] for e in report.entries] == [r.drill_id for r in records]

@@ -90,3 +90,9 @@ def test_record_round_trips_through_json() -> None:
         steps=[step("a", Status.FAIL, check("c", Status.FAIL))],
     )
     assert DrillRecord.model_validate_json(rec.model_dump_json()) == rec
+
+
+def test_shipped_json_schema_matches_the_model() -> None:
+    from drill.evidence.manifest import SHIPPED_SCHEMA, report_schema
+
+    assert SHIPPED_SCHEMA.read_bytes() == report_schema(), "run: python -m drill.evidence.manifest"
