@@ -29,6 +29,38 @@ def _where(bundle: Path, problem: str) -> str:
     return f"{bundle / head}:{problem.split(':', 1)[1]}" if ":" in problem else problem
 
 
+def _worse(a: int, b: int) -> int:
+    """INVALID (1) outranks INCOMPLETE (3), which outranks VALID (0)."""
+    rank = {0: 0, 3: 1, 1: 2}
+    return a if rank[a] >= rank[b] else b
+
+
+def _is_reports_dir(path: Path) -> bool:
+    return path.is_dir() and not (path / "manifest.json").exists() and (path / "ledger.jsonl").is_file()
+
+
+def _verify_all(folder: Path, trusted: set[str] | None) -> int:
+    """`drill verify reports/`: every bundle and the ledger; the worst outcome sets the exit code."""
+    from drill.evidence.verify import verify_reports_dir
+
+    results, book = verify_reports_dir(folder, trusted=trusted)
+    code = 0
+    for result in results:
+        for problem in result.problems:
+            typer.echo(f"{result.status}: {_where(result.path, problem)}")
+        if result.status == "VALID":
+            typer.echo(f"VALID: {result.path} (verdict {result.verdict})")
+        code = _worse(code, EXIT[result.status])
+    if book is not None:
+        for problem in book.problems:
+            typer.echo(f"INVALID: {problem}")
+        if book.ok:
+            typer.echo(f"VALID: {book.path}: {len(book.entries)} line(s), head {book.head}")
+        else:
+            code = 1
+    return code
+
+
 def register(app: typer.Typer) -> None:
     """Attach the evidence commands to the root app."""
 
@@ -52,6 +84,8 @@ def register(app: typer.Typer) -> None:
             raise DrillUserError("drill verify: give a bundle folder, or --ledger PATH")
         trusted = set(trust) if trust else None
         code = 0
+        if bundle is not None and ledger is None and _is_reports_dir(bundle):
+            raise typer.Exit(_verify_all(bundle, trusted))
         if bundle is not None:
             result = verify_bundle(bundle, trusted=trusted, ledger_path=ledger)
             for problem in result.problems:

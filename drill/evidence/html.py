@@ -117,29 +117,37 @@ class Shot:
     data_uri: str
 
 
+def _embed(path: Path) -> str | None:
+    if not path.is_file() or path.stat().st_size > MAX_EMBED:
+        return None
+    data = path.read_bytes()
+    if data.startswith(b"\x89PNG"):
+        mime = "image/png"
+    elif data.startswith(b"\xff\xd8"):
+        mime = "image/jpeg"
+    else:
+        return None
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
 def _shots(record: DrillRecord, bundle_dir: Path | None) -> dict[str, list[Shot]]:
+    """Screenshots by step; those no step claims (taken just before a crash) under the key ""."""
     out: dict[str, list[Shot]] = {}
     if bundle_dir is None:
         return out
+    claimed = set()
     for step in record.steps:
         for rel in step.screenshots:
-            if not SAFE_SHOT.fullmatch(rel):
-                continue
-            path = bundle_dir / rel
-            if not path.is_file() or path.stat().st_size > MAX_EMBED:
-                continue
-            data = path.read_bytes()
-            mime = (
-                "image/png"
-                if data.startswith(b"\x89PNG")
-                else "image/jpeg"
-                if data[:2] == b"\xff\xd8"
-                else None
-            )
-            if mime is None:
-                continue
-            uri = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-            out.setdefault(step.step, []).append(Shot(rel.removeprefix("screenshots/"), uri))
+            claimed.add(rel)
+            uri = _embed(bundle_dir / rel) if SAFE_SHOT.fullmatch(rel) else None
+            if uri is not None:
+                out.setdefault(step.step, []).append(Shot(rel.removeprefix("screenshots/"), uri))
+    folder = bundle_dir / "screenshots"
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        rel = f"screenshots/{path.name}"
+        uri = _embed(path) if rel not in claimed and SAFE_SHOT.fullmatch(rel) else None
+        if uri is not None:
+            out.setdefault("", []).append(Shot(path.name, uri))
     return out
 
 

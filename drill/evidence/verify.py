@@ -242,3 +242,18 @@ def verify_ledger(
                 f"{path}:{number}: bundle {entry['bundle']}/manifest.json does not match this line"
             )
     return report
+
+
+def verify_reports_dir(
+    folder: Path, *, trusted: set[str] | None = None
+) -> tuple[list[BundleResult], ledger.LedgerReport | None]:
+    """Every bundle folder under an evidence directory, plus its ledger when there is one."""
+    book = folder / "ledger.jsonl"
+    results = [
+        verify_bundle(p, trusted=trusted)
+        for p in sorted(folder.iterdir())
+        if p.is_dir()
+        and (manifest.DRILL_ID.fullmatch(p.name) or p.name.endswith(manifest.PARTIAL_SUFFIX))
+        and p.name != "history"
+    ]
+    return results, (verify_ledger(book, trusted=trusted) if book.is_file() else None)

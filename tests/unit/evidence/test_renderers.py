@@ -6,15 +6,17 @@ import re
 import xml.etree.ElementTree as ET  # our own output, not untrusted input
 from pathlib import Path
 
-from conftest import WriteBundle
+from conftest import WriteBundle, _png
 from evidence_records import failing, healthy
 from typer.testing import CliRunner
 
 from drill.cli import app
 from drill.errors import DrillUserError
 from drill.evidence import junit, markdown
+from drill.evidence.bundle import BundleWriter
 from drill.evidence.filing import FolderFiler, SharePointFiler, file_bundle
 from drill.evidence.html import render_report
+from drill.evidence.signing import Signer
 from drill.evidence.verify import verify_bundle
 
 
@@ -121,3 +123,30 @@ def test_folder_filing_copies_and_verifies(write_bundle: WriteBundle, tmp_path: 
     assert "not implemented" in results[1].detail
     again = file_bundle(bundle.path, [FolderFiler(share)])
     assert not again[0].ok  # never overwritten
+
+
+def test_cli_verify_whole_reports_dir(write_bundle: WriteBundle, reports: Path, signer: Signer) -> None:
+    write_bundle(healthy("drill-r1"))
+    second = write_bundle(failing("no_row", "drill-r2"))
+    out = CliRunner().invoke(app, ["verify", str(reports)])
+    assert out.exit_code == 0, out.output
+    assert "2 line(s)" in out.output
+    writer = BundleWriter(reports, signer, pdf=None)
+    writer.begin(healthy("drill-r3"))  # left unfinished: INCOMPLETE
+    assert CliRunner().invoke(app, ["verify", str(reports)]).exit_code == 3
+    (second.path / "log.jsonl").write_text("edited\n")
+    out = CliRunner().invoke(app, ["verify", str(reports)])
+    assert out.exit_code == 1
+    assert f"INVALID: {second.path / 'log.jsonl'}: SHA-256 does not match" in out.output
+
+
+def test_unclaimed_screenshots_are_still_shown(reports: Path, signer: Signer) -> None:
+    writer = BundleWriter(reports, signer, pdf=None)
+    record = failing("interrupted", "drill-shots")
+    writer.begin(record)
+    writer.add_screenshot("aadsts error page", _png("x"))
+    bundle = writer.finalize(record)
+    html = (bundle.path / "report.html").read_text()
+    assert "Screenshots not attached to a step" in html
+    assert "01-aadsts_error_page.png" in html
+    assert 'src="data:image/png;base64,' in html
