@@ -164,7 +164,9 @@ def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerpri
             css=css,
             csp=csp,
             tl=timeline.build(record),
-            measures=[(name, label, getattr(t, name)) for name, label in MEASURES],
+            measures=[
+                (label, getattr(t, name), timeline.sla_limit(record.sla, name)) for name, label in MEASURES
+            ],
             events=[(label, getattr(t, name)) for label, name in EVENTS],
             shots=_shots(record, bundle_dir),
             fingerprint=fingerprint,

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from drill.evidence._redact import redacted_record
 from drill.evidence.model import DrillRecord
+from drill.evidence.timeline import effective_timings, sla_limit
 
 _ICON = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED"}
 _TIMINGS = (
@@ -33,6 +34,7 @@ def _utc(value: datetime | None) -> str:
 
 def render(record: DrillRecord) -> str:
     record = redacted_record(record)
+    timings = effective_timings(record)
     lines = [
         f"## Break-glass drill: **{record.verdict.value}**",
         "",
@@ -50,8 +52,8 @@ def render(record: DrillRecord) -> str:
         "|---|---|---|",
     ]
     for name, label in _TIMINGS:
-        value = getattr(record.timings, name)
-        sla = record.sla.get(name)
+        value = getattr(timings, name)
+        sla = sla_limit(record.sla, name)
         lines.append(
             f"| {label} | {'—' if value is None else f'{value:.1f}'} | {'—' if sla is None else f'{sla:g}'} |"
         )

@@ -17,7 +17,40 @@ RIGHT = 30
 ROW_H = 26
 TOP = 30
 
-# (label, Timings attribute of the event, SLA key that bounds it, Timings attribute its clock starts from)
+# A measure's SLA may be named for the measure or for the playbook's step deadline (`sla.log_row` etc.).
+SLA_ALIASES: dict[str, tuple[str, ...]] = {
+    "signin_s": ("signin_s", "signin"),
+    "ingestion_latency_s": ("ingestion_latency_s",),
+    "time_to_row_s": ("time_to_row_s", "log_row"),
+    "time_to_alert_s": ("time_to_alert_s", "alert"),
+}
+
+
+def sla_limit(sla: dict[str, float], measure: str) -> float | None:
+    """The SLA (seconds) bounding a measure, under its own name or its playbook step's name."""
+    for key in SLA_ALIASES.get(measure, (measure,)):
+        if key in sla:
+            return sla[key]
+    return None
+
+
+def effective_timings(record: DrillRecord) -> Timings:
+    """The record's timings, with the sign-in times taken from the sign-in step when the step set none."""
+    t = record.timings
+    step = next((s for s in record.steps if s.step == "signin"), None)
+    if step is None or step.status.value == "skipped":
+        return t
+    update: dict[str, object] = {}
+    if t.signin_started_at is None:
+        update["signin_started_at"] = step.started_at
+    if t.signin_completed_at is None and step.status.value == "pass":
+        update["signin_completed_at"] = step.ended_at
+    if t.signin_s is None and step.status.value == "pass":
+        update["signin_s"] = step.duration_s
+    return t.model_copy(update=update) if update else t
+
+
+# (label, Timings attribute of the event, measure whose SLA bounds it, attribute its clock starts from)
 EVENTS: tuple[tuple[str, str, str, str], ...] = (
     ("Sign-in started", "signin_started_at", "", ""),
     ("Sign-in completed", "signin_completed_at", "signin_s", "signin_started_at"),
@@ -80,7 +113,7 @@ def _fmt_s(seconds: float) -> str:
 
 def build(record: DrillRecord) -> Timeline | None:
     """None when nothing was timed (e.g. preflight failed): the report then says so in words."""
-    t = record.timings
+    t = effective_timings(record)
     origin = _get(t, "signin_started_at") or _get(t, "signin_completed_at")
     if origin is None:
         return None
@@ -91,10 +124,10 @@ def build(record: DrillRecord) -> Timeline | None:
             continue
         deadline = None
         start = _get(t, start_attr)
-        limit = record.sla.get(sla_key, 0.0)
-        if sla_key in record.sla and start is not None:
+        limit = sla_limit(record.sla, sla_key) if sla_key else None
+        if limit is not None and start is not None:
             deadline = (start - origin).total_seconds() + limit
-        rows.append((label, at, (at - origin).total_seconds(), deadline, limit))
+        rows.append((label, at, (at - origin).total_seconds(), deadline, limit or 0.0))
     if not rows:
         return None
     span = max([r[2] for r in rows] + [r[3] for r in rows if r[3] is not None] + [1.0])

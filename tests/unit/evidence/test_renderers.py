@@ -40,9 +40,22 @@ def test_report_reads_verdict_then_timeline_then_checks() -> None:
 def test_report_without_timings_says_so() -> None:
     rec = failing("crashed")
     rec.timings = rec.timings.model_copy(update={"signin_started_at": None, "signin_completed_at": None})
+    rec.steps = [s for s in rec.steps if s.step != "signin"]  # preflight stopped it: no sign-in attempted
     html = render_report(rec)
     assert '<svg id="timeline"' not in html
     assert "Nothing was timed" in html
+
+
+def test_playbook_sla_names_and_signin_step_times_feed_the_timeline() -> None:
+    rec = failing("late_alert")
+    rec.sla = {"signin": 300.0, "log_row": 1800.0, "alert": 1800.0, "cleanup": 300.0}
+    rec.timings = rec.timings.model_copy(
+        update={"signin_started_at": None, "signin_completed_at": None, "signin_s": None}
+    )
+    html = render_report(rec)
+    assert html.count('stroke-dasharray="3,2"') == 3  # sign-in, log row, alert deadlines
+    assert "Sign-in completed" in html  # taken from the sign-in step's own times
+    assert "(deadline 5 min 0 s)" in html  # the cleanup step's deadline beside its duration
 
 
 def test_markdown_neutralises_tenant_strings() -> None:
