@@ -75,7 +75,11 @@ def local_redact(obj: Any) -> Any:
     if isinstance(obj, dict):
         out: dict[Any, Any] = {}
         for key, value in obj.items():
-            if isinstance(key, str) and _norm(key) in _SECRET_KEYS and value not in (None, "", [], {}):
+            if (
+                isinstance(key, str)
+                and _norm(key) in _SECRET_KEYS
+                and value not in (None, "", [], {}, True, False)
+            ):
                 harmless = _norm(key) == "code" and (
                     isinstance(value, int) or (isinstance(value, str) and _HARMLESS_CODE.fullmatch(value))
                 )
@@ -102,12 +106,22 @@ def _house() -> tuple[Callable[[Any], Any], Callable[[str], str]] | None:
     return None
 
 
+def _keep_flags(original: Any, masked: Any) -> Any:
+    """Put back booleans and None a key-name rule masked (`clientPin: true` is evidence, not a secret)."""
+    if isinstance(original, bool) or original is None:
+        return original if masked == REDACTED else masked
+    if isinstance(original, dict) and isinstance(masked, dict):
+        return {k: _keep_flags(original.get(k), v) if k in original else v for k, v in masked.items()}
+    if isinstance(original, list | tuple) and isinstance(masked, list) and len(original) == len(masked):
+        return [_keep_flags(o, m) for o, m in zip(original, masked, strict=True)]
+    return masked
+
+
 def redact(obj: Any) -> Any:
-    """House redaction (when present) followed by the local rules."""
+    """House redaction (when present) followed by the local rules; flags survive both."""
     house = _house()
-    if house is not None:
-        obj = house[0](obj)
-    return local_redact(obj)
+    masked = house[0](obj) if house is not None else obj
+    return _keep_flags(obj, local_redact(masked))
 
 
 def redact_text(text: str) -> str:

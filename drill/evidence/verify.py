@@ -230,7 +230,15 @@ def verify_ledger(
     report = ledger.verify(path, trusted)
     if not check_bundles:
         return report
-    for number, entry in enumerate(report.entries, 1):
+    numbered = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue  # already reported by ledger.verify
+        if isinstance(entry, dict):
+            numbered.append((number, entry))
+    for number, entry in numbered:
         if entry.get("kind") != ledger.KIND_DRILL or not isinstance(entry.get("bundle"), str):
             continue
         folder = path.parent / entry["bundle"]
