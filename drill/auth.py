@@ -55,14 +55,16 @@ class BrowserFlow:
         return str(self.flow["auth_uri"])
 
     def complete(self, redirect_url: str) -> TokenSet:
-        """Exchange the code the browser brought back; the code and tokens never leave this process's memory."""
+        """Exchange the code the browser brought back; code and tokens never leave this process's memory."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(redirect_url).query).items()}
         if "error" in query:
             raise AuthError(query.get("error_description", query["error"]), code=query["error"])
         try:
             result = self.app.acquire_token_by_auth_code_flow(self.flow, query)
         except ValueError as exc:  # msal raises on state mismatch: a replayed or forged redirect
-            raise AuthError(f"the redirect did not match this sign-in ({exc})", code="state_mismatch") from exc
+            raise AuthError(
+                f"the redirect did not match this sign-in ({exc})", code="state_mismatch"
+            ) from exc
         if "access_token" not in result:
             raise AuthError(
                 str(result.get("error_description") or result.get("error") or "no token"),
@@ -132,29 +134,54 @@ def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
     """The observer's credential from the playbook; secrets only ever come from the environment."""
     import azure.identity as ai
 
+    from drill.playbook import (
+        AzureCliObserver,
+        CertificateObserver,
+        ClientSecretEnvObserver,
+        ManagedIdentityObserver,
+        WorkloadIdentityObserver,
+    )
+
     obs = playbook.observer
-    kind = obs.kind
     tenant = str(playbook.tenant.id)
     common: dict[str, Any] = {"authority": cloud.authority_host}
     if cloud.ca_bundle:
         common["connection_verify"] = cloud.ca_bundle
         common["disable_instance_discovery"] = True
-    client_id = str(getattr(obs, "client_id", "") or "")
-    if kind == "azure-cli":
+    if isinstance(obs, AzureCliObserver):
         return ai.AzureCliCredential(tenant_id=tenant)
-    if kind == "managed-identity":
-        return ai.ManagedIdentityCredential(client_id=client_id or None)
-    if kind == "workload-identity":
-        return ai.WorkloadIdentityCredential(tenant_id=tenant, client_id=client_id, **common)
-    if kind == "certificate":
-        return ai.CertificateCredential(tenant, client_id, str(obs.certificate_path), **common)
-    if kind == "client-secret-env":
-        name = str(obs.client_secret_env)
-        secret = os.environ.get(name)
+    if isinstance(obs, ManagedIdentityObserver):
+        return ai.ManagedIdentityCredential(client_id=str(obs.client_id) if obs.client_id else None)
+    if isinstance(obs, WorkloadIdentityObserver):
+        extra = {"token_file_path": str(playbook.resolve(obs.token_file_path))} if obs.token_file_path else {}
+        return ai.WorkloadIdentityCredential(
+            tenant_id=tenant, client_id=str(obs.client_id), **extra, **common
+        )
+    if isinstance(obs, CertificateObserver):
+        password = None
+        if obs.certificate_password_env:
+            password = os.environ.get(obs.certificate_password_env)
+            if password is None:
+                raise DrillUserError(
+                    f"observer.certificate_password_env names {obs.certificate_password_env}, "
+                    "which is not set; "
+                    "export it before the drill"
+                )
+        return ai.CertificateCredential(
+            tenant,
+            str(obs.client_id),
+            str(playbook.resolve(obs.certificate_path)),
+            password=password,
+            send_certificate_chain=obs.send_certificate_chain,
+            **common,
+        )
+    if isinstance(obs, ClientSecretEnvObserver):
+        secret = os.environ.get(obs.client_secret_env)
         if not secret:
             raise DrillUserError(
-                f"observer.client_secret_env names {name}, which is not set in the environment; export it "
-                "before the drill (never write the secret into the playbook)"
+                f"observer.client_secret_env names {obs.client_secret_env}, "
+                "which is not set in the environment; "
+                "export it before the drill (never write the secret into the playbook)"
             )
-        return ai.ClientSecretCredential(tenant, client_id, secret, **common)
-    raise DrillUserError(f"observer.kind {kind!r} is not supported")
+        return ai.ClientSecretCredential(tenant, str(obs.client_id), secret, **common)
+    raise DrillUserError(f"observer.kind {obs.kind!r} is not supported")

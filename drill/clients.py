@@ -24,7 +24,7 @@ def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
 
 def graph_scopes(cloud: Cloud, permissions: Sequence[str]) -> list[str]:
     """Fully qualified delegated scopes ("https://graph.microsoft.com/RoleManagement.Read.Directory")."""
-    base = cloud.graph_audience.rstrip("/")
+    base = (cloud.graph_audience or cloud.graph_endpoint).rstrip("/")
     return [p if "://" in p else f"{base}/{p}" for p in permissions]
 
 
@@ -34,7 +34,8 @@ def graph_client(credential: TokenCredential, cloud: Cloud, scopes: Sequence[str
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
-    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
     host = urlsplit(cloud.graph_endpoint).hostname or ""

@@ -54,8 +54,16 @@ class RecordSink(Protocol):
 def workstation(browser_version: str | None) -> dict[str, object]:
     from importlib import metadata
 
-    versions = {}
-    for dist in ("playwright", "fido2", "msal", "msgraph-sdk", "azure-monitor-query", "azure-identity", "structlog"):
+    versions: dict[str, str | None] = {}
+    for dist in (
+        "playwright",
+        "fido2",
+        "msal",
+        "msgraph-sdk",
+        "azure-monitor-query",
+        "azure-identity",
+        "structlog",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -103,7 +111,7 @@ async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> Ste
         result = await fn(ctx)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a crash is a recorded ERROR, never a PASS
+    except Exception as exc:
         log.exception("step crashed", step=name)
         result = _crashed(name, title, exc)
     ctx.progress.done(name, result.status.value, result.reason, result.duration_s)
@@ -157,5 +165,5 @@ async def run_drill(
         record.verdict, record.reason = decide_verdict(record.steps, finished)
         if record.verdict is Verdict.PASS:
             record.next_due = (record.ended_at + timedelta(days=ctx.playbook.schedule.cycle_days)).date()
-        sink.finish(record)
+        await asyncio.to_thread(sink.finish, record)
     return record

@@ -28,7 +28,11 @@ def _playwright_chromium() -> Path | None:
     root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
     if not root.is_dir():
         return None
-    for rel in ("chrome-linux/chrome", "chrome-linux64/chrome", "chrome-mac/Chromium.app/Contents/MacOS/Chromium"):
+    for rel in (
+        "chrome-linux/chrome",
+        "chrome-linux64/chrome",
+        "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
+    ):
         for hit in sorted(root.glob(f"chromium-*/{rel}"), reverse=True):
             if os.access(hit, os.X_OK):
                 return hit
@@ -42,7 +46,9 @@ def find_chromium(override: str | None = None) -> Path:
         path = Path(explicit)
         if not (path.is_file() and os.access(path, os.X_OK)):
             source = "browser.executable" if override else ENV_VAR
-            raise DrillUserError(f"{source} points at {explicit}, which is not an executable file; fix the path")
+            raise DrillUserError(
+                f"{source} points at {explicit}, which is not an executable file; fix the path"
+            )
         return path
     own = _playwright_chromium()
     if own is not None:

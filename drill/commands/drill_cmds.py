@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
         account: str = typer.Option(..., "--account", help="Name of the break-glass account to drill."),
         operator: str | None = typer.Option(None, help="Operator's name for the record (asked if omitted)."),
         witness: str | None = typer.Option(None, help="Witness's name, if one is present."),
-        output: Path | None = typer.Option(None, help="Evidence folder; default: the playbook's evidence.output_dir."),
+        output: Path | None = typer.Option(
+            None, help="Evidence folder; default: the playbook's evidence.output_dir."
+        ),
     ) -> None:
         """Run a live drill: the operator is present, the key is inserted."""
         from drill.live import run_live
@@ -35,7 +37,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        fault: str | None = typer.Option(None, "--fault", help="Break one link first (see `drill sim faults`)."),
+        fault: str | None = typer.Option(
+            None, "--fault", help="Break one link first (see `drill sim faults`)."
+        ),
         account: str = typer.Option("ea01", "--account", help="Demo account to drill (ea01 or ea02)."),
         output: Path = typer.Option(Path("reports"), help="Where the evidence bundle goes."),
         headed: bool = typer.Option(False, help="Show the browser window."),

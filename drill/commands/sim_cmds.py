@@ -8,7 +8,9 @@ import typer
 
 from drill.errors import DrillUserError
 
-app = typer.Typer(help="The embedded simulated tenant (rehearsals, alert-rule authoring).", no_args_is_help=True)
+app = typer.Typer(
+    help="The embedded simulated tenant (rehearsals, alert-rule authoring).", no_args_is_help=True
+)
 
 DEFAULT_TENANT = Path(__file__).resolve().parents[2] / "playbooks" / "sim" / "demo-tenant.yaml"
 
@@ -22,7 +24,9 @@ def _tenant(path: Path | None) -> Path:
 
 @app.command()
 def serve(
-    tenant: Path | None = typer.Option(None, "--tenant", help="Tenant fixture (YAML); default: the demo tenant."),
+    tenant: Path | None = typer.Option(
+        None, "--tenant", help="Tenant fixture (YAML); default: the demo tenant."
+    ),
     port: int = typer.Option(8443, help="Loopback port to listen on (0 = any free port)."),
     state_dir: Path = typer.Option(Path(".drill-state/sim"), help="Where the CA certificate and state go."),
     fault: list[str] = typer.Option([], "--fault", help="Fault scenario(s) to apply at start."),

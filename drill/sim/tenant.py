@@ -47,28 +47,28 @@ class Tenant:
     primary_domain: str
     users: list[Obj] = field(default_factory=list)
     groups: list[Obj] = field(default_factory=list)
-    administrativeUnits: list[Obj] = field(default_factory=list)  # noqa: N815 - Graph's own name
-    roleDefinitions: list[Obj] = field(default_factory=list)  # noqa: N815
+    administrativeUnits: list[Obj] = field(default_factory=list)
+    roleDefinitions: list[Obj] = field(default_factory=list)
     # Active assignments as Graph's roleAssignmentScheduleInstances (assignmentType Assigned|Activated,
     # memberType Direct|Group|Inherited, startDateTime, endDateTime, directoryScopeId, principalId, ...).
-    roleAssignments: list[Obj] = field(default_factory=list)  # noqa: N815
-    roleEligibilities: list[Obj] = field(default_factory=list)  # noqa: N815
-    conditionalAccessPolicies: list[Obj] = field(default_factory=list)  # noqa: N815
-    authenticationStrengthPolicies: list[Obj] = field(default_factory=list)  # noqa: N815
-    authenticationMethodsPolicy: Obj = field(default_factory=dict)  # noqa: N815
+    roleAssignments: list[Obj] = field(default_factory=list)
+    roleEligibilities: list[Obj] = field(default_factory=list)
+    conditionalAccessPolicies: list[Obj] = field(default_factory=list)
+    authenticationStrengthPolicies: list[Obj] = field(default_factory=list)
+    authenticationMethodsPolicy: Obj = field(default_factory=dict)
     # {appId, displayName, kind: public|confidential, redirectUris, clientSecretSha256?, appRoles granted...}
     applications: list[Obj] = field(default_factory=list)
-    diagnosticSettings: list[Obj] = field(default_factory=list)  # noqa: N815
+    diagnosticSettings: list[Obj] = field(default_factory=list)
     workspace: Obj = field(default_factory=dict)
-    alertRules: list[Obj] = field(default_factory=list)  # noqa: N815
-    actionGroups: list[Obj] = field(default_factory=list)  # noqa: N815
+    alertRules: list[Obj] = field(default_factory=list)
+    actionGroups: list[Obj] = field(default_factory=list)
     mailboxes: list[Obj] = field(default_factory=list)
     # Registered FIDO2 credentials: {id, userId, credentialId (b64url), publicKey (b64url COSE), aaGuid,
     # signCount, displayName, model, createdDateTime, attestationCertificates, attestationLevel}
     passkeys: list[Obj] = field(default_factory=list)
     # Trusted vendor attestation roots (PEM text) for attestation enforcement.
-    attestationRoots: list[str] = field(default_factory=list)  # noqa: N815
-    seedLogs: dict[str, list[Obj]] = field(default_factory=dict)  # noqa: N815
+    attestationRoots: list[str] = field(default_factory=list)
+    seedLogs: dict[str, list[Obj]] = field(default_factory=dict)
     source: Path | None = None
 
     # -- lookups -------------------------------------------------------------------------------------------
@@ -148,7 +148,14 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         tid = str(uuid.UUID(str(head["id"])))
     except (KeyError, ValueError) as exc:
         raise TenantFixtureError(f"{where}: tenant.id must be a GUID") from exc
-    unknown = set(data) - {"tenant", "authenticationMethodsPolicy", "workspace", "attestationRoots", "seedLogs", *_SECTIONS}
+    unknown = set(data) - {
+        "tenant",
+        "authenticationMethodsPolicy",
+        "workspace",
+        "attestationRoots",
+        "seedLogs",
+        *_SECTIONS,
+    }
     if unknown:
         raise TenantFixtureError(f"{where}: unknown top-level keys {sorted(unknown)}")
     t = Tenant(

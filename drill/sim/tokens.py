@@ -39,7 +39,9 @@ class TokenService:
     tenant_id: str
     issuer: str  # https://login.microsoftonline.com/{tid}/v2.0 style, set by identity for its base URL
     kid: str = field(default_factory=lambda: uuid.uuid4().hex)
-    key: rsa.RSAPrivateKey = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    key: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
 
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()
@@ -59,7 +61,13 @@ class TokenService:
 
     def issue(self, claims: dict[str, Any], lifetime_s: int = 3600, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
-        body = {"iss": self.issuer, "tid": self.tenant_id, "iat": issued, "nbf": issued, "exp": issued + lifetime_s}
+        body = {
+            "iss": self.issuer,
+            "tid": self.tenant_id,
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + lifetime_s,
+        }
         body.update(claims)
         return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
 
@@ -75,7 +83,9 @@ class TokenService:
                 leeway=30,
             )
         except jwt.ExpiredSignatureError as exc:
-            raise TokenError("InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.") from exc
+            raise TokenError(
+                "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."
+            ) from exc
         except jwt.InvalidAudienceError as exc:
             raise TokenError("InvalidAuthenticationToken", "Invalid audience.") from exc
         except jwt.PyJWTError as exc:

@@ -24,12 +24,16 @@ def _addr(recipient: Any) -> str:
     return str(getattr(email, "address", "") or "").lower()
 
 
-def pick_alert(messages: list[dict[str, Any]], subject_re: str, sender: str, since: datetime) -> dict[str, Any] | None:
+def pick_alert(
+    messages: list[dict[str, Any]], subject_re: str, sender: str, since: datetime
+) -> dict[str, Any] | None:
     """The earliest message received after `since` whose subject matches and sender is the expected one."""
     pattern = re.compile(subject_re)
     hits = [
-        m for m in messages
-        if m["receivedDateTime"] and m["receivedDateTime"] >= since
+        m
+        for m in messages
+        if m["receivedDateTime"]
+        and m["receivedDateTime"] >= since
         and pattern.search(m.get("subject") or "")
         and m.get("from", "").lower() == sender.lower()
     ]
@@ -54,7 +58,15 @@ async def run(ctx: DrillContext) -> StepResult:
             filter=f"receivedDateTime ge {stamp}",
             orderby=["receivedDateTime desc"],
             top=50,
-            select=["id", "subject", "receivedDateTime", "from", "sender", "bodyPreview", "internetMessageId"],
+            select=[
+                "id",
+                "subject",
+                "receivedDateTime",
+                "from",
+                "sender",
+                "bodyPreview",
+                "internetMessageId",
+            ],
         )
     )
     deadline = float(ctx.playbook.sla.alert)
@@ -84,7 +96,8 @@ async def run(ctx: DrillContext) -> StepResult:
     if mail is None:
         return sb.fail(
             f"no alert email matching /{alert.subject_match}/ from {alert.sender} in {alert.mailbox} after "
-            f"{outcome.waited_s:.0f}s (SLA {deadline:.0f}s): check the alert rule is enabled and not muted, its "
+            f"{outcome.waited_s:.0f}s (SLA {deadline:.0f}s): check the alert rule is enabled and not muted, "
+            "its "
             "query, its frequency, and that its action group mails this mailbox"
         )
     seen = utcnow()
@@ -102,13 +115,22 @@ async def run(ctx: DrillContext) -> StepResult:
         "alert_mail",
         "Alert email received after the sign-in",
         True,
-        f"received {received.isoformat()}" + (f", {t.time_to_alert_s:.0f}s after the sign-in" if t.time_to_alert_s else ""),
-        {"subject": mail["subject"], "from": mail["from"], "receivedDateTime": received.isoformat(),
-         "internetMessageId": mail["internetMessageId"]},
+        f"received {received.isoformat()}"
+        + (f", {t.time_to_alert_s:.0f}s after the sign-in" if t.time_to_alert_s else ""),
+        {
+            "subject": mail["subject"],
+            "from": mail["from"],
+            "receivedDateTime": received.isoformat(),
+            "internetMessageId": mail["internetMessageId"],
+        },
     )
-    sb.check("alert_mentions", "The alert names the account", mentions,
-             "the mail names the account" if mentions else "the mail preview does not name the account",
-             required=False)
+    sb.check(
+        "alert_mentions",
+        "The alert names the account",
+        mentions,
+        "the mail names the account" if mentions else "the mail preview does not name the account",
+        required=False,
+    )
     sla = float(ctx.playbook.sla.alert)
     if t.time_to_alert_s is not None and t.time_to_alert_s > sla:
         sb.check("alert_sla", "Alert within the SLA", False, f"{t.time_to_alert_s:.0f}s exceeds {sla:.0f}s")

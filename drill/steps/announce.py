@@ -45,6 +45,11 @@ async def run(ctx: DrillContext) -> StepResult:
     await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).send_mail.post(
         SendMailPostRequestBody(message=message, save_to_sent_items=False)
     )
-    sb.check("announced", "SOC told about the drill", True, f"mailed {', '.join(str(a) for a in ann.to)}",
-             {"subject": subject})
+    sb.check(
+        "announced",
+        "SOC told about the drill",
+        True,
+        f"mailed {', '.join(str(a) for a in ann.to)}",
+        {"subject": subject},
+    )
     return sb.finish("SOC announced")

@@ -46,7 +46,14 @@ class StepBuilder:
         if ok is None:
             reason = f"not proven: {reason}"
         self.checks.append(
-            Check(id=check_id, title=title, status=status, reason=reason, required=required, evidence=evidence or {})
+            Check(
+                id=check_id,
+                title=title,
+                status=status,
+                reason=reason,
+                required=required,
+                evidence=evidence or {},
+            )
         )
         return ok is True
 
@@ -66,13 +73,13 @@ class StepBuilder:
             required=self.required,
         )
 
-    def finish(self, pass_reason: str = "every check passed") -> StepResult:
+    def finish(self, summary: str = "every check passed") -> StepResult:
         failed = [c for c in self.checks if c.required and c.status is not Status.PASS]
         if failed:
             return self._result(Status.FAIL, f"{failed[0].title}: {failed[0].reason}")
         if not any(c.required for c in self.checks):
             return self._result(Status.FAIL, "no required check ran")
-        return self._result(Status.PASS, pass_reason)
+        return self._result(Status.PASS, summary)
 
     def fail(self, reason: str) -> StepResult:
         return self._result(Status.FAIL, reason)

@@ -27,9 +27,16 @@ async def run(ctx: DrillContext) -> StepResult:
             ctx.counters["graph_requests"] += 1
             resp = await client.users.by_user_id(str(ctx.account.object_id)).revoke_sign_in_sessions.post()
             ok = bool(getattr(resp, "value", False))
-            sb.check("revoke_sessions", "Sign-in sessions revoked", ok, "revoked" if ok else "Graph answered false")
+            sb.check(
+                "revoke_sessions", "Sign-in sessions revoked", ok, "revoked" if ok else "Graph answered false"
+            )
         except Exception as exc:  # noqa: BLE001 - recorded, the other cleanups still run
-            sb.check("revoke_sessions", "Sign-in sessions revoked", False, f"{type(exc).__name__}: {str(exc)[:300]}")
+            sb.check(
+                "revoke_sessions",
+                "Sign-in sessions revoked",
+                False,
+                f"{type(exc).__name__}: {str(exc)[:300]}",
+            )
     errors = []
     for fn in reversed(ctx.cleanups):
         try:
@@ -40,6 +47,10 @@ async def run(ctx: DrillContext) -> StepResult:
             errors.append(f"{type(exc).__name__}: {exc}")
     ctx.cleanups.clear()
     ctx.tokens = None
-    sb.check("local_cleanup", "Browser closed, temporary profile deleted, tokens dropped", not errors,
-             "; ".join(errors) if errors else "done")
+    sb.check(
+        "local_cleanup",
+        "Browser closed, temporary profile deleted, tokens dropped",
+        not errors,
+        "; ".join(errors) if errors else "done",
+    )
     return sb.finish("clean")

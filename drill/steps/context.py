@@ -37,6 +37,7 @@ class DrillContext:
     # Where screenshots go as they are taken; set by the orchestrator from the bundle writer.
     save_screenshot: Callable[[str, bytes], str] | None = None
     work_dir: Path | None = None
+    headed: bool = False  # show the browser window (rehearsals); the playbook's browser.headless otherwise
 
     # -- facts the steps hand on (no secrets but `tokens` and `observer`, which never leave memory) -----
     key: Authenticator | None = None

@@ -26,7 +26,9 @@ async def _all_pages(builder: Any, response: Any, ctx: DrillContext) -> list[Any
     return items
 
 
-def classify(instances: list[dict[str, Any]], eligible: list[dict[str, Any]], user_id: str) -> tuple[bool, str]:
+def classify(
+    instances: list[dict[str, Any]], eligible: list[dict[str, Any]], user_id: str
+) -> tuple[bool, str]:
     """Pure decision over Graph's schedule instances (dicts with Graph's property names)."""
     ga = [i for i in instances if i.get("roleDefinitionId") == GLOBAL_ADMIN]
     good = [
@@ -42,7 +44,11 @@ def classify(instances: list[dict[str, Any]], eligible: list[dict[str, Any]], us
         return True, "direct, permanent, tenant-wide active assignment"
     if not ga:
         if any(e.get("roleDefinitionId") == GLOBAL_ADMIN for e in eligible):
-            return False, "eligible only: Global Administrator must be activated through PIM; a break-glass account needs it active and permanent"
+            return (
+                False,
+                "eligible only: Global Administrator must be activated through PIM; "
+                "a break-glass account needs it active and permanent",
+            )
         return False, "no Global Administrator assignment at all"
     reasons = []
     for i in ga:
@@ -109,8 +115,11 @@ async def run(ctx: DrillContext) -> StepResult:
         "Graph shows the account enabled",
         bool(user and user.account_enabled),
         "accountEnabled is true" if user and user.account_enabled else "accountEnabled is not true",
-        {"id": getattr(user, "id", None), "userPrincipalName": getattr(user, "user_principal_name", None),
-         "accountEnabled": getattr(user, "account_enabled", None)},
+        {
+            "id": getattr(user, "id", None),
+            "userPrincipalName": getattr(user, "user_principal_name", None),
+            "accountEnabled": getattr(user, "account_enabled", None),
+        },
     )
 
     flt = f"principalId eq '{user_id}'"
@@ -118,7 +127,9 @@ async def run(ctx: DrillContext) -> StepResult:
     ctx.counters["graph_requests"] += 1
     inst_resp = await inst_builder.get(
         request_configuration=RequestConfiguration(
-            query_parameters=Instances.RoleAssignmentScheduleInstancesRequestBuilderGetQueryParameters(filter=flt)
+            query_parameters=Instances.RoleAssignmentScheduleInstancesRequestBuilderGetQueryParameters(
+                filter=flt
+            )
         )
     )
     instances = [_instance_dict(i) for i in await _all_pages(inst_builder, inst_resp, ctx)]
@@ -126,7 +137,9 @@ async def run(ctx: DrillContext) -> StepResult:
     ctx.counters["graph_requests"] += 1
     elig_resp = await elig_builder.get(
         request_configuration=RequestConfiguration(
-            query_parameters=Eligible.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(filter=flt)
+            query_parameters=Eligible.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(
+                filter=flt
+            )
         )
     )
     eligible = [_instance_dict(i) for i in await _all_pages(elig_builder, elig_resp, ctx)]

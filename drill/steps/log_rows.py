@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from drill.evidence.model import StepResult
@@ -57,7 +56,7 @@ def signin_query(user_id: str, app_id: str, since: datetime) -> str:
 
 def _rows(result: Any) -> list[dict[str, Any]]:
     tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
-    out = []
+    out: list[dict[str, Any]] = []
     for table in tables:
         cols = [c if isinstance(c, str) else c.name for c in table.columns]
         out.extend(dict(zip(cols, row, strict=False)) for row in table.rows)
@@ -78,7 +77,8 @@ def passkey_used(row: dict[str, Any]) -> tuple[bool, list[str]]:
     details = _as_json(row.get("AuthenticationDetails")) or []
     methods = [str(d.get("authenticationMethod", "")) for d in details if isinstance(d, dict)]
     ok = any(
-        str(d.get("authenticationMethod", "")) in PASSKEY_METHODS and d.get("succeeded") in (True, "true", "True")
+        str(d.get("authenticationMethod", "")) in PASSKEY_METHODS
+        and d.get("succeeded") in (True, "true", "True")
         for d in details
         if isinstance(d, dict)
     )
@@ -151,7 +151,8 @@ async def run(ctx: DrillContext) -> StepResult:
     row = outcome.value
     if row is None:
         return sb.fail(
-            f"no SigninLogs row for this sign-in after {outcome.waited_s:.0f}s (SLA {deadline:.0f}s): check the "
+            f"no SigninLogs row for this sign-in after {outcome.waited_s:.0f}s (SLA {deadline:.0f}s): "
+            "check the "
             "Entra diagnostic setting sends SignInLogs to this workspace, and ingestion health"
         )
     seen = utcnow()
@@ -165,35 +166,73 @@ async def run(ctx: DrillContext) -> StepResult:
         t.detection_lag_s = round(max(0.0, (seen - generated).total_seconds()), 3)
     if ctx.signin_completed_at:
         t.time_to_row_s = round((seen - ctx.signin_completed_at).total_seconds(), 3)
-    excerpt = {k: row.get(k) for k in ("Id", "CorrelationId", "CreatedDateTime", "TimeGenerated", "UserId",
-                                        "AppId", "AppDisplayName", "ResultType", "ConditionalAccessStatus")}
-    sb.check("row_found", "SigninLogs row of this sign-in", True, f"found after {outcome.waited_s:.1f}s",
-             {k: str(v) if v is not None else None for k, v in excerpt.items()})
-    sb.check("row_success", "The row records a successful sign-in", str(row.get("ResultType")) == "0",
-             f"ResultType {row.get('ResultType')!r}")
+    excerpt = {
+        k: row.get(k)
+        for k in (
+            "Id",
+            "CorrelationId",
+            "CreatedDateTime",
+            "TimeGenerated",
+            "UserId",
+            "AppId",
+            "AppDisplayName",
+            "ResultType",
+            "ConditionalAccessStatus",
+        )
+    }
+    sb.check(
+        "row_found",
+        "SigninLogs row of this sign-in",
+        True,
+        f"found after {outcome.waited_s:.1f}s",
+        {k: str(v) if v is not None else None for k, v in excerpt.items()},
+    )
+    sb.check(
+        "row_success",
+        "The row records a successful sign-in",
+        str(row.get("ResultType")) == "0",
+        f"ResultType {row.get('ResultType')!r}",
+    )
     ok_pk, methods = passkey_used(row)
-    sb.check("row_passkey", "The method was a passkey / FIDO2 key", ok_pk,
-             "passkey method succeeded" if ok_pk else f"methods recorded: {methods or 'none'}", {"methods": methods})
+    sb.check(
+        "row_passkey",
+        "The method was a passkey / FIDO2 key",
+        ok_pk,
+        "passkey method succeeded" if ok_pk else f"methods recorded: {methods or 'none'}",
+        {"methods": methods},
+    )
     ok_ca, reason_ca, ev_ca = expected_policy_check(ctx, applied_policy_names(row))
-    sb.check("row_ca_policies", "Exactly the break-glass Conditional Access policies applied", ok_ca, reason_ca, ev_ca)
+    sb.check(
+        "row_ca_policies",
+        "Exactly the break-glass Conditional Access policies applied",
+        ok_ca,
+        reason_ca,
+        ev_ca,
+    )
     if not ok_ca:
         ctx.finding("warning", "Conditional Access drift", reason_ca, NAME)
 
     # The alert rule's own query must see this sign-in over the drill window.
-    query_path = Path(ctx.playbook.log_analytics.alert_query_file)
-    src = getattr(ctx.playbook, "_source", None)
-    if not query_path.is_absolute() and src is not None:
-        query_path = Path(src).parent / query_path
+    query_path = ctx.playbook.alert_query_path
     try:
         alert_kql = query_path.read_text(encoding="utf-8")
     except OSError as exc:
-        sb.check("alert_query", "The alert rule's query returns this sign-in", False, f"cannot read {query_path}: {exc}")
+        sb.check(
+            "alert_query",
+            "The alert rule's query returns this sign-in",
+            False,
+            f"cannot read {query_path}: {exc}",
+        )
         return sb.finish()
     try:
         result = await asyncio.to_thread(_query, alert_kql)
     except HttpResponseError as exc:
-        sb.check("alert_query", "The alert rule's query returns this sign-in", False,
-                 f"Log Analytics refused the alert query: {exc.message.splitlines()[0] if exc.message else exc}")
+        sb.check(
+            "alert_query",
+            "The alert rule's query returns this sign-in",
+            False,
+            f"Log Analytics refused the alert query: {exc.message.splitlines()[0] if exc.message else exc}",
+        )
         return sb.finish()
     rows = _rows(result)
     ids = {str(row.get("Id")), str(row.get("CorrelationId")), str(ctx.account.object_id)}
@@ -202,8 +241,10 @@ async def run(ctx: DrillContext) -> StepResult:
         "alert_query",
         "The alert rule's query returns this sign-in",
         bool(hits),
-        f"{len(hits)} of {len(rows)} result rows mention this sign-in" if hits
-        else f"the alert query returned {len(rows)} rows, none for this account or sign-in: the rule would not fire",
+        f"{len(hits)} of {len(rows)} result rows mention this sign-in"
+        if hits
+        else f"the alert query returned {len(rows)} rows, none for this account or sign-in: "
+        "the rule would not fire",
         {"file": str(query_path.name), "rows": len(rows), "matching_rows": len(hits)},
     )
     return sb.finish("row present, passkey, expected policies, alert query matches")

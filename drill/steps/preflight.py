@@ -36,36 +36,58 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
     from drill.auth import observer_credential
     from drill.clients import graph_client, graph_scopes, logs_client
 
-    ctx.observer = ctx.observer or observer_credential(ctx.playbook, ctx.cloud)
+    observer = ctx.observer = ctx.observer or observer_credential(ctx.playbook, ctx.cloud)
     workspace = str(ctx.playbook.log_analytics.workspace_id)
 
     def query() -> Any:
         ctx.counters["logs_queries"] += 1
-        client = logs_client(ctx.observer, ctx.cloud)
+        client = logs_client(observer, ctx.cloud)
         from datetime import timedelta
 
-        return client.query_workspace(workspace, "SigninLogs | take 1 | project TimeGenerated", timespan=timedelta(hours=1))
+        return client.query_workspace(
+            workspace, "SigninLogs | take 1 | project TimeGenerated", timespan=timedelta(hours=1)
+        )
 
     try:
         result = await asyncio.to_thread(query)
         ok = result.status == LogsQueryStatus.SUCCESS
-        sb.check("observer_logs", "Observer can query the workspace", ok,
-                 "trivial query succeeded" if ok else f"partial result: {getattr(result, 'partial_error', '')}",
-                 {"workspace": workspace})
+        sb.check(
+            "observer_logs",
+            "Observer can query the workspace",
+            ok,
+            "trivial query succeeded" if ok else f"partial result: {getattr(result, 'partial_error', '')}",
+            {"workspace": workspace},
+        )
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding itself
-        sb.check("observer_logs", "Observer can query the workspace", False, f"{type(exc).__name__}: {str(exc)[:300]}")
+        sb.check(
+            "observer_logs",
+            "Observer can query the workspace",
+            False,
+            f"{type(exc).__name__}: {str(exc)[:300]}",
+        )
 
     try:
-        client = graph_client(ctx.observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)))
+        client = graph_client(observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)))
         cfg = RequestConfiguration(
-            query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(top=1, select=["id"])
+            query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+                top=1, select=["id"]
+            )
         )
         ctx.counters["graph_requests"] += 1
         await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).messages.get(request_configuration=cfg)
-        sb.check("observer_mailbox", "Observer can list the alert mailbox", True, f"listed {ctx.playbook.alert.mailbox}")
+        sb.check(
+            "observer_mailbox",
+            "Observer can list the alert mailbox",
+            True,
+            f"listed {ctx.playbook.alert.mailbox}",
+        )
     except Exception as exc:  # noqa: BLE001
-        sb.check("observer_mailbox", "Observer can list the alert mailbox", False,
-                 f"{type(exc).__name__}: {str(exc)[:300]}")
+        sb.check(
+            "observer_mailbox",
+            "Observer can list the alert mailbox",
+            False,
+            f"{type(exc).__name__}: {str(exc)[:300]}",
+        )
 
 
 def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
@@ -79,14 +101,33 @@ def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
         return
     ctx.key_info = info
     expected = {str(a) for a in ctx.account.key.aaguids}
-    sb.check("key_present", "The account's key is present", True, f"{info.model or 'key'} ({info.kind})", info.evidence())
-    sb.check("key_aaguid", "Key model (AAGUID) is one the playbook approves", str(info.aaguid) in expected,
-             f"AAGUID {info.aaguid}" + ("" if str(info.aaguid) in expected else f" not in {sorted(expected)}"))
-    sb.check("key_pin_set", "Key has a PIN set", info.pin_set, "PIN set" if info.pin_set else "no PIN set on the key")
+    sb.check(
+        "key_present",
+        "The account's key is present",
+        True,
+        f"{info.model or 'key'} ({info.kind})",
+        info.evidence(),
+    )
+    sb.check(
+        "key_aaguid",
+        "Key model (AAGUID) is one the playbook approves",
+        str(info.aaguid) in expected,
+        f"AAGUID {info.aaguid}" + ("" if str(info.aaguid) in expected else f" not in {sorted(expected)}"),
+    )
+    sb.check(
+        "key_pin_set",
+        "Key has a PIN set",
+        info.pin_set,
+        "PIN set" if info.pin_set else "no PIN set on the key",
+    )
     guard = ctx.account.pin_retry_guard
     retries = info.pin_retries
-    sb.check("key_pin_retries", f"PIN retries above the guard ({guard})", retries is not None and retries > guard,
-             f"{retries} PIN retries left" if retries is not None else "PIN retries unknown")
+    sb.check(
+        "key_pin_retries",
+        f"PIN retries above the guard ({guard})",
+        retries is not None and retries > guard,
+        f"{retries} PIN retries left" if retries is not None else "PIN retries unknown",
+    )
 
 
 def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
@@ -96,10 +137,18 @@ def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
     override = str(ctx.playbook.browser.executable) if ctx.playbook.browser.executable else None
     try:
         path = find_chromium(override)
-        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30, check=False)
+        out = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
         version = out.stdout.strip() or out.stderr.strip()
         ctx.browser_version = version
-        sb.check("browser", "A Chromium is available", out.returncode == 0, version, {"path": str(path), "version": version})
+        sb.check(
+            "browser",
+            "A Chromium is available",
+            out.returncode == 0,
+            version,
+            {"path": str(path), "version": version},
+        )
     except (DrillUserError, OSError, subprocess.SubprocessError) as exc:
         sb.check("browser", "A Chromium is available", False, str(exc))
 
@@ -108,8 +157,13 @@ async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
     sb = StepBuilder(NAME, TITLE)
     try:
         doc = await asyncio.to_thread(_openid_config, ctx)
-        sb.check("endpoints", "Identity platform answers", "authorization_endpoint" in doc,
-                 "OpenID configuration retrieved", {"issuer": doc.get("issuer")})
+        sb.check(
+            "endpoints",
+            "Identity platform answers",
+            "authorization_endpoint" in doc,
+            "OpenID configuration retrieved",
+            {"issuer": doc.get("issuer")},
+        )
     except Exception as exc:  # noqa: BLE001
         sb.check("endpoints", "Identity platform answers", False, f"{type(exc).__name__}: {str(exc)[:300]}")
     await check_observer(ctx, sb)

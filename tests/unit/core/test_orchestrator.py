@@ -52,8 +52,13 @@ def ctx(demo_playbook: Any) -> DrillContext:
     from drill.progress import Progress
 
     pb = demo_playbook
-    return DrillContext(playbook=pb, account=pb.accounts[0], cloud=PUBLIC, open_key=lambda: None,  # type: ignore[arg-type,return-value]
-                        progress=Progress(quiet=True))
+    return DrillContext(
+        playbook=pb,
+        account=pb.accounts[0],
+        cloud=PUBLIC,
+        open_key=lambda: None,  # type: ignore[arg-type,return-value]
+        progress=Progress(quiet=True),
+    )
 
 
 @pytest.fixture
@@ -65,7 +70,9 @@ def demo_playbook(tmp_path: Any) -> Any:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     root = Path(__file__).resolve().parents[3]
-    return load_playbook(root / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
+    return load_playbook(
+        root / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)}
+    )
 
 
 def _plan(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> list[str]:
@@ -85,7 +92,9 @@ def _plan(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> list[str]:
     return cleaned
 
 
-def test_all_pass_gives_pass_and_persists_every_step(monkeypatch: pytest.MonkeyPatch, ctx: DrillContext) -> None:
+def test_all_pass_gives_pass_and_persists_every_step(
+    monkeypatch: pytest.MonkeyPatch, ctx: DrillContext
+) -> None:
     cleaned = _plan(monkeypatch)
     sink = Sink()
     record = asyncio.run(orchestrator.run_drill(ctx, sink))
@@ -97,7 +106,9 @@ def test_all_pass_gives_pass_and_persists_every_step(monkeypatch: pytest.MonkeyP
     assert record.next_due is not None
 
 
-def test_failed_signin_skips_dependents_but_runs_cleanup(monkeypatch: pytest.MonkeyPatch, ctx: DrillContext) -> None:
+def test_failed_signin_skips_dependents_but_runs_cleanup(
+    monkeypatch: pytest.MonkeyPatch, ctx: DrillContext
+) -> None:
     cleaned = _plan(monkeypatch, signin=_step("signin", ok=False))
     record = asyncio.run(orchestrator.run_drill(ctx, Sink()))
     assert record.verdict is Verdict.FAIL
@@ -121,10 +132,13 @@ def test_crash_is_error_never_pass(monkeypatch: pytest.MonkeyPatch, ctx: DrillCo
     record = asyncio.run(orchestrator.run_drill(ctx, Sink()))
     assert record.verdict is Verdict.FAIL
     ga = next(s for s in record.steps if s.step == "ga_proof")
-    assert ga.status is Status.ERROR and "kaboom" in ga.reason
+    assert ga.status is Status.ERROR
+    assert "kaboom" in ga.reason
 
 
-def test_cancellation_leaves_incomplete_record_after_cleanup(monkeypatch: pytest.MonkeyPatch, ctx: DrillContext) -> None:
+def test_cancellation_leaves_incomplete_record_after_cleanup(
+    monkeypatch: pytest.MonkeyPatch, ctx: DrillContext
+) -> None:
     cleaned = _plan(monkeypatch, log_rows=_step("log_rows", sleep=30))
     sink = Sink()
 

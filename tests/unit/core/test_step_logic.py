@@ -17,8 +17,12 @@ USER = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 
 def inst(**kw: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "roleDefinitionId": GLOBAL_ADMIN, "principalId": USER, "memberType": "Direct",
-        "directoryScopeId": "/", "assignmentType": "Assigned", "endDateTime": None,
+        "roleDefinitionId": GLOBAL_ADMIN,
+        "principalId": USER,
+        "memberType": "Direct",
+        "directoryScopeId": "/",
+        "assignmentType": "Assigned",
+        "endDateTime": None,
     }
     base.update(kw)
     return base
@@ -47,18 +51,30 @@ def test_each_weak_assignment_fails_saying_which(instances: list, eligible: list
 
 
 def test_applied_policies_ignore_not_applied_and_parse_strings() -> None:
-    row = {"ConditionalAccessPolicies": json.dumps([
-        {"id": "a", "displayName": "A", "result": "success"},
-        {"id": "b", "displayName": "B", "result": "notApplied"},
-        {"id": "c", "displayName": "C", "result": "failure"},
-        {"id": "d", "displayName": "D", "result": "reportOnlySuccess"},
-    ])}
+    row = {
+        "ConditionalAccessPolicies": json.dumps(
+            [
+                {"id": "a", "displayName": "A", "result": "success"},
+                {"id": "b", "displayName": "B", "result": "notApplied"},
+                {"id": "c", "displayName": "C", "result": "failure"},
+                {"id": "d", "displayName": "D", "result": "reportOnlySuccess"},
+            ]
+        )
+    }
     assert applied_policy_names(row) == {"a": "A", "c": "C"}
 
 
 def test_passkey_detection_accepts_known_names_and_requires_success() -> None:
-    ok = {"AuthenticationDetails": json.dumps([{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}])}
-    failed = {"AuthenticationDetails": json.dumps([{"authenticationMethod": "FIDO2 security key", "succeeded": False}])}
+    ok = {
+        "AuthenticationDetails": json.dumps(
+            [{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}]
+        )
+    }
+    failed = {
+        "AuthenticationDetails": json.dumps(
+            [{"authenticationMethod": "FIDO2 security key", "succeeded": False}]
+        )
+    }
     other = {"AuthenticationDetails": json.dumps([{"authenticationMethod": "Password", "succeeded": True}])}
     assert passkey_used(ok)[0]
     assert not passkey_used(failed)[0]
@@ -67,7 +83,8 @@ def test_passkey_detection_accepts_known_names_and_requires_success() -> None:
 
 def test_signin_query_matches_on_user_id_and_app() -> None:
     q = signin_query(USER, "app-id", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
-    assert f"UserId == '{USER}'" in q and "AppId == 'app-id'" in q
+    assert f"UserId == '{USER}'" in q
+    assert "AppId == 'app-id'" in q
     assert "datetime(2026-01-02T03:04:05.000000Z)" in q
     assert "UserPrincipalName" not in q
 
@@ -75,13 +92,26 @@ def test_signin_query_matches_on_user_id_and_app() -> None:
 def test_pick_alert_requires_subject_sender_and_time() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     msgs = [
-        {"subject": "[CRITICAL] Emergency Access Activity", "from": "azure-noreply@microsoft.com",
-         "receivedDateTime": t0 - timedelta(minutes=1)},
-        {"subject": "Weekly digest", "from": "azure-noreply@microsoft.com", "receivedDateTime": t0 + timedelta(seconds=5)},
-        {"subject": "[CRITICAL] Emergency Access Activity", "from": "attacker@evil.test",
-         "receivedDateTime": t0 + timedelta(seconds=6)},
-        {"subject": "[CRITICAL] Emergency Access Activity", "from": "Azure-NoReply@microsoft.com",
-         "receivedDateTime": t0 + timedelta(seconds=70)},
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "azure-noreply@microsoft.com",
+            "receivedDateTime": t0 - timedelta(minutes=1),
+        },
+        {
+            "subject": "Weekly digest",
+            "from": "azure-noreply@microsoft.com",
+            "receivedDateTime": t0 + timedelta(seconds=5),
+        },
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "attacker@evil.test",
+            "receivedDateTime": t0 + timedelta(seconds=6),
+        },
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "Azure-NoReply@microsoft.com",
+            "receivedDateTime": t0 + timedelta(seconds=70),
+        },
     ]
     hit = pick_alert(msgs, "Emergency Access", "azure-noreply@microsoft.com", t0)
     assert hit is msgs[3]

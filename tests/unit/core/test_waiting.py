@@ -53,7 +53,8 @@ def test_transient_errors_are_retried_and_recorded_others_propagate() -> None:
 
     out = asyncio.run(poll(flaky, 5, policy=PollPolicy(first=0.01), transient=(ConnectionError,)))
     assert out.value == "ok"
-    assert out.errors and "reset by peer" in out.errors[0]
+    assert out.errors
+    assert "reset by peer" in out.errors[0]
 
     async def broken() -> None:
         raise ValueError("syntax error in query")
