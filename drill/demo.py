@@ -25,7 +25,7 @@ from drill.errors import DrillUserError
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PLAYBOOK = ROOT / "playbooks" / "demo.yaml"
 DEMO_TENANT = ROOT / "playbooks" / "sim" / "demo-tenant.yaml"
-OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"
+OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"  # noqa: S105 - the name of a variable, not a secret
 FIDO_ORIGIN = "https://login.microsoft.test"
 
 
@@ -64,7 +64,11 @@ def _register(world: DemoWorld, account: str) -> None:
         response = key.make_credential(body["options"]["publicKey"], FIDO_ORIGIN, threading.Event())
         done = http.post(
             "/_sim/passkeys/register/complete",
-            json={"registrationId": body["registrationId"], "response": response, "displayName": acct.key.label},
+            json={
+                "registrationId": body["registrationId"],
+                "response": response,
+                "displayName": acct.key.label,
+            },
         )
         if done.status_code >= 400:
             raise RuntimeError(f"registering the demo key of {account} failed: {done.text[:300]}")
@@ -72,7 +76,7 @@ def _register(world: DemoWorld, account: str) -> None:
 
 @contextmanager
 def demo_world(state_dir: Path | None = None, *, fault: str | None = None) -> Iterator[DemoWorld]:
-    """A running simulated tenant with both demo accounts' software keys registered (and a fault, if asked)."""
+    """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked)."""
     from drill.clouds import cloud_for
     from drill.keys.software import provision_software_keys
     from drill.keys.vendor import vendor_root_pems
