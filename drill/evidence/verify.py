@@ -109,6 +109,10 @@ def verify_bundle(
     _check_files(folder, data, result)
     _check_public_key(folder, public, result)
     _check_report(folder, data, result)
+    if result.status == "VALID":
+        from drill.evidence.scan import scan_folder
+
+        result.notes += [f"secret-shaped text: {hit}" for hit in scan_folder(folder)]
     if ledger_path is not None:
         if ledger_line is None:
             msg = f"{ledger_path}: has no line for drill {folder.name}"
@@ -228,7 +232,7 @@ def verify_ledger(
 ) -> ledger.LedgerReport:
     """The chain and signatures, plus (optionally) each drill line against its bundle's manifest hash."""
     report = ledger.verify(path, trusted)
-    if not check_bundles:
+    if not check_bundles or not path.is_file():
         return report
     numbered = []
     for number, raw in enumerate(path.read_bytes().splitlines(), 1):

@@ -12,6 +12,7 @@ from evidence_records import FAILURES, SECRETS, failing, healthy
 from drill.evidence import ledger, manifest
 from drill.evidence.bundle import BundleWriter, reconcile
 from drill.evidence.model import Status, Verdict
+from drill.evidence.scan import scan_folder
 from drill.evidence.signing import Signer
 from drill.evidence.verify import verify_bundle, verify_ledger
 
@@ -28,17 +29,7 @@ def _scan(folder: Path) -> list[str]:
 
 
 def _pattern_scan(folder: Path) -> list[str]:
-    """Anything secret-shaped (JWT, bearer, code=, session cookie, client secret) left unredacted in any
-    text file, using the house redactor's own value patterns."""
-    from drill.logs import REDACTED, VALUE_PATTERNS
-
-    hits = []
-    for path in folder.rglob("*"):
-        if path.is_file() and path.suffix not in (".png", ".jpg", ".pdf"):
-            text = path.read_text(encoding="utf-8")
-            for name, pattern, _ in VALUE_PATTERNS:
-                hits += [f"{path.name}: {name}" for m in pattern.finditer(text) if REDACTED not in m.group(0)]
-    return hits
+    return scan_folder(folder, SECRETS)
 
 
 def test_healthy_and_failing_bundles_verify_and_chain(write_bundle: WriteBundle, reports: Path) -> None:
@@ -58,6 +49,7 @@ def test_healthy_and_failing_bundles_verify_and_chain(write_bundle: WriteBundle,
         assert sum(1 for f in files if f.startswith("screenshots/")) == len(record.steps)
         result = verify_bundle(bundle.path)
         assert result.status == "VALID", result.problems
+        assert result.notes == []  # includes the secret scan, PDF text too
         assert result.verdict == record.verdict.value
         assert _scan(bundle.path) == []
         assert _pattern_scan(bundle.path) == []

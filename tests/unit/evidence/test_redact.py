@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from evidence_records import AUTH_CODE, CLIENT_SECRET, COOKIE, JWT, PIN
 
 from drill.evidence._redact import REDACTED, local_redact, local_redact_text, redact, redact_text
@@ -44,3 +46,17 @@ def test_local_rules_alone_fail_closed() -> None:
     assert out == {"id_token": REDACTED, "code": REDACTED, "pin": REDACTED, "list": [f"Bearer {REDACTED}"]}
     assert AUTH_CODE not in local_redact_text(f"GET /cb?code={AUTH_CODE}&x=1")
     assert PIN not in redact_text(f"pin: {PIN}")
+
+
+def test_scan_finds_what_redaction_would_have_caught(tmp_path: Path) -> None:
+    from drill.evidence.scan import scan_folder
+
+    (tmp_path / "a.json").write_text(f'{{"t": "{JWT}", "ok": "{REDACTED}"}}')
+    (tmp_path / "b.html").write_text(f"<p>https://x/cb?code={AUTH_CODE}&amp;s=1</p><p>code={REDACTED}</p>")
+    (tmp_path / "c.jsonl").write_text("nothing to see\n")
+    (tmp_path / "d.txt").write_text(f"typed {PIN}")
+    hits = scan_folder(tmp_path, known=[PIN])
+    assert any(h.startswith("a.json: ") for h in hits)
+    assert any(h.startswith("b.html: ") for h in hits)
+    assert "d.txt: known secret" in hits
+    assert not any(h.startswith("c.jsonl") for h in hits)
