@@ -76,74 +76,116 @@ def hostile_record() -> DrillRecord:
     )
 
 
-async def _load(html: str) -> dict[str, object]:
+async def _load_all(pages: dict[str, str]) -> dict[str, dict[str, object]]:
+    """Load each HTML document in its own fresh context of one Chromium; record what it tried to do."""
     from playwright.async_api import async_playwright
 
     from drill.browser.locate import find_chromium
 
-    requests: list[str] = []
-    console: list[str] = []
-    dialogs: list[str] = []
+    results: dict[str, dict[str, object]] = {}
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(find_chromium()), args=list(CHROMIUM_ARGS))
         try:
-            page = await browser.new_page()
-            await page.add_init_script("window.__pwned = null;")
-            page.on("console", lambda m: console.append(m.text))
-            page.on("dialog", lambda d: dialogs.append(d.message))
-
-            async def record(route: object) -> None:
-                requests.append(route.request.url)  # type: ignore[attr-defined]
-                await route.abort()  # type: ignore[attr-defined]
-
-            await page.route("**/*", record)
-            await page.route(
-                "https://drill.invalid/report.html", lambda r: r.fulfill(body=html, content_type="text/html")
-            )
-            await page.goto("https://drill.invalid/report.html")
-            await page.wait_for_load_state("load")
-            # click every link: a javascript: href that survived escaping would run here
-            for link in await page.query_selector_all("a"):
-                await link.click(timeout=2000, no_wait_after=True)
-            await page.wait_for_timeout(200)
-            result = {
-                "pwned": await page.evaluate("window.__pwned"),
-                "scripts": await page.evaluate("document.scripts.length"),
-                "handlers": await page.evaluate(
-                    "[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
-                    ".some(a => a.name.startsWith('on'))).length"
-                ),
-                "iframes": await page.evaluate(
-                    "document.querySelectorAll('iframe, img[src=x], a[href^=javascript]').length"
-                ),
-                "text": await page.evaluate("document.body.innerText"),
-            }
+            for name, html in pages.items():
+                context = await browser.new_context()
+                results[name] = await _load(context, html)
+                await context.close()
         finally:
             await browser.close()
-    result.update(requests=requests, console=console, dialogs=dialogs)
-    return result
+    return results
+
+
+async def _load(context: object, html: str) -> dict[str, object]:
+    requests: list[str] = []
+    console: list[str] = []
+    dialogs: list[str] = []
+    page = await context.new_page()  # type: ignore[attr-defined]
+    await page.add_init_script("window.__pwned = null;")
+    page.on("console", lambda m: console.append(m.text))
+    page.on("dialog", lambda d: dialogs.append(d.message))
+
+    async def record(route: object) -> None:
+        requests.append(route.request.url)  # type: ignore[attr-defined]
+        await route.abort()  # type: ignore[attr-defined]
+
+    await page.route("**/*", record)
+    await page.route(
+        "https://drill.invalid/report.html", lambda r: r.fulfill(body=html, content_type="text/html")
+    )
+    await page.goto("https://drill.invalid/report.html")
+    await page.wait_for_load_state("load")
+    # click every link: a javascript: href that survived escaping would run here
+    for link in await page.query_selector_all("a"):
+        await link.click(timeout=2000, no_wait_after=True)
+    await page.wait_for_timeout(200)
+    return {
+        "pwned": await page.evaluate("window.__pwned"),
+        "scripts": await page.evaluate("document.scripts.length"),
+        "handlers": await page.evaluate(
+            "[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+            ".some(a => a.name.startsWith('on'))).length"
+        ),
+        "iframes": await page.evaluate(
+            "document.querySelectorAll('iframe, img[src=x], a[href^=javascript]').length"
+        ),
+        "text": await page.evaluate("document.body.innerText"),
+        "requests": [u for u in requests if u != "https://drill.invalid/report.html"],
+        "console": console,
+        "dialogs": dialogs,
+    }
 
 
 @pytest.fixture(scope="module")
-def hostile_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+def hostile_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reports = tmp_path_factory.mktemp("hostile") / "reports"
     writer = BundleWriter(reports, Signer.generate(), pdf=None, history=True)
     record = hostile_record()
     writer.begin(record)
     bundle = writer.finalize(record)
     assert bundle.history_page is not None
-    return (bundle.path / "report.html").read_text(encoding="utf-8")
+    return bundle.path
 
 
-@pytest.mark.parametrize("strip_csp", [False, True], ids=["as-written", "without-csp"])
-def test_hostile_tenant_strings_render_inert(hostile_html: str, strip_csp: bool) -> None:
-    html = hostile_html
-    if strip_csp:
-        html, n = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
-        assert n == 1
-    seen = asyncio.run(_load(html))
-    only_the_page = [u for u in seen["requests"] if u != "https://drill.invalid/report.html"]  # type: ignore[union-attr]
-    assert only_the_page == []
+@pytest.fixture(scope="module")
+def hostile_html(hostile_bundle: Path) -> str:
+    return (hostile_bundle / "report.html").read_text(encoding="utf-8")
+
+
+CONTROL = (
+    "<html><body><script>window.__pwned='raw'</script><img src='https://evil.example/p.png'></body></html>"
+)
+
+
+@pytest.fixture(scope="module")
+def loaded(hostile_html: str) -> dict[str, dict[str, object]]:
+    from drill.evidence.html import render_history
+
+    stripped, n = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", hostile_html)
+    assert n == 1
+    entries = [
+        {
+            "drill_id": PAYLOADS[0],
+            "started_at": PAYLOADS[1],
+            "verdict": PAYLOADS[2],
+            "next_due": PAYLOADS[3],
+            "timings": {"time_to_row_s": 120.0, "time_to_alert_s": 300.0},
+        },
+    ]
+    pages = {
+        "as-written": hostile_html,
+        "without-csp": stripped,
+        "script-slipped-in": hostile_html.replace("<body>", "<body><script>window.__pwned='raw'</script>", 1),
+        "history": render_history(PAYLOADS[0], entries),
+        "control": CONTROL,
+    }
+    return asyncio.run(_load_all(pages))
+
+
+@pytest.mark.parametrize("variant", ["as-written", "without-csp"])
+def test_hostile_tenant_strings_render_inert(loaded: dict[str, dict[str, object]], variant: str) -> None:
+    """Escaping alone (without-csp) and escaping plus CSP (as-written) both keep the page inert."""
+    seen = loaded[variant]
+    assert seen["requests"] == []
     assert seen["pwned"] is None
     assert seen["scripts"] == 0
     assert seen["handlers"] == 0
@@ -172,38 +214,27 @@ def test_csp_is_strict_and_matches_the_inline_style(hostile_html: str) -> None:
     assert "<script" not in hostile_html.lower().replace("&lt;script", "")
 
 
-def test_csp_alone_blocks_a_script_that_slipped_in(hostile_html: str) -> None:
+def test_csp_alone_blocks_a_script_that_slipped_in(loaded: dict[str, dict[str, object]]) -> None:
     """Defence in depth: were escaping ever broken, the CSP would still stop the script."""
-    injected = hostile_html.replace("<body>", "<body><script>window.__pwned='raw'</script>", 1)
-    seen = asyncio.run(_load(injected))
-    assert seen["pwned"] is None
+    assert loaded["script-slipped-in"]["pwned"] is None
 
 
-def test_history_page_is_inert_too(tmp_path: Path) -> None:
-    from drill.evidence.html import render_history
-
-    entries = [
-        {
-            "drill_id": PAYLOADS[0],
-            "started_at": PAYLOADS[1],
-            "verdict": PAYLOADS[2],
-            "next_due": PAYLOADS[3],
-            "timings": {"time_to_row_s": 120.0, "time_to_alert_s": 300.0},
-        },
-    ]
-    html = render_history(PAYLOADS[0], entries)
-    seen = asyncio.run(_load(html))
+def test_history_page_is_inert_too(loaded: dict[str, dict[str, object]]) -> None:
+    seen = loaded["history"]
     assert seen["pwned"] is None
     assert seen["scripts"] == 0
-    assert [u for u in seen["requests"] if "drill.invalid" not in u] == []  # type: ignore[union-attr]
+    assert seen["requests"] == []
 
 
-def test_the_harness_does_see_a_script_that_runs() -> None:
+def test_the_harness_does_see_a_script_that_runs(loaded: dict[str, dict[str, object]]) -> None:
     """Control: without CSP and without escaping, the same harness reports the script and the request."""
-    seen = asyncio.run(
-        _load(
-            "<html><body><script>window.__pwned='raw'</script><img src='https://evil.example/p.png'></body></html>"
-        )
-    )
-    assert seen["pwned"] == "raw"
-    assert "https://evil.example/p.png" in seen["requests"]  # type: ignore[operator]
+    assert loaded["control"]["pwned"] == "raw"
+    assert "https://evil.example/p.png" in loaded["control"]["requests"]  # type: ignore[operator]
+
+
+def test_bundle_of_a_hostile_tenant_holds_no_secret_shapes(hostile_bundle: Path) -> None:
+    from drill.evidence.scan import scan_folder
+    from drill.evidence.verify import verify_bundle
+
+    assert scan_folder(hostile_bundle) == []
+    assert verify_bundle(hostile_bundle).status == "VALID"
