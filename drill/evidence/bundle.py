@@ -134,6 +134,9 @@ class BundleWriter:
         if final.exists() or partial.exists():
             raise ValueError(f"evidence for drill {record.drill_id} already exists in {self.reports_dir}")
         reconcile(self.reports_dir, self.ledger_path, self.signer)
+        readme = self.reports_dir / "README.md"
+        if not readme.exists():
+            atomic_write(readme, (Path(__file__).parent / "templates" / "reports_readme.md").read_bytes())
         partial.mkdir()
         (partial / manifest.SCREENSHOTS).mkdir()
         fsync_dir(self.reports_dir)
