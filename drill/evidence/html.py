@@ -183,6 +183,14 @@ HISTORY_METRICS = {
 }
 
 
+HISTORY_LABELS = {
+    "time_to_row_s": "time to log row",
+    "ingestion_latency_s": "ingestion latency",
+    "time_to_alert_s": "time to alert",
+    "signin_s": "sign-in",
+}
+
+
 def render_history(account: str, entries: list[dict[str, Any]]) -> str:
     """One account's drills from the ledger: verdicts in a table, latencies as an inline SVG chart."""
     css, csp = _css()
@@ -193,6 +201,7 @@ def render_history(account: str, entries: list[dict[str, Any]]) -> str:
             account=account,
             entries=entries,
             chart=timeline.history(entries, HISTORY_METRICS),
+        labels=HISTORY_LABELS,
             css=css,
             csp=csp,
             generated=datetime.now(UTC),

@@ -177,11 +177,12 @@ class HistoryChart:
     bottom: float
     series: list[HistorySeries]
     y_ticks: list[tuple[float, str]]
+    x_labels: list[tuple[float, str]]
 
 
 def history(entries: list[dict[str, object]], metrics: dict[str, str]) -> HistoryChart | None:
     """Latencies (seconds) of past drills, one polyline per metric, drills in ledger order along x."""
-    height, bottom, top = 260, 220.0, 20.0
+    height, bottom, top = 290, 220.0, 20.0
     values = [[(i, e) for i, e in enumerate(entries) if _timing(e, m) is not None] for m in metrics]
     seen = [_timing(e, m) or 0.0 for m, pts in zip(metrics, values, strict=True) for _, e in pts]
     peak = max([*seen, 1.0])
@@ -203,7 +204,14 @@ def history(entries: list[dict[str, object]], metrics: dict[str, str]) -> Histor
     while v <= peak * 1.1:
         ticks.append((round(bottom - v / (peak * 1.1) * (bottom - top), 1), _fmt_s(v)))
         v += step
-    return HistoryChart(WIDTH, height, LEFT, bottom, series, ticks)
+    x_labels = []
+    for i, entry in enumerate(entries):
+        x = round(LEFT + i / n * plot_w, 1) if len(entries) > 1 else LEFT + plot_w / 2
+        x_labels.append((x, str(entry.get("started_at", ""))[:10]))
+    if len(x_labels) > 8:  # keep the axis readable: about eight dates
+        stride = -(-len(x_labels) // 8)
+        x_labels = x_labels[::stride]
+    return HistoryChart(WIDTH, height, LEFT, bottom, series, ticks, x_labels)
 
 
 def _timing(entry: dict[str, object], metric: str) -> float | None:
