@@ -74,10 +74,11 @@ def writer_for(
     *,
     state_dir: Path | None = None,
     log_path: Path | None = None,
+    pdf: PdfRenderer | None = _default_pdf,
 ) -> BundleWriter:
     """The writer a drill uses, from the playbook's `evidence.output_dir` and `evidence.signing_key`."""
     signer = Signer.load(key_path=signing_key, state_dir=state_dir)
-    return BundleWriter(output_dir, signer, log_path=log_path)
+    return BundleWriter(output_dir, signer, log_path=log_path, pdf=pdf)
 
 
 def safe_name(text: str) -> str:

@@ -169,3 +169,22 @@ def test_reconcile_appends_a_bundle_the_ledger_missed(
     assert [e["drill_id"] for e in entries] == ["drill-a", "drill-b"]
     assert entries[1]["manifest_sha256"] == bundle_b.manifest_sha256
     assert verify_ledger(path).ok
+
+
+def test_writer_for_uses_the_workstation_key_and_summary_says_where(tmp_path: Path) -> None:
+    from drill.evidence.bundle import writer_for
+
+    writer = writer_for(tmp_path / "out", None, state_dir=tmp_path / "state", pdf=None)
+    rec = healthy("drill-summary")
+    writer.begin(rec)
+    assert (tmp_path / "out" / "README.md").is_file()
+    writer.finish(rec)
+    done = writer.finished
+    assert done is not None
+    lines = done.summary()
+    assert lines[0] == "PASS: every required step and check passed"
+    assert f"evidence: {tmp_path / 'out' / 'drill-summary'}" in lines
+    assert any(done.fingerprint in line for line in lines)
+    assert lines[-1] == "report.pdf: disabled"
+    again = writer_for(tmp_path / "out", None, state_dir=tmp_path / "state")
+    assert again.signer.fingerprint == done.fingerprint  # generated once per workstation
