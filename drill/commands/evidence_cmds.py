@@ -66,7 +66,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def verify(
-        bundle: Annotated[Path | None, typer.Argument(help="A drill's evidence folder.")] = None,
+        bundle: Annotated[
+            Path | None, typer.Argument(help="A drill's evidence folder, or the whole evidence directory.")
+        ] = None,
         ledger: Annotated[
             Path | None,
             typer.Option("--ledger", help="Verify this ledger.jsonl (with or instead of a bundle)."),
