@@ -201,7 +201,7 @@ def render_history(account: str, entries: list[dict[str, Any]]) -> str:
             account=account,
             entries=entries,
             chart=timeline.history(entries, HISTORY_METRICS),
-        labels=HISTORY_LABELS,
+            labels=HISTORY_LABELS,
             css=css,
             csp=csp,
             generated=datetime.now(UTC),

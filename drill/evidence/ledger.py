@@ -66,7 +66,8 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
     """Append one signed line (`entry` needs at least `kind`); returns the line as written.
 
     Refuses (DrillUserError) to extend a ledger whose last line is unreadable: fail closed, and the
-    operator runs `drill verify --ledger` to see why.
+    operator runs `drill verify --ledger` to see why. A drill already in the ledger (a concurrent
+    `reconcile` got there first) is not appended twice: its existing line is returned.
     """
     if not isinstance(entry.get("kind"), str) or not entry["kind"]:
         raise ValueError("a ledger entry needs a non-empty 'kind'")
@@ -90,6 +91,9 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
                     f"{path}: the last line is not a ledger line; run `drill verify --ledger {path}`"
                 ) from exc
             prev = line_hash(last)
+            existing = _existing_drill(old, entry)
+            if existing is not None:
+                return existing
         line: dict[str, Any] = dict(entry)
         line.update(
             v=LEDGER_VERSION,
@@ -102,6 +106,21 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
         line["sig"] = signer.sign(canonical(line))
         atomic_write(path, old + canonical(line) + b"\n")
     return line
+
+
+def _existing_drill(old: bytes, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    if entry.get("kind") != KIND_DRILL or not entry.get("drill_id"):
+        return None
+    needle = canonical({"drill_id": entry["drill_id"]})[1:-1]  # "drill_id":"..." as it appears in a line
+    for raw in old.splitlines():
+        if needle in raw:
+            try:
+                found = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(found, dict) and found.get("kind") == KIND_DRILL:
+                return found
+    return None
 
 
 def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[str, Any]:

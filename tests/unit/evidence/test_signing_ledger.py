@@ -77,3 +77,12 @@ def test_unsigned_line_is_rejected(tmp_path: Path) -> None:
     line = ledger.canonical({"kind": "drill", "prev": ledger.GENESIS, "seq": 1, "v": 1})
     path.write_bytes(line + b"\n")
     assert ledger.verify(path).problems == [f"{path}:1: unsigned line"]
+
+
+def test_a_drill_is_never_ledgered_twice(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    signer = Signer.generate()
+    first = ledger.append(path, {"kind": ledger.KIND_DRILL, "drill_id": "d1", "verdict": "PASS"}, signer)
+    again = ledger.append(path, {"kind": ledger.KIND_DRILL, "drill_id": "d1", "verdict": "PASS"}, signer)
+    assert again == first
+    assert len(path.read_bytes().splitlines()) == 1
