@@ -51,22 +51,24 @@ def graph_client(sim: SimServer, credential: Any, scopes: list[str]) -> Any:
         AzureIdentityAuthenticationProvider,
     )
     from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import options
     from msgraph_core import GraphClientFactory
 
     auth = AzureIdentityAuthenticationProvider(credential, scopes=scopes, allowed_hosts=["127.0.0.1"])
     ctx = ssl.create_default_context(cafile=str(sim.ca_path))
     raw = httpx.AsyncClient(verify=ctx, trust_env=False, timeout=30)
-    pool = raw._transport  # noqa: SLF001 - the real connection pool, wrapped by the factory below
-    client = GraphClientFactory.create_with_default_middleware(client=raw)
+    pool = raw._transport
+    # `options` carries the /users/me-token-to-replace -> /me rewrite; without it `client.me` 404s
+    client = GraphClientFactory.create_with_default_middleware(client=raw, options=options)
     adapter = GraphRequestAdapter(auth, client=client)
     adapter.base_url = f"{sim.base_url}/v1.0"
     graph = GraphServiceClient(request_adapter=adapter)
-    graph._test_pool = pool  # noqa: SLF001 - kept so the test can close it
+    graph._test_pool = pool
     return graph
 
 
 async def close(graph: Any) -> None:
-    await graph._test_pool.aclose()  # noqa: SLF001
+    await graph._test_pool.aclose()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ so these tests exercise Graph's verification and permission checks without depen
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,8 @@ def app_token(sim: SimServer) -> Issuer:
 
     def issue(roles: list[str] | None = None, **extra: Any) -> str:
         claims = {"aud": GRAPH_AUDIENCE, "oid": "11111111-2222-4333-8444-555555555555", "sub": OBSERVER_APP,
-                  "roles": OBSERVER_ROLES if roles is None else roles, "appid": OBSERVER_APP, "azp": OBSERVER_APP,
+                  "roles": OBSERVER_ROLES if roles is None else roles,
+                  "appid": OBSERVER_APP, "azp": OBSERVER_APP,
                   "idtyp": "app", "ver": "1.0"}  # fmt: skip
         claims.update(extra)
         return str(token_service(sim.state).issue(claims))

@@ -1,4 +1,4 @@
-"""Role data on Graph, read the way the drill's GA proof reads it: msgraph-sdk over TLS with a delegated token.
+"""Role data on Graph, read as the drill's GA proof reads it: msgraph-sdk over TLS with a delegated token.
 
 The four role faults must change Graph's answer and the token's `wids` together.
 """
@@ -77,7 +77,8 @@ def _ga_view(sim: SimServer, token: str, user_id: str) -> dict[str, Any]:
 def test_healthy_ga_through_msgraph_sdk(sim: SimServer, delegated: Any) -> None:
     got = _ga_view(sim, delegated(EA01), EA01)
     assert got["user"].account_enabled is True
-    assert got["scopes"] and set(got["scopes"][0]) == set(SCOPES)
+    assert got["scopes"]
+    assert set(got["scopes"][0]) == set(SCOPES)
     [inst] = got["active"]
     assert (inst.principal_id, inst.role_definition_id, inst.directory_scope_id) == (EA01, GA, "/")
     assert (inst.assignment_type, inst.member_type, inst.end_date_time) == ("Assigned", "Direct", None)
@@ -91,8 +92,10 @@ def _wids(sim: SimServer, user_id: str) -> list[str]:
 def test_ga_removed(sim: SimServer, delegated: Any) -> None:
     apply_fault(sim.state, "ga-removed")
     got = _ga_view(sim, delegated(EA01), EA01)
-    assert got["active"] == [] and got["eligible"] == []
-    assert GA not in _wids(sim, EA01) and GA not in _wids(sim, EA02)
+    assert got["active"] == []
+    assert got["eligible"] == []
+    assert GA not in _wids(sim, EA01)
+    assert GA not in _wids(sim, EA02)
 
 
 def test_ga_eligible_only(sim: SimServer, delegated: Any) -> None:
@@ -108,8 +111,10 @@ def test_ga_time_bound(sim: SimServer, delegated: Any) -> None:
     apply_fault(sim.state, "ga-time-bound")
     got = _ga_view(sim, delegated(EA01), EA01)
     [inst] = got["active"]
-    assert inst.assignment_type == "Assigned" and inst.member_type == "Direct"
-    assert inst.end_date_time is not None and inst.end_date_time > sim.state.clock.now()
+    assert inst.assignment_type == "Assigned"
+    assert inst.member_type == "Direct"
+    assert inst.end_date_time is not None
+    assert inst.end_date_time > sim.state.clock.now()
     assert GA in _wids(sim, EA01)  # still active until it ends: only the schedule tells
 
 
@@ -122,7 +127,8 @@ def test_ga_group_only(sim: SimServer, delegated: Any, http: Any) -> None:
     group = next(g for g in sim.state.tenant.groups_of(EA01) if g.get("isAssignableToRole"))
     # roleAssignments (not PIM) shows only the group as principal; the user has no direct assignment
     token = delegated(EA01)
-    direct = http.get("/roleManagement/directory/roleAssignments", params={"$filter": f"principalId eq '{EA01}'"},
+    flt = {"$filter": f"principalId eq '{EA01}'"}
+    direct = http.get("/roleManagement/directory/roleAssignments", params=flt,
                       headers=bearer(token)).json()  # fmt: skip
     assert direct["value"] == []
     via_group = http.get(
@@ -164,11 +170,13 @@ def test_role_assignments_definitions_and_directory_roles(sim: SimServer, delega
     [ga] = defs["value"]
     assert (ga["displayName"], ga["isBuiltIn"], ga["templateId"]) == ("Global Administrator", True, GA)
     role = http.get(f"/directoryRoles(roleTemplateId='{GA}')", headers=h).json()
-    assert role["roleTemplateId"] == GA and role["@odata.context"].endswith("#directoryRoles/$entity")
+    assert role["roleTemplateId"] == GA
+    assert role["@odata.context"].endswith("#directoryRoles/$entity")
     members = http.get(f"/directoryRoles/{role['id']}/members", headers=h).json()
     assert {m["id"] for m in members["value"]} == {EA01, EA02}
     missing = http.get("/directoryRoles(roleTemplateId='e8611ab8-c189-46e8-94e1-60213ab1f814')", headers=h)
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "Request_ResourceNotFound"
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
 
 
 def test_pim_refusal_is_worded_as_pim_does(sim: SimServer, delegated: Any, http: Any) -> None:
@@ -176,7 +184,8 @@ def test_pim_refusal_is_worded_as_pim_does(sim: SimServer, delegated: Any, http:
                     headers=bearer(delegated(scopes="User.Read")))  # fmt: skip
     assert resp.status_code == 403
     err = resp.json()["error"]
-    assert err["code"] == "UnknownError" and "PermissionScopeNotGranted" in err["message"]
+    assert err["code"] == "UnknownError"
+    assert "PermissionScopeNotGranted" in err["message"]
 
 
 @pytest.mark.parametrize(
