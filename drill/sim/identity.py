@@ -13,7 +13,8 @@ Entra audits security-info registration. `bypassPolicy` lets a rehearsal registe
 that already carries a fault (an administrator pre-provisioning them before the restriction).
 
 Helpers for other simulator parts: `configure_client_secret(state, app_id, secret)` (the demo and the
-tests give the observer its secret in memory), `breakglass_user_ids(state)`, and
+tests give the observer its secret in memory), `configure_client_certificate(state, app_id, cert_pem)`,
+`breakglass_user_ids(state)`, and
 `idstore.revoke_user_sessions(state, user_id)` for Graph's revokeSignInSessions.
 """
 
@@ -49,6 +50,16 @@ def configure_client_secret(state: SimState, app_id: str, secret: str) -> None:
     if app is None:
         raise KeyError(f"no application {app_id}")
     app["clientSecretSha256"] = hashlib.sha256(secret.encode()).hexdigest()
+
+
+def configure_client_certificate(state: SimState, app_id: str, cert_pem: str) -> None:
+    """Add a certificate (PEM) the app may sign client assertions with (Graph's keyCredentials)."""
+    app = state.tenant.application(app_id)
+    if app is None:
+        raise KeyError(f"no application {app_id}")
+    app.setdefault("keyCredentials", []).append(
+        {"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert_pem}
+    )
 
 
 def breakglass_user_ids(state: SimState) -> list[str]:
@@ -332,4 +343,10 @@ def install(state: SimState) -> list[BaseRoute]:
     ]
 
 
-__all__ = ["FAULTS", "breakglass_user_ids", "configure_client_secret", "install"]
+__all__ = [
+    "FAULTS",
+    "breakglass_user_ids",
+    "configure_client_certificate",
+    "configure_client_secret",
+    "install",
+]

@@ -51,6 +51,8 @@ AADSTS: dict[int, str] = {
     90033: "A transient error has occurred. Please try again.",
     500121: "Authentication failed during strong authentication request.",
     501481: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+    700024: "Client assertion is not within its valid time range.",
+    700027: "Client assertion failed signature validation.",
     700016: "Application with identifier was not found in the directory.",
     700025: "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
     7000215: "Invalid client secret provided. Ensure the secret being sent in the request is the client "

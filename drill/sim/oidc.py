@@ -8,8 +8,10 @@ its nonce, so the issuer `{base_url}/{tid}/v2.0` (tokens.py) works for it.
 
 Grants: authorization code with PKCE (S256 only; `plain` is refused, which Entra would accept),
 refresh token, client credentials with a client secret (compared by SHA-256 with the application's
-`clientSecretSha256`). Errors carry Entra's JSON shape (`error`, `error_description` starting with
-`AADSTS<code>:`, `error_codes`, `timestamp`, `trace_id`, `correlation_id`).
+`clientSecretSha256`) or a client assertion (private_key_jwt: signed by a certificate listed in the app's
+`keyCredentials[].key` as PEM, audience = this token endpoint, iss = sub = client id, jti not replayed).
+Errors carry Entra's JSON shape (`error`, `error_description` starting with `AADSTS<code>:`,
+`error_codes`, `timestamp`, `trace_id`, `correlation_id`).
 """
 
 from __future__ import annotations
@@ -231,7 +233,53 @@ def app_token(state: SimState, app: dict[str, Any], requested: list[str]) -> dic
     }
 
 
-def _authenticate_client(app: dict[str, Any], form: dict[str, str], request: Request) -> None:
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _check_assertion(state: SimState, app: dict[str, Any], form: dict[str, str], request: Request) -> None:
+    """private_key_jwt: an assertion signed by one of the app's keyCredentials, for this endpoint."""
+    import jwt
+    from cryptography import x509
+
+    if form.get("client_assertion_type") != JWT_BEARER:
+        raise OAuthError("invalid_client", 700027, status=401, detail="Unsupported client_assertion_type.")
+    token = form.get("client_assertion", "")
+    audience = f"{state.base_url}{request.url.path}"
+    seen: set[str] = state.services.setdefault("identity_jti", set())
+    for entry in app.get("keyCredentials") or []:
+        cert = x509.load_pem_x509_certificate(str(entry["key"]).encode())
+        try:
+            claims = jwt.decode(
+                token,
+                cert.public_key(),  # type: ignore[arg-type]
+                algorithms=["RS256", "PS256", "ES256"],
+                audience=audience,
+                options={"require": ["exp", "iss", "sub", "aud"]},
+                leeway=60,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise OAuthError("invalid_client", 700024, status=401) from exc
+        except jwt.PyJWTError:
+            continue
+        if claims.get("iss") != app["appId"] or claims.get("sub") != app["appId"]:
+            raise OAuthError(
+                "invalid_client", 700027, status=401, detail="iss and sub must be the client id."
+            )
+        jti = str(claims.get("jti") or "")
+        if jti:
+            with state.lock:
+                if jti in seen:
+                    raise OAuthError(
+                        "invalid_client", 700027, status=401, detail="The assertion was replayed."
+                    )
+                seen.add(jti)
+        return
+    raise OAuthError("invalid_client", 700027, status=401)
+
+
+def _authenticate_client(
+    state: SimState, app: dict[str, Any], form: dict[str, str], request: Request
+) -> None:
     secret = form.get("client_secret")
     header = request.headers.get("authorization", "")
     if not secret and header.lower().startswith("basic "):
@@ -242,6 +290,9 @@ def _authenticate_client(app: dict[str, Any], form: dict[str, str], request: Req
     if app.get("kind") == "public":
         if secret or form.get("client_assertion"):
             raise OAuthError("invalid_client", 700025, status=401)
+        return
+    if form.get("client_assertion"):
+        _check_assertion(state, app, form, request)
         return
     if not secret:
         raise OAuthError("invalid_client", 7000218, status=401)
@@ -314,7 +365,7 @@ def _grant(state: SimState, form: dict[str, str], request: Request) -> dict[str,
     app = state.tenant.application(form.get("client_id", ""))
     if app is None:
         raise OAuthError("unauthorized_client", 700016)
-    _authenticate_client(app, form, request)
+    _authenticate_client(state, app, form, request)
     grant_type = form.get("grant_type", "")
     if grant_type == "authorization_code":
         return _redeem_code(state, app, form)

@@ -142,3 +142,55 @@ def test_authorize_refuses_unknown_redirect_and_missing_pkce(sim: SimServer, pag
         f"{base}?client_id={DRILL_APP}&response_type=code&redirect_uri={REDIRECT}&scope=openid"
     )
     assert "AADSTS900144" in no_pkce.text
+
+
+def _self_signed() -> tuple[str, str, str]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "observer")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    return key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex()  # noqa: S303 - x5t is SHA-1 by definition
+
+
+def test_client_assertion_with_a_registered_certificate(sim: SimServer, http: requests.Session) -> None:
+    from drill.sim.identity import configure_client_certificate
+
+    key_pem, cert_pem, thumbprint = _self_signed()
+    other_key, _, other_thumb = _self_signed()
+    configure_client_certificate(sim.state, OBSERVER, cert_pem)
+
+    def app(key: str, thumb: str) -> msal.ConfidentialClientApplication:
+        return msal.ConfidentialClientApplication(
+            OBSERVER,
+            client_credential={"private_key": key, "thumbprint": thumb},
+            authority=f"{sim.base_url}/{sim.state.tenant.id}",
+            instance_discovery=False,
+            http_client=http,
+            token_cache=msal.TokenCache(),
+        )
+
+    good = app(key_pem, thumbprint).acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert token_service(sim.state).verify(good["access_token"], (GRAPH_AUDIENCE,))["appidacr"] == "1"
+    bad = app(other_key, other_thumb).acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert bad["error"] == "invalid_client"
+    assert 700027 in bad["error_codes"]
