@@ -194,3 +194,23 @@ def test_client_assertion_with_a_registered_certificate(sim: SimServer, http: re
     bad = app(other_key, other_thumb).acquire_token_for_client(["https://graph.microsoft.com/.default"])
     assert bad["error"] == "invalid_client"
     assert 700027 in bad["error_codes"]
+
+
+def test_azure_identity_client_secret_credential(sim: SimServer, observer_secret: str) -> None:
+    """The product's observer path: azure-identity (msal underneath) with a custom authority and CA bundle."""
+    from azure.identity import ClientSecretCredential
+
+    cred = ClientSecretCredential(
+        sim.state.tenant.id,
+        OBSERVER,
+        observer_secret,
+        authority=sim.base_url,
+        connection_verify=str(sim.ca_path),
+        disable_instance_discovery=True,
+    )
+    try:
+        token = cred.get_token("https://api.loganalytics.io/.default")
+    finally:
+        cred.close()
+    claims = token_service(sim.state).verify(token.token, (LOGS_AUDIENCE,))
+    assert claims["appid"] == OBSERVER

@@ -203,3 +203,22 @@ def test_registration_verifies_attestation_and_audits(
     assert "key restrictions" in blocked.json()["error"]
     forced = register(sim, http, EA02, authenticator(1), bypassPolicy=True)
     assert forced.status_code == 200
+
+
+def test_a_failed_browser_ceremony_is_recorded(registered: SimServer, pages: Pages) -> None:
+    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.test")).text)
+    fido = page_config(pages.post(page["urlFidoLogin"], {"flowToken": page["sFT"]}).text)
+    reply = pages.post(
+        fido["urlPost"], {"type": "23", "flowToken": fido["sFT"], "errorName": "NotAllowedError"}
+    )
+    assert page_config(reply.text)["iErrorCode"] == 500121
+    [event] = registered.state.signins
+    assert (event.user_id, event.result_type) == (EA02, "500121")
+    assert "NotAllowedError" in event.extra["failureReason"]
+    assert event.authentication_details[0]["succeeded"] is False
+    # The flow is spent: posting again is refused as an expired session, not a second attempt.
+    again = pages.post(
+        fido["urlPost"], {"type": "23", "flowToken": fido["sFT"], "errorName": "NotAllowedError"}
+    )
+    assert page_config(again.text)["iErrorCode"] == 50058
+    assert len(registered.state.signins) == 1
