@@ -38,12 +38,35 @@ POLICIES = QuerySpec(
     filterable={"id": ops("eq"), "state": ops("eq", "ne"), "displayName": ops("eq", "startswith")},
     orderable=frozenset({"displayName", "createdDateTime"}),
     flavour="policy",
+    default_select=(
+        "id",
+        "templateId",
+        "displayName",
+        "createdDateTime",
+        "modifiedDateTime",
+        "state",
+        "conditions",
+        "grantControls",
+        "sessionControls",
+    ),
 )
 STRENGTHS = QuerySpec(
     "authenticationStrengthPolicy",
     "authenticationStrengthPolicy",
     filterable={"id": ops("eq"), "policyType": ops("eq"), "displayName": ops("eq")},
     flavour="policy",
+    default_select=(
+        "id",
+        "createdDateTime",
+        "modifiedDateTime",
+        "displayName",
+        "description",
+        "policyType",
+        "requirementsSatisfied",
+        "allowedCombinations",
+        "combinationConfigurations@odata.context",
+        "combinationConfigurations",
+    ),
 )
 
 
@@ -227,7 +250,7 @@ async def get_policy(req: GraphRequest) -> GraphResponse:
 
 
 async def evaluate(req: GraphRequest) -> GraphResponse:
-    """What If: delegates the decision to the simulator's own CA engine (drill.sim.ca) when it is there."""
+    """What If: the decision is the simulator's own CA engine's (drill.sim.ca), as for real sign-ins."""
     body = req.body if isinstance(req.body, dict) else None
     if body is None or not isinstance(body.get("signInIdentity"), dict):
         raise GraphError(
@@ -235,14 +258,14 @@ async def evaluate(req: GraphRequest) -> GraphResponse:
             "BadRequest",
             "The request body must carry signInIdentity, signInContext and signInConditions.",
         )
-    from drill.sim.graph_whatif import what_if
+    from drill.sim.graph_whatif import what_if, whatif_item
 
     results = what_if(req.state, body)
     t = req.state.tenant
     value = []
     for policy_id, applies, reasons in results:
         p = next(p for p in t.conditionalAccessPolicies if p["id"] == policy_id)
-        value.append({**ca_policy(t, p), "policyApplies": applies, "analysisReasons": reasons})
+        value.append(whatif_item(ca_policy(t, p), applies, reasons))
     ctx = f"{req.base}/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)"
     return ok({"@odata.context": ctx, "value": value})
 

@@ -63,3 +63,20 @@ def what_if(state: SimState, body: dict[str, Any]) -> list[tuple[str, bool, str]
     if body.get("appliedPoliciesOnly"):
         out = [o for o in out if o[1]]
     return out
+
+
+def whatif_item(policy: dict[str, Any], applies: bool, reasons: str) -> dict[str, Any]:
+    """A whatIfAnalysisResult as the v1.0 documentation example shows it: the policy plus the verdict, with
+    the few properties the service returns there beyond the v1.0 CSDL (null here, as the simulator has none).
+    """
+    cond = dict(policy["conditions"])
+    cond.setdefault("clients", None)
+    cond.setdefault("times", None)
+    cond.setdefault("deviceStates", None)
+    cond["applications"] = {"networkAccess": None, "globalSecureAccess": None, **cond["applications"]}
+    out = {k: v for k, v in policy.items() if k not in ("conditions", "grantControls", "sessionControls")}
+    out.update(policyApplies=applies, analysisReasons=reasons, partialEnablementStrategy=None)
+    out.update(
+        sessionControls=policy["sessionControls"], conditions=cond, grantControls=policy["grantControls"]
+    )
+    return out
