@@ -122,6 +122,7 @@ class RefreshGrant:
     auth: dict[str, Any]
     expires: datetime
     session_id: str
+    issued: datetime
     revoked: bool = False
 
 

@@ -198,6 +198,7 @@ def user_tokens(
                 auth=dict(auth),
                 expires=now + REFRESH_LIFETIME,
                 session_id=session_id,
+                issued=now,
             )
         body["refresh_token"] = refresh
     return body
@@ -342,7 +343,9 @@ def _refresh(state: SimState, app: dict[str, Any], form: dict[str, str]) -> dict
         grant = ids.refresh.get(form.get("refresh_token", ""))
     if grant is None or grant.client_id != app["appId"]:
         raise OAuthError("invalid_grant", 9002313)
-    if grant.revoked:
+    # Graph's revokeSignInSessions stamps the user (services["sessionsRevokedAt"]); older grants die.
+    revoked_at = (state.services.get("sessionsRevokedAt") or {}).get(grant.user_id)
+    if grant.revoked or (revoked_at is not None and grant.issued <= revoked_at):
         raise OAuthError("invalid_grant", 50173)
     if grant.expires < state.clock.now():
         raise OAuthError("invalid_grant", 70008)

@@ -214,3 +214,31 @@ def test_azure_identity_client_secret_credential(sim: SimServer, observer_secret
         cred.close()
     claims = token_service(sim.state).verify(token.token, (LOGS_AUDIENCE,))
     assert claims["appid"] == OBSERVER
+
+
+def test_graph_revoke_sign_in_sessions_kills_the_refresh_token(
+    registered: SimServer, pages: Pages, authenticator: Any, http: requests.Session
+) -> None:
+    app = registered.state.tenant.application(DRILL_APP)
+    assert app is not None
+    app["delegatedScopes"].append("User.RevokeSessions.All")
+    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    first = run.app.acquire_token_by_auth_code_flow(run.flow, run.redirect_query, scopes=[*SCOPES])
+    assert "access_token" in first, first
+    silent = run.app.acquire_token_silent(
+        ["User.RevokeSessions.All"], account=run.app.get_accounts()[0], force_refresh=True
+    )
+    assert silent is not None
+    assert "access_token" in silent, silent
+    revoked = http.post(
+        f"{registered.base_url}/v1.0/me/revokeSignInSessions",
+        headers={"Authorization": f"Bearer {silent['access_token']}"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    registered.state.clock.advance(1)
+    after = run.app.acquire_token_silent_with_error(
+        SCOPES, account=run.app.get_accounts()[0], force_refresh=True
+    )
+    assert after is not None
+    assert after.get("error") == "invalid_grant", after
+    assert 50173 in after["error_codes"]
