@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -124,9 +125,13 @@ def start_browser_flow(
         http_client=_session(cloud.ca_bundle),
         token_cache=msal.TokenCache(),  # in memory only, never serialised
     )
-    flow = app.initiate_auth_code_flow(
-        list(scopes), redirect_uri=redirect_uri, login_hint=login_hint, prompt="login"
-    )
+    with warnings.catch_warnings():
+        # msal recommends form_post; a native client's redirect carries the code in the query, which the
+        # browser step reads in memory and never records.
+        warnings.filterwarnings("ignore", message="response_mode='form_post'", category=UserWarning)
+        flow = app.initiate_auth_code_flow(
+            list(scopes), redirect_uri=redirect_uri, login_hint=login_hint, prompt="login"
+        )
     return BrowserFlow(app=app, flow=flow, redirect_uri=redirect_uri)
 
 

@@ -22,6 +22,8 @@ def execute(
 ) -> int:
     """Run the drill; exit code 0 PASS, 1 FAIL, 3 INCOMPLETE (interrupted or crashed before the verdict)."""
     holder: dict[str, DrillRecord] = {}
+    if ctx.save_screenshot is None:
+        ctx.save_screenshot = getattr(sink, "add_screenshot", None)
 
     class _Capture:
         def begin(self, record: DrillRecord) -> None:

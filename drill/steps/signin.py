@@ -1,13 +1,134 @@
-"""Step: the real browser sign-in with the key (being wired to drill/browser)."""
+"""Step: the real browser sign-in, the page's WebAuthn request answered by the account's key.
+
+msal builds the authorize URL (auth code + PKCE, login_hint, prompt=login) and redeems the code; Chromium
+walks the pages with the UI profile; the bridge hands the ceremony to the key (the operator types the PIN
+and touches it). The token stays in memory; the record gets its claims without the signature.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+from typing import Any
+
 from drill.evidence.model import StepResult
-from drill.steps.base import StepBuilder
+from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
 
 NAME, TITLE = "signin", "Browser sign-in with the passkey"
+CLAIMS = ("aud", "iss", "tid", "oid", "upn", "amr", "wids", "scp", "appid", "azp", "iat", "exp")
+PASSKEY_AMR = "fido"
+
+
+def token_claims(jwt: str) -> dict[str, Any]:
+    """The payload of a JWT, unverified (the resource verifies it); only the claims we report."""
+    try:
+        payload = jwt.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return {k: data[k] for k in CLAIMS if k in data}
 
 
 async def run(ctx: DrillContext) -> StepResult:
-    return StepBuilder(NAME, TITLE).error("the browser sign-in is not wired yet")
+    from drill.auth import AuthError, start_browser_flow
+    from drill.browser.bridge import WebAuthnBridge
+    from drill.browser.launch import chromium
+    from drill.browser.locate import find_chromium
+    from drill.browser.signin import sign_in
+    from drill.browser.ui_profile import UiProfile
+    from drill.clients import graph_scopes
+
+    sb = StepBuilder(NAME, TITLE)
+    pb, acct = ctx.playbook, ctx.account
+    if ctx.key is None:
+        ctx.key = ctx.open_key()
+    profile = UiProfile().with_overrides(dict(pb.browser.ui_profile))
+    sb.evidence["ui_profile"] = profile.version
+    flow = start_browser_flow(
+        ctx.cloud,
+        str(pb.tenant.id),
+        str(pb.drill_app.client_id),
+        pb.drill_app.redirect_uri,
+        graph_scopes(ctx.cloud, pb.drill_app.scopes),
+        acct.upn,
+    )
+    bridge = WebAuthnBridge(ctx.key)
+    executable = find_chromium(str(pb.browser.executable) if pb.browser.executable else None)
+    ctx.signin_started_at = ctx.timings.signin_started_at = utcnow()
+    async with chromium(
+        executable,
+        headless=pb.browser.headless and not ctx.headed,
+        extra_args=ctx.browser_args,
+        locale=pb.browser.locale,
+    ) as session:
+        ctx.browser_version = session.version
+        sb.evidence["browser"] = session.version
+        await bridge.install(session.context)
+
+        def shoot(name: str, data: bytes) -> str | None:
+            if ctx.save_screenshot is None:
+                return None
+            rel = ctx.save_screenshot(name, data)
+            sb.screenshots.append(rel)
+            return rel
+
+        outcome = await sign_in(
+            session.context,
+            flow.authorize_url,
+            flow.redirect_uri,
+            acct.upn,
+            profile,
+            shoot,
+            float(pb.sla.signin),
+        )
+    sb.evidence["pages"] = [p.__dict__ for p in outcome.pages]
+    sb.evidence["webauthn"] = bridge.ceremonies
+    if not outcome.ok or outcome.redirect_url is None:
+        sb.check("signed_in", "Entra accepted the sign-in", False, outcome.reason, outcome.evidence())
+        if outcome.interstitial:
+            ctx.finding("critical", "Interstitial on a break-glass sign-in", outcome.reason, NAME)
+        return sb.finish()
+    try:
+        tokens = flow.complete(outcome.redirect_url)
+    except AuthError as exc:
+        sb.check(
+            "signed_in", "Entra accepted the sign-in", False, f"code exchange refused: {exc} ({exc.code})"
+        )
+        return sb.finish()
+    finally:
+        outcome.redirect_url = None  # the code is spent or useless: drop it now
+    ctx.tokens = tokens
+    ctx.signin_completed_at = ctx.timings.signin_completed_at = utcnow()
+    ctx.timings.signin_s = round((ctx.signin_completed_at - ctx.signin_started_at).total_seconds(), 3)
+    claims = token_claims(tokens.access_token)
+    ctx.token_claims = claims
+    sb.check("signed_in", "Entra accepted the sign-in", True, outcome.reason, {"pages": len(outcome.pages)})
+    sb.check(
+        "webauthn_used",
+        "The page's WebAuthn request was answered by the key",
+        any(c.get("result") == "ok" and c.get("kind") == "get" for c in bridge.ceremonies),
+        f"{len(bridge.ceremonies)} ceremony(ies)",
+        {"ceremonies": bridge.ceremonies},
+    )
+    same_user = claims.get("oid") == str(acct.object_id) and claims.get("tid") == str(pb.tenant.id)
+    sb.check(
+        "token_subject",
+        "The token is the break-glass account's, in this tenant",
+        same_user,
+        "oid and tid match the playbook" if same_user else f"oid {claims.get('oid')} tid {claims.get('tid')}",
+        {"claims": claims},
+    )
+    amr = list(claims.get("amr") or [])
+    sb.check(
+        "token_amr",
+        "The token records a FIDO2 sign-in (amr)",
+        PASSKEY_AMR in amr,
+        f"amr is {amr}",
+        required=False,
+    )
+    if PASSKEY_AMR not in amr:
+        ctx.finding(
+            "advisory", "amr without 'fido'", f"the token's amr is {amr}; the sign-in log is the proof", NAME
+        )
+    return sb.finish("signed in with the passkey")

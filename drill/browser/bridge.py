@@ -1,0 +1,95 @@
+"""The WebAuthn bridge: the page's navigator.credentials calls answered by the drill's key.
+
+Playwright cannot operate Chromium's security-key dialogs, so an init script (bridge.js) forwards
+`get`/`create` with `publicKey` to Python through a context binding. The origin is taken from the frame
+that called, never from page data; the key adapter checks the RP ID against the cloud's allow-list. The
+ceremony blocks (PIN, touch), so it runs in a thread while the page can still abort it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+
+from drill.keys.base import Authenticator
+
+log = structlog.get_logger("drill.browser.bridge")
+SCRIPT = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
+
+
+def frame_origin(url: str) -> str:
+    """scheme://host[:port] of a frame URL (default ports dropped), as WebAuthn's clientData records it."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        raise ValueError(f"no origin in {url!r}")
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+class WebAuthnBridge:
+    """Install once per BrowserContext; `ceremonies` records what was asked (no secrets) for the evidence."""
+
+    def __init__(
+        self, authenticator: Authenticator, on_ceremony: Callable[[dict[str, Any]], None] | None = None
+    ):
+        self._auth = authenticator
+        self._pending: dict[str, threading.Event] = {}
+        self._on_ceremony = on_ceremony
+        self.ceremonies: list[dict[str, Any]] = []
+
+    async def install(self, context: Any) -> None:
+        await context.expose_binding("__drillWebAuthn", self._handle)
+        await context.expose_binding("__drillWebAuthnAbort", self._abort)
+        await context.add_init_script(script=SCRIPT)
+
+    def _abort(self, source: dict[str, Any], request_id: str) -> None:
+        event = self._pending.get(str(request_id))
+        if event is not None:
+            event.set()
+
+    async def _handle(
+        self, source: dict[str, Any], kind: str, request_id: str, options: dict[str, Any]
+    ) -> Any:
+        from drill.keys.errors import KeyCeremonyError
+
+        frame = source.get("frame")
+        try:
+            origin = frame_origin(frame.url if frame is not None else "")
+        except ValueError as exc:
+            return {"error": {"name": "SecurityError", "message": str(exc)}}
+        cancel = threading.Event()
+        self._pending[str(request_id)] = cancel
+        note = {
+            "kind": kind,
+            "origin": origin,
+            "rpId": options.get("rpId") or (options.get("rp") or {}).get("id"),
+        }
+        log.info("webauthn.request", **note)
+        fn = self._auth.get_assertion if kind == "get" else self._auth.make_credential
+        try:
+            result = await asyncio.to_thread(fn, options, origin, cancel)
+            note["result"] = "ok"
+            return result
+        except KeyCeremonyError as exc:
+            note["result"] = exc.name
+            note["message"] = exc.message
+            return {"error": {"name": exc.name, "message": exc.message}}
+        except Exception as exc:  # the page gets NotAllowedError; the log keeps the cause
+            log.exception("webauthn.failed", **note)
+            note["result"] = "NotAllowedError"
+            note["message"] = f"{type(exc).__name__}: {exc}"
+            return {
+                "error": {"name": "NotAllowedError", "message": "The key could not complete the request."}
+            }
+        finally:
+            self._pending.pop(str(request_id), None)
+            self.ceremonies.append(note)
+            if self._on_ceremony is not None:
+                self._on_ceremony(note)

@@ -1,0 +1,256 @@
+"""Drive Entra's sign-in pages with the UI profile until the redirect brings the code back.
+
+The redirect to the drill app's redirect URI is caught by a route, so no local listener is needed and
+the code stays in this process's memory. Every page we meet is screenshotted once; an error page, an
+interstitial or a page we do not recognise ends the sign-in with the reason, never with a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import structlog
+
+from drill.browser.ui_profile import INTERSTITIALS, UiProfile, aadsts_meaning
+
+log = structlog.get_logger("drill.browser.signin")
+Shoot = Callable[[str, bytes], str | None]
+
+_DETECT = """(sel) => {
+  const present = (s) => { try { return !!document.querySelector(s); } catch (e) { return false; } };
+  const cfg = window.$Config || {};
+  return {
+    url: location.href,
+    title: document.title,
+    ready: document.readyState,
+    kinds: Object.keys(sel).filter((k) => present(sel[k])),
+    username: (() => { const e = document.querySelector(sel.username_input); return e ? e.value : null; })(),
+    autoFido: !!(cfg.urlFidoLogin && cfg.fAutoFido),
+    errorCode: cfg.iErrorCode || null,
+    errorText: cfg.strServiceExceptionMessage || null,
+    correlationId: cfg.correlationId || null,
+    shownError: (() => {
+      const e = document.querySelector(sel.error_message);
+      return e ? e.textContent : null;
+    })(),
+  };
+}"""
+
+_AADSTS = re.compile(r"AADSTS(\d{5,6})")
+
+
+@dataclass
+class PageSeen:
+    kind: str
+    title: str
+    url: str  # without query or fragment: nothing secret ends up in the record
+    screenshot: str | None
+
+
+@dataclass
+class SignInOutcome:
+    ok: bool
+    reason: str
+    redirect_url: str | None = field(default=None, repr=False)  # carries the code: memory only
+    pages: list[PageSeen] = field(default_factory=list)
+    error_code: int | None = None
+    error_meaning: str | None = None
+    correlation_id: str | None = None
+    interstitial: str | None = None
+    duration_s: float = 0.0
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "pages": [p.__dict__ for p in self.pages],
+            "error_code": self.error_code,
+            "error_meaning": self.error_meaning,
+            "correlation_id": self.correlation_id,
+            "interstitial": self.interstitial,
+        }
+
+
+def bare(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def classify(state: dict[str, Any]) -> str:
+    kinds = set(state.get("kinds") or [])
+    if state.get("errorCode") or "error_message" in kinds:
+        return "error"
+    if "auth_strength" in kinds:
+        return "auth_strength"
+    for name in INTERSTITIALS:
+        if name in kinds:
+            return name
+    if "kmsi_title" in kinds:
+        return "kmsi"
+    if "fido_in_progress" in kinds and "username_input" not in kinds:
+        return "fido"
+    if "use_security_key" in kinds:
+        return "password"
+    if "fido_tile" in kinds:
+        return "picker"
+    if "username_input" in kinds:
+        return "username"
+    return "unknown"
+
+
+def _error_code(state: dict[str, Any]) -> int | None:
+    if state.get("errorCode"):
+        with contextlib.suppress(TypeError, ValueError):
+            return int(state["errorCode"])
+    for text in (state.get("errorText"), state.get("shownError")):
+        match = _AADSTS.search(str(text or ""))
+        if match:
+            return int(match.group(1))
+    return None
+
+
+async def sign_in(
+    context: Any,
+    authorize_url: str,
+    redirect_uri: str,
+    login_hint: str,
+    profile: UiProfile,
+    shoot: Shoot | None,
+    deadline_s: float,
+    *,
+    unknown_grace_s: float = 6.0,
+) -> SignInOutcome:
+    from playwright.async_api import Error as PlaywrightError
+
+    start = time.monotonic()
+    captured: list[str] = []
+
+    async def catch_redirect(route: Any) -> None:
+        if not captured:
+            captured.append(route.request.url)
+        await route.fulfill(status=200, content_type="text/html", body="<title>Sign-in finished</title>done")
+
+    def saw_request(request: Any) -> None:
+        # A redirect's target is not routed by Playwright (only the first URL of a chain is), but it is
+        # still announced as a request: that is where the code arrives when Entra answers with a 302.
+        if request.url.startswith(redirect_uri) and not captured:
+            captured.append(request.url)
+
+    await context.route(lambda url: url.startswith(redirect_uri), catch_redirect)
+    context.on("request", saw_request)
+    page = context.pages[0] if context.pages else await context.new_page()
+    navigations = [0]
+    page.on(
+        "framenavigated",
+        lambda frame: navigations.__setitem__(0, navigations[0] + 1) if frame == page.main_frame else None,
+    )
+    outcome = SignInOutcome(ok=False, reason="")
+    seen: set[tuple[str, str, int]] = set()
+    acted: set[tuple[str, int]] = set()
+    last_change = time.monotonic()
+    selectors = dict(profile.selectors)
+
+    async def snap(kind: str, state: dict[str, Any]) -> None:
+        shot = None
+        if shoot is not None:
+            with contextlib.suppress(PlaywrightError):
+                shot = shoot(f"signin-{len(outcome.pages) + 1:02d}-{kind}", await page.screenshot(type="png"))
+        outcome.pages.append(PageSeen(kind, str(state.get("title") or ""), bare(str(state.get("url"))), shot))
+
+    def done(ok: bool, reason: str) -> SignInOutcome:
+        outcome.ok, outcome.reason = ok, reason
+        outcome.duration_s = round(time.monotonic() - start, 3)
+        return outcome
+
+    try:
+        await page.goto(authorize_url, wait_until="domcontentloaded", timeout=deadline_s * 1000)
+    except PlaywrightError as exc:
+        if not captured:
+            return done(False, f"the sign-in page did not load: {str(exc).splitlines()[0]}")
+    while True:
+        if captured:
+            outcome.redirect_url = captured[0]
+            query = parse_qs(urlsplit(captured[0]).query)
+            if "error" in query:
+                desc = query.get("error_description", [""])[0]
+                m = _AADSTS.search(desc)
+                if m:
+                    outcome.error_code = int(m.group(1))
+                    outcome.error_meaning = aadsts_meaning(outcome.error_code)
+                return done(False, f"the identity platform returned {query['error'][0]}: {desc[:300]}")
+            return done(True, "redirected back to the drill app with an authorization code")
+        elapsed = time.monotonic() - start
+        if elapsed > deadline_s:
+            last = outcome.pages[-1] if outcome.pages else None
+            where = f" on '{last.title}' ({last.url})" if last else ""
+            return done(False, f"sign-in did not finish within {deadline_s:.0f}s{where}")
+        try:
+            state: dict[str, Any] = await page.evaluate(_DETECT, selectors)
+        except PlaywrightError:
+            await asyncio.sleep(0.1)  # navigating: the document is being replaced
+            continue
+        kind = classify(state)
+        marker = (bare(str(state["url"])), kind, navigations[0])
+        if marker not in seen and (kind != "unknown" or state.get("ready") == "complete"):
+            seen.add(marker)
+            last_change = time.monotonic()
+            await snap(kind, state)
+        step = (kind, navigations[0])
+        if kind == "error":
+            code = _error_code(state)
+            outcome.error_code, outcome.correlation_id = code, state.get("correlationId")
+            outcome.error_meaning = aadsts_meaning(code) if code else None
+            text = str(state.get("errorText") or state.get("shownError") or "").strip()
+            return done(
+                False,
+                f"Entra refused the sign-in: {text[:300] or 'an error page'}"
+                + (f" ({outcome.error_meaning})" if outcome.error_meaning else ""),
+            )
+        if kind == "auth_strength":
+            outcome.correlation_id = state.get("correlationId")
+            return done(
+                False,
+                "the authentication strength was not met: 'another sign-in method is required' "
+                "(the key's model or method is not allowed for this account)",
+            )
+        if kind in INTERSTITIALS:
+            outcome.interstitial = kind
+            return done(False, f"unexpected interstitial: {INTERSTITIALS[kind]}")
+        if step not in acted:
+            action = _action(kind, state, selectors, login_hint, page)
+            if action is not None:
+                acted.add(step)
+                with contextlib.suppress(PlaywrightError):
+                    await action
+        if kind == "unknown" and time.monotonic() - last_change > unknown_grace_s:
+            return done(
+                False,
+                f"unrecognised page '{state.get('title')}' at {bare(str(state.get('url')))} "
+                f"(UI profile {profile.version}); see its screenshot, and override browser.ui_profile if "
+                "Microsoft changed the page",
+            )
+        await asyncio.sleep(0.15)
+
+
+def _action(kind: str, state: dict[str, Any], sel: dict[str, str], hint: str, page: Any) -> Any:
+    """The one action a page kind calls for (an awaitable), or None when the page acts by itself."""
+    if kind == "kmsi":
+        return page.click(sel["kmsi_no"])  # "No": never click "the submit button" (it is Yes)
+    if kind == "password":
+        return page.click(sel["use_security_key"])
+    if kind == "picker":
+        return page.click(sel["fido_tile"])
+    if kind == "username" and not state.get("autoFido"):
+        return _submit_username(page, sel, hint, state.get("username") or "")
+    return None
+
+
+async def _submit_username(page: Any, sel: dict[str, str], hint: str, current: str) -> None:
+    if current.strip().lower() != hint.lower():
+        await page.fill(sel["username_input"], hint)
+    await page.click(sel["next_button"])
