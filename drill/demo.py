@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -140,15 +141,16 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
+    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
+    configure_logging(log_path, console=False)
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
     with demo_world(fault=fault) as world:
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
         ctx = build_context(world, account, headed=headed)
-        log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
-        configure_logging(log_path, console=False)
         writer = writer_for(output, log_path=log_path)
         code = execute(ctx, writer)
+    shutil.rmtree(log_path.parent, ignore_errors=True)
     finished = writer.finished
     if finished is not None:
         for line in finished.summary():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,11 @@ def run_live(
     from drill.logs import configure_logging
     from drill.runner import execute
 
+    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
+    configure_logging(log_path, console=False)
     ctx = _context(playbook, account)
     if operator is None:
         operator = typer.prompt("Operator name (for the record)")
-    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
-    configure_logging(log_path, console=False)
     pb = ctx.playbook
     writer = writer_for(
         output or pb.output_dir,
@@ -54,6 +55,7 @@ def run_live(
         log_path=log_path,
     )
     code = execute(ctx, writer, operator_name=operator, witness=witness)
+    shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
     if writer.finished is not None:
         for line in writer.finished.summary():
             typer.echo(line)

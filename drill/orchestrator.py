@@ -144,6 +144,7 @@ async def run_drill(
                 sb = StepBuilder(name, title)
                 result = sb.skipped(f"not run: {blocked[0]} did not pass")
                 result.required = name != announce.NAME
+                ctx.progress.done(name, result.status.value, f"{title}: {result.reason}", 0.0)
             else:
                 result = await _run_step(ctx, name, title, fn)
             outcome[name] = result.status

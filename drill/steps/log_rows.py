@@ -18,6 +18,7 @@ from drill.steps.context import DrillContext
 from drill.waiting import poll
 
 NAME, TITLE = "log_rows", "The sign-in is in Log Analytics and the alert query matches it"
+APPLIED_RESULTS = {"success", "failure", "reportOnlySuccess", "reportOnlyFailure", "reportOnlyInterrupted"}
 PASSKEY_METHODS = {"FIDO2 security key", "Passkey (device-bound)", "FIDO2", "Passkey"}
 ROW_COLUMNS = (
     "Id, CorrelationId, CreatedDateTime, TimeGenerated, UserId, AppId, AppDisplayName, ResultType, "
@@ -64,11 +65,15 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 
 def applied_policy_names(row: dict[str, Any]) -> dict[str, str]:
-    """Policy id -> display name of every policy that applied (success or failure, not notApplied)."""
+    """Policy id -> display name of every policy that applied, report-only ones included.
+
+    A report-only policy whose conditions matched (reportOnlySuccess/Failure/Interrupted) targets the
+    account as surely as an enforced one; only notApplied, notEnabled and reportOnlyNotApplied do not.
+    """
     policies = _as_json(row.get("ConditionalAccessPolicies")) or []
     applied = {}
     for p in policies:
-        if str(p.get("result", "")).lower() in {"success", "failure"}:
+        if str(p.get("result", "")) in APPLIED_RESULTS:
             applied[str(p.get("id"))] = str(p.get("displayName", ""))
     return applied
 

@@ -50,7 +50,7 @@ def test_each_weak_assignment_fails_saying_which(instances: list, eligible: list
     assert needle in reason
 
 
-def test_applied_policies_ignore_not_applied_and_parse_strings() -> None:
+def test_applied_policies_count_report_only_matches_and_parse_strings() -> None:
     row = {
         "ConditionalAccessPolicies": json.dumps(
             [
@@ -58,10 +58,12 @@ def test_applied_policies_ignore_not_applied_and_parse_strings() -> None:
                 {"id": "b", "displayName": "B", "result": "notApplied"},
                 {"id": "c", "displayName": "C", "result": "failure"},
                 {"id": "d", "displayName": "D", "result": "reportOnlySuccess"},
+                {"id": "e", "displayName": "E", "result": "reportOnlyNotApplied"},
+                {"id": "f", "displayName": "F", "result": "notEnabled"},
             ]
         )
     }
-    assert applied_policy_names(row) == {"a": "A", "c": "C"}
+    assert applied_policy_names(row) == {"a": "A", "c": "C", "d": "D"}
 
 
 def test_passkey_detection_accepts_known_names_and_requires_success() -> None:
