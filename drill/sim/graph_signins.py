@@ -109,7 +109,7 @@ def signin_view(event: SignInEvent, tenant_id: str) -> Obj:
 
 async def list_signins(req: GraphRequest) -> GraphResponse:
     with req.state.lock:
-        events = list(req.state.signins)
+        events = [e for e in req.state.signins if e.is_interactive]  # v1.0 lists interactive sign-ins only
     items = [signin_view(e, req.state.tenant.id) for e in events]
     return ok(collection(req, SIGNINS, items, "auditLogs/signIns"))
 
