@@ -284,8 +284,15 @@ def _audit_registration(state: SimState, user: dict[str, Any], record: dict[str,
 def install(state: SimState) -> list[BaseRoute]:
     ids = store(state)
 
+    async def body_of(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
     async def register_begin(request: Request) -> Response:
-        body = await request.json()
+        body = await body_of(request)
         user = state.tenant.user(str(body.get("userId", "")))
         if user is None:
             return JSONResponse({"error": "no such user"}, status_code=404)
@@ -296,7 +303,7 @@ def install(state: SimState) -> list[BaseRoute]:
         return JSONResponse({"registrationId": reg_id, "options": json.loads(json.dumps(options))})
 
     async def register_complete(request: Request) -> Response:
-        body = await request.json()
+        body = await body_of(request)
         with ids.lock:
             found = ids.registrations.pop(str(body.get("registrationId", "")), None)
         if found is None or found[2] < state.clock.now():

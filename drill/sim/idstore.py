@@ -70,6 +70,12 @@ def aadsts_message(code: int, detail: str = "") -> str:
     return f"AADSTS{code}: {text}" + (f" {detail}" if detail else "")
 
 
+class OAuthError(Exception):
+    def __init__(self, error: str, code: int, status: int = 400, detail: str = "") -> None:
+        super().__init__(aadsts_message(code, detail))
+        self.error, self.code, self.status = error, code, status
+
+
 def new_secret(nbytes: int = 32) -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).rstrip(b"=").decode()
 

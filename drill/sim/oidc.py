@@ -28,11 +28,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.client_auth import authenticate_client
 from drill.sim.idstore import (
     REFRESH_LIFETIME,
     AuthCode,
+    OAuthError,
     RefreshGrant,
-    aadsts_message,
     new_secret,
     s256,
     store,
@@ -50,12 +51,6 @@ RESOURCES = {
     LOGS_AUDIENCE: LOGS_AUDIENCE,
     "ca7f3f0b-7d91-482c-8e09-c5d840d0eac5": LOGS_AUDIENCE,
 }
-
-
-class OAuthError(Exception):
-    def __init__(self, error: str, code: int, status: int = 400, detail: str = "") -> None:
-        super().__init__(aadsts_message(code, detail))
-        self.error, self.code, self.status = error, code, status
 
 
 def error_response(state: SimState, exc: OAuthError, correlation_id: str | None = None) -> JSONResponse:
@@ -234,75 +229,6 @@ def app_token(state: SimState, app: dict[str, Any], requested: list[str]) -> dic
     }
 
 
-JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-def _check_assertion(state: SimState, app: dict[str, Any], form: dict[str, str], request: Request) -> None:
-    """private_key_jwt: an assertion signed by one of the app's keyCredentials, for this endpoint."""
-    import jwt
-    from cryptography import x509
-
-    if form.get("client_assertion_type") != JWT_BEARER:
-        raise OAuthError("invalid_client", 700027, status=401, detail="Unsupported client_assertion_type.")
-    token = form.get("client_assertion", "")
-    audience = f"{state.base_url}{request.url.path}"
-    seen: set[str] = state.services.setdefault("identity_jti", set())
-    for entry in app.get("keyCredentials") or []:
-        cert = x509.load_pem_x509_certificate(str(entry["key"]).encode())
-        try:
-            claims = jwt.decode(
-                token,
-                cert.public_key(),  # type: ignore[arg-type]
-                algorithms=["RS256", "PS256", "ES256"],
-                audience=audience,
-                options={"require": ["exp", "iss", "sub", "aud"]},
-                leeway=60,
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise OAuthError("invalid_client", 700024, status=401) from exc
-        except jwt.PyJWTError:
-            continue
-        if claims.get("iss") != app["appId"] or claims.get("sub") != app["appId"]:
-            raise OAuthError(
-                "invalid_client", 700027, status=401, detail="iss and sub must be the client id."
-            )
-        jti = str(claims.get("jti") or "")
-        if jti:
-            with state.lock:
-                if jti in seen:
-                    raise OAuthError(
-                        "invalid_client", 700027, status=401, detail="The assertion was replayed."
-                    )
-                seen.add(jti)
-        return
-    raise OAuthError("invalid_client", 700027, status=401)
-
-
-def _authenticate_client(
-    state: SimState, app: dict[str, Any], form: dict[str, str], request: Request
-) -> None:
-    secret = form.get("client_secret")
-    header = request.headers.get("authorization", "")
-    if not secret and header.lower().startswith("basic "):
-        try:
-            _, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
-            secret = None
-    if app.get("kind") == "public":
-        if secret or form.get("client_assertion"):
-            raise OAuthError("invalid_client", 700025, status=401)
-        return
-    if form.get("client_assertion"):
-        _check_assertion(state, app, form, request)
-        return
-    if not secret:
-        raise OAuthError("invalid_client", 7000218, status=401)
-    expected = str(app.get("clientSecretSha256") or "")
-    given = hashlib.sha256(secret.encode()).hexdigest()
-    if not expected or not hmac.compare_digest(expected, given):
-        raise OAuthError("invalid_client", 7000215, status=401)
-
-
 def _redeem_code(state: SimState, app: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
     ids = store(state)
     with ids.lock:
@@ -368,7 +294,7 @@ def _grant(state: SimState, form: dict[str, str], request: Request) -> dict[str,
     app = state.tenant.application(form.get("client_id", ""))
     if app is None:
         raise OAuthError("unauthorized_client", 700016)
-    _authenticate_client(state, app, form, request)
+    authenticate_client(state, app, form, request)
     grant_type = form.get("grant_type", "")
     if grant_type == "authorization_code":
         return _redeem_code(state, app, form)

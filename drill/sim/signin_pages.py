@@ -35,12 +35,13 @@ from drill.sim.idstore import (
     CODE_LIFETIME,
     AuthCode,
     Flow,
+    OAuthError,
     aadsts_message,
     new_secret,
     store,
     tenant_matches,
 )
-from drill.sim.oidc import OAuthError, split_scopes
+from drill.sim.oidc import split_scopes
 from drill.sim.signin_record import record_signin, resource_of
 from drill.sim.state import FIDO_HOST, LOGIN_HOST, SimState
 from drill.sim.webauthn_rp import (
@@ -351,8 +352,13 @@ def install(state: SimState) -> list[BaseRoute]:
             "<!DOCTYPE html><html><head><title>nativeclient</title></head><body></body></html>"
         )
 
+    async def logout(request: Request) -> Response:
+        # No SSO session is kept (every authorize is a fresh sign-in), so there is nothing to end.
+        return render(state, "signedout.html", _config(None), title="Sign out")
+
     return [
         Route("/{tenant}/oauth2/v2.0/authorize", _authorize),
+        Route("/{tenant}/oauth2/v2.0/logout", logout),
         Route("/common/login", _login, methods=["POST"]),
         Route("/common/fido/get", _fido, methods=["GET", "POST"]),
         Route("/.well-known/webauthn", well_known),
