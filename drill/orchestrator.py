@@ -146,7 +146,13 @@ async def run_drill(
                 result.required = name != announce.NAME
                 ctx.progress.done(name, result.status.value, f"{title}: {result.reason}", 0.0)
             else:
-                result = await _run_step(ctx, name, title, fn)
+                try:
+                    result = await _run_step(ctx, name, title, fn)
+                except asyncio.CancelledError:
+                    cut = StepBuilder(name, title).error("interrupted (Ctrl-C or SIGTERM) while running")
+                    record.steps.append(cut)
+                    ctx.progress.done(name, cut.status.value, cut.reason, cut.duration_s)
+                    raise
             outcome[name] = result.status
             record.steps.append(result)
             _refresh(record, ctx)
