@@ -90,11 +90,14 @@ async def dispatch(req: GraphRequest, authorization: str | None, table: list[Rou
 
 
 async def _route(req: GraphRequest, authorization: str | None, table: list[RouteSpec]) -> GraphResponse:
-    fault = _fault_response(req.state)
+    is_batch = req.path.lower() == "/$batch"
+    fault = (
+        None if is_batch else _fault_response(req.state)
+    )  # a batch's inner requests count, not the envelope
     if fault is not None:
         raise fault
     authenticate(req, authorization)
-    if req.path.lower() == "/$batch":
+    if is_batch:
         if req.method != "POST":
             raise GraphError(405, "BadRequest", "Only POST is supported on $batch.")
         return await _batch(req, authorization, table)

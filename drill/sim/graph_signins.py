@@ -1,5 +1,6 @@
-"""Sign-in logs on Graph (`/auditLogs/signIns`): the same SignInEvents Log Analytics renders, in v1.0's
-signIn shape (no authenticationDetails in v1.0; applied CA policies with five properties only).
+"""Audit logs on Graph: `/auditLogs/signIns` (the same SignInEvents Log Analytics renders, in v1.0's signIn
+shape: no authenticationDetails in v1.0; applied CA policies with five properties only) and
+`/auditLogs/directoryAudits` (the AuditEvents).
 
 Reading them takes AuditLog.Read.All and Directory.Read.All, and a delegated caller must also hold a
 reporting role, as on Microsoft's service.
@@ -12,7 +13,7 @@ from typing import Any
 from drill.sim.graph_builtins import REPORT_READER_ROLES
 from drill.sim.graph_http import GraphRequest, GraphResponse, Obj, Perms, RouteSpec, iso, not_found, ok, route
 from drill.sim.graph_odata import QuerySpec, collection, ops, parse_query, project, select_suffix
-from drill.sim.state import SignInEvent
+from drill.sim.state import AuditEvent, SignInEvent
 
 _DT = ops("eq", "gt", "ge", "lt", "le")
 SIGNINS = QuerySpec(
@@ -124,8 +125,57 @@ async def get_signin(req: GraphRequest) -> GraphResponse:
     return ok({"@odata.context": ctx, **project(SIGNINS, signin_view(event, req.state.tenant.id), q)})
 
 
+AUDITS = QuerySpec(
+    "directoryAudit",
+    "directoryAudit",
+    filterable={
+        "id": ops("eq"),
+        "activityDateTime": _DT,
+        "category": ops("eq"),
+        "correlationId": ops("eq"),
+        "activityDisplayName": ops("eq", "startswith"),
+        "loggedByService": ops("eq"),
+        "result": ops("eq"),
+        "initiatedBy/user/id": ops("eq"),
+        "initiatedBy/app/appId": ops("eq"),
+    },
+    orderable=frozenset({"activityDateTime"}),
+    page_size=1000,
+    max_top=1000,
+    default_order=("activityDateTime", True),
+)
+READ_AUDITS = Perms(
+    delegated=("AuditLog.Read.All",), application=("AuditLog.Read.All",), roles_delegated=REPORT_READER_ROLES
+)
+
+
+def audit_view(event: AuditEvent) -> Obj:
+    verb = event.operation_name.split(" ", 1)[0]
+    return {
+        "id": event.id,
+        "category": event.category,
+        "correlationId": event.correlation_id,
+        "result": event.result,
+        "resultReason": event.result_reason,
+        "activityDisplayName": event.operation_name,
+        "activityDateTime": iso(event.created),
+        "loggedByService": event.logged_by_service,
+        "operationType": verb if verb in ("Add", "Update", "Delete", "Assign", "Unassign") else "Update",
+        "initiatedBy": {"user": None, "app": None, **event.initiated_by},
+        "targetResources": event.target_resources,
+        "additionalDetails": event.additional_details,
+    }
+
+
+async def list_audits(req: GraphRequest) -> GraphResponse:
+    with req.state.lock:
+        events = list(req.state.audits)
+    return ok(collection(req, AUDITS, [audit_view(e) for e in events], "auditLogs/directoryAudits"))
+
+
 def routes() -> list[RouteSpec]:
     return [
+        route("GET", "/auditLogs/directoryAudits", list_audits, READ_AUDITS),
         route("GET", "/auditLogs/signIns", list_signins, READ_SIGNINS),
         route("GET", r"/auditLogs/signIns/(?P<id>[^/]+)", get_signin, READ_SIGNINS),
     ]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from drill.sim.graph_odata import graph_types
 from drill.sim.server import SimServer
 from drill.sim.state import token_service
 
@@ -155,3 +156,10 @@ def test_revoke_sign_in_sessions(sim: SimServer, delegated: Any, http: Any) -> N
                     headers=bearer(delegated())).json()  # fmt: skip
     assert user["signInSessionsValidFromDateTime"]
     assert sim.state.audits[-1].operation_name == "Invalidate all refresh tokens for user"
+    audits = http.get("/auditLogs/directoryAudits", params={"$filter": "category eq 'UserManagement'"},
+                      headers=bearer(delegated(scopes="AuditLog.Read.All"))).json()  # fmt: skip
+    [audit] = audits["value"][:1]
+    assert audit["activityDisplayName"] == "Invalidate all refresh tokens for user"
+    assert audit["targetResources"][0]["id"] == EA01
+    assert audit["initiatedBy"]["user"]["id"] == EA01
+    assert set(audit) <= set(graph_types()["directoryAudit"]["properties"])

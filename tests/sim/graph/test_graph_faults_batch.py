@@ -77,6 +77,13 @@ def test_batch(sim: SimServer, delegated: Any, http: Any) -> None:
     assert by_id["3"]["body"]["error"]["code"] == "Request_ResourceNotFound"
     assert by_id["4"]["status"] == 424
     assert by_id["5"]["body"]["accountEnabled"] is True
+    # under throttling each inner request counts, the envelope does not
+    apply_fault(sim.state, "graph-throttled")
+    sim.state.faults["graph-throttled"]["remaining"] = 1
+    throttled = http.post("/$batch", json={"requests": requests[:2]}, headers=bearer(delegated()))
+    assert throttled.status_code == 200
+    assert [r["status"] for r in throttled.json()["responses"]] == [429, 200]
+    assert throttled.json()["responses"][0]["headers"]["Retry-After"] == "1"
     # each inner request is authorised on its own
     scoped = http.post(
         "/$batch", json={"requests": requests[:2]}, headers=bearer(delegated(scopes="User.Read"))
