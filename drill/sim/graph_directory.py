@@ -133,6 +133,7 @@ READ_GROUPS = Perms(
         "Directory.ReadWrite.All",
     ),
 )
+LIST_USERS = Perms(delegated=READ_USERS.delegated, application=READ_USERS.application)
 MEMBER_OF = Perms(
     delegated=(*READ_GROUPS.delegated, "User.Read.All"),
     application=(*READ_GROUPS.application, "User.Read.All"),
@@ -320,7 +321,7 @@ async def revoke_sessions(req: GraphRequest) -> GraphResponse:
 def routes() -> list[RouteSpec]:
     u = r"/users/(?P<user>[^/()]+)"
     return [
-        route("GET", "/users", list_users, READ_USERS),
+        route("GET", "/users", list_users, LIST_USERS),
         route("GET", u, get_user, READ_USERS, user_param="user"),
         route("GET", u + "/memberOf", member_of, MEMBER_OF, user_param="user"),
         route("POST", u + "/revokeSignInSessions", revoke_sessions, REVOKE),

@@ -136,10 +136,8 @@ def _alternatives(items: Sequence[str | tuple[str, ...]]) -> list[tuple[str, ...
 
 
 def _is_self(req: GraphRequest, target: str | None) -> bool:
-    if target is None:
-        return True
-    if target.lower() in ("me",):
-        return True
+    if target is None:  # a route without a user in its path never reaches "only yourself"
+        return False
     user = req.state.tenant.user(target)
     return user is not None and user["id"] == req.claims.get("oid")
 

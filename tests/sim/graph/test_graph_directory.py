@@ -44,6 +44,7 @@ def test_user_select_and_errors(sim: SimServer, delegated: Any, app_token: Any, 
     # User.Read reaches only the signed-in user
     only_self = bearer(delegated(scopes="User.Read"))
     assert http.get(f"/users/{EA01}", headers=only_self).status_code == 200
+    assert http.get("/users", headers=only_self).status_code == 403
     other = http.get(f"/users/{EA02}", headers=only_self)
     assert other.status_code == 403
     assert other.json()["error"]["code"] == "Authorization_RequestDenied"
