@@ -141,6 +141,16 @@ class IdStore:
     registrations: dict[str, tuple[str, Any, datetime]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def purge(self, now: datetime) -> None:
+        """Forget spent flows and codes, so a long rehearsal does not grow without bound."""
+        with self.lock:
+            for token in [t for t, f in self.flows.items() if now - f.created > FLOW_LIFETIME]:
+                del self.flows[token]
+            for code in [c for c, g in self.codes.items() if g.expires < now]:
+                del self.codes[code]
+            for rid in [r for r, v in self.registrations.items() if v[2] < now]:
+                del self.registrations[rid]
+
     def flow(self, token: str, now: datetime) -> Flow | None:
         with self.lock:
             flow = self.flows.get(token)

@@ -203,6 +203,7 @@ async def authorize(state: SimState, request: Request) -> Response:
         correlation_id=request.headers.get("client-request-id") or str(uuid.uuid4()),
     )
     ids = store(state)
+    ids.purge(flow.created)
     with ids.lock:
         ids.flows[flow.token] = flow
     if flow.login_hint:
