@@ -13,7 +13,6 @@ import httpx
 from drill.sim.server import SimServer
 
 REFERENCE = Path(__file__).parent / "examples"
-DEMO = Path(__file__).resolve().parents[3] / "playbooks" / "sim" / "demo-tenant.yaml"
 EA01 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 EA02 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02"
 ALICE = "7d3e9c1a-2b4f-4c6d-8e0f-1a2b3c4d5e01"

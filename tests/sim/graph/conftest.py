@@ -1,4 +1,5 @@
-"""Fixtures for the Graph surface: a running simulator on the demo tenant, bearer tokens, and clients.
+"""Fixtures for the Graph surface: bearer tokens and an httpx client (the running simulator on the demo tenant
+is tests/sim/conftest.py's `sim`).
 
 Tokens are issued straight from the simulator's token service (the same RS256 key identity's /token uses),
 so these tests exercise Graph's verification and permission checks without depending on the sign-in flow.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,14 +18,7 @@ from drill.sim.server import SimServer
 from drill.sim.state import token_service
 from drill.sim.tokens import GRAPH_AUDIENCE
 
-from ._support import DEMO, DRILL_APP, DRILL_SCOPES, EA01, OBSERVER_APP, OBSERVER_ROLES
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimServer]:
-    with SimServer(DEMO, tmp_path / "sim") as server:
-        yield server
-
+from ._support import DRILL_APP, DRILL_SCOPES, EA01, OBSERVER_APP, OBSERVER_ROLES
 
 Issuer = Callable[..., str]
 
@@ -64,7 +57,8 @@ def app_token(sim: SimServer) -> Issuer:
 
 
 @pytest.fixture
-def http(sim: SimServer) -> Iterator[httpx.Client]:
+def api(sim: SimServer) -> Iterator[httpx.Client]:
+    """httpx on the simulator's Graph base URL (the `sim` fixture is tests/sim/conftest.py's)."""
     ctx = ssl.create_default_context(cafile=str(sim.ca_path))
     with httpx.Client(base_url=f"{sim.base_url}/v1.0", verify=ctx, trust_env=False, timeout=30) as client:
         yield client

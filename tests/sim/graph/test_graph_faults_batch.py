@@ -18,17 +18,17 @@ def test_graph_faults_are_listed() -> None:
 
 
 def test_throttled_answers_429_with_retry_after_then_recovers(
-    sim: SimServer, delegated: Any, http: Any
+    sim: SimServer, delegated: Any, api: Any
 ) -> None:
     apply_fault(sim.state, "graph-throttled")
     h = bearer(delegated())
     budget = sim.state.faults["graph-throttled"]["remaining"]
     for _ in range(budget):
-        resp = http.get("/me", headers=h)
+        resp = api.get("/me", headers=h)
         assert resp.status_code == 429
         assert resp.headers["Retry-After"] == "1"
         assert resp.json()["error"]["code"] == "TooManyRequests"
-    assert http.get("/me", headers=h).status_code == 200
+    assert api.get("/me", headers=h).status_code == 200
 
 
 def test_sdk_retries_through_a_short_throttle(sim: SimServer, delegated: Any) -> None:
@@ -46,14 +46,14 @@ def test_sdk_retries_through_a_short_throttle(sim: SimServer, delegated: Any) ->
     assert sim.state.faults["graph-throttled"]["served"] == 2
 
 
-def test_5xx_burst_then_normal(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_5xx_burst_then_normal(sim: SimServer, app_token: Any, api: Any) -> None:
     apply_fault(sim.state, "graph-5xx-burst")
     h = bearer(app_token())
-    statuses = [http.get(f"/users/{MAILBOX}/messages", headers=h).status_code for _ in range(5)]
+    statuses = [api.get(f"/users/{MAILBOX}/messages", headers=h).status_code for _ in range(5)]
     assert statuses == [503, 504, 503, 504, 200]
 
 
-def test_batch(sim: SimServer, delegated: Any, http: Any) -> None:
+def test_batch(sim: SimServer, delegated: Any, api: Any) -> None:
     flt = f"principalId eq '{EA01}'"
     requests = [
         {"id": "1", "method": "GET", "url": "/me?$select=id"},
@@ -66,7 +66,7 @@ def test_batch(sim: SimServer, delegated: Any, http: Any) -> None:
         {"id": "4", "method": "GET", "url": f"/users/{EA02}", "dependsOn": ["3"]},
         {"id": "5", "method": "GET", "url": f"/users/{EA02}?$select=accountEnabled", "dependsOn": ["1"]},
     ]
-    resp = http.post("/$batch", json={"requests": requests}, headers=bearer(delegated()))
+    resp = api.post("/$batch", json={"requests": requests}, headers=bearer(delegated()))
     assert resp.status_code == 200
     by_id = {r["id"]: r for r in resp.json()["responses"]}
     assert by_id["1"]["status"] == 200
@@ -80,29 +80,29 @@ def test_batch(sim: SimServer, delegated: Any, http: Any) -> None:
     # under throttling each inner request counts, the envelope does not
     apply_fault(sim.state, "graph-throttled")
     sim.state.faults["graph-throttled"]["remaining"] = 1
-    throttled = http.post("/$batch", json={"requests": requests[:2]}, headers=bearer(delegated()))
+    throttled = api.post("/$batch", json={"requests": requests[:2]}, headers=bearer(delegated()))
     assert throttled.status_code == 200
     assert [r["status"] for r in throttled.json()["responses"]] == [429, 200]
     assert throttled.json()["responses"][0]["headers"]["Retry-After"] == "1"
     # each inner request is authorised on its own
-    scoped = http.post(
+    scoped = api.post(
         "/$batch", json={"requests": requests[:2]}, headers=bearer(delegated(scopes="User.Read"))
     )
     assert [r["status"] for r in scoped.json()["responses"]] == [200, 403]
 
 
-def test_batch_limits(sim: SimServer, delegated: Any, http: Any) -> None:
+def test_batch_limits(sim: SimServer, delegated: Any, api: Any) -> None:
     h = bearer(delegated())
     many = [{"id": str(i), "method": "GET", "url": "/me"} for i in range(21)]
-    assert http.post("/$batch", json={"requests": many}, headers=h).status_code == 400
+    assert api.post("/$batch", json={"requests": many}, headers=h).status_code == 400
     dup = [{"id": "1", "method": "GET", "url": "/me"}, {"id": "1", "method": "GET", "url": "/me"}]
-    assert http.post("/$batch", json={"requests": dup}, headers=h).status_code == 400
+    assert api.post("/$batch", json={"requests": dup}, headers=h).status_code == 400
     nested = [{"id": "1", "method": "POST", "url": "/$batch", "body": {"requests": []}}]
-    assert http.post("/$batch", json={"requests": nested}, headers=h).status_code == 400
+    assert api.post("/$batch", json={"requests": nested}, headers=h).status_code == 400
     assert (
-        http.post(
+        api.post(
             "/$batch", content=b"{not json", headers={**h, "Content-Type": "application/json"}
         ).status_code
         == 400
     )
-    assert http.post("/$batch", json={"requests": many[:1]}).status_code == 401
+    assert api.post("/$batch", json={"requests": many[:1]}).status_code == 401

@@ -57,48 +57,48 @@ def test_alert_query_as_the_drill_sends_it(sim: SimServer, app_token: Any) -> No
     assert first.body is None  # not selected
 
 
-def test_paging_follows_next_link(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_paging_follows_next_link(sim: SimServer, app_token: Any, api: Any) -> None:
     subjects = _fill(sim, 12)
     h = bearer(app_token())
-    page = http.get(f"/users/{MAILBOX}/messages", params={"$select": "subject"}, headers=h).json()
+    page = api.get(f"/users/{MAILBOX}/messages", params={"$select": "subject"}, headers=h).json()
     assert page["@odata.context"].endswith("/$metadata#users('soc-alerts%40contoso.test')/messages(subject)")
     seen = [m["subject"] for m in page["value"]]
     assert len(seen) == 10  # Outlook's default page
     assert set(page["value"][0]) == {"@odata.etag", "id", "subject"}
     assert "$skip=10" in page["@odata.nextLink"]
-    nxt = http.get(page["@odata.nextLink"], headers=h).json()
+    nxt = api.get(page["@odata.nextLink"], headers=h).json()
     seen += [m["subject"] for m in nxt["value"]]
     assert "@odata.nextLink" not in nxt
     assert seen == subjects[::-1]
 
 
-def test_outlook_query_rules(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_outlook_query_rules(sim: SimServer, app_token: Any, api: Any) -> None:
     h = bearer(app_token())
     url = f"/users/{MAILBOX}/messages"
-    bad_sort = http.get(
+    bad_sort = api.get(
         url, params={"$filter": "isRead eq false", "$orderby": "receivedDateTime desc"}, headers=h
     )
     assert bad_sort.status_code == 400
     assert bad_sort.json()["error"]["code"] == "InefficientFilter"
-    assert http.get(url, params={"$select": "nosuch"}, headers=h).status_code == 400
-    assert http.get(url, params={"$search": '"alert"'}, headers=h).status_code == 400
-    assert http.get(url, params={"$top": "1001"}, headers=h).status_code == 400
-    unknown = http.get("/users/nobody@contoso.test/messages", headers=h)
+    assert api.get(url, params={"$select": "nosuch"}, headers=h).status_code == 400
+    assert api.get(url, params={"$search": '"alert"'}, headers=h).status_code == 400
+    assert api.get(url, params={"$top": "1001"}, headers=h).status_code == 400
+    unknown = api.get("/users/nobody@contoso.test/messages", headers=h)
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "ErrorInvalidUser"
-    no_box = http.get(f"/users/{EA01}/messages", headers=h)
+    no_box = api.get(f"/users/{EA01}/messages", headers=h)
     assert no_box.status_code == 404
     assert no_box.json()["error"]["code"] == "MailboxNotEnabledForRESTAPI"
 
 
-def test_mail_permissions(sim: SimServer, app_token: Any, delegated: Any, http: Any) -> None:
+def test_mail_permissions(sim: SimServer, app_token: Any, delegated: Any, api: Any) -> None:
     url = f"/users/{MAILBOX}/messages"
-    denied = http.get(url, headers=bearer(app_token(roles=["Directory.Read.All"])))
+    denied = api.get(url, headers=bearer(app_token(roles=["Directory.Read.All"])))
     assert denied.status_code == 403
     assert denied.json()["error"]["code"] == "ErrorAccessDenied"
     # a signed-in user reaches another mailbox only with a .Shared scope
-    assert http.get(url, headers=bearer(delegated(scopes="Mail.Read"))).status_code == 403
-    assert http.get(url, headers=bearer(delegated(scopes="Mail.Read.Shared"))).status_code == 200
+    assert api.get(url, headers=bearer(delegated(scopes="Mail.Read"))).status_code == 403
+    assert api.get(url, headers=bearer(delegated(scopes="Mail.Read.Shared"))).status_code == 200
 
 
 def test_send_mail_inside_and_outside_the_tenant(sim: SimServer, app_token: Any) -> None:
@@ -135,16 +135,14 @@ def test_send_mail_inside_and_outside_the_tenant(sim: SimServer, app_token: Any)
     assert "outside the simulated tenant" in out["reason"]
 
 
-def test_send_mail_refusals(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_send_mail_refusals(sim: SimServer, app_token: Any, api: Any) -> None:
     url = f"/users/{MAILBOX}/sendMail"
     msg = {"message": {"subject": "x", "toRecipients": [{"emailAddress": {"address": MAILBOX}}]}}
-    denied = http.post(url, json=msg, headers=bearer(app_token(roles=["Mail.Read"])))
+    denied = api.post(url, json=msg, headers=bearer(app_token(roles=["Mail.Read"])))
     assert denied.status_code == 403
-    empty = http.post(
-        url, json={"message": {"subject": "x", "toRecipients": []}}, headers=bearer(app_token())
-    )
+    empty = api.post(url, json={"message": {"subject": "x", "toRecipients": []}}, headers=bearer(app_token()))
     assert empty.status_code == 400
     assert empty.json()["error"]["code"] == "ErrorInvalidRecipients"
-    sent = http.post(url, json=msg, headers=bearer(app_token()))
+    sent = api.post(url, json=msg, headers=bearer(app_token()))
     assert sent.status_code == 202
     assert sent.content == b""

@@ -7,26 +7,24 @@ this also pins identity's app tokens to what Graph's permission table accepts.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from datetime import timedelta
 from typing import Any
 
-from drill.sim.identity import configure_client_secret
 from drill.sim.server import SimServer
 
 from ._support import MAILBOX, OBSERVER_APP, close, graph_client
 
 
-def test_observer_reads_mailbox_and_sign_ins_with_client_credentials(sim: SimServer) -> None:
+def test_observer_reads_mailbox_and_sign_ins_with_client_credentials(
+    sim: SimServer, observer_secret: str
+) -> None:
     import azure.identity as ai
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.audit_logs.sign_ins.sign_ins_request_builder import SignInsRequestBuilder
     from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
 
-    secret = secrets.token_urlsafe(32)
-    configure_client_secret(sim.state, OBSERVER_APP, secret)
     cred = ai.ClientSecretCredential(
-        sim.state.tenant.id, OBSERVER_APP, secret, authority=sim.base_url,
+        sim.state.tenant.id, OBSERVER_APP, observer_secret, authority=sim.base_url,
         connection_verify=str(sim.ca_path), disable_instance_discovery=True,
     )  # fmt: skip
     sim.state.mail.deliver(

@@ -24,8 +24,8 @@ def _as_microsoft(sim: SimServer, body: Any) -> Any:
     return json.loads(text)
 
 
-def test_builtin_strengths_are_microsofts(sim: SimServer, app_token: Any, http: Any) -> None:
-    body = http.get("/policies/authenticationStrengthPolicies", headers=bearer(app_token())).json()
+def test_builtin_strengths_are_microsofts(sim: SimServer, app_token: Any, api: Any) -> None:
+    body = api.get("/policies/authenticationStrengthPolicies", headers=bearer(app_token())).json()
     doc = example("authenticationStrengthPolicies_builtin_list_v1.0.json")
     ours = _as_microsoft(sim, body)
     assert ours["@odata.context"] == doc["@odata.context"]
@@ -35,13 +35,13 @@ def test_builtin_strengths_are_microsofts(sim: SimServer, app_token: Any, http: 
     assert custom["policyType"] == "custom"
     [combo] = custom["combinationConfigurations"]
     assert_same_shape(combo, example("fido2CombinationConfiguration_post_response_v1.0.json"))
-    only = http.get(f"/policies/authenticationStrengthPolicies/{CUSTOM_STRENGTH}/combinationConfigurations",
+    only = api.get(f"/policies/authenticationStrengthPolicies/{CUSTOM_STRENGTH}/combinationConfigurations",
                     headers=bearer(app_token())).json()  # fmt: skip
     assert only["value"] == [combo]
 
 
-def test_ca_policies_shape(sim: SimServer, app_token: Any, http: Any) -> None:
-    body = http.get("/identity/conditionalAccess/policies", headers=bearer(app_token())).json()
+def test_ca_policies_shape(sim: SimServer, app_token: Any, api: Any) -> None:
+    body = api.get("/identity/conditionalAccess/policies", headers=bearer(app_token())).json()
     doc = example("conditionalAccessPolicy_post_example3_response_v1.0.json")
     csdl = set(graph_types()["conditionalAccessPolicy"]["properties"])
     assert len(body["value"]) == len(sim.state.tenant.conditionalAccessPolicies)
@@ -55,32 +55,30 @@ def test_ca_policies_shape(sim: SimServer, app_token: Any, http: Any) -> None:
     assert ea01["grantControls"]["authenticationStrength@odata.context"].endswith(
         "/authenticationStrength/$entity"
     )
-    enabled = http.get("/identity/conditionalAccess/policies", params={"$filter": "state eq 'enabled'"},
+    enabled = api.get("/identity/conditionalAccess/policies", params={"$filter": "state eq 'enabled'"},
                        headers=bearer(app_token())).json()  # fmt: skip
     assert len(enabled["value"]) == 4
-    one = http.get(f"/identity/conditionalAccess/policies/{ea01['id']}", headers=bearer(app_token())).json()
+    one = api.get(f"/identity/conditionalAccess/policies/{ea01['id']}", headers=bearer(app_token())).json()
     assert one["@odata.context"].endswith("#identity/conditionalAccess/policies/$entity")
 
 
-def test_ca_reads_need_a_role_when_delegated(sim: SimServer, delegated: Any, http: Any) -> None:
+def test_ca_reads_need_a_role_when_delegated(sim: SimServer, delegated: Any, api: Any) -> None:
     url = "/identity/conditionalAccess/policies"
-    assert http.get(url, headers=bearer(delegated(EA01, scopes="Policy.Read.All"))).status_code == 200
-    alice = http.get(
-        url, headers=bearer(delegated(ALICE, scopes="Policy.Read.All"))
-    )  # eligible only: no wids
+    assert api.get(url, headers=bearer(delegated(EA01, scopes="Policy.Read.All"))).status_code == 200
+    alice = api.get(url, headers=bearer(delegated(ALICE, scopes="Policy.Read.All")))  # eligible only: no wids
     assert alice.status_code == 403
-    no_scope = http.get(url, headers=bearer(delegated(EA01, scopes="User.Read")))
+    no_scope = api.get(url, headers=bearer(delegated(EA01, scopes="User.Read")))
     assert no_scope.status_code == 403
     assert no_scope.json()["error"]["code"] == "AccessDenied"
 
 
-def test_what_if(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_what_if(sim: SimServer, app_token: Any, api: Any) -> None:
     request = example("conditionalAccess_evaluate_v1.0_example1_request.json")
     request["signInIdentity"]["userId"] = EA01
     request["signInContext"]["includeApplications"] = [GRAPH_APP]
     request["signInConditions"] = {"clientAppType": "browser", "devicePlatform": "windows"}
     request["appliedPoliciesOnly"] = False
-    resp = http.post("/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token()))
+    resp = api.post("/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token()))
     assert resp.status_code == 200
     body = resp.json()
     doc = example("conditionalAccess_evaluate_v1.0_example2_response.json")
@@ -90,27 +88,27 @@ def test_what_if(sim: SimServer, app_token: Any, http: Any) -> None:
     verdicts = {i["displayName"][:4]: (i["policyApplies"], i["analysisReasons"]) for i in body["value"]}
     assert verdicts == {"EA01": (True, "notSet"), "EA02": (True, "notSet"), "CA00": (False, "users")}
     request["appliedPoliciesOnly"] = True
-    applied = http.post(
+    applied = api.post(
         "/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token())
     ).json()
     assert [i["displayName"][:4] for i in applied["value"]] == ["EA01", "EA02"]
     request["signInConditions"]["signInRiskLevel"] = "high"
-    refused = http.post("/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token()))
+    refused = api.post("/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token()))
     assert refused.status_code == 501
 
 
-def test_fido2_configuration(sim: SimServer, app_token: Any, http: Any) -> None:
+def test_fido2_configuration(sim: SimServer, app_token: Any, api: Any) -> None:
     url = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"
-    body = http.get(url, headers=bearer(app_token())).json()
+    body = api.get(url, headers=bearer(app_token())).json()
     doc = example("fido2AuthenticationMethodConfiguration_get_beta.json")
     assert_same_shape(body, doc, exact_keys=False)
     assert body["@odata.type"] == "#microsoft.graph.fido2AuthenticationMethodConfiguration"
     assert body["keyRestrictions"]["enforcementType"] == "allow"
     assert len(body["keyRestrictions"]["aaGuids"]) == 2
-    policy = http.get("/policies/authenticationMethodsPolicy", headers=bearer(app_token())).json()
+    policy = api.get("/policies/authenticationMethodsPolicy", headers=bearer(app_token())).json()
     assert set(graph_types()["authenticationMethodsPolicy"]["properties"]) <= set(policy)
     assert [c["id"] for c in policy["authenticationMethodConfigurations"]] == ["Fido2"]
-    denied = http.get(url, headers=bearer(app_token(roles=["Mail.Read"])))
+    denied = api.get(url, headers=bearer(app_token(roles=["Mail.Read"])))
     assert denied.status_code == 403
 
 
@@ -128,31 +126,31 @@ def _signin(sim: SimServer, minutes_ago: float, user_id: str = EA01) -> SignInEv
     return event
 
 
-def test_sign_in_logs(sim: SimServer, app_token: Any, delegated: Any, http: Any) -> None:
+def test_sign_in_logs(sim: SimServer, app_token: Any, delegated: Any, api: Any) -> None:
     _signin(sim, 30)
     recent = _signin(sim, 1)
     _signin(sim, 2, user_id=ALICE)
     since = (sim.state.clock.now() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     flt = f"userId eq '{EA01}' and appId eq '{DRILL_APP}' and createdDateTime ge {since}"
-    body = http.get("/auditLogs/signIns", params={"$filter": flt}, headers=bearer(app_token())).json()
+    body = api.get("/auditLogs/signIns", params={"$filter": flt}, headers=bearer(app_token())).json()
     [row] = body["value"]
     assert row["id"] == recent.id
     assert set(row) <= set(graph_types()["signIn"]["properties"])
     assert row["status"] == {"errorCode": 0, "failureReason": "Other.", "additionalDetails": None}
     [applied] = row["appliedConditionalAccessPolicies"]
     assert set(applied) == {"id", "displayName", "enforcedGrantControls", "enforcedSessionControls", "result"}
-    newest_first = http.get("/auditLogs/signIns", headers=bearer(app_token())).json()["value"]
+    newest_first = api.get("/auditLogs/signIns", headers=bearer(app_token())).json()["value"]
     stamps = [r["createdDateTime"] for r in newest_first]
     assert stamps == sorted(stamps, reverse=True)
     assert (
-        http.get("/auditLogs/signIns", headers=bearer(app_token(roles=["AuditLog.Read.All"]))).status_code
+        api.get("/auditLogs/signIns", headers=bearer(app_token(roles=["AuditLog.Read.All"]))).status_code
         == 403
     )
     both = "AuditLog.Read.All Directory.Read.All"
     assert GA in sim.state.tenant.active_role_template_ids(EA01, sim.state.clock.now())
-    assert http.get("/auditLogs/signIns", headers=bearer(delegated(EA01, scopes=both))).status_code == 200
-    assert http.get("/auditLogs/signIns", headers=bearer(delegated(ALICE, scopes=both))).status_code == 403
-    bad = http.get(
+    assert api.get("/auditLogs/signIns", headers=bearer(delegated(EA01, scopes=both))).status_code == 200
+    assert api.get("/auditLogs/signIns", headers=bearer(delegated(ALICE, scopes=both))).status_code == 403
+    bad = api.get(
         "/auditLogs/signIns", params={"$filter": "riskState eq 'none'"}, headers=bearer(app_token())
     )
     assert bad.status_code == 400

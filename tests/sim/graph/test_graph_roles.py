@@ -118,7 +118,7 @@ def test_ga_time_bound(sim: SimServer, delegated: Any) -> None:
     assert GA in _wids(sim, EA01)  # still active until it ends: only the schedule tells
 
 
-def test_ga_group_only(sim: SimServer, delegated: Any, http: Any) -> None:
+def test_ga_group_only(sim: SimServer, delegated: Any, api: Any) -> None:
     apply_fault(sim.state, "ga-group-only")
     got = _ga_view(sim, delegated(EA01), EA01)
     [inst] = got["active"]
@@ -128,23 +128,23 @@ def test_ga_group_only(sim: SimServer, delegated: Any, http: Any) -> None:
     # roleAssignments (not PIM) shows only the group as principal; the user has no direct assignment
     token = delegated(EA01)
     flt = {"$filter": f"principalId eq '{EA01}'"}
-    direct = http.get("/roleManagement/directory/roleAssignments", params=flt,
+    direct = api.get("/roleManagement/directory/roleAssignments", params=flt,
                       headers=bearer(token)).json()  # fmt: skip
     assert direct["value"] == []
-    via_group = http.get(
+    via_group = api.get(
         "/roleManagement/directory/roleAssignments",
         params={"$filter": f"principalId eq '{group['id']}'"},
         headers=bearer(token),
     ).json()
     assert [a["roleDefinitionId"] for a in via_group["value"]] == [GA]
-    members = http.get(f"/directoryRoles(roleTemplateId='{GA}')/members", headers=bearer(token)).json()
+    members = api.get(f"/directoryRoles(roleTemplateId='{GA}')/members", headers=bearer(token)).json()
     assert [(m["@odata.type"], m["id"]) for m in members["value"]] == [
         ("#microsoft.graph.group", group["id"])
     ]
 
 
-def test_schedule_instances_match_documented_shape(sim: SimServer, delegated: Any, http: Any) -> None:
-    resp = http.get("/roleManagement/directory/roleAssignmentScheduleInstances", headers=bearer(delegated()))
+def test_schedule_instances_match_documented_shape(sim: SimServer, delegated: Any, api: Any) -> None:
+    resp = api.get("/roleManagement/directory/roleAssignmentScheduleInstances", headers=bearer(delegated()))
     assert resp.status_code == 200
     body = resp.json()
     doc = example("roleAssignmentScheduleInstances_list_v1.0.json")
@@ -157,30 +157,30 @@ def test_schedule_instances_match_documented_shape(sim: SimServer, delegated: An
     assert {i["principalId"] for i in body["value"]} == {EA01, EA02}
 
 
-def test_role_assignments_definitions_and_directory_roles(sim: SimServer, delegated: Any, http: Any) -> None:
+def test_role_assignments_definitions_and_directory_roles(sim: SimServer, delegated: Any, api: Any) -> None:
     h = bearer(delegated())
-    ra = http.get("/roleManagement/directory/roleAssignments", params={"$filter": f"principalId eq '{EA02}'"},
+    ra = api.get("/roleManagement/directory/roleAssignments", params={"$filter": f"principalId eq '{EA02}'"},
                   headers=h).json()  # fmt: skip
     [a] = ra["value"]
     assert set(a) == {"id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "condition",
                       "principalOrganizationId"}  # fmt: skip
     assert (a["roleDefinitionId"], a["directoryScopeId"]) == (GA, "/")
-    defs = http.get("/roleManagement/directory/roleDefinitions", params={"$filter": f"templateId eq '{GA}'"},
+    defs = api.get("/roleManagement/directory/roleDefinitions", params={"$filter": f"templateId eq '{GA}'"},
                     headers=h).json()  # fmt: skip
     [ga] = defs["value"]
     assert (ga["displayName"], ga["isBuiltIn"], ga["templateId"]) == ("Global Administrator", True, GA)
-    role = http.get(f"/directoryRoles(roleTemplateId='{GA}')", headers=h).json()
+    role = api.get(f"/directoryRoles(roleTemplateId='{GA}')", headers=h).json()
     assert role["roleTemplateId"] == GA
     assert role["@odata.context"].endswith("#directoryRoles/$entity")
-    members = http.get(f"/directoryRoles/{role['id']}/members", headers=h).json()
+    members = api.get(f"/directoryRoles/{role['id']}/members", headers=h).json()
     assert {m["id"] for m in members["value"]} == {EA01, EA02}
-    missing = http.get("/directoryRoles(roleTemplateId='e8611ab8-c189-46e8-94e1-60213ab1f814')", headers=h)
+    missing = api.get("/directoryRoles(roleTemplateId='e8611ab8-c189-46e8-94e1-60213ab1f814')", headers=h)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "Request_ResourceNotFound"
 
 
-def test_pim_refusal_is_worded_as_pim_does(sim: SimServer, delegated: Any, http: Any) -> None:
-    resp = http.get("/roleManagement/directory/roleAssignmentScheduleInstances",
+def test_pim_refusal_is_worded_as_pim_does(sim: SimServer, delegated: Any, api: Any) -> None:
+    resp = api.get("/roleManagement/directory/roleAssignmentScheduleInstances",
                     headers=bearer(delegated(scopes="User.Read")))  # fmt: skip
     assert resp.status_code == 403
     err = resp.json()["error"]
@@ -199,9 +199,9 @@ def test_pim_refusal_is_worded_as_pim_does(sim: SimServer, delegated: Any, http:
     ],
 )
 def test_unsupported_queries_are_refused(
-    sim: SimServer, delegated: Any, http: Any, query: Any, code: str
+    sim: SimServer, delegated: Any, api: Any, query: Any, code: str
 ) -> None:
-    resp = http.get("/roleManagement/directory/roleAssignmentScheduleInstances", params=query,
+    resp = api.get("/roleManagement/directory/roleAssignmentScheduleInstances", params=query,
                     headers=bearer(delegated()))  # fmt: skip
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == code
