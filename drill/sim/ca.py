@@ -24,7 +24,7 @@ are reported in enforcedSessionControls when the policy applies.
 `enforcedGrantControls` / `enforcedSessionControls` strings follow what SigninLogs rows show as far as we
 know ("Block", "Mfa", "RequireCompliantDevice", "RequireDomainJoinedDevice", "RequireAuthenticationStrength",
 "SignInFrequency", "PersistentBrowserSessionMode"). conditionsSatisfied/NotSatisfied are Graph's flag
-names joined with "," (`CONDITION_FLAGS` maps them to the integers Log Analytics stores).
+names joined with "," (`condition_bits` turns them into the integers Log Analytics stores).
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ CONDITION_FLAGS = {
     "servicePrincipals": 8192, "servicePrincipalRisk": 16384, "authenticationFlows": 32768,
     "insiderRisk": 65536,
 }  # fmt: skip
+
+
+
+def condition_bits(flags: str) -> int:
+    """Graph's "users,application" as the integer Log Analytics stores in ConditionalAccessPolicies."""
+    return sum(CONDITION_FLAGS.get(name.strip(), 0) for name in flags.split(",") if name.strip())
+
 
 # Built-in authentication strengths (reference/graph/examples/authenticationStrengthPolicies_builtin_*).
 BUILTIN_STRENGTHS: dict[str, dict[str, Any]] = {

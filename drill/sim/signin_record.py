@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drill.sim import ca
-from drill.sim.idstore import Flow
+from drill.sim.idstore import Flow, OAuthError
 from drill.sim.oidc import split_scopes
 from drill.sim.state import SignInEvent, SimState
 from drill.sim.tokens import GRAPH_APP_ID, LOGS_AUDIENCE
@@ -25,7 +25,7 @@ def resource_of(scopes: list[str]) -> tuple[str, str]:
     """(resource app id, display name) the sign-in is for."""
     try:
         resource, _ = split_scopes(scopes)
-    except Exception:  # noqa: BLE001 - an invalid scope is reported elsewhere; the log still needs a resource
+    except OAuthError:  # an invalid scope is refused at authorize; the log still needs a resource
         resource = ""
     return _RESOURCES.get(resource, (GRAPH_APP_ID, "Microsoft Graph"))
 

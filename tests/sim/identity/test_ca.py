@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drill.sim import ca
 from drill.sim.tenant import Tenant, tenant_from_dict
@@ -238,3 +240,40 @@ def test_session_controls_reported_when_applied() -> None:
     assert item["result"] == "success"
     assert item["enforcedSessionControls"] == ["SignInFrequency", "PersistentBrowserSessionMode"]
     assert item["conditionsSatisfied"] == "users,application"
+
+
+def test_condition_bits() -> None:
+    assert ca.condition_bits("users,application") == 3
+    assert ca.condition_bits("none") == 0
+    assert ca.condition_bits("application,users,clientType") == 19
+
+
+_USERS = st.sampled_from(
+    [{"includeUsers": ["All"]}, {"includeGroups": [GROUP]}, {"includeRoles": [GA]}, {"includeUsers": [ALICE]},
+     {"includeUsers": ["All"], "excludeGroups": [GROUP]}]
+)  # fmt: skip
+_GRANTS = st.sampled_from(
+    [None, grant("block"), grant("mfa"), grant("compliantDevice"), grant("mfa", "compliantDevice")]
+)
+_POLICY = st.tuples(
+    st.sampled_from(["enabled", "disabled", "enabledForReportingButNotEnforced"]), _USERS, _GRANTS
+)
+
+
+@given(enforced=st.lists(_POLICY, max_size=4), extra=st.lists(_POLICY, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_report_only_and_disabled_policies_never_change_the_outcome(
+    enforced: list[tuple[str, dict[str, Any], dict[str, Any] | None]],
+    extra: list[tuple[str, dict[str, Any], dict[str, Any] | None]],
+) -> None:
+    base = [policy(f"e{i}", state="enabled", users=u, grant=g) for i, (_, u, g) in enumerate(enforced)]
+    noise = [
+        policy(f"x{i}", state="disabled" if s == "enabled" else s, users=u, grant=g)
+        for i, (s, u, g) in enumerate(extra)
+    ]
+    plain = ca.decide(ca.evaluate(tenant(*base), ctx()))
+    noisy = ca.decide(ca.evaluate(tenant(*base, *noise), ctx()))
+    assert (noisy.status, noisy.error_code) == (plain.status, plain.error_code)
+    assert all(
+        r.result.startswith(("reportOnly", "notEnabled")) for r in noisy.results if r.policy["id"][0] == "x"
+    )

@@ -28,6 +28,9 @@ def test_metadata_splits_browser_and_client_hosts(sim: SimServer, http: requests
     assert jwks["keys"][0]["kid"] == token_service(sim.state).kid
     by_domain = http.get(f"{sim.base_url}/contoso.test/v2.0/.well-known/openid-configuration")
     assert by_domain.status_code == 200
+    multi = http.get(f"{sim.base_url}/organizations/v2.0/.well-known/openid-configuration").json()
+    assert multi["issuer"] == f"{sim.base_url}/{{tenantid}}/v2.0"
+    assert multi["token_endpoint"] == f"{sim.base_url}/organizations/oauth2/v2.0/token"
     other = http.get(
         f"{sim.base_url}/00000000-1111-2222-3333-444444444444/v2.0/.well-known/openid-configuration"
     )
