@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim import (
+    graph_auth_methods,
     graph_directory,
     graph_mail,
     graph_policies,
@@ -46,6 +47,7 @@ THROTTLED, BURST = "graph-throttled", "graph-5xx-burst"
 def route_table() -> list[RouteSpec]:
     return [
         *graph_directory.routes(),
+        *graph_auth_methods.routes(),
         *graph_roles.routes(),
         *graph_mail.routes(),
         *graph_policies.routes(),
