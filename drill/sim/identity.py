@@ -63,7 +63,14 @@ def configure_client_certificate(state: SimState, app_id: str, cert_pem: str) ->
 
 
 def breakglass_user_ids(state: SimState) -> list[str]:
-    """Accounts holding Global Administrator directly and actively now: the ones a drill signs in with."""
+    """Accounts holding Global Administrator directly and actively: the ones a drill signs in with.
+
+    Taken once from the healthy tenant when identity is installed, so a role fault applied first (GA
+    removed, moved to a group) does not hide the accounts from a sign-in fault applied after it.
+    """
+    cached = state.services.get("identity_breakglass")
+    if isinstance(cached, list):
+        return list(cached)
     now = state.clock.now()
     return [
         u["id"]
@@ -283,6 +290,7 @@ def _audit_registration(state: SimState, user: dict[str, Any], record: dict[str,
 
 def install(state: SimState) -> list[BaseRoute]:
     ids = store(state)
+    state.services["identity_breakglass"] = breakglass_user_ids(state)
 
     async def body_of(request: Request) -> dict[str, Any]:
         try:

@@ -110,3 +110,11 @@ def test_token_endpoint_down(
         run.redeem()
     raw = http.post(f"{registered.base_url}/{registered.state.tenant.id}/oauth2/v2.0/token", data={})
     assert raw.status_code == 503
+
+
+def test_sign_in_faults_find_the_accounts_after_a_role_fault(
+    registered: SimServer, http: requests.Session
+) -> None:
+    apply(registered, http, "ga-removed")
+    apply(registered, http, "passkey-deleted")
+    assert registered.state.tenant.passkeys_of(EA01) == []
