@@ -44,7 +44,6 @@ CONDITION_FLAGS = {
 }  # fmt: skip
 
 
-
 def condition_bits(flags: str) -> int:
     """Graph's "users,application" as the integer Log Analytics stores in ConditionalAccessPolicies."""
     return sum(CONDITION_FLAGS.get(name.strip(), 0) for name in flags.split(",") if name.strip())
