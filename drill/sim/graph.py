@@ -1,9 +1,11 @@
 """Microsoft Graph v1.0 for the simulated tenant: one router for HTTP and `$batch`, token and permission
 checks on every request, and the Graph-level faults (throttling, 5xx bursts).
 
-Routes live in graph_directory, graph_roles, graph_mail, graph_policies and graph_signins; each declares the
-permissions it accepts (`Perms`) and the query options it understands (`QuerySpec`). Shapes follow the v1.0
-CSDL (graph_types.json) and Microsoft's documented examples; errors use Graph's envelope with a request id.
+Routes live in graph_directory, graph_auth_methods, graph_roles, graph_mail, graph_policies and
+graph_signins; each declares the permissions it accepts (`Perms`) and the query options it understands
+(`QuerySpec`). Shapes follow the v1.0 CSDL (graph_types.json) and Microsoft's documented examples; errors use
+Graph's envelope with a request id. Role faults are in graph_role_faults. `/_sim/graph/faults` shows the
+request count and tunes the Graph faults' budget (`remaining`) and `retryAfter`.
 """
 
 from __future__ import annotations
@@ -211,7 +213,30 @@ def install(state: SimState) -> list[BaseRoute]:
         resp = await dispatch(req, bearer(request.headers), table)
         return _http(resp, req)
 
-    return [Route("/v1.0/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"])]
+    async def control(request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.json()
+            name = str(body.get("name", ""))
+            if name not in (THROTTLED, BURST):
+                return _plain({"error": f"name must be {THROTTLED} or {BURST}"}, 400)
+            params = {
+                "remaining": int(body.get("remaining", 4)),
+                "retryAfter": int(body.get("retryAfter", 1)),
+            }
+            with state.lock:
+                state.faults[name] = params
+        with state.lock:
+            active = {n: dict(state.faults[n]) for n in (THROTTLED, BURST) if n in state.faults}
+            return _plain({"requests": stats["requests"], "faults": active}, 200)
+
+    return [
+        Route("/v1.0/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
+        Route("/_sim/graph/faults", control, methods=["GET", "POST"]),
+    ]
+
+
+def _plain(body: Any, status: int) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
 
 
 def _http(resp: GraphResponse, req: GraphRequest) -> Response:

@@ -106,3 +106,16 @@ def test_batch_limits(sim: SimServer, delegated: Any, api: Any) -> None:
         == 400
     )
     assert api.post("/$batch", json={"requests": many[:1]}).status_code == 401
+
+
+def test_control_route_tunes_graph_faults(sim: SimServer, delegated: Any, api: Any) -> None:
+    control = f"{sim.base_url}/_sim/graph/faults"
+    set_ = api.post(control, json={"name": "graph-5xx-burst", "remaining": 1, "retryAfter": 2})
+    assert set_.json()["faults"] == {"graph-5xx-burst": {"remaining": 1, "retryAfter": 2}}
+    first = api.get("/me", headers=bearer(delegated()))
+    assert (first.status_code, first.headers["Retry-After"]) == (503, "2")
+    assert api.get("/me", headers=bearer(delegated())).status_code == 200
+    state = api.get(control).json()
+    assert state["requests"] >= 2
+    assert state["faults"]["graph-5xx-burst"]["remaining"] == 0
+    assert api.post(control, json={"name": "ga-removed"}).status_code == 400
