@@ -60,12 +60,18 @@ class BrowserFlow:
         query = {k: v[0] for k, v in parse_qs(urlsplit(redirect_url).query).items()}
         if "error" in query:
             raise AuthError(query.get("error_description", query["error"]), code=query["error"])
+        import msal
+        import requests
+
         try:
             result = self.app.acquire_token_by_auth_code_flow(self.flow, query)
         except ValueError as exc:  # msal raises on state mismatch: a replayed or forged redirect
             raise AuthError(
                 f"the redirect did not match this sign-in ({exc})", code="state_mismatch"
             ) from exc
+        except (msal.exceptions.MsalServiceError, requests.RequestException) as exc:
+            # msal raises (rather than returning an error) when the token endpoint answers 5xx or is down
+            raise AuthError(f"the token endpoint failed: {exc}", code="token_endpoint") from exc
         if "access_token" not in result:
             raise AuthError(
                 str(result.get("error_description") or result.get("error") or "no token"),

@@ -85,6 +85,8 @@ def classify(state: dict[str, Any]) -> str:
     kinds = set(state.get("kinds") or [])
     if state.get("errorCode") or "error_message" in kinds:
         return "error"
+    if "username_error" in kinds:
+        return "username_error"
     if "auth_strength" in kinds:
         return "auth_strength"
     for name in INTERSTITIALS:
@@ -211,6 +213,11 @@ async def sign_in(
                 f"Entra refused the sign-in: {text[:300] or 'an error page'}"
                 + (f" ({outcome.error_meaning})" if outcome.error_meaning else ""),
             )
+        if kind == "username_error":
+            text = ""
+            with contextlib.suppress(PlaywrightError):
+                text = str(await page.text_content(selectors["username_error"]) or "").strip()
+            return done(False, f"the sign-in page refused the account name {login_hint}: {text[:200]}")
         if kind == "auth_strength":
             outcome.correlation_id = state.get("correlationId")
             return done(

@@ -84,4 +84,5 @@ def aadsts_meaning(code: int) -> str:
     hit = _aadsts().get(code)
     if hit is None:
         return f"AADSTS{code}: not in our table; see Microsoft's error code reference"
-    return f"{hit[0]}: {hit[1]}"
+    name, message = hit
+    return f"{name}: {message}" if name else message

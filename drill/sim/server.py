@@ -109,6 +109,7 @@ class SimServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=1,  # kept-alive clients must not hold a test for 10 s
         )
         self._server = uvicorn.Server(config)
         server = self._server

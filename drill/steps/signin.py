@@ -85,16 +85,14 @@ async def run(ctx: DrillContext) -> StepResult:
     sb.evidence["pages"] = [p.__dict__ for p in outcome.pages]
     sb.evidence["webauthn"] = bridge.ceremonies
     if not outcome.ok or outcome.redirect_url is None:
-        sb.check("signed_in", "Entra accepted the sign-in", False, outcome.reason, outcome.evidence())
+        sb.check("signed_in", "Sign-in with the passkey", False, outcome.reason, outcome.evidence())
         if outcome.interstitial:
             ctx.finding("critical", "Interstitial on a break-glass sign-in", outcome.reason, NAME)
         return sb.finish()
     try:
         tokens = flow.complete(outcome.redirect_url)
     except AuthError as exc:
-        sb.check(
-            "signed_in", "Entra accepted the sign-in", False, f"code exchange refused: {exc} ({exc.code})"
-        )
+        sb.check("signed_in", "Sign-in with the passkey", False, f"code exchange refused: {exc} ({exc.code})")
         return sb.finish()
     finally:
         outcome.redirect_url = None  # the code is spent or useless: drop it now
@@ -103,7 +101,7 @@ async def run(ctx: DrillContext) -> StepResult:
     ctx.timings.signin_s = round((ctx.signin_completed_at - ctx.signin_started_at).total_seconds(), 3)
     claims = token_claims(tokens.access_token)
     ctx.token_claims = claims
-    sb.check("signed_in", "Entra accepted the sign-in", True, outcome.reason, {"pages": len(outcome.pages)})
+    sb.check("signed_in", "Sign-in with the passkey", True, outcome.reason, {"pages": len(outcome.pages)})
     sb.check(
         "webauthn_used",
         "The page's WebAuthn request was answered by the key",
