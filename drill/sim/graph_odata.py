@@ -48,15 +48,6 @@ def graph_types() -> dict[str, Any]:
     return data
 
 
-def full_shape(type_name: str, obj: Mapping[str, Any]) -> Obj:
-    """Every structural property of the type, in CSDL order, unset ones null (collections empty)."""
-    props: dict[str, str] = graph_types()[type_name]["properties"]
-    out: Obj = {k: v for k, v in obj.items() if k.startswith("@odata.")}
-    for name, kind in props.items():
-        out[name] = obj.get(name, [] if kind == "collection" else None)
-    return out
-
-
 @dataclass(frozen=True)
 class QuerySpec:
     """What one route accepts; `flavour` picks the workload's error wording (directory/outlook/pim/policy)."""
