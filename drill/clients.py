@@ -35,13 +35,15 @@ def graph_client(credential: TokenCredential, cloud: Cloud, scopes: Sequence[str
         AzureIdentityAuthenticationProvider,
     )
     from msgraph.graph_request_adapter import GraphRequestAdapter
+    from msgraph.graph_request_adapter import options as graph_options
     from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
     host = urlsplit(cloud.graph_endpoint).hostname or ""
     auth = AzureIdentityAuthenticationProvider(credential, scopes=list(scopes), allowed_hosts=[host])
     http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(verify=_ssl_context(cloud.ca_bundle), trust_env=False, timeout=60)
+        client=httpx.AsyncClient(verify=_ssl_context(cloud.ca_bundle), trust_env=False, timeout=60),
+        options=graph_options,  # keeps the SDK's /me rewrite, which a bare client would lose
     )
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = f"{cloud.graph_endpoint.rstrip('/')}/v1.0"
