@@ -1,0 +1,138 @@
+"""Scheduler test fixtures: a playbook on disk, a controllable clock, a recording notifier, ledgers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drill.evidence import ledger
+from drill.evidence.signing import Signer
+from drill.playbook import Playbook, load_playbook
+from drill.schedule_notify import Notice
+
+TENANT = "0c5e1f4a-9d2b-4c71-8e36-5a8f0b7d2e91"
+OTHER_TENANT = "9a9a9a9a-9d2b-4c71-8e36-5a8f0b7d2e91"
+T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+
+
+def playbook_yaml(accounts: tuple[str, ...], cycle_days: int, leads: tuple[int, ...], tenant: str) -> str:
+    lines = [
+        "tenant:",
+        f"  id: {tenant}",
+        "  primary_domain: contoso.onmicrosoft.com",
+        "accounts:",
+    ]
+    for i, name in enumerate(accounts, 1):
+        lines += [
+            f"  - name: {name}",
+            f"    upn: {name}@contoso.onmicrosoft.com",
+            f"    object_id: 11111111-2222-4333-8444-5555555555{i:02d}",
+            "    key: {aaguids: [ee882879-721c-4913-9775-3dfcce97072a], label: K, vendor: Yubico}",
+            "    storage_location: Safe A",
+            "    authorised_people: [Alice]",
+        ]
+    lines += [
+        "observer: {kind: azure-cli}",
+        "log_analytics: {workspace_id: 7d3c2b1a-0f9e-4d8c-b7a6-95e4d3c2b1a0, alert_query_file: alert.kql}",
+        "alert: {mailbox: soc@contoso.com, subject_match: Emergency}",
+        "announce: {to: [oncall@contoso.com]}",
+        f"schedule: {{cycle_days: {cycle_days}, reminder_lead_days: [{', '.join(map(str, leads))}]}}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def make_playbook(tmp_path: Path) -> Callable[..., Playbook]:
+    def make(
+        accounts: tuple[str, ...] = ("bg-1", "bg-2"),
+        cycle_days: int = 180,
+        leads: tuple[int, ...] = (30, 7, 1),
+        tenant: str = TENANT,
+        name: str = "playbook.yaml",
+    ) -> Playbook:
+        folder = tmp_path / "playbooks"
+        folder.mkdir(exist_ok=True)
+        (folder / "alert.kql").write_text("SigninLogs | take 1\n", encoding="utf-8")
+        path = folder / name
+        path.write_text(playbook_yaml(accounts, cycle_days, leads, tenant), encoding="utf-8")
+        return load_playbook(path)
+
+    return make
+
+
+class FakeClock:
+    """A clock the test moves by hand, forwards or backwards."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+class RecordingNotifier:
+    """Keeps every notice it is given; can be told to fail (a mail outage)."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+        self.fail = False
+
+    def send(self, notice: Notice) -> None:
+        if self.fail:
+            raise ConnectionError("mail is down")
+        self.notices.append(notice)
+
+    @property
+    def keys(self) -> list[str]:
+        return [n.key.rsplit("/", 1)[-1] for n in self.notices]
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.generate()
+
+
+def drill_line(
+    account: str, verdict: str, ended: datetime, tenant: str = TENANT, drill_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "kind": "drill",
+        "drill_id": drill_id or f"{account}-{ended:%Y%m%d%H%M}-{verdict.lower()}",
+        "account": account,
+        "tenant_id": tenant,
+        "verdict": verdict,
+        "reason": "all checks passed" if verdict == "PASS" else "alert step failed",
+        "started_at": (ended - timedelta(minutes=20)).isoformat(),
+        "ended_at": ended.isoformat(),
+        "bundle": "b",
+        "manifest_sha256": "0" * 64,
+    }
+
+
+@pytest.fixture
+def write_ledger(tmp_path: Path, signer: Signer) -> Iterator[Callable[..., Path]]:
+    def write(*entries: dict[str, Any], path: Path | None = None) -> Path:
+        target = path or tmp_path / "reports" / "ledger.jsonl"
+        for entry in entries:
+            ledger.append(target, entry, signer)
+        return target
+
+    return write
