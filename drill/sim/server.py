@@ -106,7 +106,7 @@ class SimServer:
             app,
             ssl_certfile=str(self._leaf_path),
             ssl_keyfile=str(self._leaf_path),
-            log_level="warning",
+            log_level="critical",  # shutdown chatter would reach the operator's terminal
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,  # kept-alive clients must not hold a test for 10 s

@@ -127,7 +127,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     "diag-no-signinlogs": "log_rows",
     "ingestion-stopped": "log_rows",
     "ingestion-slow": "log_rows",
-    "alert-wrong-query": "log_rows",
+    "alert-wrong-query": "alert",
     "alert-disabled": "alert",
     "alert-muted": "alert",
     "alert-frequency-too-slow": "alert",
