@@ -50,6 +50,7 @@ class Target:
     playbook: Playbook
     ledger_path: Path
     notifiers: Sequence[Notifier]
+    signer: Signer | None = None  # the playbook's evidence key; default: the runtime's
 
     @property
     def tenant_id(self) -> str:
@@ -127,9 +128,11 @@ class ScheduleRuntime:
         try:
             for notifier in target.notifiers:
                 notifier.send(notice)
-        except Exception as exc:  # noqa: BLE001 - a failed mail is retried at the next check
+        except Exception as exc:  # a failed mail is retried at the next check
             self.sent.release(notice.key)
-            log.error("schedule.notice_failed", notice_key=notice.key, error=f"{type(exc).__name__}: {exc}")
+            log.exception(
+                "schedule.notice_failed", notice_key=notice.key, error=f"{type(exc).__name__}: {exc}"
+            )
             return False
         self.sent.delivered(notice.key)
         return True
@@ -142,7 +145,7 @@ class ScheduleRuntime:
             return None
         now = self.clock()
         result = keyless_check(target.playbook, self.probes_for(target.playbook), now)
-        record_keyless(target.ledger_path, result, self.signer)
+        record_keyless(target.ledger_path, result, target.signer or self.signer)
         log.info("schedule.keyless_check", tenant_id=tenant_id, status="pass" if result.ok else "fail")
         if not result.ok:
             day = now.date()
