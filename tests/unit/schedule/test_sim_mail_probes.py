@@ -1,0 +1,112 @@
+"""Against the simulated tenant over real HTTPS: reminder mail through Graph sendMail as the observer (the
+azure-identity client-credentials path of the product), and the observer's keyless probes, healthy and with
+Global Administrator removed."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FakeClock, drill_line
+
+from drill.clouds import Cloud, cloud_for
+from drill.evidence import ledger
+from drill.evidence.signing import Signer
+from drill.playbook import Playbook, load_playbook
+from drill.schedule import ScheduleRuntime, Target
+from drill.schedule_keyless import keyless_check
+from drill.schedule_notify import GraphMailNotifier, LogNotifier
+from drill.schedule_probes import ObserverProbes
+from drill.testing import capture_logs
+
+REPO = Path(__file__).resolve().parents[3]
+RECIPIENT = "alice.admin@contoso.test"
+
+
+@dataclass
+class World:
+    sim: Any
+    playbook: Playbook
+    cloud: Cloud
+    credential: Any
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    from drill.auth import observer_credential
+    from drill.sim.identity import configure_client_secret
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import load_tenant
+
+    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
+    with SimServer(tenant, tmp_path / "sim") as sim:
+        secret = secrets.token_urlsafe(32)
+        configure_client_secret(sim.state, "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02", secret)
+        monkeypatch.setenv("DRILL_DEMO_OBSERVER_SECRET", secret)
+        pb = load_playbook(
+            REPO / "playbooks" / "demo.yaml",
+            env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)},
+        )
+        cloud = cloud_for(pb)
+        cred = observer_credential(pb, cloud)
+        yield World(sim, pb, cloud, cred)
+        close = getattr(cred, "close", None)
+        if close:
+            close()
+
+
+def test_reminders_are_mailed_through_graph_once(world: World, tmp_path: Path) -> None:
+    from drill.clients import graph_scopes
+
+    pb, cloud, sim = world.playbook, world.cloud, world.sim
+    sim.state.mail.create_box(RECIPIENT)  # the on-call person's mailbox (the demo tenant has none)
+    mail = GraphMailNotifier(
+        world.credential,
+        cloud.graph_endpoint,
+        sender=str(pb.alert.mailbox),
+        recipients=[RECIPIENT],
+        scopes=graph_scopes(cloud, (".default",)),
+        ca_bundle=cloud.ca_bundle,
+    )
+    clock = FakeClock(sim.state.clock.now())
+    signer = Signer.generate()
+    path = tmp_path / "reports" / "ledger.jsonl"
+    tid = str(pb.tenant.id)
+    ledger.append(path, drill_line("ea01", "PASS", clock.now - timedelta(days=85), tenant=tid), signer)
+    rt = ScheduleRuntime([Target(pb, path, [LogNotifier(), mail])], tmp_path / "state", signer, clock=clock)
+    with capture_logs() as logs:
+        sent = rt.check_reminders()
+        assert rt.check_reminders() == []
+    assert [n.account for n in sent] == ["ea01", "ea02"]
+    got = sorted(m["subject"] for m in sim.state.mail.messages(RECIPIENT) or [])
+    assert got == [
+        "[breakglass-drill] Break-glass drill for ea01 due in 7 days",
+        "[breakglass-drill] OVERDUE: ea02 has no passing break-glass drill",
+    ]
+    message = next(m for m in sim.state.mail.messages(RECIPIENT) or [] if "ea01" in m["subject"])
+    assert message["from"]["emailAddress"]["address"] == pb.alert.mailbox
+    assert [e["subject"] for e in logs if e["event"] == "schedule.notice"] == [n.subject for n in sent]
+
+
+def test_observer_probes_pass_on_a_healthy_tenant_and_catch_a_removed_ga(world: World) -> None:
+    from drill.sim.faults import apply_fault
+
+    probes = ObserverProbes(world.playbook, world.credential, world.cloud)
+    now = world.sim.state.clock.now()
+    healthy = keyless_check(world.playbook, probes, now)
+    assert [(c.id, c.ok) for c in healthy.checks] == [
+        ("observer_logs", True),
+        ("observer_mailbox", True),
+        ("alert_query", True),
+        ("account_ea01", True),
+        ("account_ea02", True),
+    ], [c.reason for c in healthy.checks]
+    apply_fault(world.sim.state, "ga-removed")
+    drifted = keyless_check(world.playbook, probes, now)
+    assert [c.id for c in drifted.failed] == ["account_ea01", "account_ea02"]
+    assert drifted.failed[0].reason == "ea01@contoso.test: no Global Administrator assignment at all"
