@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from drill.clouds import Cloud, cloud_for
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
 from drill.playbook import Playbook, load_playbook
 from drill.schedule_notify import Notice
+
+REPO = Path(__file__).resolve().parents[3]
+RECIPIENT = "alice.admin@contoso.test"
 
 TENANT = "0c5e1f4a-9d2b-4c71-8e36-5a8f0b7d2e91"
 OTHER_TENANT = "9a9a9a9a-9d2b-4c71-8e36-5a8f0b7d2e91"
@@ -157,3 +163,36 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     finally:
         sys.argv = old_argv
     return (code if isinstance(code, int) else (0 if code is None else 1)), out.getvalue(), err.getvalue()
+
+
+@dataclass
+class World:
+    sim: Any
+    playbook: Playbook
+    cloud: Cloud
+    credential: Any
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The demo tenant on a simulator, the demo playbook pointed at it, the observer credential."""
+    from drill.auth import observer_credential
+    from drill.sim.identity import configure_client_secret
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import load_tenant
+
+    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
+    with SimServer(tenant, tmp_path / "sim") as sim:
+        secret = secrets.token_urlsafe(32)
+        configure_client_secret(sim.state, "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02", secret)
+        monkeypatch.setenv("DRILL_DEMO_OBSERVER_SECRET", secret)
+        pb = load_playbook(
+            REPO / "playbooks" / "demo.yaml",
+            env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)},
+        )
+        cloud = cloud_for(pb)
+        cred = observer_credential(pb, cloud)
+        yield World(sim, pb, cloud, cred)
+        close = getattr(cred, "close", None)
+        if close:
+            close()

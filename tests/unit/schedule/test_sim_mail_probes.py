@@ -4,60 +4,18 @@ Global Administrator removed."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import pytest
-from conftest import FakeClock, drill_line
+from conftest import RECIPIENT, FakeClock, World, drill_line
 
-from drill.clouds import Cloud, cloud_for
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
-from drill.playbook import Playbook, load_playbook
 from drill.schedule import ScheduleRuntime, Target
 from drill.schedule_keyless import keyless_check
 from drill.schedule_notify import GraphMailNotifier, LogNotifier
 from drill.schedule_probes import ObserverProbes
 from drill.testing import capture_logs
-
-REPO = Path(__file__).resolve().parents[3]
-RECIPIENT = "alice.admin@contoso.test"
-
-
-@dataclass
-class World:
-    sim: Any
-    playbook: Playbook
-    cloud: Cloud
-    credential: Any
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    from drill.auth import observer_credential
-    from drill.sim.identity import configure_client_secret
-    from drill.sim.server import SimServer
-    from drill.sim.tenant import load_tenant
-
-    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
-    with SimServer(tenant, tmp_path / "sim") as sim:
-        secret = secrets.token_urlsafe(32)
-        configure_client_secret(sim.state, "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02", secret)
-        monkeypatch.setenv("DRILL_DEMO_OBSERVER_SECRET", secret)
-        pb = load_playbook(
-            REPO / "playbooks" / "demo.yaml",
-            env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)},
-        )
-        cloud = cloud_for(pb)
-        cred = observer_credential(pb, cloud)
-        yield World(sim, pb, cloud, cred)
-        close = getattr(cred, "close", None)
-        if close:
-            close()
 
 
 def test_reminders_are_mailed_through_graph_once(world: World, tmp_path: Path) -> None:
