@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill.logs import get_logger
-from drill.schedule_keyless import KeylessProbes, KeylessResult, keyless_check, record_keyless
+from drill.schedule_keyless import (
+    KeylessCheck,
+    KeylessProbes,
+    KeylessResult,
+    keyless_check,
+    record_keyless,
+)
 from drill.schedule_notify import SUBJECT_PREFIX, Notice, Notifier, reminder_notice
 from drill.schedule_state import SentStore, account_statuses, owed_reminder
 
@@ -144,7 +150,13 @@ class ScheduleRuntime:
         if target is None or self.probes_for is None or not target.playbook.schedule.daily_keyless_check:
             return None
         now = self.clock()
-        result = keyless_check(target.playbook, self.probes_for(target.playbook), now)
+        try:
+            probes = self.probes_for(target.playbook)
+        except Exception as exc:  # noqa: BLE001 - no observer is itself the drift to record
+            check = KeylessCheck("observer", "Observer credential", False, f"{type(exc).__name__}: {exc}")
+            result = KeylessResult(tenant_id, now, [check])
+        else:
+            result = keyless_check(target.playbook, probes, now)
         record_keyless(target.ledger_path, result, target.signer or self.signer)
         log.info("schedule.keyless_check", tenant_id=tenant_id, status="pass" if result.ok else "fail")
         if not result.ok:

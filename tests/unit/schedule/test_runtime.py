@@ -244,3 +244,26 @@ def test_keyless_check_is_ledgered_and_a_failure_is_notified_once_a_day(
     }
     assert [n.subject for n in notifier.notices] == ["[breakglass-drill] Keyless check failed: 2 problem(s)"]
     assert "no active GA assignment" in notifier.notices[0].body
+
+
+def test_keyless_check_without_an_observer_is_a_failed_line_not_a_crash(
+    make_playbook: Callable[..., Playbook],
+    clock: FakeClock,
+    notifier: RecordingNotifier,
+    signer: Signer,
+    tmp_path: Path,
+) -> None:
+    pb = make_playbook(accounts=("bg-1",))
+    path = tmp_path / "reports" / "ledger.jsonl"
+    rt = _runtime(pb, path, tmp_path / "state", clock, notifier, signer)
+
+    def no_observer(_pb: Playbook) -> _Probes:
+        raise KeyError("DRILL_OBSERVER_SECRET is not set")
+
+    rt.probes_for = no_observer
+    result = rt.run_keyless(str(pb.tenant.id))
+    assert result is not None
+    assert [(c.id, c.reason) for c in result.checks] == [
+        ("observer", "KeyError: 'DRILL_OBSERVER_SECRET is not set'")
+    ]
+    assert [e["status"] for e in ledger.read_entries(path)] == ["fail"]
