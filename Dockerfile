@@ -11,6 +11,8 @@
 #   /drill/playbooks   playbooks, alert queries, certificates (mount read-only)
 #   /drill/reports     evidence bundles and ledger.jsonl (evidence.output_dir "reports" resolves here)
 #   /drill/state       DRILL_STATE_DIR: scheduler job store, sent-reminder record, workstation signing key
+# The image runs as uid 10001: a bind-mounted reports folder must be writable by it (`chown 10001 reports`),
+# or run with `--user "$(id -u):$(id -g)"` (any non-root uid works; nothing is written outside the mounts).
 #
 # The scheduler (long-running; restarts keep its jobs and never re-send a reminder; a long stop is one
 # catch-up run). --init reaps Chromium's children; SIGTERM (docker stop) shuts the scheduler down cleanly.
