@@ -110,30 +110,26 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
                     style="bold red",
                 )
             )
-    table = Table(title=f"Break-glass drill schedule as of {now:%Y-%m-%d %H:%M} UTC")
-    for column in (
-        "Tenant",
-        "Account",
-        "Last drill",
-        "Verdict",
-        "Next due",
-        "Days left",
-        "Last keyless check",
-    ):
+    tenants = {row.status.tenant_id: row.tenant for block in blocks for row in block.rows}
+    several = len(tenants) > 1
+    where = "" if several or not tenants else f" for {next(iter(tenants.values()))}"
+    table = Table(title=f"Break-glass drill schedule{where} as of {now:%Y-%m-%d %H:%M} UTC")
+    columns = ["Account", "Last drill", "Verdict", "Next due", "Days left", "Last keyless check"]
+    for column in ["Tenant", *columns] if several else columns:
         table.add_column(column, overflow="fold")
     styles = {"PASS": "green", "FAIL": "red", "INCOMPLETE": "yellow"}
     for block in blocks:
         for row in block.rows:
             overdue = row.status.overdue(now)
-            table.add_row(
-                row.tenant,
+            cells: list[RenderableType] = [
                 row.status.account,
                 row.last_drill,
                 Text(row.verdict, style=styles.get(row.verdict, "")),
                 row.next_due,
                 Text(row.days_left, style="bold red" if overdue else ""),
                 Text(row.last_keyless, style="red" if "FAIL" in row.last_keyless else ""),
-            )
+            ]
+            table.add_row(*([row.tenant, *cells] if several else cells))
     out.append(table)
     return out
 

@@ -48,8 +48,11 @@ def _rows(stdout: str) -> dict[str, list[str]]:
     rows = {}
     for line in stdout.splitlines():
         cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
-        if len(cells) == 7 and cells[1] in {"bg-1", "bg-2", "bg-3", "bg-4", "ea-1"}:
+        accounts = {"bg-1", "bg-2", "bg-3", "bg-4", "ea-1"}
+        if len(cells) == 7 and cells[1] in accounts:  # several tenants: a Tenant column first
             rows[cells[1]] = cells
+        elif len(cells) == 6 and cells[0] in accounts:
+            rows[cells[0]] = cells
     return rows
 
 
@@ -112,7 +115,8 @@ def test_status_default_ledger_and_a_tampered_one(
     assert path == tmp_path / "reports" / "ledger.jsonl"
     code, out, _ = run_cli("schedule", "status", str(pb.source), "--as-of", AS_OF)
     assert code == 0
-    assert _rows(out)["bg-1"][3:6] == ["FAIL", "2026-07-09", "OVERDUE by 20 days"]
+    assert "Break-glass drill schedule for contoso.onmicrosoft.com as of 2026-07-29 09:00 UTC" in out
+    assert _rows(out)["bg-1"][2:5] == ["FAIL", "2026-07-09", "OVERDUE by 20 days"]
     assert "does not verify" not in out
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(lines[0] + lines[1].replace(b'"FAIL"', b'"PASS"'))
