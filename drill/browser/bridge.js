@@ -80,7 +80,7 @@
         if (signal) signal.addEventListener("abort", () => reject(new DOMException("The operation was aborted.", "AbortError")));
       });
     }
-    const id = `${Date.now()}-${++counter}`;
+    const id = `${Date.now()}-${Math.random().toString(36).slice(2)}-${++counter}`;
     const request = jsonable(options.publicKey);
     return new Promise((resolve, reject) => {
       let settled = false;

@@ -33,6 +33,20 @@ def frame_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
+def with_default_rp_id(kind: str, options: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The options with the RP ID WebAuthn implies when the page gives none: the calling origin's host.
+
+    python-fido2 sends `rpId` as given and the key refuses a missing one, so we fill it in here, from the
+    frame origin and nothing else; the key adapter still checks whatever RP ID results.
+    """
+    host = urlsplit(origin).hostname or ""
+    if kind == "get":
+        return options if options.get("rpId") else {**options, "rpId": host}
+    given = options.get("rp")
+    rp: dict[str, Any] = given if isinstance(given, dict) else {}
+    return options if rp.get("id") else {**options, "rp": {**rp, "id": host}}
+
+
 class WebAuthnBridge:
     """Install once per BrowserContext; `ceremonies` records what was asked (no secrets) for the evidence."""
 
@@ -41,6 +55,7 @@ class WebAuthnBridge:
     ):
         self._auth = authenticator
         self._pending: dict[str, threading.Event] = {}
+        self._aborted: set[str] = set()  # aborts that arrived before (or without) their request
         self._on_ceremony = on_ceremony
         self.ceremonies: list[dict[str, Any]] = []
 
@@ -53,6 +68,8 @@ class WebAuthnBridge:
         event = self._pending.get(str(request_id))
         if event is not None:
             event.set()
+        else:
+            self._aborted.add(str(request_id))
 
     async def _handle(
         self, source: dict[str, Any], kind: str, request_id: str, options: dict[str, Any]
@@ -64,12 +81,18 @@ class WebAuthnBridge:
             origin = frame_origin(frame.url if frame is not None else "")
         except ValueError as exc:
             return {"error": {"name": "SecurityError", "message": str(exc)}}
+        if not isinstance(options, dict) or kind not in ("get", "create"):
+            return {"error": {"name": "NotSupportedError", "message": "malformed WebAuthn request"}}
+        options = with_default_rp_id(kind, options, origin)
         cancel = threading.Event()
+        if str(request_id) in self._aborted:
+            self._aborted.discard(str(request_id))
+            cancel.set()
         self._pending[str(request_id)] = cancel
         note = {
             "kind": kind,
             "origin": origin,
-            "rpId": options.get("rpId") or (options.get("rp") or {}).get("id"),
+            "rpId": options.get("rpId") if kind == "get" else options["rp"].get("id"),
         }
         log.info("webauthn.request", **note)
         fn = self._auth.get_assertion if kind == "get" else self._auth.make_credential

@@ -11,22 +11,27 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import structlog
 
+from drill.browser.recording import Recorder, Save, as_recorder, bare, redact_note
+from drill.browser.redirect_trap import RedirectTrap
 from drill.browser.ui_profile import INTERSTITIALS, UiProfile, aadsts_meaning
 
 log = structlog.get_logger("drill.browser.signin")
-Shoot = Callable[[str, bytes], str | None]
+Shoot = Save  # the older name
 
-_DETECT = """(sel) => {
+_DETECT = """([sel, texts]) => {
   const present = (s) => { try { return !!document.querySelector(s); } catch (e) { return false; } };
   const cfg = window.$Config || {};
+  const headings = [document.title, ...Array.from(
+    document.querySelectorAll("h1, h2, [role=heading], .title, #loginHeader"), (e) => e.textContent || "")]
+    .join(" | ").toLowerCase();
   return {
+    byText: Object.keys(texts).filter((k) => texts[k] && headings.includes(String(texts[k]).toLowerCase())),
     url: location.href,
     title: document.title,
     ready: document.readyState,
@@ -65,6 +70,7 @@ class SignInOutcome:
     correlation_id: str | None = None
     interstitial: str | None = None
     duration_s: float = 0.0
+    notes: list[dict[str, Any]] = field(default_factory=list)  # console/network notes, already redacted
 
     def evidence(self) -> dict[str, Any]:
         return {
@@ -73,16 +79,13 @@ class SignInOutcome:
             "error_meaning": self.error_meaning,
             "correlation_id": self.correlation_id,
             "interstitial": self.interstitial,
+            "notes": self.notes,
         }
 
 
-def bare(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
 def classify(state: dict[str, Any]) -> str:
-    kinds = set(state.get("kinds") or [])
+    """The page kind: ids first; wording only for a kind none of whose ids is on the page."""
+    kinds = set(state.get("kinds") or []) | set(state.get("byText") or [])
     if state.get("errorCode") or "error_message" in kinds:
         return "error"
     if "username_error" in kinds:
@@ -122,29 +125,47 @@ async def sign_in(
     redirect_uri: str,
     login_hint: str,
     profile: UiProfile,
-    shoot: Shoot | None,
+    recorder: Recorder | Save | None,
     deadline_s: float,
     *,
     unknown_grace_s: float = 6.0,
 ) -> SignInOutcome:
+    """Open the authorize URL and walk the pages until the redirect to `redirect_uri` is caught, an error
+    page or interstitial ends it, or `deadline_s` passes. `recorder` gets a screenshot per page (a bare
+    save function `(name, png) -> path` is accepted too). The outcome's `redirect_url` holds the code."""
+    rec = as_recorder(recorder)
+    rec.attach(context)
+    trap = RedirectTrap(redirect_uri)
+    await trap.install(context)
+    try:
+        outcome = await _drive(
+            context, trap, authorize_url, login_hint, profile, rec, deadline_s, unknown_grace_s
+        )
+        outcome.notes = rec.notes
+        return outcome
+    finally:
+        await trap.close()
+        if trap.url is not None:
+            from playwright.async_api import Error as PlaywrightError
+
+            for page in context.pages:  # the address bar held the code: leave nothing of it in the browser
+                with contextlib.suppress(PlaywrightError):
+                    await page.goto("about:blank", timeout=5000)
+
+
+async def _drive(
+    context: Any,
+    trap: RedirectTrap,
+    authorize_url: str,
+    login_hint: str,
+    profile: UiProfile,
+    rec: Recorder,
+    deadline_s: float,
+    unknown_grace_s: float,
+) -> SignInOutcome:
     from playwright.async_api import Error as PlaywrightError
 
     start = time.monotonic()
-    captured: list[str] = []
-
-    async def catch_redirect(route: Any) -> None:
-        if not captured:
-            captured.append(route.request.url)
-        await route.fulfill(status=200, content_type="text/html", body="<title>Sign-in finished</title>done")
-
-    def saw_request(request: Any) -> None:
-        # A redirect's target is not routed by Playwright (only the first URL of a chain is), but it is
-        # still announced as a request: that is where the code arrives when Entra answers with a 302.
-        if request.url.startswith(redirect_uri) and not captured:
-            captured.append(request.url)
-
-    await context.route(lambda url: url.startswith(redirect_uri), catch_redirect)
-    context.on("request", saw_request)
     page = context.pages[0] if context.pages else await context.new_page()
     navigations = [0]
     page.on(
@@ -156,12 +177,13 @@ async def sign_in(
     acted: set[tuple[str, int]] = set()
     last_change = time.monotonic()
     selectors = dict(profile.selectors)
+    texts = dict(profile.texts)
 
     async def snap(kind: str, state: dict[str, Any]) -> None:
         shot = None
-        if shoot is not None:
-            with contextlib.suppress(PlaywrightError):
-                shot = shoot(f"signin-{len(outcome.pages) + 1:02d}-{kind}", await page.screenshot(type="png"))
+        with contextlib.suppress(PlaywrightError):
+            png = await page.screenshot(type="png")
+            shot = rec.screenshot(f"signin-{len(outcome.pages) + 1:02d}-{kind}", png)
         outcome.pages.append(PageSeen(kind, str(state.get("title") or ""), bare(str(state.get("url"))), shot))
 
     def done(ok: bool, reason: str) -> SignInOutcome:
@@ -172,12 +194,12 @@ async def sign_in(
     try:
         await page.goto(authorize_url, wait_until="domcontentloaded", timeout=deadline_s * 1000)
     except PlaywrightError as exc:
-        if not captured:
-            return done(False, f"the sign-in page did not load: {str(exc).splitlines()[0]}")
+        if trap.url is None:
+            return done(False, f"the sign-in page did not load: {redact_note(str(exc).splitlines()[0])}")
     while True:
-        if captured:
-            outcome.redirect_url = captured[0]
-            query = parse_qs(urlsplit(captured[0]).query)
+        if trap.url is not None:
+            outcome.redirect_url = trap.url
+            query = parse_qs(urlsplit(trap.url).query)
             if "error" in query:
                 desc = query.get("error_description", [""])[0]
                 m = _AADSTS.search(desc)
@@ -192,7 +214,7 @@ async def sign_in(
             where = f" on '{last.title}' ({last.url})" if last else ""
             return done(False, f"sign-in did not finish within {deadline_s:.0f}s{where}")
         try:
-            state: dict[str, Any] = await page.evaluate(_DETECT, selectors)
+            state: dict[str, Any] = await page.evaluate(_DETECT, [selectors, texts])
         except PlaywrightError:
             await asyncio.sleep(0.1)  # navigating: the document is being replaced
             continue

@@ -42,34 +42,66 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "consent": "#consentHeader, [data-testid='consentPage']",
 }
 
+# Fallbacks by visible wording (headings and title, case-insensitive substring), used only when no id of
+# the same kind is present: the wording is English and changes more often than the ids (FIDELITY.md).
+DEFAULT_TEXTS: dict[str, str] = {
+    "kmsi_title": "Stay signed in?",
+    "proof_up": "More information required",
+    "approve_signin": "Approve sign in request",
+    "enter_code": "Enter code",
+    "account_picker": "Pick an account",
+    "consent": "Permissions requested",
+    "are_you_trying": "Are you trying to sign in to",
+    "auth_strength": "another sign-in method is required",
+}
+TEXT_PREFIX = "text."
+
 INTERSTITIALS = {
     "proof_up": "'More information required' (proof-up): the account is asked to register methods",
     "approve_signin": "an approve-sign-in (push) prompt: the key alone does not satisfy the policy",
     "enter_code": "an enter-code (OTP) prompt: the key alone does not satisfy the policy",
     "account_picker": "an account picker: a cached session was offered instead of a fresh sign-in",
     "consent": "an app consent prompt: the drill app lacks admin consent",
+    "are_you_trying": "an 'Are you trying to sign in to ...?' prompt: Entra doubts the request's origin "
+    "(device-code style phishing protection)",
 }
 
 
 @dataclass(frozen=True)
 class UiProfile:
+    """Selectors by page-element name, plus wording fallbacks by page kind; override keys are a selector
+    name (`kmsi_no: "#idBtn_Back"`) or `text.<kind>` (`text.kmsi_title: "Angemeldet bleiben?"`)."""
+
     version: str = PROFILE_VERSION
     selectors: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
+    texts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEXTS))
 
     def __getitem__(self, name: str) -> str:
         return self.selectors[name]
 
     def with_overrides(self, overrides: Mapping[str, str]) -> UiProfile:
-        unknown = sorted(set(overrides) - set(DEFAULT_SELECTORS))
+        known = set(DEFAULT_SELECTORS) | {TEXT_PREFIX + kind for kind in DEFAULT_TEXTS}
+        unknown = sorted(set(overrides) - known)
         if unknown:
             raise DrillUserError(
-                f"browser.ui_profile: unknown selector name(s) {unknown}; "
-                f"known: {', '.join(sorted(DEFAULT_SELECTORS))}"
+                f"browser.ui_profile: unknown name(s) {unknown}; known: {', '.join(sorted(known))}; "
+                "fix the name or remove it"
             )
+        empty = sorted(name for name, value in overrides.items() if not str(value).strip())
+        if empty:
+            raise DrillUserError(f"browser.ui_profile: empty value for {empty}; give a selector or remove it")
         if not overrides:
             return self
-        merged = {**self.selectors, **overrides}
-        return UiProfile(version=f"{self.version}+overrides({','.join(sorted(overrides))})", selectors=merged)
+        selectors = {**self.selectors, **{k: v for k, v in overrides.items() if k in DEFAULT_SELECTORS}}
+        texts = {
+            **self.texts,
+            **{k[len(TEXT_PREFIX) :]: v for k, v in overrides.items() if k.startswith(TEXT_PREFIX)},
+        }
+        return UiProfile(
+            version=f"{self.version}+overrides({','.join(sorted(overrides))})",
+            selectors=selectors,
+            texts=texts,
+        )
 
 
 @cache

@@ -1,0 +1,71 @@
+"""Chromium leaves nothing behind: no process naming its profile, no profile directory, on a normal exit,
+an exception inside the block, or a cancellation while the browser is busy."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drill.browser.launch import chromium, process_tree, processes_using
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")]
+
+
+async def _open(seen: dict[str, object], hold: asyncio.Event | None = None, fail: bool = False) -> None:
+    async with chromium(extra_args=["--lang=en-US"]) as session:
+        seen["profile"] = session.profile_dir
+        seen["version"] = session.version
+        seen["tree"] = process_tree(processes_using(session.profile_dir))
+        page = session.context.pages[0]
+        await page.set_content("<title>x</title>")
+        if fail:
+            raise RuntimeError("boom inside the block")
+        if hold is not None:
+            hold.set()
+            await asyncio.sleep(60)
+
+
+def _assert_gone(seen: dict[str, object]) -> None:
+    profile = seen["profile"]
+    assert isinstance(profile, Path)
+    tree = seen["tree"]
+    assert isinstance(tree, dict)
+    assert len(tree) >= 2
+    assert processes_using(profile) == []
+    alive = {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    assert not (set(tree) & alive) or all(
+        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z" for pid in set(tree) & alive
+    )
+    assert not profile.exists()
+
+
+def test_normal_exit_records_version_and_cleans_up() -> None:
+    seen: dict[str, object] = {}
+    asyncio.run(_open(seen))
+    assert str(seen["version"]).split("/")[0] in ("Chrome", "HeadlessChrome", "Chromium")
+    _assert_gone(seen)
+
+
+def test_exception_inside_the_block_cleans_up() -> None:
+    seen: dict[str, object] = {}
+    with pytest.raises(RuntimeError, match="boom"):
+        asyncio.run(_open(seen, fail=True))
+    _assert_gone(seen)
+
+
+def test_cancellation_cleans_up() -> None:
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        hold = asyncio.Event()
+        task = asyncio.create_task(_open(seen, hold))
+        await hold.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    _assert_gone(seen)
