@@ -60,6 +60,12 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def do_POST(self) -> None:
+            site.requests.append(f"{self.headers.get('Host', '')} {self.path} POST")
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def log_message(self, format: str, *args: object) -> None:
             return
 
