@@ -63,6 +63,14 @@ class WebAuthnBridge:
         await context.expose_binding("__drillWebAuthn", self._handle)
         await context.expose_binding("__drillWebAuthnAbort", self._abort)
         await context.add_init_script(script=SCRIPT)
+        # A closing browser (deadline, Ctrl-C) must release the key: a ceremony thread waiting for a touch
+        # would otherwise outlive the drill and hold asyncio.run's shutdown until the key times out.
+        context.on("close", lambda _context: self.cancel_all())
+
+    def cancel_all(self) -> None:
+        """Cancel every ceremony in flight (the key answers KEEPALIVE_CANCEL)."""
+        for event in list(self._pending.values()):
+            event.set()
 
     def _abort(self, source: dict[str, Any], request_id: str) -> None:
         event = self._pending.get(str(request_id))
@@ -97,7 +105,12 @@ class WebAuthnBridge:
         log.info("webauthn.request", **note)
         fn = self._auth.get_assertion if kind == "get" else self._auth.make_credential
         try:
-            result = await asyncio.to_thread(fn, options, origin, cancel)
+            try:
+                result = await asyncio.to_thread(fn, options, origin, cancel)
+            except asyncio.CancelledError:
+                cancel.set()  # the awaiting task is gone; the thread must stop too
+                note["result"] = "AbortError"
+                raise
             note["result"] = "ok"
             return result
         except KeyCeremonyError as exc:

@@ -251,3 +251,25 @@ def test_conditional_mediation_waits_for_abort_and_platform_is_unavailable(
     assert after["name"] == "AbortError"
     assert ceremonies == []
     assert key.cancels == []
+
+
+def test_closing_the_browser_mid_ceremony_releases_the_key(site: Any, key_file: Path, tmp_path: Path) -> None:
+    touch_asked = threading.Event()
+    released: list[bool] = []
+
+    def presence(cancel: threading.Event) -> bool:
+        touch_asked.set()
+        released.append(cancel.wait(20))  # True only if the drill cancelled the ceremony
+        return False
+
+    waiting = open_key(key_file, tmp_path, presence)
+
+    async def body(page: Any, bridge: Any) -> Any:
+        request, _ = rp().authenticate_begin()
+        await page.evaluate("(o) => startGet(o)", dict(request))
+        await asyncio.to_thread(touch_asked.wait, 20)
+        # leave the block with the ceremony in flight: the browser closes
+
+    asyncio.run(_with_page(site, waiting, body))
+    assert released == [True]
+    assert waiting.cancels[0].is_set()
