@@ -206,7 +206,8 @@ async def _drive(
                 if m:
                     outcome.error_code = int(m.group(1))
                     outcome.error_meaning = aadsts_meaning(outcome.error_code)
-                return done(False, f"the identity platform returned {query['error'][0]}: {desc[:300]}")
+                error = redact_note(query["error"][0])
+                return done(False, f"the identity platform returned {error}: {redact_note(desc)[:300]}")
             return done(True, "redirected back to the drill app with an authorization code")
         elapsed = time.monotonic() - start
         if elapsed > deadline_s:
@@ -232,14 +233,15 @@ async def _drive(
             text = str(state.get("errorText") or state.get("shownError") or "").strip()
             return done(
                 False,
-                f"Entra refused the sign-in: {text[:300] or 'an error page'}"
+                f"Entra refused the sign-in: {redact_note(text)[:300] or 'an error page'}"
                 + (f" ({outcome.error_meaning})" if outcome.error_meaning else ""),
             )
         if kind == "username_error":
             text = ""
             with contextlib.suppress(PlaywrightError):
                 text = str(await page.text_content(selectors["username_error"]) or "").strip()
-            return done(False, f"the sign-in page refused the account name {login_hint}: {text[:200]}")
+            said = redact_note(text)[:200]
+            return done(False, f"the sign-in page refused the account name {login_hint}: {said}")
         if kind == "auth_strength":
             outcome.correlation_id = state.get("correlationId")
             return done(

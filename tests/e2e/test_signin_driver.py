@@ -114,3 +114,15 @@ def test_unknown_page_fails_with_title_url_and_screenshot(site: Any) -> None:
     assert "unrecognised page 'Something new' at https://rp.test/odd " in outcome.reason
     assert outcome.pages[0].screenshot == "shots/signin-01-unknown.png"
     assert "login_hint" not in outcome.pages[0].url
+
+
+def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any) -> None:
+    site.requests.clear()
+    target = f"{REDIRECT}%3Ferror%3Daccess_denied%26error_description%3DAADSTS50057%253A%2Bdisabled"
+    site.pages["/authorize"] = USERNAME
+    site.pages["/kmsi"] = KMSI.replace("{no}", f"/302?to={target}")
+    outcome, _ = asyncio.run(_sign_in(site, "/authorize"))
+    assert not outcome.ok
+    assert outcome.error_code == 50057
+    assert outcome.reason.startswith("the identity platform returned access_denied: AADSTS50057")
+    assert not [r for r in site.requests if r.startswith("other.test")]
