@@ -126,3 +126,22 @@ def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any) -> None:
     assert outcome.error_code == 50057
     assert outcome.reason.startswith("the identity platform returned access_denied: AADSTS50057")
     assert not [r for r in site.requests if r.startswith("other.test")]
+
+
+@pytest.mark.parametrize(
+    ("page", "kind"),
+    [
+        ('<a id="idA_PWD_SwitchToFido" href="/kmsi">Sign in with a security key</a>', "password"),
+        (
+            '<div role="button" data-test-cred-id="7" onclick="location=\'/kmsi\'">Security key</div>',
+            "picker",
+        ),
+    ],
+)
+def test_takes_the_security_key_path_from_password_page_or_picker(site: Any, page: str, kind: str) -> None:
+    site.requests.clear()
+    site.pages["/choose"] = f"<!doctype html><title>Sign in</title>{page}"
+    site.pages["/kmsi"] = KMSI.replace("{no}", f"/302?to={REDIRECT}%3Fcode%3D{CODE}")
+    outcome, _ = asyncio.run(_sign_in(site, "/choose"))
+    assert outcome.ok, outcome.reason
+    assert [p.kind for p in outcome.pages][:2] == [kind, "kmsi"]
