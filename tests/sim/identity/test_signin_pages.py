@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import requests
-from conftest import DRILL_APP, EA01, EA02, REDIRECT, Pages, page_config, register
+from conftest import DRILL_APP, EA01, EA02, FIDO_ORIGIN, REDIRECT, Pages, page_config, register
 
 from drill.sim.server import SimServer
 
@@ -154,8 +154,6 @@ def test_assertion_checks_beyond_fido2_server(
     page = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
     fido = page_config(pages.post(page["urlFidoLogin"], {"flowToken": page["sFT"]}).text)
     import threading
-
-    from conftest import FIDO_ORIGIN
 
     assertion = key.get_assertion(fido["oGetCredentialOptions"], FIDO_ORIGIN, threading.Event())
     forged = json.loads(json.dumps(assertion))
