@@ -16,7 +16,7 @@ from typing import Any
 import msal
 import pytest
 import requests
-from conftest import EA01, REDIRECT, SCOPES
+from identity_support import EA01, REDIRECT, SCOPES
 
 from drill.sim.server import SimServer
 from drill.sim.state import token_service

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import EA01, Pages, page_config
+from identity_support import EA01, Pages, page_config
 from msal.exceptions import MsalServiceError
 
 from drill.sim.server import SimServer

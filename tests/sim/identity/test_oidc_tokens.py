@@ -8,7 +8,7 @@ from typing import Any
 import msal
 import pytest
 import requests
-from conftest import DRILL_APP, EA01, REDIRECT, SCOPES, Pages
+from identity_support import DRILL_APP, EA01, REDIRECT, SCOPES, Pages
 
 from drill.sim.server import SimServer
 from drill.sim.state import token_service

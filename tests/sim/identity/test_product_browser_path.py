@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import EA01, REDIRECT, SCOPES, Pages
+from identity_support import EA01, REDIRECT, SCOPES, Pages
 
 from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer

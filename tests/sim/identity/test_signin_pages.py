@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import requests
-from conftest import DRILL_APP, EA01, EA02, FIDO_ORIGIN, REDIRECT, Pages, page_config, register
+from identity_support import DRILL_APP, EA01, EA02, FIDO_ORIGIN, REDIRECT, Pages, page_config, register
 
 from drill.sim.server import SimServer
 

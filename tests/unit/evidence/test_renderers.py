@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET  # our own output, not untrusted input
 from pathlib import Path
 
-from conftest import WriteBundle, _png
 from evidence_records import failing, healthy
+from evidence_support import WriteBundle, _png
 from typer.testing import CliRunner
 
 from drill.cli import app

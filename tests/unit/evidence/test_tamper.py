@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import WriteBundle
 from evidence_records import failing, healthy
+from evidence_support import WriteBundle
 from typer.testing import CliRunner
 
 from drill.cli import app

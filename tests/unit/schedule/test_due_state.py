@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import OTHER_TENANT, T0, TENANT, drill_line
+from schedule_support import OTHER_TENANT, T0, TENANT, drill_line
 
 from drill.schedule_state import AccountStatus, SentStore, SentView, account_statuses, owed_reminder
 

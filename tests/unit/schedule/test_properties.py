@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from conftest import T0, TENANT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from schedule_support import T0, TENANT
 
 from drill.schedule_state import AccountStatus, SentStore, owed_reminder
 

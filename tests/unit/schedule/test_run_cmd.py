@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, World, run_cli
+from schedule_support import REPO, World, run_cli
 
 from drill.evidence import ledger
 from drill.playbook import Playbook

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import T0, FakeClock, RecordingNotifier, drill_line
+from schedule_support import T0, FakeClock, RecordingNotifier, drill_line
 
 from drill.evidence import ledger
 from drill.evidence.signing import Signer

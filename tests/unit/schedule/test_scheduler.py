@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import T0, FakeClock, RecordingNotifier, drill_line
+from schedule_support import T0, FakeClock, RecordingNotifier, drill_line
 
 from drill.evidence.signing import Signer
 from drill.playbook import Playbook

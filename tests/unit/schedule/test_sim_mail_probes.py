@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import RECIPIENT, FakeClock, World, drill_line
+from schedule_support import RECIPIENT, FakeClock, World, drill_line
 
 from drill.evidence import ledger
 from drill.evidence.signing import Signer

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import OTHER_TENANT, T0, TENANT, drill_line, run_cli
+from schedule_support import OTHER_TENANT, T0, TENANT, drill_line, run_cli
 
 from drill.playbook import Playbook
 
