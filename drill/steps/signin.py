@@ -35,6 +35,7 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.browser.bridge import WebAuthnBridge
     from drill.browser.launch import chromium
     from drill.browser.locate import find_chromium
+    from drill.browser.recording import Recorder
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import UiProfile
     from drill.clients import graph_scopes
@@ -54,6 +55,7 @@ async def run(ctx: DrillContext) -> StepResult:
         acct.upn,
     )
     bridge = WebAuthnBridge(ctx.key)
+    recorder = Recorder(ctx.save_screenshot)
     executable = find_chromium(str(pb.browser.executable) if pb.browser.executable else None)
     ctx.signin_started_at = ctx.timings.signin_started_at = utcnow()
     async with chromium(
@@ -66,23 +68,18 @@ async def run(ctx: DrillContext) -> StepResult:
         sb.evidence["browser"] = session.version
         await bridge.install(session.context)
 
-        def shoot(name: str, data: bytes) -> str | None:
-            if ctx.save_screenshot is None:
-                return None
-            rel = ctx.save_screenshot(name, data)
-            sb.screenshots.append(rel)
-            return rel
-
         outcome = await sign_in(
             session.context,
             flow.authorize_url,
             flow.redirect_uri,
             acct.upn,
             profile,
-            shoot,
+            recorder,
             float(pb.sla.signin),
         )
     sb.evidence["pages"] = [p.__dict__ for p in outcome.pages]
+    sb.screenshots.extend(p.screenshot for p in outcome.pages if p.screenshot)
+    sb.evidence["browser_notes"] = recorder.evidence()
     sb.evidence["webauthn"] = bridge.ceremonies
     if not outcome.ok or outcome.redirect_url is None:
         sb.check("signed_in", "Sign-in with the passkey", False, outcome.reason, outcome.evidence())
