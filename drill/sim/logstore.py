@@ -93,6 +93,16 @@ class LogStore:
         if row.get("Id") and isinstance(row.get("TimeGenerated"), datetime):
             self.visible_at[str(row["Id"])] = row["TimeGenerated"]
 
+    def load_sql(self, sql: str) -> None:
+        """Bulk-load rows with one SQL statement over the `ingest` tables (benchmarks, very large seeds)."""
+        with self._lock:
+            self._con.execute(sql)
+
+    def sql(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run plain DuckDB SQL over what is stored (a benchmark's hand-written baseline)."""
+        with self._lock:
+            return self._con.execute(sql).fetchall()
+
     def query(
         self, kql: str, now: datetime, window: tuple[datetime, datetime] | None = None
     ) -> tuple[list[dict[str, str]], list[list[Any]], bool]:
