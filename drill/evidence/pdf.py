@@ -12,16 +12,10 @@ import asyncio
 import threading
 from pathlib import Path
 
-CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
+from drill.browser.launch import QUIET_FLAGS
+
+# The drill's own Chromium flags: one list, so the PDF renderer never talks to the network either.
+CHROMIUM_ARGS = QUIET_FLAGS
 
 
 async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
