@@ -30,6 +30,18 @@ def graph_scopes(cloud: Cloud, permissions: Sequence[str]) -> list[str]:
 
 def graph_client(credential: TokenCredential, cloud: Cloud, scopes: Sequence[str]) -> Any:
     """A GraphServiceClient on the cloud's Graph endpoint (v1.0) with explicit scopes."""
+    return graph_client_at(credential, cloud.graph_endpoint, scopes, ca_bundle=cloud.ca_bundle)
+
+
+def graph_client_at(
+    credential: TokenCredential,
+    graph_endpoint: str,
+    scopes: Sequence[str],
+    *,
+    ca_bundle: str | None = None,
+    keep_alive: bool = True,
+) -> Any:
+    """The one way we build a GraphServiceClient; `keep_alive=False` for one-off calls (reminder mail)."""
     import httpx
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
@@ -39,14 +51,17 @@ def graph_client(credential: TokenCredential, cloud: Cloud, scopes: Sequence[str
     from msgraph.graph_service_client import GraphServiceClient
     from msgraph_core import GraphClientFactory
 
-    host = urlsplit(cloud.graph_endpoint).hostname or ""
+    host = urlsplit(graph_endpoint).hostname or ""
     auth = AzureIdentityAuthenticationProvider(credential, scopes=list(scopes), allowed_hosts=[host])
+    headers = {} if keep_alive else {"Connection": "close"}
     http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(verify=_ssl_context(cloud.ca_bundle), trust_env=False, timeout=60),
+        client=httpx.AsyncClient(
+            verify=_ssl_context(ca_bundle), trust_env=False, timeout=60, headers=headers
+        ),
         options=graph_options,  # keeps the SDK's /me rewrite, which a bare client would lose
     )
     adapter = GraphRequestAdapter(auth, client=http)
-    adapter.base_url = f"{cloud.graph_endpoint.rstrip('/')}/v1.0"
+    adapter.base_url = f"{graph_endpoint.rstrip('/')}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
 
 

@@ -91,13 +91,6 @@ class GraphMailNotifier:
         asyncio.run(self._send(notice))
 
     async def _send(self, notice: Notice) -> None:
-        import ssl
-        from urllib.parse import urlsplit
-
-        import httpx
-        from kiota_authentication_azure.azure_identity_authentication_provider import (
-            AzureIdentityAuthenticationProvider,
-        )
         from msgraph.generated.models.body_type import BodyType
         from msgraph.generated.models.email_address import EmailAddress
         from msgraph.generated.models.importance import Importance
@@ -107,30 +100,22 @@ class GraphMailNotifier:
         from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
             SendMailPostRequestBody,
         )
-        from msgraph.graph_request_adapter import GraphRequestAdapter
-        from msgraph.graph_service_client import GraphServiceClient
-        from msgraph_core import GraphClientFactory
 
-        host = urlsplit(self.graph_endpoint).hostname or ""
-        auth = AzureIdentityAuthenticationProvider(self.credential, scopes=self.scopes, allowed_hosts=[host])
-        verify = ssl.create_default_context(cafile=self.ca_bundle) if self.ca_bundle else True
+        from drill.clients import graph_client_at
+
         # One mail now and then: no kept-alive connection to leak into the next event loop.
-        raw = httpx.AsyncClient(verify=verify, trust_env=False, timeout=60, headers={"Connection": "close"})
-        async with raw:
-            adapter = GraphRequestAdapter(
-                auth, client=GraphClientFactory.create_with_default_middleware(client=raw)
-            )
-            adapter.base_url = f"{self.graph_endpoint}/v1.0"
-            client = GraphServiceClient(request_adapter=adapter)
-            message = Message(
-                subject=notice.subject,
-                body=ItemBody(content_type=BodyType.Text, content=notice.body),
-                to_recipients=[Recipient(email_address=EmailAddress(address=a)) for a in self.recipients],
-                importance=Importance.High if notice.severity == "critical" else Importance.Normal,
-            )
-            await client.users.by_user_id(self.sender).send_mail.post(
-                SendMailPostRequestBody(message=message, save_to_sent_items=True)
-            )
+        client = graph_client_at(
+            self.credential, self.graph_endpoint, self.scopes, ca_bundle=self.ca_bundle, keep_alive=False
+        )
+        message = Message(
+            subject=notice.subject,
+            body=ItemBody(content_type=BodyType.Text, content=notice.body),
+            to_recipients=[Recipient(email_address=EmailAddress(address=a)) for a in self.recipients],
+            importance=Importance.High if notice.severity == "critical" else Importance.Normal,
+        )
+        await client.users.by_user_id(self.sender).send_mail.post(
+            SendMailPostRequestBody(message=message, save_to_sent_items=True)
+        )
 
 
 def _fmt(when: datetime | None) -> str:
