@@ -156,3 +156,46 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
         for line in finished.summary():
             typer.echo(line)
     return code
+
+
+# -- `drill sim ...`: the simulator for rehearsals and alert-rule authors (commands/sim_cmds.py parses) ------
+def sim_serve(tenant: Path, state_dir: Path, port: int, faults: list[str]) -> None:
+    """Serve the simulated tenant on 127.0.0.1 until Ctrl-C, printing what a client needs to trust it."""
+    import time
+
+    from drill.sim.faults import apply_fault
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import TenantFixtureError
+
+    try:
+        server = SimServer(tenant, state_dir, port=port)
+    except TenantFixtureError as exc:
+        raise DrillUserError(str(exc)) from exc
+    with server as sim:
+        for name in faults:
+            try:
+                apply_fault(sim.state, name)
+            except KeyError as exc:
+                raise DrillUserError(str(exc.args[0])) from exc
+        typer.echo(f"simulated tenant {sim.state.tenant.id} at {sim.base_url}")
+        typer.echo(f"trust this CA: {sim.ca_path}")
+        typer.echo("chromium flags: " + " ".join(f"'{a}'" for a in sim.chromium_args))
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            typer.echo("stopped")
+
+
+def sim_faults() -> list[tuple[str, str, str]]:
+    """(name, link, summary) of every named fault scenario."""
+    from drill.sim.faults import all_faults
+
+    return [(f.name, f.link, f.summary) for f in all_faults().values()]
+
+
+def sim_query(tenant: Path, kql: str) -> tuple[list[str], list[list[Any]]]:
+    """KQL over a tenant fixture's seed rows; ValueError with the engine's reason when it cannot run."""
+    from drill.sim.loganalytics import run_query_on_fixture
+
+    return run_query_on_fixture(tenant, kql)

@@ -32,39 +32,18 @@ def serve(
     fault: list[str] = typer.Option([], "--fault", help="Fault scenario(s) to apply at start."),
 ) -> None:
     """Serve the simulated tenant over HTTPS on 127.0.0.1 until Ctrl-C."""
-    import time
+    from drill.demo import sim_serve
 
-    from drill.sim.faults import apply_fault
-    from drill.sim.server import SimServer
-    from drill.sim.tenant import TenantFixtureError
-
-    try:
-        server = SimServer(_tenant(tenant), state_dir, port=port)
-    except TenantFixtureError as exc:
-        raise DrillUserError(str(exc)) from exc
-    with server as sim:
-        for name in fault:
-            try:
-                apply_fault(sim.state, name)
-            except KeyError as exc:
-                raise DrillUserError(str(exc.args[0])) from exc
-        typer.echo(f"simulated tenant {sim.state.tenant.id} at {sim.base_url}")
-        typer.echo(f"trust this CA: {sim.ca_path}")
-        typer.echo("chromium flags: " + " ".join(f"'{a}'" for a in sim.chromium_args))
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            typer.echo("stopped")
+    sim_serve(_tenant(tenant), state_dir, port, list(fault))
 
 
 @app.command()
 def faults() -> None:
     """List the named fault scenarios, one line each."""
-    from drill.sim.faults import all_faults
+    from drill.demo import sim_faults
 
-    for fault in all_faults().values():
-        typer.echo(f"{fault.name:32} [{fault.link}] {fault.summary}")
+    for name, link, summary in sim_faults():
+        typer.echo(f"{name:32} [{link}] {summary}")
 
 
 @app.command()
@@ -73,12 +52,12 @@ def query(
     tenant: Path | None = typer.Option(None, "--tenant", help="Tenant fixture whose seedLogs to query."),
 ) -> None:
     """Run a KQL query over the simulator's tables (a fixture's seed rows), as an alert-rule author would."""
-    from drill.sim.loganalytics import run_query_on_fixture
+    from drill.demo import sim_query
 
     if not query_file.is_file():
         raise DrillUserError(f"{query_file}: no such file; pass the .kql file of your alert rule")
     try:
-        columns, rows = run_query_on_fixture(_tenant(tenant), query_file.read_text(encoding="utf-8"))
+        columns, rows = sim_query(_tenant(tenant), query_file.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise DrillUserError(f"{query_file}: {exc}") from exc
     from rich.console import Console
