@@ -248,19 +248,8 @@ def _redeem_code(state: SimState, app: dict[str, Any], form: dict[str, str]) -> 
     verifier = form.get("code_verifier", "")
     if not verifier or not hmac.compare_digest(s256(verifier), flow.code_challenge):
         raise OAuthError("invalid_grant", 501481)
-    user = state.tenant.user(grant.user_id)
-    if user is None or not user.get("accountEnabled", True):
-        raise OAuthError("invalid_grant", 50057)
     requested = form.get("scope", "").split() or flow.scopes
-    return user_tokens(
-        state,
-        app=app,
-        user=user,
-        requested=requested,
-        auth=grant.auth,
-        nonce=flow.nonce,
-        session_id=flow.session_id,
-    )
+    return _tokens_for(state, app, grant.user_id, requested, grant.auth, flow.nonce, flow.session_id)
 
 
 def _refresh(state: SimState, app: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
@@ -275,18 +264,25 @@ def _refresh(state: SimState, app: dict[str, Any], form: dict[str, str]) -> dict
         raise OAuthError("invalid_grant", 50173)
     if grant.expires < state.clock.now():
         raise OAuthError("invalid_grant", 70008)
-    user = state.tenant.user(grant.user_id)
+    requested = form.get("scope", "").split() or grant.scopes
+    return _tokens_for(state, app, grant.user_id, requested, grant.auth, None, grant.session_id)
+
+
+def _tokens_for(
+    state: SimState,
+    app: dict[str, Any],
+    user_id: str,
+    requested: list[str],
+    auth: dict[str, Any],
+    nonce: str | None,
+    session_id: str,
+) -> dict[str, Any]:
+    """Both user grants end alike: the account must still exist and be enabled (AADSTS50057 otherwise)."""
+    user = state.tenant.user(user_id)
     if user is None or not user.get("accountEnabled", True):
         raise OAuthError("invalid_grant", 50057)
-    requested = form.get("scope", "").split() or grant.scopes
     return user_tokens(
-        state,
-        app=app,
-        user=user,
-        requested=requested,
-        auth=grant.auth,
-        nonce=None,
-        session_id=grant.session_id,
+        state, app=app, user=user, requested=requested, auth=auth, nonce=nonce, session_id=session_id
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from datetime import timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
@@ -42,8 +43,6 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
     def query() -> Any:
         ctx.counters["logs_queries"] += 1
         client = logs_client(observer, ctx.cloud)
-        from datetime import timedelta
-
         return client.query_workspace(
             workspace, "SigninLogs | take 1 | project TimeGenerated", timespan=timedelta(hours=1)
         )
