@@ -3,11 +3,17 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# Most of the suite waits on Chromium, TLS and simulated ingestion, not on the CPU: two workers per core.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 
 .PHONY: setup demo test check lint typecheck bench clean
 
 setup: $(STAMP)
 	@$(PY) -m drill.browser.locate --install >/dev/null
+	@# pdftoppm (poppler-utils) renders report PDFs in the evidence tests; Debian's package, as root only.
+	@command -v pdftoppm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; } >/dev/null; } \
+	  || echo "note: install poppler-utils (pdftoppm) to run the PDF rendering tests"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +25,7 @@ demo: setup
 	$(VENV)/bin/drill demo
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 lint: setup
 	$(VENV)/bin/ruff check drill tests bench

@@ -27,10 +27,10 @@ from bench.machine import describe
 
 
 def run_pair(d1: float, d2: float) -> dict[str, Any]:
-    from drill.demo import build_context, demo_world
     from drill.evidence.bundle import BundleWriter
     from drill.evidence.signing import Signer
-    from drill.runner import execute
+    from drill.run.demo import build_context, demo_world
+    from drill.run.loop import execute
 
     with tempfile.TemporaryDirectory() as tmp, demo_world(Path(tmp) / "state") as world:
         state = world.sim.state

@@ -87,7 +87,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each query (median reported)")
     args = parser.parse_args()
 
-    from drill.sim.logstore import LogStore
+    from drill.sim.loganalytics.store import LogStore
 
     t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
     now = t0 + timedelta(hours=2)

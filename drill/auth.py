@@ -145,7 +145,7 @@ def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
     """The observer's credential from the playbook; secrets only ever come from the environment."""
     import azure.identity as ai
 
-    from drill.playbook import (
+    from drill.playbook.model import (
         AzureCliObserver,
         CertificateObserver,
         ClientSecretEnvObserver,

@@ -2,7 +2,7 @@
 
 Sections: logs (capture records as they would be written, i.e. after redaction) and secret scanning (prove
 that nothing a drill wrote to disk contains a secret). Others may add simulator and key fixtures below, each
-in its own section; this is the one product module besides drill/demo.py allowed to import drill.sim.
+in its own section; this is the one product module besides drill/run/demo.py allowed to import drill.sim.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from drill.logs import REDACTED, VALUE_PATTERNS, redact_event
+from drill.secrets import REDACTED, VALUE_PATTERNS, redact_event
 
 __all__ = ["capture_logs", "scan_for_secrets"]
 

@@ -28,7 +28,7 @@ def safe_name(name: str) -> str:
 
 
 def redact_note(text: str) -> str:
-    from drill.logs import redact_text
+    from drill.secrets import redact_text
 
     # Cut every URL in free text to its bare form before the pattern-based redaction runs.
     return redact_text(re.sub(r"https?://[^\s\"'<>]+", lambda m: bare(m.group(0)), text))[:500]

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run a live drill: the operator is present, the key is inserted."""
-        from drill.live import run_live
+        from drill.run.live import run_live
 
         raise typer.Exit(run_live(playbook, account, operator=operator, witness=witness, output=output))
 
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         account: str | None = typer.Option(None, "--account", help="Also check this account's key."),
     ) -> None:
         """Check everything a drill needs, without signing in (the day before a drill)."""
-        from drill.live import run_preflight
+        from drill.run.live import run_preflight
 
         raise typer.Exit(run_preflight(playbook, account))
 
@@ -45,6 +45,6 @@ def register(app: typer.Typer) -> None:
         headed: bool = typer.Option(False, help="Show the browser window."),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""
-        from drill.demo import run_demo
+        from drill.run.demo import run_demo
 
         raise typer.Exit(run_demo(fault=fault, account=account, output=output, headed=headed))

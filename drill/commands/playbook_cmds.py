@@ -24,7 +24,7 @@ def check(
     from ruamel.yaml import YAML
 
     from drill.playbook import load_playbook, playbook_warnings
-    from drill.playbook_load import PlaybookError
+    from drill.playbook.load import PlaybookError
 
     try:
         pb = load_playbook(file)

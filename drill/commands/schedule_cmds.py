@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+
+from drill.errors import DrillUserError
+from drill.isotime import parse_utc
 
 app = typer.Typer(
     help="Keep every break-glass account drilled on time: reminders, daily keyless checks, status.",
@@ -12,20 +16,15 @@ app = typer.Typer(
 )
 
 
-def _as_of(value: str | None) -> object:
-    from datetime import UTC, datetime
-
-    from drill.errors import DrillUserError
-
+def _as_of(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise DrillUserError(
             f"--as-of {value!r}: not a date or time; write it like 2026-06-30 or 2026-06-30T09:00Z"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @app.command("run")
@@ -51,7 +50,7 @@ def run(
     It never signs in as a break-glass account: a drill needs the operator and the key (`drill run`).
     """
     from drill.logs import configure_logging
-    from drill.schedule_run import build_runtime, serve
+    from drill.schedule.service import build_runtime, serve
 
     configure_logging(None, console=True)
     raise typer.Exit(serve(build_runtime(playbooks, state, ledger, mail=mail), once=once))
@@ -70,15 +69,13 @@ def status(
 ) -> None:
     """One row per account: last drill, verdict, next due, days left or overdue, last keyless check."""
     import json
-    from datetime import datetime
 
     from rich.console import Console
 
     from drill.playbook import load_playbook
-    from drill.schedule_status import as_dicts, collect, render
+    from drill.schedule.status import as_dicts, collect, render
 
     now = _as_of(as_of)
-    assert isinstance(now, datetime)
     blocks = collect([load_playbook(p) for p in playbooks], ledger, now)
     if json_out:
         typer.echo(json.dumps(as_dicts(blocks), indent=2))

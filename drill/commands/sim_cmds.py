@@ -32,7 +32,7 @@ def serve(
     fault: list[str] = typer.Option([], "--fault", help="Fault scenario(s) to apply at start."),
 ) -> None:
     """Serve the simulated tenant over HTTPS on 127.0.0.1 until Ctrl-C."""
-    from drill.demo import sim_serve
+    from drill.run.demo import sim_serve
 
     sim_serve(_tenant(tenant), state_dir, port, list(fault))
 
@@ -40,7 +40,7 @@ def serve(
 @app.command()
 def faults() -> None:
     """List the named fault scenarios, one line each."""
-    from drill.demo import sim_faults
+    from drill.run.demo import sim_faults
 
     for name, link, summary in sim_faults():
         typer.echo(f"{name:32} [{link}] {summary}")
@@ -52,7 +52,7 @@ def query(
     tenant: Path | None = typer.Option(None, "--tenant", help="Tenant fixture whose seedLogs to query."),
 ) -> None:
     """Run a KQL query over the simulator's tables (a fixture's seed rows), as an alert-rule author would."""
-    from drill.demo import sim_query
+    from drill.run.demo import sim_query
 
     if not query_file.is_file():
         raise DrillUserError(f"{query_file}: no such file; pass the .kql file of your alert rule")

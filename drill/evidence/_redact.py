@@ -1,15 +1,15 @@
 """The redaction seam for everything the evidence writer lands on disk.
 
-`drill.logs` (owned by the logging helper) is the house redactor; until it exists this module applies its
-own conservative rules. When it does exist both run: the evidence writer is the last line before disk,
-so a second, independent pass costs little and fails closed.
+`drill.secrets` is the house redactor; this module adds its own conservative rules and both run: the
+evidence writer is the last line before disk, so a second, independent pass costs little and fails closed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from drill import secrets
 
 if TYPE_CHECKING:
     from drill.evidence.model import DrillRecord
@@ -94,18 +94,6 @@ def local_redact(obj: Any) -> Any:
     return obj
 
 
-def _house() -> tuple[Callable[[Any], Any], Callable[[str], str]] | None:
-    try:
-        from drill import logs  # the logging helper's module; optional until it lands
-    except ImportError:
-        return None
-    obj_fn = getattr(logs, "redact", None)
-    text_fn = getattr(logs, "redact_text", None)
-    if callable(obj_fn) and callable(text_fn):
-        return obj_fn, text_fn
-    return None
-
-
 def _keep_flags(original: Any, masked: Any) -> Any:
     """Put back booleans and None a key-name rule masked (`clientPin: true` is evidence, not a secret)."""
     if isinstance(original, bool) or original is None:
@@ -118,18 +106,13 @@ def _keep_flags(original: Any, masked: Any) -> Any:
 
 
 def redact(obj: Any) -> Any:
-    """House redaction (when present) followed by the local rules; flags survive both."""
-    house = _house()
-    masked = house[0](obj) if house is not None else obj
-    return _keep_flags(obj, local_redact(masked))
+    """House redaction followed by the local rules; flags survive both."""
+    return _keep_flags(obj, local_redact(secrets.redact(obj)))
 
 
 def redact_text(text: str) -> str:
-    """House text redaction (when present) followed by the local rules."""
-    house = _house()
-    if house is not None:
-        text = house[1](text)
-    return local_redact_text(text)
+    """House text redaction followed by the local rules."""
+    return local_redact_text(secrets.redact_text(text))
 
 
 def redacted_record(record: DrillRecord) -> DrillRecord:

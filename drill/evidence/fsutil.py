@@ -46,15 +46,6 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
-def fsync_file(path: Path) -> None:
-    """Flush a file someone else wrote (e.g. the PDF from Chromium) before it is hashed into the manifest."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, streamed."""
     digest = hashlib.sha256()

@@ -1,4 +1,4 @@
-"""The ledger: one signed, hash-chained JSON line per drill (and, later, per keyless check).
+"""The ledger: one signed, hash-chained JSON line per drill and per keyless check.
 
 Why a chain and a signature both: the chain (`prev` = SHA-256 of the previous line) makes a reordered,
 removed or edited line in the middle visible; the Ed25519 signature on each line makes an edit of the last

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from drill.evidence._redact import REDACTED
+from drill.secrets import VALUE_PATTERNS
 
 _FALLBACK = (
     ("JWT", re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),
@@ -24,10 +25,6 @@ _SKIP = (".png", ".jpg", ".jpeg", ".lock")
 
 
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
-    try:
-        from drill.logs import VALUE_PATTERNS
-    except ImportError:
-        return list(_FALLBACK)
     return [(name, pattern) for name, pattern, _ in VALUE_PATTERNS] + list(_FALLBACK)
 
 

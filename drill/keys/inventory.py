@@ -63,7 +63,7 @@ def list_hardware_keys() -> list[FoundKey]:
     """Every FIDO HID device this user can open, described (a key that fails to answer is skipped)."""
     from fido2.hid import CtapHidDevice, open_device  # lazy: picks an OS backend at import
 
-    from drill.keys.hardware import Fido2Authenticator
+    from drill.keys.authenticator import Fido2Authenticator
 
     found = []
     for device in CtapHidDevice.list_devices():
@@ -165,7 +165,7 @@ def open_account_authenticator(
     On Windows without administrator rights raw HID is closed to us: the Windows WebAuthn API is used
     instead (its own dialog asks for PIN and touch), and the AAGUID is checked after the ceremony.
     """
-    from drill.keys.hardware import Fido2Authenticator
+    from drill.keys.authenticator import Fido2Authenticator
 
     if include_hardware and software is None and windows_needs_platform_api():
         from drill.keys.windows import WindowsAuthenticator
@@ -185,7 +185,6 @@ def open_account_authenticator(
         label=chosen.info.label,
         serial=chosen.info.serial,
         touch_timeout=touch_timeout,
-        software_key=chosen.software_key,
     )
 
 
@@ -229,7 +228,7 @@ class KeyCheck:
 
 def check_account_key(account: Any, found: Sequence[FoundKey]) -> KeyCheck:
     """Select the account's key among `found` and check AAGUID, PIN set and retries above the guard."""
-    from drill.keys.hardware import effective_guard
+    from drill.keys.authenticator import effective_guard
 
     name = str(getattr(account, "name", "?"))
     expected = KeyExpectation.from_account(account)

@@ -26,7 +26,7 @@ from drill.keys.vendor import AttestationMaterial, VendorAuthority, VendorSpec
 if TYPE_CHECKING:
     from fido2.hid import CtapHidDevice
 
-    from drill.keys.hardware import Fido2Authenticator
+    from drill.keys.authenticator import Fido2Authenticator
 
 SOFTWARE_VID, SOFTWARE_PID = 0x1209, 0xB6D1  # pid.codes test range: never a real vendor's id
 STATE_SUFFIX = ".key.json"
@@ -221,7 +221,7 @@ def open_software_authenticator(
     touch_timeout: float = 30.0,
 ) -> Fido2Authenticator:
     """The software key behind the same adapter as hardware keys: CtapHidDevice + Fido2Client."""
-    from drill.keys.hardware import Fido2Authenticator
+    from drill.keys.authenticator import Fido2Authenticator
 
     key = SoftwareKey.open(Path(state_path), presence=presence, up_timeout=touch_timeout)
     return Fido2Authenticator(
@@ -234,7 +234,6 @@ def open_software_authenticator(
         label=key.label,
         serial=key.serial,
         touch_timeout=touch_timeout,
-        software_key=key,
     )
 
 

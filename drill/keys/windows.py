@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
+from drill.keys.authenticator import parse_options
 from drill.keys.base import KeyInfo
 from drill.keys.collector import OriginCollector
 from drill.keys.errors import KeyCeremonyError
-from drill.keys.hardware import parse_options
 
 _log = structlog.get_logger(__name__)
 ClientFactory = Callable[[OriginCollector], Any]

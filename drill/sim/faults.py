@@ -6,7 +6,10 @@ ingestion stopped, ...), because the protocol-level effect lives there. This mod
 
 from __future__ import annotations
 
-from drill.sim import alerts, graph, identity, loganalytics
+from drill.sim.graph import router as graph
+from drill.sim.identity import routes as identity
+from drill.sim.loganalytics import alerts
+from drill.sim.loganalytics import workspace as loganalytics
 from drill.sim.state import Fault, SimState
 
 

@@ -23,8 +23,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 
-from drill.sim import alerts, control, graph, identity, loganalytics
+from drill.sim import control
 from drill.sim.clock import SimClock
+from drill.sim.graph import router as graph
+from drill.sim.identity import routes as identity
+from drill.sim.loganalytics import alerts
+from drill.sim.loganalytics import workspace as loganalytics
 from drill.sim.state import BROWSER_HOSTS, SimState
 from drill.sim.tenant import Tenant, load_tenant
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drill.sim.clock import SimClock
-from drill.sim.mail import MailStore
+from drill.sim.mail.store import MailStore
 from drill.sim.tenant import Tenant
 
 # Host names the browser sees, mapped to loopback by Chromium's host-resolver rules. Two registrable

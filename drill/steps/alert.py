@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.waiting import poll
+from drill.steps.waiting import poll
 
 NAME, TITLE = "alert", "The alert email reached the watched mailbox"
 SCOPES = (".default",)
@@ -47,12 +48,12 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.clients import graph_client, graph_scopes
 
     sb = StepBuilder(NAME, TITLE)
-    if ctx.observer is None or ctx.signin_started_at is None:
+    if ctx.observer is None or ctx.timings.signin_started_at is None:
         return sb.fail("no sign-in to wait for an alert about")
     alert = ctx.playbook.alert
     client = graph_client(ctx.observer, ctx.cloud, graph_scopes(ctx.cloud, SCOPES))
-    since = ctx.signin_started_at - timedelta(seconds=1)
-    stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = ctx.timings.signin_started_at - timedelta(seconds=1)
+    stamp = utc_z(since)
     cfg = RequestConfiguration(
         query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
             filter=f"receivedDateTime ge {stamp}",

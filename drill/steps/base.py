@@ -17,10 +17,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class StepFailed(Exception):
-    """Stop the step here with this reason; the builder records it as FAIL, not as a crash."""
-
-
 class StepBuilder:
     def __init__(self, step: str, title: str, *, required: bool = True) -> None:
         self.step = step

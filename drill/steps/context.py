@@ -34,7 +34,7 @@ class DrillContext:
     progress: Progress
     drill_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     browser_args: list[str] = field(default_factory=list)  # extra Chromium flags (the simulator's host map)
-    # Where screenshots go as they are taken; set by the orchestrator from the bundle writer.
+    # Where screenshots go as they are taken; `drill.run.loop.execute` sets it from the bundle writer.
     save_screenshot: Callable[[str, bytes], str] | None = None
     work_dir: Path | None = None
     headed: bool = False  # show the browser window (rehearsals); the playbook's browser.headless otherwise
@@ -45,9 +45,7 @@ class DrillContext:
     observer: TokenCredential | None = None
     tokens: TokenSet | None = field(default=None, repr=False)
     token_claims: dict[str, Any] = field(default_factory=dict)
-    signin_started_at: datetime | None = None
     signin_completed_at: datetime | None = None
-    signin_row: dict[str, Any] | None = None
     browser_version: str | None = None
     timings: Timings = field(default_factory=Timings)
     findings: list[Finding] = field(default_factory=list)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.isotime import parse_utc, utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.waiting import poll
+from drill.steps.waiting import poll
 
 NAME, TITLE = "log_rows", "The sign-in is in Log Analytics and the alert query matches it"
 APPLIED_RESULTS = {"success", "failure", "reportOnlySuccess", "reportOnlyFailure", "reportOnlyInterrupted"}
@@ -29,9 +30,7 @@ ROW_COLUMNS = (
 def _as_dt(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parse_utc(value if isinstance(value, datetime) else str(value))
 
 
 def _as_json(value: Any) -> Any:
@@ -44,7 +43,7 @@ def _as_json(value: Any) -> Any:
 
 
 def signin_query(user_id: str, app_id: str, since: datetime) -> str:
-    stamp = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    stamp = utc_z(since)
     return (
         "SigninLogs\n"
         f"| where UserId == '{user_id}'\n"
@@ -123,11 +122,11 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.clients import logs_client
 
     sb = StepBuilder(NAME, TITLE)
-    if ctx.observer is None or ctx.signin_started_at is None:
+    if ctx.observer is None or ctx.timings.signin_started_at is None:
         return sb.fail("no sign-in to look for (the sign-in step did not run)")
     client = logs_client(ctx.observer, ctx.cloud)
     workspace = str(ctx.playbook.log_analytics.workspace_id)
-    since = ctx.signin_started_at - timedelta(seconds=5)
+    since = ctx.timings.signin_started_at - timedelta(seconds=5)
     query = signin_query(str(ctx.account.object_id), str(ctx.playbook.drill_app.client_id), since)
     deadline = float(ctx.playbook.sla.log_row)
 
@@ -162,7 +161,6 @@ async def run(ctx: DrillContext) -> StepResult:
             "Entra diagnostic setting sends SignInLogs to this workspace, and ingestion health"
         )
     seen = utcnow()
-    ctx.signin_row = row
     created, generated = _as_dt(row.get("CreatedDateTime")), _as_dt(row.get("TimeGenerated"))
     t = ctx.timings
     t.row_created_at, t.row_ingested_at, t.row_seen_at = created, generated, seen

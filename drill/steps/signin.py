@@ -57,7 +57,7 @@ async def run(ctx: DrillContext) -> StepResult:
     bridge = WebAuthnBridge(ctx.key)
     recorder = Recorder(ctx.save_screenshot)
     executable = find_chromium(str(pb.browser.executable) if pb.browser.executable else None)
-    ctx.signin_started_at = ctx.timings.signin_started_at = utcnow()
+    ctx.timings.signin_started_at = utcnow()
     async with chromium(
         executable,
         headless=pb.browser.headless and not ctx.headed,
@@ -95,7 +95,7 @@ async def run(ctx: DrillContext) -> StepResult:
         outcome.redirect_url = None  # the code is spent or useless: drop it now
     ctx.tokens = tokens
     ctx.signin_completed_at = ctx.timings.signin_completed_at = utcnow()
-    ctx.timings.signin_s = round((ctx.signin_completed_at - ctx.signin_started_at).total_seconds(), 3)
+    ctx.timings.signin_s = round((ctx.signin_completed_at - ctx.timings.signin_started_at).total_seconds(), 3)
     claims = token_claims(tokens.access_token)
     ctx.token_claims = claims
     sb.check("signed_in", "Sign-in with the passkey", True, outcome.reason, {"pages": len(outcome.pages)})

@@ -13,8 +13,8 @@ import pytest
 from fido2.server import Fido2Server
 from fido2.webauthn import PublicKeyCredentialRpEntity, PublicKeyCredentialUserEntity
 
+from drill.keys.authenticator import Fido2Authenticator
 from drill.keys.errors import PinGuardError
-from drill.keys.hardware import Fido2Authenticator
 from drill.keys.inventory import FoundKey, list_hardware_keys
 from drill.keys.prompts import ConsolePrompts, ScriptedPrompts
 

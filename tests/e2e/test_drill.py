@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from drill.demo import build_context, demo_world
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import Status, Verdict
 from drill.evidence.signing import Signer
-from drill.runner import execute
+from drill.run.demo import build_context, demo_world
+from drill.run.loop import execute
 from drill.testing import scan_for_secrets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -19,7 +19,7 @@ from drill.evidence.model import Status
 
 
 def test_keyless_preflight_against_the_tenant(live_playbook: Path) -> None:
-    from drill.live import _context
+    from drill.run.live import _context
     from drill.steps import preflight
 
     ctx = _context(live_playbook, None)
@@ -32,7 +32,7 @@ def test_attended_drill_passes(live_playbook: Path) -> None:
     account = os.environ.get("DRILL_LIVE_ACCOUNT")
     if not account:
         pytest.skip("set DRILL_LIVE_ACCOUNT to run an attended drill (operator and key present)")
-    from drill.live import run_live
+    from drill.run.live import run_live
 
     code = run_live(
         live_playbook, account, operator=os.environ.get("USER", "tester"), witness=None, output=None

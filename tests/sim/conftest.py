@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from drill.sim.identity import configure_client_secret
+from drill.sim.identity.routes import configure_client_secret
 from drill.sim.server import SimServer
 from drill.sim.tenant import Tenant, load_tenant
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playbook_fixtures import edit, write_playbook
+from playbook_support import edit, write_playbook
 
 from drill.clouds import BUILTIN, CHINA, PUBLIC, USGOV, Cloud, cloud_for
 from drill.playbook import load_playbook

@@ -76,7 +76,7 @@ def test_entrypoint_is_the_drill_console_script() -> None:
 
 
 def test_no_secrets_in_the_image_definition() -> None:
-    from drill.logs import find_secret_patterns
+    from drill.secrets import find_secret_patterns
 
     text = DOCKERFILE.read_text(encoding="utf-8")
     assert find_secret_patterns(text) == []

@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from graph_support import DRILL_APP, DRILL_SCOPES, EA01, OBSERVER_APP, OBSERVER_ROLES
 
 from drill.sim.server import SimServer
 from drill.sim.state import token_service
 from drill.sim.tokens import GRAPH_AUDIENCE
-
-from ._support import DRILL_APP, DRILL_SCOPES, EA01, OBSERVER_APP, OBSERVER_ROLES
 
 Issuer = Callable[..., str]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drill.sim.graph_odata import graph_types
-from drill.sim.server import SimServer
+from graph_support import EA01, EA02, bearer
 
-from ._support import EA01, EA02, bearer
+from drill.sim.graph.odata import graph_types
+from drill.sim.server import SimServer
 
 AAGUID = "d8a1c3e2-0001-4b1d-a5e1-5a1d0000a001"
 

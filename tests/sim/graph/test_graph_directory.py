@@ -6,12 +6,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from graph_support import ALICE, EA01, EA02, StaticCredential, bearer, close, graph_client
 
-from drill.sim.graph_odata import graph_types
+from drill.sim.graph.odata import graph_types
 from drill.sim.server import SimServer
 from drill.sim.state import token_service
-
-from ._support import ALICE, EA01, EA02, StaticCredential, bearer, close, graph_client
 
 GROUP = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e01"
 AU = "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c01"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from graph_support import EA01, EA02, GA, MAILBOX, StaticCredential, bearer, close, graph_client
+
 from drill.sim.faults import all_faults, apply_fault
 from drill.sim.server import SimServer
-
-from ._support import EA01, EA02, GA, MAILBOX, StaticCredential, bearer, close, graph_client
 
 
 def test_graph_faults_are_listed() -> None:

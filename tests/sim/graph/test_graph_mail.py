@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from drill.sim.server import SimServer
+from graph_support import EA01, MAILBOX, StaticCredential, bearer, close, graph_client
 
-from ._support import EA01, MAILBOX, StaticCredential, bearer, close, graph_client
+from drill.sim.server import SimServer
 
 DEFAULT = ["https://graph.microsoft.com/.default"]
 

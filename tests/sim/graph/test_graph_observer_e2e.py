@@ -10,9 +10,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from drill.sim.server import SimServer
+from graph_support import MAILBOX, OBSERVER_APP, close, graph_client
 
-from ._support import MAILBOX, OBSERVER_APP, close, graph_client
+from drill.sim.server import SimServer
 
 
 def test_observer_reads_mailbox_and_sign_ins_with_client_credentials(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drill.sim.graph_http import GraphError, GraphRequest
-from drill.sim.graph_odata import QuerySpec, collection, ops
+from drill.sim.graph.http import GraphError, GraphRequest
+from drill.sim.graph.odata import QuerySpec, collection, ops
 
 SPEC = QuerySpec(
     "user", "User",

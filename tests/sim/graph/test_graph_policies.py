@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from drill.sim.graph_odata import graph_types
+from graph_support import ALICE, DRILL_APP, EA01, GA, assert_same_shape, bearer, example
+
+from drill.sim.graph.odata import graph_types
 from drill.sim.server import SimServer
 from drill.sim.state import SignInEvent
-
-from ._support import ALICE, DRILL_APP, EA01, GA, assert_same_shape, bearer, example
 
 CUSTOM_STRENGTH = "4d1f2e3a-5b6c-4d7e-8f90-a1b2c3d4e501"
 GRAPH_APP = "00000003-0000-0000-c000-000000000000"

@@ -7,11 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from graph_support import EA01, StaticCredential
 
 from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer
-
-from ._support import EA01, StaticCredential
 
 
 async def _close(client: Any) -> None:

@@ -9,11 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
-
-from drill.sim.faults import apply_fault
-from drill.sim.server import SimServer
-
-from ._support import (
+from graph_support import (
     EA01,
     EA02,
     GA,
@@ -24,6 +20,9 @@ from ._support import (
     example,
     graph_client,
 )
+
+from drill.sim.faults import apply_fault
+from drill.sim.server import SimServer
 
 SCOPES = [
     "https://graph.microsoft.com/User.Read",

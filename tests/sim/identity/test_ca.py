@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drill.sim import ca
+from drill.sim.identity import ca
 from drill.sim.tenant import Tenant, tenant_from_dict
 
 EA = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from drill.sim.clock import SimClock
+from drill.sim.identity.webauthn_rp import aaguid_refusal, key_rules
 from drill.sim.state import SimState
 from drill.sim.tenant import tenant_from_dict
-from drill.sim.webauthn_rp import aaguid_refusal, key_rules
 
 EA = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 GROUP = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e01"

@@ -176,7 +176,7 @@ def _self_signed() -> tuple[str, str, str]:
 
 
 def test_client_assertion_with_a_registered_certificate(sim: SimServer, http: requests.Session) -> None:
-    from drill.sim.identity import configure_client_certificate
+    from drill.sim.identity.routes import configure_client_certificate
 
     key_pem, cert_pem, thumbprint = _self_signed()
     other_key, _, other_thumb = _self_signed()

@@ -19,7 +19,7 @@ from drill.evidence.signing import Signer
 
 @pytest.fixture(scope="session")
 def session_pdf() -> bytes:
-    from evidence_records import healthy
+    from records_support import healthy
 
     from drill.evidence.html import render_report
     from drill.evidence.pdf import render_pdf

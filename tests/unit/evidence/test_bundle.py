@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from evidence_records import FAILURES, SECRETS, failing, healthy
 from evidence_support import WriteBundle
+from records_support import FAILURES, SECRETS, failing, healthy
 
 from drill.evidence import ledger, manifest
 from drill.evidence.bundle import BundleWriter, reconcile

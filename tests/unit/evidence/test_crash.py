@@ -15,7 +15,7 @@ from pathlib import Path
 from drill.evidence import manifest
 from drill.evidence.verify import verify_bundle, verify_ledger
 
-CHILD = Path(__file__).with_name("crash_child.py")
+CHILD = Path(__file__).with_name("crash_child_support.py")
 ROOT = Path(__file__).parents[3]
 
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from evidence_records import SECRETS, failing, healthy
+from records_support import SECRETS, failing, healthy
 
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import DrillRecord

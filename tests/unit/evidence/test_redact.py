@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evidence_records import AUTH_CODE, CLIENT_SECRET, COOKIE, JWT, PIN
+from records_support import AUTH_CODE, CLIENT_SECRET, COOKIE, JWT, PIN
 
 from drill.evidence._redact import REDACTED, local_redact, local_redact_text, redact, redact_text
 
@@ -41,7 +41,7 @@ def test_evidence_that_is_not_secret_survives() -> None:
 
 
 def test_local_rules_alone_fail_closed() -> None:
-    """The fallback used when drill.logs is absent masks the same shapes."""
+    """The fallback used when drill.secrets is absent masks the same shapes."""
     out = local_redact({"id_token": JWT, "code": AUTH_CODE, "pin": PIN, "list": [f"Bearer {JWT}"]})
     assert out == {"id_token": REDACTED, "code": REDACTED, "pin": REDACTED, "list": [f"Bearer {REDACTED}"]}
     assert AUTH_CODE not in local_redact_text(f"GET /cb?code={AUTH_CODE}&x=1")

@@ -6,8 +6,8 @@ import re
 import xml.etree.ElementTree as ET  # our own output, not untrusted input
 from pathlib import Path
 
-from evidence_records import failing, healthy
 from evidence_support import WriteBundle, _png
+from records_support import failing, healthy
 from typer.testing import CliRunner
 
 from drill.cli import app

@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from evidence_records import failing, healthy
 from evidence_support import WriteBundle
+from records_support import failing, healthy
 from typer.testing import CliRunner
 
 from drill.cli import app

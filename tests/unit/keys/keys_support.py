@@ -14,7 +14,7 @@ from fido2.webauthn import (
     PublicKeyCredentialUserEntity,
 )
 
-from drill.keys.hardware import Fido2Authenticator
+from drill.keys.authenticator import Fido2Authenticator
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey
 
@@ -35,7 +35,6 @@ def adapter_for(
         related_origins={},
         pin_guard=guard,
         touch_timeout=touch_timeout,
-        software_key=key,
     )
 
 

@@ -9,8 +9,8 @@ from fido2.ctap import CtapError
 from fido2.ctap2 import ClientPin, Ctap2
 from keys_support import ORIGIN, PIN, RP_ID, RelyingParty, adapter_for
 
+from drill.keys.authenticator import effective_guard
 from drill.keys.errors import PinGuardError
-from drill.keys.hardware import effective_guard
 from drill.keys.prompts import ScriptedPrompts
 from drill.keys.software import SoftwareKey
 

@@ -226,8 +226,8 @@ def test_adapter_refuses_a_key_whose_getinfo_fails(key: SoftwareKey) -> None:
     """Fido2Client would silently fall back to U2F; the adapter must refuse instead."""
     import threading
 
+    from drill.keys.authenticator import Fido2Authenticator
     from drill.keys.errors import KeyCeremonyError
-    from drill.keys.hardware import Fido2Authenticator
     from drill.keys.prompts import ScriptedPrompts
 
     class BrokenInfo:

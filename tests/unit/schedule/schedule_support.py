@@ -15,7 +15,7 @@ from drill.clouds import Cloud, cloud_for
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
 from drill.playbook import Playbook, load_playbook
-from drill.schedule_notify import Notice
+from drill.schedule.notify import Notice
 
 REPO = Path(__file__).resolve().parents[3]
 RECIPIENT = "alice.admin@contoso.test"
@@ -177,7 +177,7 @@ class World:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The demo tenant on a simulator, the demo playbook pointed at it, the observer credential."""
     from drill.auth import observer_credential
-    from drill.sim.identity import configure_client_secret
+    from drill.sim.identity.routes import configure_client_secret
     from drill.sim.server import SimServer
     from drill.sim.tenant import load_tenant
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from schedule_support import OTHER_TENANT, T0, TENANT, drill_line
 
-from drill.schedule_state import AccountStatus, SentStore, SentView, account_statuses, owed_reminder
+from drill.schedule.due import AccountStatus, SentStore, SentView, account_statuses, owed_reminder
 
 
 def test_due_date_is_last_pass_plus_cycle_and_failures_do_not_move_it() -> None:

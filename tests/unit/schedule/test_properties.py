@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schedule_support import T0, TENANT
 
-from drill.schedule_state import AccountStatus, SentStore, owed_reminder
+from drill.schedule.due import AccountStatus, SentStore, owed_reminder
 
 offsets = st.lists(st.integers(min_value=0, max_value=220 * 24), min_size=1, max_size=40)  # hours after T0
 

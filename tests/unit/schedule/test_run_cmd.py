@@ -15,7 +15,7 @@ from schedule_support import REPO, World, run_cli
 
 from drill.evidence import ledger
 from drill.playbook import Playbook
-from drill.schedule_state import SentStore
+from drill.schedule.due import SentStore
 
 
 def test_once_on_the_simulator_mails_once_and_ledgers_each_keyless_check(

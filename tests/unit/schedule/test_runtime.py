@@ -11,8 +11,8 @@ from schedule_support import T0, FakeClock, RecordingNotifier, drill_line
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
 from drill.playbook import Playbook
-from drill.schedule import ScheduleRuntime, Target
-from drill.schedule_keyless import ProbeResult
+from drill.schedule.keyless import ProbeResult
+from drill.schedule.scheduler import ScheduleRuntime, Target
 from drill.testing import capture_logs
 
 

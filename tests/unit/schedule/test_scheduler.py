@@ -18,8 +18,8 @@ from schedule_support import T0, FakeClock, RecordingNotifier, drill_line
 
 from drill.evidence.signing import Signer
 from drill.playbook import Playbook
-from drill.schedule import DrillScheduler, ScheduleRuntime, Target
-from drill.schedule_keyless import ProbeResult
+from drill.schedule.keyless import ProbeResult
+from drill.schedule.scheduler import DrillScheduler, ScheduleRuntime, Target
 
 
 class _HealthyProbes:
@@ -160,3 +160,46 @@ def test_removed_accounts_lose_their_jobs(
     one = make_playbook(accounts=("bg-1",), name="one.yaml")
     sched, _ = started(ScheduleRuntime([Target(one, ledger_path, [notifier])], state, signer, clock=clock))
     assert [j.id for j in sched.jobs()] == [f"reminder:{tid}:bg-1"]  # no probes: no keyless job
+
+
+def test_a_job_store_written_before_the_package_layout_loads_and_runs(
+    make_playbook: Callable[..., Playbook],
+    write_ledger: Callable[..., Path],
+    started: Callable[[ScheduleRuntime], tuple[DrillScheduler, Runs]],
+    clock: FakeClock,
+    notifier: RecordingNotifier,
+    signer: Signer,
+    tmp_path: Path,
+) -> None:
+    """fixtures/jobs-layout-0.4.sqlite was written by the code of commit 045169e (drill/schedule.py a module).
+
+    Its jobs say `drill.schedule:reminder_job` and `drill.schedule:keyless_job`; they must still resolve,
+    be kept (not replaced) and run.
+    """
+    import shutil
+    import sqlite3
+
+    pb = make_playbook(accounts=("bg-1", "bg-2"), cycle_days=180, leads=(30, 7, 1))
+    tid = str(pb.tenant.id)
+    path = write_ledger(drill_line("bg-1", "PASS", T0), drill_line("bg-2", "PASS", T0))
+    state = tmp_path / "state"
+    state.mkdir()
+    shutil.copy(Path(__file__).with_name("fixtures") / "jobs-layout-0.4.sqlite", state / "jobs.sqlite")
+    with sqlite3.connect(state / "jobs.sqlite") as db:
+        stored = {row[0] for row in db.execute("SELECT id FROM apscheduler_jobs")}
+    ids = {f"reminder:{tid}:bg-1", f"reminder:{tid}:bg-2", f"keyless:{tid}"}
+    assert stored == ids  # the fixture's tenant is the test playbook's
+    _move_stored_runs_back(state, timedelta(days=400))  # due now, whatever today's date is
+    clock.advance(timedelta(days=151))
+    runtime = ScheduleRuntime(
+        [Target(pb, path, [notifier])], state, signer, clock=clock, probes_for=lambda _: _HealthyProbes()
+    )
+    sched, runs = started(runtime)
+    assert {(j.id, j.func_ref) for j in sched.jobs()} == {
+        (f"reminder:{tid}:bg-1", "drill.schedule:reminder_job"),
+        (f"reminder:{tid}:bg-2", "drill.schedule:reminder_job"),
+        (f"keyless:{tid}", "drill.schedule:keyless_job"),
+    }
+    runs.wait(ids)
+    assert runs.errors == []
+    assert sorted(n.account for n in notifier.notices) == ["bg-1", "bg-2"]

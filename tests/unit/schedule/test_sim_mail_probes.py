@@ -11,10 +11,10 @@ from schedule_support import RECIPIENT, FakeClock, World, drill_line
 
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
-from drill.schedule import ScheduleRuntime, Target
-from drill.schedule_keyless import keyless_check
-from drill.schedule_notify import GraphMailNotifier, LogNotifier
-from drill.schedule_probes import ObserverProbes
+from drill.schedule.keyless import keyless_check
+from drill.schedule.notify import GraphMailNotifier, LogNotifier
+from drill.schedule.probes import ObserverProbes
+from drill.schedule.scheduler import ScheduleRuntime, Target
 from drill.testing import capture_logs
 
 

@@ -1,0 +1,400 @@
+"""What a drill needs to know about one tenant, as a validated model loaded from YAML.
+
+A playbook is reviewed like code and run rarely, often by someone who did not write it, so it must fail
+early and precisely: unknown keys are errors (a misspelt ``revoke_sesions`` would otherwise silently keep the
+default), every error points at ``file:line:col`` with the fix, and no secret may be written in it at all
+(PINs are typed at the prompt, tokens are obtained by the drill, client secrets come from an environment
+variable named here). `playbook_warnings` holds the judgement calls (cadence, account count, key diversity)
+that are advice rather than errors.
+
+Paths: files the drill reads (alert query, signing key, certificates, CA bundle) are relative to the
+playbook's folder; the output folder (``evidence.output_dir``) is relative to the working directory, like
+any CLI output.
+
+Run-time values: inside ``tenant.cloud.custom`` (and only there) ``${NAME}`` and ``${NAME:-default}`` are
+replaced from the environment when the playbook loads, so a simulator whose port is known only at run time
+can be named (``authority_host: https://login.sim.test:${DRILL_SIM_PORT}``). `load_playbook(path, env=...)`
+takes the mapping to expand from, so a caller can pass values without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from drill.errors import DrillUserError
+from drill.playbook.types import (
+    Domain,
+    Email,
+    EnvName,
+    HttpsUrl,
+    ListOfEmails,
+    Origin,
+    Regex,
+    RpId,
+    Seconds,
+    Slug,
+    StrictModel,
+    Text,
+    check_redirect_uri,
+)
+
+# Microsoft Graph Command Line Tools: a public client every tenant has, used when no drill app is named.
+GRAPH_CLI_APP_ID = uuid.UUID("14d82eec-204b-4c2f-b7e8-296a70dab67e")
+
+
+# --- tenant and cloud ---------------------------------------------------------------------------------------
+class CloudName(StrEnum):
+    public = "public"
+    usgov = "usgov"
+    china = "china"
+
+
+class CustomEndpoints(StrictModel):
+    """Endpoints of a cloud that is not one of Microsoft's named ones (the simulator is one)."""
+
+    name: Slug = "custom"
+    authority_host: HttpsUrl
+    graph_endpoint: HttpsUrl
+    logs_endpoint: HttpsUrl
+    graph_audience: HttpsUrl | None = Field(
+        default=None, description="Token audience for Graph scopes; default: graph_endpoint."
+    )
+    logs_audience: HttpsUrl | None = Field(
+        default=None, description="Token audience for Log Analytics; default: logs_endpoint."
+    )
+    ca_bundle: Path | None = Field(
+        default=None, description="PEM file of extra CAs to trust (relative to the playbook)."
+    )
+    webauthn_related_origins: dict[RpId, list[Origin]] = Field(
+        default_factory=dict,
+        description="RP ID -> other origins allowed to use it, e.g. {login.microsoft.com: [https://login.microsoftonline.com]}.",
+    )
+
+
+class CustomCloud(StrictModel):
+    custom: CustomEndpoints
+
+
+def _cloud_tag(value: Any) -> str:
+    return "cloud-custom" if isinstance(value, dict | CustomCloud) else "cloud-name"
+
+
+CloudSpec = Annotated[
+    Annotated[CloudName, Tag("cloud-name")] | Annotated[CustomCloud, Tag("cloud-custom")],
+    Discriminator(_cloud_tag),
+]
+
+
+class Tenant(StrictModel):
+    id: uuid.UUID = Field(description="Directory (tenant) id.")
+    primary_domain: Domain = Field(description="Primary or initial domain, e.g. contoso.onmicrosoft.com.")
+    cloud: CloudSpec = Field(default=CloudName.public, description="public | usgov | china | {custom: {...}}")
+
+
+# --- accounts -----------------------------------------------------------------------------------------------
+class KeySpec(StrictModel):
+    """The physical key an account is expected to use: what the drill checks it is holding."""
+
+    aaguids: Annotated[list[uuid.UUID], Field(min_length=1)] = Field(
+        description="AAGUID(s) of the expected key model (the FIDO metadata id of make and model)."
+    )
+    label: Text = Field(description="What is written on the key.")
+    vendor: Text = Field(description="Key vendor; keys of different vendors for different accounts.")
+    serial: Text | None = Field(default=None, description="Serial number, if the drill should check it.")
+
+
+class Account(StrictModel):
+    name: Slug = Field(description="Short name used on the command line and in reports, e.g. bg-1.")
+    upn: Email = Field(description="User principal name (cloud-only, on the initial domain).")
+    object_id: uuid.UUID = Field(description="Entra object id: what the logs and the alert match on.")
+    key: KeySpec
+    storage_location: Text = Field(description="Where the key is kept (safe, envelope number).")
+    authorised_people: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="Who may take the key out and use the account."
+    )
+    pin_retry_guard: StrictInt = Field(
+        default=3,
+        ge=2,
+        le=8,
+        description="Refuse to try a PIN when the key has this many retries left or fewer.",
+    )
+
+
+# --- the drill's own sign-in --------------------------------------------------------------------------------
+_RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+
+
+class DrillApp(StrictModel):
+    client_id: uuid.UUID = GRAPH_CLI_APP_ID
+    redirect_uri: Annotated[str, AfterValidator(check_redirect_uri)] = "http://localhost"
+    scopes: Annotated[list[Text], Field(min_length=1)] = Field(
+        default_factory=lambda: ["User.Read", "RoleManagement.Read.Directory"]
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_reserved(cls, scopes: list[str]) -> list[str]:
+        reserved = sorted(_RESERVED_SCOPES.intersection(s.lower() for s in scopes))
+        if reserved:
+            raise ValueError(
+                f"msal adds the OpenID scopes itself and refuses them; remove {', '.join(reserved)}"
+            )
+        return scopes
+
+
+# --- the observer (reads logs and mail; never touches the break-glass account) ------------------------------
+class AzureCliObserver(StrictModel):
+    kind: Literal["azure-cli"]
+
+
+class CertificateObserver(StrictModel):
+    kind: Literal["certificate"]
+    client_id: uuid.UUID
+    certificate_path: Path = Field(
+        description="PEM (or PKCS#12) holding the app's certificate and private key."
+    )
+    certificate_password_env: EnvName | None = Field(
+        default=None, description="Env var holding the file's password."
+    )
+    send_certificate_chain: StrictBool = False
+
+
+class ClientSecretEnvObserver(StrictModel):
+    kind: Literal["client-secret-env"]
+    client_id: uuid.UUID
+    client_secret_env: EnvName = Field(description="Name of the environment variable holding the secret.")
+
+
+class ManagedIdentityObserver(StrictModel):
+    kind: Literal["managed-identity"]
+    client_id: uuid.UUID | None = Field(
+        default=None, description="User-assigned identity; omit for system-assigned."
+    )
+
+
+class WorkloadIdentityObserver(StrictModel):
+    kind: Literal["workload-identity"]
+    client_id: uuid.UUID
+    token_file_path: Path | None = Field(
+        default=None, description="Federated token file; default: $AZURE_FEDERATED_TOKEN_FILE."
+    )
+
+
+Observer = Annotated[
+    AzureCliObserver
+    | CertificateObserver
+    | ClientSecretEnvObserver
+    | ManagedIdentityObserver
+    | WorkloadIdentityObserver,
+    Field(discriminator="kind"),
+]
+
+
+# --- logs and alerting --------------------------------------------------------------------------------------
+class LogAnalytics(StrictModel):
+    workspace_id: uuid.UUID
+    alert_query_file: Path = Field(description="KQL of the break-glass alert rule, relative to the playbook.")
+    tables: Annotated[list[Text], Field(min_length=1)] = Field(
+        default_factory=lambda: ["SigninLogs", "AuditLogs"]
+    )
+
+
+class Alert(StrictModel):
+    mailbox: Email = Field(description="Mailbox the alert's action group mails (the observer reads it).")
+    subject_match: Regex = Field(description="Regular expression the alert mail's subject must match.")
+    sender: Email = Field(
+        default="azure-noreply@microsoft.com", description="Expected sender of the alert mail."
+    )
+    sentinel_workspace: uuid.UUID | None = Field(
+        default=None, description="Also expect a Microsoft Sentinel incident in this workspace."
+    )
+
+
+class ExpectedPolicy(StrictModel):
+    id: uuid.UUID | None = None
+    display_name: Text | None = None
+    expect: Literal["applies", "excluded"] = Field(
+        default="applies",
+        description="Whether this policy should apply to the break-glass sign-in or exclude it.",
+    )
+
+    @model_validator(mode="after")
+    def _named(self) -> ExpectedPolicy:
+        if self.id is None and self.display_name is None:
+            raise ValueError(
+                "a policy needs an id or a display_name; give one (the id is better: names change)"
+            )
+        return self
+
+
+class ConditionalAccess(StrictModel):
+    break_glass_group_id: uuid.UUID | None = Field(
+        default=None, description="Group holding the break-glass accounts (excluded from the other policies)."
+    )
+    expected_policies: list[ExpectedPolicy] = Field(default_factory=list)
+
+
+class Sla(StrictModel):
+    """Seconds each wait may take before the step fails."""
+
+    preflight: Seconds = 120
+    signin: Seconds = 300
+    ga_proof: Seconds = 120
+    log_row: Seconds = 1800
+    alert: Seconds = 1800
+    cleanup: Seconds = 300
+
+
+class Schedule(StrictModel):
+    cycle_days: StrictInt = Field(
+        default=180, ge=1, le=366, description="Days between drills of each account (Microsoft: at most 90)."
+    )
+    reminder_lead_days: list[Annotated[StrictInt, Field(ge=0, le=365)]] = Field(
+        default_factory=lambda: [30, 7, 1]
+    )
+    ga_ceiling: StrictInt = Field(
+        default=4, ge=1, le=100, description="Most Global Administrators the tenant should have."
+    )
+    daily_keyless_check: StrictBool = True
+
+    @model_validator(mode="after")
+    def _leads_fit(self) -> Schedule:
+        too_long = [d for d in self.reminder_lead_days if d >= self.cycle_days]
+        if too_long:
+            raise ValueError(
+                f"reminder_lead_days {too_long} must be shorter than cycle_days ({self.cycle_days}); "
+                "shorten the lead days or lengthen the cycle"
+            )
+        return self
+
+
+# --- evidence -----------------------------------------------------------------------------------------------
+class FolderFiling(StrictModel):
+    kind: Literal["folder"]
+    path: Path
+
+
+class SharePointFiling(StrictModel):
+    kind: Literal["sharepoint"]
+    site_url: HttpsUrl
+    library: Text = "Documents"
+    folder: Text = "Break-glass drills"
+
+
+Filing = Annotated[FolderFiling | SharePointFiling, Field(discriminator="kind")]
+
+
+class Evidence(StrictModel):
+    output_dir: Path = Field(
+        default=Path("reports"),
+        description="Where drill folders and ledger.jsonl go (relative to the working directory).",
+    )
+    signing_key: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) signing each manifest."
+    )
+    filing: list[Filing] = Field(default_factory=list)
+
+
+class Browser(StrictModel):
+    executable: Path | None = Field(
+        default=None, description="Chromium to drive; default: found automatically."
+    )
+    headless: StrictBool = Field(default=True, description="Run Chromium without a window.")
+    locale: Text = Field(default="en-US", description="Browser language (the UI profile's text fallbacks).")
+    ui_profile: dict[Slug, Text] = Field(
+        default_factory=dict, description="Selector name -> CSS, overriding the built-in sign-in UI profile."
+    )
+
+
+class Announce(StrictModel):
+    to: ListOfEmails = Field(description="Who to tell before a drill signs in, so the alert is expected.")
+
+
+class Cleanup(StrictModel):
+    revoke_sessions: StrictBool = Field(
+        default=True, description="Revoke the break-glass account's sessions after the drill."
+    )
+
+
+# --- the playbook -------------------------------------------------------------------------------------------
+class Playbook(StrictModel):
+    """One tenant's drill: who, with which key, watched by what, proven how."""
+
+    schema_version: Literal[1] = 1
+    tenant: Tenant
+    accounts: Annotated[list[Account], Field(min_length=1)]
+    drill_app: DrillApp = Field(default_factory=lambda: DrillApp())
+    observer: Observer
+    log_analytics: LogAnalytics
+    alert: Alert
+    conditional_access: ConditionalAccess = Field(default_factory=lambda: ConditionalAccess())
+    sla: Sla = Field(default_factory=lambda: Sla())
+    schedule: Schedule = Field(default_factory=lambda: Schedule())
+    evidence: Evidence = Field(default_factory=lambda: Evidence())
+    browser: Browser = Field(default_factory=lambda: Browser())
+    announce: Announce | None = None
+    cleanup: Cleanup = Field(default_factory=lambda: Cleanup())
+
+    _source: Path | None = PrivateAttr(None)
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_accounts(cls, accounts: list[Account]) -> list[Account]:
+        for attr in ("name", "upn", "object_id"):
+            seen: set[str] = set()
+            for account in accounts:
+                value = str(getattr(account, attr)).lower()
+                if value in seen:
+                    raise ValueError(f"two accounts share {attr} {value!r}; make each account distinct")
+                seen.add(value)
+        return accounts
+
+    @property
+    def source(self) -> Path | None:
+        """The file this playbook was loaded from (None when built in code)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self._source.parent if self._source is not None else Path.cwd()
+
+    def resolve(self, path: Path) -> Path:
+        """An input file named in the playbook, resolved against the playbook's folder."""
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def alert_query_path(self) -> Path:
+        return self.resolve(self.log_analytics.alert_query_file)
+
+    def alert_query(self) -> str:
+        return self.alert_query_path.read_text(encoding="utf-8")
+
+    @property
+    def output_dir(self) -> Path:
+        out = self.evidence.output_dir
+        return out if out.is_absolute() else Path.cwd() / out
+
+    def account(self, name: str | None = None) -> Account:
+        """The named account, or the first one; DrillUserError naming the choices otherwise."""
+        if name is None:
+            return self.accounts[0]
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        names = ", ".join(a.name for a in self.accounts)
+        raise DrillUserError(f"no account named {name!r} in the playbook; choose one of: {names}")

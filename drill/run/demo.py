@@ -1,0 +1,201 @@
+"""The demo and rehearsal wiring: the embedded simulator, two software keys, `playbooks/demo.yaml`.
+
+This is the only product module that imports `drill.sim`. Everything after `demo_world` is the same code a
+live drill runs: the playbook loader, the cloud from the playbook, the key adapter, the orchestrator and
+the evidence writer. The software keys are registered through a real WebAuthn ceremony (python-fido2
+client, the simulator's Fido2Server), never injected.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from drill.errors import DrillUserError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PLAYBOOK = ROOT / "playbooks" / "demo.yaml"
+DEMO_TENANT = ROOT / "playbooks" / "sim" / "demo-tenant.yaml"
+OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"  # noqa: S105 - the name of a variable, not a secret
+FIDO_ORIGIN = "https://login.microsoft.test"
+
+
+@dataclass
+class DemoWorld:
+    sim: Any  # drill.sim.server.SimServer
+    playbook: Any  # drill.playbook.Playbook
+    cloud: Any  # drill.clouds.Cloud
+    key_paths: dict[str, Path]
+    pin: str
+    state_dir: Path
+
+    def open_key(self, account: str) -> Any:
+        """The account's software key behind the same adapter a hardware key uses."""
+        from drill.keys.prompts import ScriptedPrompts
+        from drill.keys.software import open_software_authenticator
+
+        acct = self.playbook.account(account)
+        return open_software_authenticator(
+            self.key_paths[account],
+            ScriptedPrompts.always(self.pin),
+            self.cloud.webauthn_related_origins,
+            acct.pin_retry_guard,
+        )
+
+
+def _register(world: DemoWorld, account: str) -> None:
+    import httpx
+
+    acct = world.playbook.account(account)
+    key = world.open_key(account)
+    with httpx.Client(base_url=world.sim.base_url, verify=str(world.sim.ca_path), trust_env=False) as http:
+        begin = http.post("/_sim/passkeys/register/begin", json={"userId": str(acct.object_id)})
+        begin.raise_for_status()
+        body = begin.json()
+        response = key.make_credential(body["options"]["publicKey"], FIDO_ORIGIN, threading.Event())
+        done = http.post(
+            "/_sim/passkeys/register/complete",
+            json={
+                "registrationId": body["registrationId"],
+                "response": response,
+                "displayName": acct.key.label,
+            },
+        )
+        if done.status_code >= 400:
+            raise RuntimeError(f"registering the demo key of {account} failed: {done.text[:300]}")
+
+
+@contextmanager
+def demo_world(state_dir: Path | None = None, *, fault: str | None = None) -> Iterator[DemoWorld]:
+    """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked)."""
+    from drill.clouds import cloud_for
+    from drill.keys.software import provision_software_keys
+    from drill.keys.vendor import vendor_root_pems
+    from drill.playbook import load_playbook
+    from drill.secrets import register_secret
+    from drill.sim.faults import all_faults, apply_fault
+    from drill.sim.identity.routes import configure_client_secret
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import load_tenant
+
+    if fault is not None and fault not in all_faults():
+        raise DrillUserError(f"unknown fault {fault!r}; `drill sim faults` lists them")
+    with tempfile.TemporaryDirectory(prefix="drill-demo-") as tmp:
+        base = state_dir or Path(tmp)
+        pin = f"{secrets.randbelow(10**6):06d}"
+        register_secret(pin)
+        skeleton = load_playbook(DEMO_PLAYBOOK, env={})
+        key_paths = provision_software_keys(skeleton.accounts, base / "keys", base / "vendors", pin)
+        tenant = load_tenant(DEMO_TENANT)
+        tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(base / "vendors").values()]
+        with SimServer(tenant, base / "sim") as sim:
+            secret = secrets.token_urlsafe(32)
+            register_secret(secret)
+            configure_client_secret(sim.state, str(skeleton.observer.client_id), secret)  # type: ignore[union-attr]
+            os.environ[OBSERVER_SECRET_ENV] = secret  # this process only; never written anywhere
+            playbook = load_playbook(
+                DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
+            )
+            world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
+            for account in key_paths:
+                _register(world, account)
+            if fault is not None:
+                apply_fault(sim.state, fault)
+            try:
+                yield world
+            finally:
+                os.environ.pop(OBSERVER_SECRET_ENV, None)
+
+
+def build_context(world: DemoWorld, account: str, *, headed: bool = False, quiet: bool = False) -> Any:
+    from drill.progress import Progress
+    from drill.steps.context import DrillContext
+
+    acct = world.playbook.account(account)
+    return DrillContext(
+        playbook=world.playbook,
+        account=acct,
+        cloud=world.cloud,
+        open_key=lambda: world.open_key(account),
+        progress=Progress(quiet=quiet),
+        browser_args=list(world.sim.chromium_args),
+        headed=headed,
+    )
+
+
+def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = False) -> int:
+    """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
+    from drill.evidence.bundle import writer_for
+    from drill.logs import configure_logging
+    from drill.run.loop import execute
+
+    if account not in {"ea01", "ea02"}:
+        raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
+    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
+    configure_logging(log_path, console=False)
+    typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
+    with demo_world(fault=fault) as world:
+        if fault:
+            typer.echo(f"fault applied: {fault}", err=True)
+        ctx = build_context(world, account, headed=headed)
+        writer = writer_for(output, log_path=log_path)
+        code = execute(ctx, writer)
+    shutil.rmtree(log_path.parent, ignore_errors=True)
+    finished = writer.finished
+    if finished is not None:
+        for line in finished.summary():
+            typer.echo(line)
+    return code
+
+
+# -- `drill sim ...`: the simulator for rehearsals and alert-rule authors (commands/sim_cmds.py parses) ------
+def sim_serve(tenant: Path, state_dir: Path, port: int, faults: list[str]) -> None:
+    """Serve the simulated tenant on 127.0.0.1 until Ctrl-C, printing what a client needs to trust it."""
+    import time
+
+    from drill.sim.faults import apply_fault
+    from drill.sim.server import SimServer
+    from drill.sim.tenant import TenantFixtureError
+
+    try:
+        server = SimServer(tenant, state_dir, port=port)
+    except TenantFixtureError as exc:
+        raise DrillUserError(str(exc)) from exc
+    with server as sim:
+        for name in faults:
+            try:
+                apply_fault(sim.state, name)
+            except KeyError as exc:
+                raise DrillUserError(str(exc.args[0])) from exc
+        typer.echo(f"simulated tenant {sim.state.tenant.id} at {sim.base_url}")
+        typer.echo(f"trust this CA: {sim.ca_path}")
+        typer.echo("chromium flags: " + " ".join(f"'{a}'" for a in sim.chromium_args))
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            typer.echo("stopped")
+
+
+def sim_faults() -> list[tuple[str, str, str]]:
+    """(name, link, summary) of every named fault scenario."""
+    from drill.sim.faults import all_faults
+
+    return [(f.name, f.link, f.summary) for f in all_faults().values()]
+
+
+def sim_query(tenant: Path, kql: str) -> tuple[list[str], list[list[Any]]]:
+    """KQL over a tenant fixture's seed rows; ValueError with the engine's reason when it cannot run."""
+    from drill.sim.loganalytics.workspace import run_query_on_fixture
+
+    return run_query_on_fixture(tenant, kql)

@@ -1,0 +1,56 @@
+"""Run one drill in an event loop that turns SIGINT/SIGTERM into a clean INCOMPLETE, never a lost record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+from drill.evidence.model import DrillRecord, Verdict
+from drill.run.orchestrator import EXIT_CODES, RecordSink, run_drill
+from drill.steps.context import DrillContext
+
+
+def execute(
+    ctx: DrillContext,
+    sink: RecordSink,
+    *,
+    operator_name: str | None = None,
+    witness: str | None = None,
+    on_done: Callable[[DrillRecord], None] | None = None,
+) -> int:
+    """Run the drill; exit code 0 PASS, 1 FAIL, 3 INCOMPLETE (interrupted or crashed before the verdict)."""
+    holder: dict[str, DrillRecord] = {}
+    if ctx.save_screenshot is None:
+        ctx.save_screenshot = getattr(sink, "add_screenshot", None)
+
+    class _Capture:
+        def begin(self, record: DrillRecord) -> None:
+            holder["record"] = record
+            sink.begin(record)
+
+        def update(self, record: DrillRecord) -> None:
+            sink.update(record)
+
+        def finish(self, record: DrillRecord) -> None:
+            holder["record"] = record
+            sink.finish(record)
+
+    async def main() -> DrillRecord:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, task.cancel if task else (lambda: None))
+        return await run_drill(ctx, _Capture(), operator_name=operator_name, witness=witness)
+
+    try:
+        record = asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        record = holder.get("record")  # type: ignore[assignment]
+        if record is None:
+            return EXIT_CODES[Verdict.INCOMPLETE]
+    if on_done is not None:
+        on_done(record)
+    return EXIT_CODES[record.verdict]

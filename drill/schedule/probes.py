@@ -1,0 +1,109 @@
+"""Keyless probes on the observer identity: the default `KeylessProbes` of `drill schedule run`.
+
+They use the product's Graph and Log Analytics clients (`drill.clients`) and the GA decision of the drill's
+own GA step (`ga_proof.classify`), so a keyless check and a drill judge the tenant the same way. The drill's
+preflight may later offer its own probes; `schedule.ScheduleRuntime.probes_for` takes any implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from drill.schedule.keyless import ProbeResult
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from drill.clouds import Cloud
+    from drill.playbook import Account, Playbook
+
+
+class ObserverProbes:
+    """Each probe makes its own short-lived client: the scheduler calls them once a day."""
+
+    def __init__(self, playbook: Playbook, credential: TokenCredential, cloud: Cloud) -> None:
+        self.playbook = playbook
+        self.credential = credential
+        self.cloud = cloud
+
+    def _query(self, kql: str) -> ProbeResult:
+        from azure.monitor.query import LogsQueryStatus
+
+        from drill.clients import logs_client
+
+        workspace = str(self.playbook.log_analytics.workspace_id)
+        result = logs_client(self.credential, self.cloud).query_workspace(
+            workspace, kql, timespan=timedelta(hours=1)
+        )
+        ok = result.status == LogsQueryStatus.SUCCESS
+        reason = "query ran" if ok else f"partial result: {getattr(result, 'partial_error', '')}"
+        return ProbeResult(ok, reason, {"workspace": workspace})
+
+    def observer_logs(self) -> ProbeResult:
+        return self._query("SigninLogs | take 1 | project TimeGenerated")
+
+    def alert_query(self) -> ProbeResult:
+        result = self._query(self.playbook.alert_query())
+        reason = "the alert query parsed and ran" if result.ok else result.reason
+        return ProbeResult(result.ok, reason, {"file": str(self.playbook.log_analytics.alert_query_file)})
+
+    def _graph(self) -> Any:
+        from drill.clients import graph_client, graph_scopes
+
+        return graph_client(self.credential, self.cloud, graph_scopes(self.cloud, (".default",)))
+
+    def observer_mailbox(self) -> ProbeResult:
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
+
+        mailbox = str(self.playbook.alert.mailbox)
+        cfg = RequestConfiguration(
+            query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
+                top=1, select=["id"]
+            )
+        )
+
+        async def go() -> None:
+            await self._graph().users.by_user_id(mailbox).messages.get(request_configuration=cfg)
+
+        asyncio.run(go())
+        return ProbeResult(True, f"listed {mailbox}")
+
+    def account(self, account: Account) -> ProbeResult:
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from msgraph.generated.role_management.directory.role_assignment_schedule_instances.role_assignment_schedule_instances_request_builder import (  # noqa: E501
+            RoleAssignmentScheduleInstancesRequestBuilder as Instances,
+        )
+        from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+
+        from drill.steps.ga_proof import _instance_dict, classify
+
+        user_id = str(account.object_id)
+        user_cfg = RequestConfiguration(
+            query_parameters=UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
+                select=["id", "userPrincipalName", "accountEnabled"]
+            )
+        )
+        role_cfg = RequestConfiguration(
+            query_parameters=Instances.RoleAssignmentScheduleInstancesRequestBuilderGetQueryParameters(
+                filter=f"principalId eq '{user_id}'"
+            )
+        )
+
+        async def go() -> tuple[Any, list[dict[str, Any]]]:
+            client = self._graph()
+            user = await client.users.by_user_id(user_id).get(request_configuration=user_cfg)
+            page = await client.role_management.directory.role_assignment_schedule_instances.get(
+                request_configuration=role_cfg
+            )
+            return user, [_instance_dict(i) for i in (page.value or [])] if page else []
+
+        user, instances = asyncio.run(go())
+        if user is None:
+            return ProbeResult(False, f"{account.upn} ({user_id}) not found")
+        if not user.account_enabled:
+            return ProbeResult(False, f"{account.upn} is disabled")
+        ok, reason = classify(instances, [], user_id)
+        return ProbeResult(ok, f"{account.upn}: {reason}", {"assignments": len(instances)})

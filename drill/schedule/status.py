@@ -1,0 +1,157 @@
+"""`drill schedule status`: one row per account: last drill, verdict, next due, days left, last keyless check.
+
+Read from the same ledger, with the same rules as the scheduler (`drill.schedule.due`), so the table and the
+reminders never disagree. A ledger that does not verify is shown as such above the table: due dates read
+from it may be wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drill.schedule.due import AccountStatus, account_statuses, parse_time
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from drill.playbook import Playbook
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    tenant: str
+    status: AccountStatus
+    now: datetime
+
+    @property
+    def last_drill(self) -> str:
+        last = self.status.last_drill
+        if not last:
+            return "never"
+        at = parse_time(last.get("ended_at")) or parse_time(last.get("started_at"))
+        return f"{at:%Y-%m-%d} {last.get('drill_id', '')}".strip() if at else str(last.get("drill_id", "?"))
+
+    @property
+    def verdict(self) -> str:
+        last = self.status.last_drill
+        return str(last.get("verdict", "?")) if last else "—"
+
+    @property
+    def next_due(self) -> str:
+        due = self.status.due_at
+        return f"{due:%Y-%m-%d}" if due else "now (no PASS)"
+
+    @property
+    def days_left(self) -> str:
+        days = self.status.days_left(self.now)
+        if days is None:
+            return "OVERDUE (never passed)"
+        if self.status.overdue(self.now):
+            late = max(-days, 0)
+            return f"OVERDUE by {late} day{'s' if late != 1 else ''}" if late else "OVERDUE (due today)"
+        return f"{days} day{'s' if days != 1 else ''}"
+
+    @property
+    def last_keyless(self) -> str:
+        last = self.status.last_keyless
+        if not last:
+            return "never"
+        at = parse_time(last.get("checked_at"))
+        failed = [c.get("id", "?") for c in last.get("checks", []) if c.get("status") != "pass"]
+        verdict = str(last.get("status", "?")).upper() + (f" ({', '.join(failed)})" if failed else "")
+        return f"{at:%Y-%m-%d %H:%M} {verdict}" if at else verdict
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    path: Path
+    rows: list[StatusRow]
+    problems: list[str]
+
+
+def ledger_path_for(playbook: Playbook, override: Path | None) -> Path:
+    return override if override is not None else playbook.output_dir / "ledger.jsonl"
+
+
+def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: datetime) -> list[LedgerStatus]:
+    """One block per playbook: its ledger's verification problems and one row per account."""
+    from drill.evidence import ledger
+
+    out = []
+    for pb in playbooks:
+        path = ledger_path_for(pb, ledger_override)
+        problems = ledger.verify(path).problems if path.exists() else []
+        entries = ledger.read_entries(path)
+        statuses = account_statuses(
+            entries, str(pb.tenant.id), [a.name for a in pb.accounts], pb.schedule.cycle_days
+        )
+        out.append(
+            LedgerStatus(path, [StatusRow(pb.tenant.primary_domain, s, now) for s in statuses], problems)
+        )
+    return out
+
+
+def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType]:
+    """Rich renderables: a warning per unverifiable ledger, then the table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out: list[RenderableType] = []
+    for block in blocks:
+        if block.problems:
+            out.append(
+                Text(
+                    f"WARNING: {block.path} does not verify ({block.problems[0]}); "
+                    f"due dates may be wrong. Run `drill verify --ledger {block.path}`.",
+                    style="bold red",
+                )
+            )
+    tenants = {row.status.tenant_id: row.tenant for block in blocks for row in block.rows}
+    several = len(tenants) > 1
+    where = "" if several or not tenants else f" for {next(iter(tenants.values()))}"
+    table = Table(title=f"Break-glass drill schedule{where} as of {now:%Y-%m-%d %H:%M} UTC")
+    columns = ["Account", "Last drill", "Verdict", "Next due", "Days left", "Last keyless check"]
+    for column in ["Tenant", *columns] if several else columns:
+        table.add_column(column, overflow="fold")
+    styles = {"PASS": "green", "FAIL": "red", "INCOMPLETE": "yellow"}
+    for block in blocks:
+        for row in block.rows:
+            overdue = row.status.overdue(now)
+            cells: list[RenderableType] = [
+                row.status.account,
+                row.last_drill,
+                Text(row.verdict, style=styles.get(row.verdict, "")),
+                row.next_due,
+                Text(row.days_left, style="bold red" if overdue else ""),
+                Text(row.last_keyless, style="red" if "FAIL" in row.last_keyless else ""),
+            ]
+            table.add_row(*([row.tenant, *cells] if several else cells))
+    out.append(table)
+    return out
+
+
+def as_dicts(blocks: Sequence[LedgerStatus]) -> list[dict[str, Any]]:
+    """The table as plain data (`--json`), for dashboards and scripts."""
+    return [
+        {
+            "ledger": str(block.path),
+            "ledger_problems": block.problems,
+            "tenant": row.tenant,
+            "tenant_id": row.status.tenant_id,
+            "account": row.status.account,
+            "last_drill_id": (row.status.last_drill or {}).get("drill_id"),
+            "verdict": (row.status.last_drill or {}).get("verdict"),
+            "last_pass_at": row.status.last_pass_at.isoformat() if row.status.last_pass_at else None,
+            "next_due": row.status.due_at.isoformat() if row.status.due_at else None,
+            "days_left": row.status.days_left(row.now),
+            "overdue": row.status.overdue(row.now),
+            "last_keyless_check": (row.status.last_keyless or {}).get("checked_at"),
+            "last_keyless_status": (row.status.last_keyless or {}).get("status"),
+        }
+        for block in blocks
+        for row in block.rows
+    ]

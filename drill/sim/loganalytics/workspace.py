@@ -1,0 +1,299 @@
+"""The Log Analytics workspace: Entra diagnostic-setting ingestion and the query API, as the service answers.
+
+  POST /v1/workspaces/{customerId}/query   {"query", "timespan"?}  (azure-monitor-query's LogsQueryClient)
+
+Rows arrive only for categories a diagnostic setting sends to this workspace, after the workspace's
+ingestion delay; responses are `{"tables":[{"name":"PrimaryResult","columns","rows"}]}` with Kusto types,
+PartialError on truncation, OneAPI 400s for bad KQL, 403 without workspace access, 429 past the
+per-identity limits (200 queries / 30 s, 5 at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections import defaultdict, deque
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from drill.sim.loganalytics.isotime import parse_timespan
+from drill.sim.loganalytics.schema import CATEGORY_OF, audit_row, signin_row
+from drill.sim.loganalytics.store import LogStore, QueryError, ingestion_delay
+from drill.sim.state import AuditEvent, Fault, SignInEvent, SimState, token_service
+from drill.sim.tenant import Tenant, load_tenant
+from drill.sim.tokens import LOGS_AUDIENCE, TokenError, bearer
+
+RATE_WINDOW_S, RATE_LIMIT, CONCURRENT_LIMIT = 30.0, 200, 5
+NEVER = timedelta(days=3650)
+PARTIAL_ERROR = {
+    "code": "PartialError",
+    "message": "There were some errors when processing your query.",
+    "details": [
+        {
+            "code": "EngineError",
+            "message": "Something went wrong processing your query on the server.",
+            "innererror": {
+                "code": "-2133196797",
+                "message": "The results of this query exceed the set limit of 500000 records.",
+                "severity": 2,
+                "severityName": "Error",
+            },
+        }
+    ],
+}
+
+
+def _error(status: int, code: str, message: str, inner: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"message": message, "code": code, "correlationId": str(uuid.uuid4())}}
+    if inner:
+        body["error"]["innererror"] = inner
+    return JSONResponse(body, status_code=status)
+
+
+def sends(tenant: Tenant, table: str) -> bool:
+    """Whether a diagnostic setting sends this table's category to the tenant's workspace."""
+    workspace = str(tenant.workspace.get("customerId", ""))
+    category = CATEGORY_OF[table]
+    for setting in tenant.diagnosticSettings:
+        if str(setting.get("workspaceId")) != workspace:
+            continue
+        for log in setting.get("logs") or []:
+            if log.get("category") == category and log.get("enabled", True):
+                return True
+    return False
+
+
+class Workspace:
+    """Per-simulator workspace state: the store, the delay generator, throttling books."""
+
+    def __init__(self, state: SimState) -> None:
+        self.state = state
+        self.store = LogStore()
+        self.rng = random.Random(int(state.tenant.workspace.get("seed", 7)))  # noqa: S311 - reproducible delays
+        self.calls: dict[str, deque[float]] = defaultdict(deque)
+        self.running: dict[str, int] = defaultdict(int)
+        self.queries = 0
+        for table, rows in state.tenant.seedLogs.items():
+            for row in rows:
+                self.store.insert(table, _seed(row))
+
+    def delay(self) -> timedelta:
+        if self.state.fault("ingestion-stopped") is not None:
+            return NEVER
+        slow = self.state.fault("ingestion-slow")
+        if slow is not None:
+            return timedelta(seconds=float(slow.get("seconds", 1800)))
+        return timedelta(
+            seconds=ingestion_delay(self.state.tenant.workspace.get("ingestionDelaySeconds"), self.rng)
+        )
+
+    def on_signin(self, event: SignInEvent) -> None:
+        if sends(self.state.tenant, "SigninLogs"):
+            self.store.insert(
+                "SigninLogs", signin_row(event, self.state.tenant.id, event.created + self.delay())
+            )
+
+    def on_audit(self, event: AuditEvent) -> None:
+        if sends(self.state.tenant, "AuditLogs"):
+            self.store.insert(
+                "AuditLogs", audit_row(event, self.state.tenant.id, event.created + self.delay())
+            )
+
+
+def _seed(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("TimeGenerated", "CreatedDateTime", "ActivityDateTime"):
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key].replace("Z", "+00:00"))
+    return out
+
+
+def workspace(state: SimState) -> Workspace:
+    ws: Workspace = state.services["loganalytics"]
+    return ws
+
+
+def run_query(state: SimState, kql: str, window: tuple[datetime, datetime] | None = None) -> Any:
+    """KQL over what is visible now, for alert rules and tools (the HTTP route wraps the API around it)."""
+    return workspace(state).store.query(kql, state.clock.now(), window)
+
+
+def run_query_on_fixture(path: Path, kql: str) -> tuple[list[str], list[list[Any]]]:
+    """`drill sim query`: a KQL query over a tenant fixture's seed rows, all of them visible."""
+    tenant = load_tenant(path)
+    store = LogStore()
+    for table, seeds in tenant.seedLogs.items():
+        for seed in seeds:
+            store.insert(table, _seed(seed))
+    try:
+        columns, rows, _cut = store.query(kql, datetime.now().astimezone() + NEVER)
+    except QueryError as exc:
+        raise ValueError(f"{exc.kind}: {exc}") from exc
+    return [c["name"] for c in columns], rows
+
+
+def _budget(state: SimState, name: str) -> bool:
+    """Consume one request of a burst fault's budget; True while the fault still bites."""
+    fault = state.fault(name)
+    if fault is None:
+        return False
+    left = int(fault.setdefault("remaining", 12))
+    if left <= 0:
+        return False
+    fault["remaining"] = left - 1
+    return True
+
+
+def install(state: SimState) -> list[BaseRoute]:
+    ws = Workspace(state)
+    state.services["loganalytics"] = ws
+    state.signin_listeners.append(ws.on_signin)
+    state.audit_listeners.append(ws.on_audit)
+
+    async def query(request: Request) -> JSONResponse:
+        ws.queries += 1
+        if str(request.path_params["workspace"]) != str(state.tenant.workspace.get("customerId")):
+            return _error(404, "WorkspaceNotFoundError", "Workspace could not be found")
+        token = bearer(request.headers)
+        if token is None:
+            return _error(401, "AuthorizationRequiredError", "Valid authentication was not provided")
+        try:
+            claims = token_service(state).verify(token, (LOGS_AUDIENCE, LOGS_AUDIENCE + "/"))
+        except TokenError as exc:
+            return _error(401, "InvalidTokenError", str(exc))
+        app = state.tenant.application(str(claims.get("appid") or claims.get("azp") or ""))
+        if "Data.Read" not in (claims.get("roles") or []) and not (app and app.get("workspaceRoles")):
+            return _error(
+                403,
+                "InsufficientAccessError",
+                "The provided credentials have insufficient access to perform the requested operation",
+            )
+        if _budget(state, "la-throttled"):
+            resp = _error(429, "TooManyRequests", "Too many requests, retry later")
+            resp.headers["Retry-After"] = "1"
+            return resp
+        if _budget(state, "la-5xx-burst"):
+            return _error(503, "ServiceUnavailable", "The service is temporarily unavailable")
+        who = str(claims.get("oid") or claims.get("appid") or "anonymous")
+        now_real = time.monotonic()
+        calls = ws.calls[who]
+        while calls and now_real - calls[0] > RATE_WINDOW_S:
+            calls.popleft()
+        if len(calls) >= RATE_LIMIT or ws.running[who] >= CONCURRENT_LIMIT:
+            resp = _error(
+                429, "ThrottledError", "Your request was throttled: too many requests or concurrent queries"
+            )
+            resp.headers["Retry-After"] = str(
+                max(1, int(RATE_WINDOW_S - (now_real - calls[0])) if calls else 1)
+            )
+            return resp
+        calls.append(now_real)
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "BadArgumentError", "The request body is not valid JSON")
+        kql = body.get("query")
+        if not isinstance(kql, str) or not kql.strip():
+            return _error(
+                400,
+                "BadArgumentError",
+                "The request had some invalid properties",
+                {"code": "QueryValidationError", "message": "The query is missing or empty"},
+            )
+        now = state.clock.now()
+        window = None
+        if body.get("timespan"):
+            try:
+                window = parse_timespan(str(body["timespan"]), now)
+            except ValueError as exc:
+                return _error(
+                    400,
+                    "BadArgumentError",
+                    "The request had some invalid properties",
+                    {"code": "InvalidTimespan", "message": str(exc)},
+                )
+        ws.running[who] += 1
+        try:
+            columns, rows, cut = await asyncio.to_thread(ws.store.query, kql, now, window)
+        except QueryError as exc:
+            what = (
+                "A recognition error occurred in the query."
+                if exc.kind == "SyntaxError"
+                else ("A semantic error occurred.")
+            )
+            detail = {"code": exc.kind, "message": str(exc).splitlines()[0][:500]}
+            inner = {"code": exc.kind, "message": what, "innererror": detail}
+            return _error(400, "BadArgumentError", "The request had some invalid properties", inner)
+        finally:
+            ws.running[who] -= 1
+        result: dict[str, Any] = {"tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}]}
+        if cut:
+            result["error"] = PARTIAL_ERROR
+        return JSONResponse(result)
+
+    async def visible(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"queries": ws.queries, "visibleAt": {k: v.isoformat() for k, v in ws.store.visible_at.items()}}
+        )
+
+    return [
+        Route("/v1/workspaces/{workspace}/query", query, methods=["POST"]),
+        Route("/_sim/loganalytics", visible),
+    ]
+
+
+def _set(name: str, **params: Any) -> Any:
+    def apply(state: SimState) -> None:
+        state.faults[name] = dict(params)
+
+    return apply
+
+
+def _diag_missing(state: SimState) -> None:
+    state.tenant.diagnosticSettings = []
+
+
+def _diag_no_signins(state: SimState) -> None:
+    for setting in state.tenant.diagnosticSettings:
+        setting["logs"] = [log for log in setting.get("logs") or [] if log.get("category") != "SignInLogs"]
+
+
+FAULTS = [
+    Fault(
+        "diag-missing", "logs", "no Entra diagnostic setting: nothing reaches the workspace", _diag_missing
+    ),
+    Fault(
+        "diag-no-signinlogs", "logs", "the diagnostic setting no longer sends SignInLogs", _diag_no_signins
+    ),
+    Fault(
+        "ingestion-stopped",
+        "logs",
+        "ingestion stopped: rows never become queryable",
+        _set("ingestion-stopped"),
+    ),
+    Fault(
+        "ingestion-slow",
+        "logs",
+        "ingestion takes 30 minutes, far past the SLA",
+        _set("ingestion-slow", seconds=1800),
+    ),
+    Fault(
+        "la-throttled",
+        "logs",
+        "Log Analytics answers 429 with Retry-After to the next 12 queries",
+        _set("la-throttled", remaining=12),
+    ),
+    Fault(
+        "la-5xx-burst",
+        "logs",
+        "Log Analytics answers 503 to the next 12 queries",
+        _set("la-5xx-burst", remaining=12),
+    ),
+]

@@ -1,0 +1,1 @@
+"""Mailboxes of the simulated tenant and their Outlook routes on Graph."""

@@ -1,0 +1,1 @@
+"""Fixtures live in loganalytics_support and tests/sim/conftest.py (see tests/sim/identity/conftest.py)."""

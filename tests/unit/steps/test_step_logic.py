@@ -1,0 +1,120 @@
+"""Pure decisions inside the steps: GA classification, CA policy comparison, passkey detection, alert pick."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drill.steps.alert import pick_alert
+from drill.steps.context import GLOBAL_ADMIN
+from drill.steps.ga_proof import classify
+from drill.steps.log_rows import applied_policy_names, passkey_used, signin_query
+
+USER = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
+
+
+def inst(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "roleDefinitionId": GLOBAL_ADMIN,
+        "principalId": USER,
+        "memberType": "Direct",
+        "directoryScopeId": "/",
+        "assignmentType": "Assigned",
+        "endDateTime": None,
+    }
+    base.update(kw)
+    return base
+
+
+def test_direct_permanent_tenant_wide_passes() -> None:
+    assert classify([inst()], [], USER) == (True, "direct, permanent, tenant-wide active assignment")
+
+
+@pytest.mark.parametrize(
+    ("instances", "eligible", "needle"),
+    [
+        ([], [inst()], "eligible only"),
+        ([], [], "no Global Administrator assignment"),
+        ([inst(endDateTime="2027-01-01T00:00:00Z")], [], "time-bound"),
+        ([inst(memberType="Group")], [], "membership only"),
+        ([inst(directoryScopeId="/administrativeUnits/x")], [], "not tenant-wide"),
+        ([inst(assignmentType="Activated")], [], "PIM activation"),
+        ([inst(roleDefinitionId="e8611ab8-c189-46e8-94e1-60213ab1f814")], [], "no Global Administrator"),
+    ],
+)
+def test_each_weak_assignment_fails_saying_which(instances: list, eligible: list, needle: str) -> None:
+    ok, reason = classify(instances, eligible, USER)
+    assert not ok
+    assert needle in reason
+
+
+def test_applied_policies_count_report_only_matches_and_parse_strings() -> None:
+    row = {
+        "ConditionalAccessPolicies": json.dumps(
+            [
+                {"id": "a", "displayName": "A", "result": "success"},
+                {"id": "b", "displayName": "B", "result": "notApplied"},
+                {"id": "c", "displayName": "C", "result": "failure"},
+                {"id": "d", "displayName": "D", "result": "reportOnlySuccess"},
+                {"id": "e", "displayName": "E", "result": "reportOnlyNotApplied"},
+                {"id": "f", "displayName": "F", "result": "notEnabled"},
+            ]
+        )
+    }
+    assert applied_policy_names(row) == {"a": "A", "c": "C", "d": "D"}
+
+
+def test_passkey_detection_accepts_known_names_and_requires_success() -> None:
+    ok = {
+        "AuthenticationDetails": json.dumps(
+            [{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}]
+        )
+    }
+    failed = {
+        "AuthenticationDetails": json.dumps(
+            [{"authenticationMethod": "FIDO2 security key", "succeeded": False}]
+        )
+    }
+    other = {"AuthenticationDetails": json.dumps([{"authenticationMethod": "Password", "succeeded": True}])}
+    assert passkey_used(ok)[0]
+    assert not passkey_used(failed)[0]
+    assert passkey_used(other) == (False, ["Password"])
+
+
+def test_signin_query_matches_on_user_id_and_app() -> None:
+    q = signin_query(USER, "app-id", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert f"UserId == '{USER}'" in q
+    assert "AppId == 'app-id'" in q
+    assert "datetime(2026-01-02T03:04:05Z)" in q
+    assert "UserPrincipalName" not in q
+
+
+def test_pick_alert_requires_subject_sender_and_time() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    msgs = [
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "azure-noreply@microsoft.com",
+            "receivedDateTime": t0 - timedelta(minutes=1),
+        },
+        {
+            "subject": "Weekly digest",
+            "from": "azure-noreply@microsoft.com",
+            "receivedDateTime": t0 + timedelta(seconds=5),
+        },
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "attacker@evil.test",
+            "receivedDateTime": t0 + timedelta(seconds=6),
+        },
+        {
+            "subject": "[CRITICAL] Emergency Access Activity",
+            "from": "Azure-NoReply@microsoft.com",
+            "receivedDateTime": t0 + timedelta(seconds=70),
+        },
+    ]
+    hit = pick_alert(msgs, "Emergency Access", "azure-noreply@microsoft.com", t0)
+    assert hit is msgs[3]
+    assert pick_alert(msgs[:3], "Emergency Access", "azure-noreply@microsoft.com", t0) is None
