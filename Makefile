@@ -25,7 +25,7 @@ demo: setup
 	$(VENV)/bin/drill demo
 
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: setup
 	$(VENV)/bin/ruff check drill tests bench
