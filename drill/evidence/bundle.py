@@ -24,7 +24,7 @@ from typing import Any
 
 from drill.evidence import ledger, manifest
 from drill.evidence._redact import redact, redact_text, redacted_record
-from drill.evidence.fsutil import atomic_write, fsync_dir, sha256_file
+from drill.evidence.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
 from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, decide_verdict
 from drill.evidence.signing import Signer
 
@@ -129,7 +129,7 @@ class BundleWriter:
     def begin(self, record: DrillRecord) -> None:
         """Create `<drill_id>.partial/` with an INCOMPLETE report.json (the folder is `self.path`)."""
         manifest.check_drill_id(record.drill_id)
-        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        private_mkdir(self.reports_dir)
         final = self.reports_dir / record.drill_id
         partial = self.reports_dir / (record.drill_id + manifest.PARTIAL_SUFFIX)
         if final.exists() or partial.exists():
@@ -138,8 +138,8 @@ class BundleWriter:
         readme = self.reports_dir / "README.md"
         if not readme.exists():
             atomic_write(readme, (Path(__file__).parent / "templates" / "reports_readme.md").read_bytes())
-        partial.mkdir()
-        (partial / manifest.SCREENSHOTS).mkdir()
+        private_mkdir(partial, exist_ok=False)
+        private_mkdir(partial / manifest.SCREENSHOTS, exist_ok=False)
         fsync_dir(self.reports_dir)
         self._record = record
         self._write_progress()
@@ -326,7 +326,7 @@ def write_history(reports_dir: Path, ledger_path: Path, account: str) -> Path | 
     entries = ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL, account=account)
     target = reports_dir / HISTORY_DIR / f"{safe_name(account)}.html"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(target.parent)
         atomic_write(target, render_history(account, entries).encode())
     except OSError:
         return None

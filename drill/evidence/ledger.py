@@ -47,7 +47,14 @@ def line_hash(line: bytes) -> str:
 def _locked(path: Path) -> Iterator[None]:
     """One appender at a time (the scheduler and a manual drill may finish together)."""
     lock = path.with_name(path.name + ".lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # never through a link planted at the lock's name: it would create or lock a file elsewhere
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        if not lock.is_symlink():
+            raise
+        raise DrillUserError(
+            f"{lock}: the ledger lock is a symbolic link, refused; remove it if you did not make it"
+        ) from exc
     try:
         if sys.platform == "win32":
             import msvcrt

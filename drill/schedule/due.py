@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from drill.evidence.fsutil import create_private, private_mkdir
 from drill.evidence.model import Verdict
 from drill.isotime import parse_utc
 
@@ -215,7 +216,8 @@ class SentStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(path.parent)
+        create_private(path)  # SQLite gives its -wal and -shm files the database's mode
         self.path = path
         self._lock = threading.Lock()
         with self._connect() as db:
