@@ -117,28 +117,37 @@ def register(app: typer.Typer) -> None:
             ReportFormat, typer.Option("--format", help="junit or markdown.")
         ] = ReportFormat.markdown,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
+        trust: Annotated[
+            list[str] | None,
+            typer.Option("--trust", help="Accept only signatures by this key fingerprint (SHA256:...)."),
+        ] = None,
     ) -> None:
-        """Render a verified bundle as JUnit XML (CI dashboards) or Markdown (tickets)."""
+        """Verify a bundle, then render it as JUnit XML (CI dashboards) or Markdown (tickets).
+
+        A bundle that does not verify renders as INCOMPLETE with the reason. Exit 0 valid, 1 invalid,
+        3 incomplete (the same codes as drill verify).
+        """
         from drill.errors import DrillUserError
         from drill.evidence import junit, markdown
-        from drill.evidence.model import DrillRecord
-        from drill.evidence.verify import verify_bundle
+        from drill.evidence._sanitize import clean_text
+        from drill.evidence.gate import reportable
 
-        result = verify_bundle(bundle)
-        if result.status == "INVALID":
-            for problem in result.problems:
-                typer.echo(f"INVALID: {_where(bundle, problem)}", err=True)
-            raise typer.Exit(1)
-        record = result.record
-        if record is None:
-            path = bundle / "report.json"
-            try:
-                record = DrillRecord.model_validate_json(path.read_bytes())
-            except (OSError, ValueError) as exc:
-                raise DrillUserError(f"{path}: no readable drill record ({type(exc).__name__})") from exc
-            typer.echo(f"warning: {bundle} is INCOMPLETE (not signed); rendering what was recorded", err=True)
-        text = junit.render(record) if fmt is ReportFormat.junit else markdown.render(record)
+        if not bundle.is_dir():
+            raise DrillUserError(
+                f"{bundle}: not a drill evidence folder (give the folder named after the drill id)"
+            )
+        shown = reportable(bundle, trusted=set(trust) if trust else None)
+        for problem in shown.problems:
+            typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
+        render = junit.render if fmt is ReportFormat.junit else markdown.render
+        text = render(shown.record, attestation=shown.attestation)
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise DrillUserError(
+                    f"{output}: cannot write the report ({exc.strerror}); choose another -o path"
+                ) from exc
+        raise typer.Exit(EXIT[shown.status])

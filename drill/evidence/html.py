@@ -3,7 +3,11 @@
 Every tenant-supplied string (display names, UPNs, policy names, mail subjects) reaches the page through
 Jinja2 with autoescape on; there is no script at all, and a strict Content-Security-Policy (no script
 source, styles only by hash, images only as data: URIs) makes the page inert even if escaping ever failed.
-Screenshots are embedded as data: URIs so the file stands alone and loads nothing.
+Screenshots are embedded as data: URIs so the file stands alone and loads nothing. Every value printed
+also passes the shared sanitiser (Jinja `finalize`), so control characters and terminal escapes show as
+visible text rather than reaching the page, the PDF or a terminal that displays the file.
+The history page reads ledger lines, which may be hand-edited or written by an older version: each line is
+reduced to plain display values first, so a missing or odd field shows as "—" instead of crashing the page.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from drill.evidence import timeline
 from drill.evidence._redact import redacted_record
+from drill.evidence._sanitize import clean_text
 from drill.evidence.model import DrillRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,7 +64,8 @@ def _utc(value: Any) -> str:
 
 
 def _secs(value: Any) -> str:
-    if not isinstance(value, int | float):
+    value = timeline.finite(value)
+    if value is None:
         return "—"
     if value < 120:
         return f"{value:.1f} s"
@@ -87,6 +94,13 @@ def _kv(value: Any) -> str:
     return " · ".join(parts)
 
 
+def _finalize(value: Any) -> Any:
+    """Applied to every `{{ ... }}` before autoescape; our own `|safe` markup (CSS, CSP) is left as it is."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return clean_text(value, multiline=True)
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -95,6 +109,7 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters.update(utc=_utc, secs=_secs, pretty=_pretty, kv=_kv)
     return env
@@ -191,15 +206,51 @@ HISTORY_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class HistoryRow:
+    """One ledger line as the history table shows it: text and numbers only, "—" where the line has none."""
+
+    started_at: str
+    drill_id: str
+    verdict: str
+    time_to_row_s: float | None
+    time_to_alert_s: float | None
+    next_due: str
+
+
+def _field(entry: dict[str, Any], key: str) -> str:
+    value = entry.get(key)
+    return value if isinstance(value, str) and value else "—"
+
+
+def _history_rows(entries: list[dict[str, Any]]) -> list[HistoryRow]:
+    rows = []
+    for entry in entries:
+        timings = entry.get("timings")
+        timings = timings if isinstance(timings, dict) else {}
+        rows.append(
+            HistoryRow(
+                started_at=_field(entry, "started_at"),
+                drill_id=_field(entry, "drill_id"),
+                verdict=_field(entry, "verdict"),
+                time_to_row_s=timeline.finite(timings.get("time_to_row_s")),
+                time_to_alert_s=timeline.finite(timings.get("time_to_alert_s")),
+                next_due=_field(entry, "next_due"),
+            )
+        )
+    return rows
+
+
 def render_history(account: str, entries: list[dict[str, Any]]) -> str:
     """One account's drills from the ledger: verdicts in a table, latencies as an inline SVG chart."""
+    entries = [e for e in entries if isinstance(e, dict)]
     css, csp = _css()
     return (
         _env()
         .get_template("history.html.j2")
         .render(
             account=account,
-            entries=entries,
+            entries=_history_rows(entries),
             chart=timeline.history(entries, HISTORY_METRICS),
             labels=HISTORY_LABELS,
             css=css,

@@ -1,6 +1,9 @@
 """JUnit XML for CI dashboards: one suite per drill, one test case per check (or per check-less step).
 
-Built with ElementTree so every tenant-supplied string is escaped by the serializer, not by hand.
+Built with ElementTree so every tenant-supplied string is escaped by the serializer, not by hand. The
+serializer does not drop code points XML 1.0 forbids (NUL, ESC, most C0), so a tenant string holding one made
+the whole file unparseable and the CI dashboard showed nothing at all: every attribute and text is passed
+through the shared sanitiser once the tree is built, so no field can be forgotten.
 """
 
 from __future__ import annotations
@@ -9,13 +12,26 @@ import json
 import xml.etree.ElementTree as ET
 
 from drill.evidence._redact import redacted_record
+from drill.evidence._sanitize import xml_text
 from drill.evidence.model import Check, DrillRecord, Status
 
 _MAX = 2000
 
 
-def render(record: DrillRecord) -> str:
-    """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>."""
+def _scrub(root: ET.Element) -> None:
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, xml_text(value))
+        if element.text is not None:
+            element.text = xml_text(element.text)
+
+
+def render(record: DrillRecord, *, attestation: str | None = None) -> str:
+    """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>.
+
+    `attestation` (who signed the bundle, and whether that key was pinned) becomes the `evidence`
+    property, so a dashboard shows whose key vouches for the result.
+    """
     record = redacted_record(record)
     suite = ET.Element(
         "testsuite",
@@ -63,10 +79,12 @@ def render(record: DrillRecord) -> str:
         ("reason", record.reason),
         ("tenant_id", record.tenant_id or ""),
         ("account_upn", record.account_upn or ""),
+        *([("evidence", attestation)] if attestation is not None else []),
     ):
         ET.SubElement(props, "property", name=prop[0], value=prop[1])
     suite.insert(0, props)
     root = ET.Element("testsuites", name="breakglass-drill")
     root.append(suite)
+    _scrub(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

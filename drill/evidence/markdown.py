@@ -1,7 +1,9 @@
 """Markdown for tickets: verdict first, then timings, then every check, with tenant strings neutralised.
 
-Tenant-supplied text is put in code spans (backticks stripped) so a display name cannot become a link,
-an image or a heading in the ticket system that renders it.
+Tenant-supplied text is put in code spans (CommonMark interprets nothing inside one) after the shared
+sanitiser has made control characters and ANSI escapes visible, so a display name can become neither a
+link, an image, raw HTML nor a heading, nor clear or recolour the terminal of whoever `cat`s the ticket.
+Anything printed outside a code span goes through `markdown_escape`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from drill.evidence._redact import redacted_record
+from drill.evidence._sanitize import markdown_code, markdown_escape
 from drill.evidence.model import DrillRecord
 from drill.evidence.timeline import effective_timings, sla_limit
 
@@ -23,20 +26,20 @@ _TIMINGS = (
 
 
 def code(text: object) -> str:
-    """An inline code span holding arbitrary text safely (no backticks, no newlines, no pipes)."""
-    value = str(text).replace("`", "'").replace("\r", " ").replace("\n", " ").replace("|", "/")
-    return f"`{value}`" if value else "—"
+    """An inline code span holding arbitrary text safely (no backticks, newlines, pipes or controls)."""
+    return markdown_code(text)
 
 
 def _utc(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "—"
 
 
-def render(record: DrillRecord) -> str:
+def render(record: DrillRecord, *, attestation: str | None = None) -> str:
+    """The ticket text; `attestation` says who signed the bundle, when the caller verified it."""
     record = redacted_record(record)
     timings = effective_timings(record)
     lines = [
-        f"## Break-glass drill: **{record.verdict.value}**",
+        f"## Break-glass drill: **{markdown_escape(record.verdict.value)}**",
         "",
         f"Reason: {code(record.reason)}",
         "",
@@ -47,6 +50,10 @@ def render(record: DrillRecord) -> str:
         f"- Operator: {code(record.operator.get('name') or record.operator.get('os_user') or '')}"
         + (f", witness {code(record.witness)}" if record.witness else ""),
         f"- Next due: {record.next_due.isoformat() if record.next_due else '—'}",
+    ]
+    if attestation is not None:
+        lines.append(f"- Evidence: {code(attestation)}")
+    lines += [
         "",
         "| Measure | Seconds | SLA |",
         "|---|---|---|",
@@ -64,5 +71,7 @@ def render(record: DrillRecord) -> str:
             lines.append(f"| | {code(check.id)} | {_ICON[check.status.value]} | {code(check.reason)} |")
     if record.findings:
         lines += ["", "Findings:", ""]
-        lines += [f"- **{f.severity}** {code(f.title)}: {code(f.detail)}" for f in record.findings]
+        lines += [
+            f"- **{markdown_escape(f.severity)}** {code(f.title)}: {code(f.detail)}" for f in record.findings
+        ]
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ sign-in and every SLA becomes a dashed deadline measured from the moment its clo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,11 +27,24 @@ SLA_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Seconds beyond this (about 30 years) are nonsense, not a latency; they would overflow the chart's scale.
+MAX_SECONDS = 1e9
+
+
+def finite(value: object) -> float | None:
+    """A plottable number of seconds, or None: ledger lines and records are input, and JSON may carry
+    `Infinity`, `NaN`, booleans or huge values, which would otherwise loop the tick axis forever."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and abs(number) <= MAX_SECONDS else None
+
+
 def sla_limit(sla: dict[str, float], measure: str) -> float | None:
     """The SLA (seconds) bounding a measure, under its own name or its playbook step's name."""
     for key in SLA_ALIASES.get(measure, (measure,)):
         if key in sla:
-            return sla[key]
+            return finite(sla[key])
     return None
 
 
@@ -216,5 +230,5 @@ def history(entries: list[dict[str, object]], metrics: dict[str, str]) -> Histor
 
 def _timing(entry: dict[str, object], metric: str) -> float | None:
     timings = entry.get("timings")
-    value = timings.get(metric) if isinstance(timings, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    value = finite(timings.get(metric)) if isinstance(timings, dict) else None
+    return value if value is not None and value >= 0 else None
