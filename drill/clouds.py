@@ -48,6 +48,9 @@ class Cloud:
     # Token audience for Graph scopes; empty means graph_endpoint (differs only for custom clouds whose Graph
     # is served on one URL but accepts tokens for another, like Log Analytics' logs_audience).
     graph_audience: str = ""
+    # Set only by a custom cloud whose playbook says `allow_untrusted_endpoints: true` (the simulator): its
+    # Microsoft audiences go to hosts that are not Microsoft's, and the evidence records that.
+    allow_untrusted_endpoints: bool = False
 
     def __post_init__(self) -> None:
         if not self.graph_audience:
@@ -68,6 +71,19 @@ class Cloud:
     def authority(self, tenant: str) -> str:
         """The msal authority URL for a tenant id or domain."""
         return f"{self.authority_host}/{tenant}"
+
+    def endpoints(self) -> dict[str, object]:
+        """Where this drill's requests and tokens actually went, for the evidence (report.json)."""
+        return {
+            "cloud": self.name,
+            "authority_host": self.authority_host,
+            "graph_endpoint": self.graph_endpoint,
+            "graph_audience": self.graph_audience,
+            "logs_endpoint": self.logs_endpoint,
+            "logs_audience": self.logs_audience,
+            "webauthn_related_origins": {rp: list(o) for rp, o in self.webauthn_related_origins.items()},
+            "allow_untrusted_endpoints": self.allow_untrusted_endpoints,
+        }
 
 
 PUBLIC = Cloud(
@@ -104,12 +120,21 @@ BUILTIN: Mapping[str, Cloud] = MappingProxyType({c.name: c for c in (PUBLIC, USG
 def cloud_for(playbook: Playbook) -> Cloud:
     """The Cloud a playbook names: a built-in by name, or one built from its `custom` endpoints.
 
-    Custom values arrive `${VAR}`-expanded and validated (https, no trailing slash) by the playbook loader.
+    Custom values arrive `${DRILL_*}`-expanded and validated (https, no trailing slash, Microsoft audiences
+    only on Microsoft hosts) by the playbook loader. The host rule is checked again here because a playbook
+    built in code never passed the loader, and this is the last stop before a token is sent.
     """
+    from drill.errors import DrillUserError
+    from drill.playbook import custom_cloud_pairings
+
     spec = playbook.tenant.cloud
     if isinstance(spec, str):
         return BUILTIN[spec]
     custom = spec.custom
+    pairings = custom_cloud_pairings(playbook)
+    if pairings and not custom.allow_untrusted_endpoints:
+        where = playbook.source or "the playbook"
+        raise DrillUserError(f"{where}: {pairings[0].message}")
     return Cloud(
         name=custom.name,
         authority_host=custom.authority_host,
@@ -121,4 +146,5 @@ def cloud_for(playbook: Playbook) -> Cloud:
         ),
         ca_bundle=str(playbook.resolve(custom.ca_bundle)) if custom.ca_bundle is not None else None,
         graph_audience=custom.graph_audience or custom.graph_endpoint,
+        allow_untrusted_endpoints=custom.allow_untrusted_endpoints,
     )

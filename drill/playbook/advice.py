@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from drill.playbook.load import custom_cloud_pairings
 from drill.playbook.model import GRAPH_CLI_APP_ID, Playbook
 
 _INITIAL_DOMAIN_SUFFIX = {
@@ -20,7 +21,7 @@ _INITIAL_DOMAIN_SUFFIX = {
 
 def playbook_warnings(pb: Playbook) -> list[str]:
     """Advisory findings for a playbook, most important first; empty when it follows the guidance."""
-    out: list[str] = []
+    out: list[str] = _untrusted_endpoints(pb)
     schedule = pb.schedule
     if schedule.cycle_days > 90:
         out.append(
@@ -125,3 +126,21 @@ def _query_matches_ids(pb: Playbook) -> list[str]:
             "the alert query matches on UserPrincipalName: renamed or passkey sign-ins can slip past it"
         )
     return out
+
+
+def _untrusted_endpoints(pb: Playbook) -> list[str]:
+    """First and loud: with the flag on, Microsoft tokens go to hosts that are not Microsoft's."""
+    spec = pb.tenant.cloud
+    if isinstance(spec, str) or not spec.custom.allow_untrusted_endpoints:
+        return []
+    pairings = custom_cloud_pairings(pb)
+    if not pairings:
+        return [
+            "tenant.cloud.custom.allow_untrusted_endpoints is true but nothing needs it: remove it, so a "
+            "later edit that sends Microsoft tokens elsewhere is refused"
+        ]
+    return [
+        "UNTRUSTED ENDPOINTS (tenant.cloud.custom.allow_untrusted_endpoints: true): the break-glass "
+        "account's tokens go to hosts that are not Microsoft's. Use this only against a simulator or a proxy "
+        f"you run. {'; '.join(p.message.split('; ', 1)[0] for p in pairings)}"
+    ]

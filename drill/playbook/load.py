@@ -1,4 +1,5 @@
-"""Loading a playbook: YAML -> secret scan -> `${VAR}` expansion -> pydantic -> file checks.
+"""Loading a playbook: YAML -> secret scan -> `${DRILL_*}` expansion -> secret scan again -> pydantic -> where
+tokens may go -> file checks.
 
 Every problem comes out as `file:line:col: what is wrong; how to fix`. Kept apart from the models so they read
 as the playbook's documentation and this module as its gatekeeper. The secret scan runs on the raw document
@@ -19,12 +20,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from drill.errors import DrillUserError
+from drill.playbook.endpoints import Pairing, untrusted_pairings
 from drill.playbook.maester import import_maester
 from drill.playbook.model import Playbook
 from drill.playbook.yamlpos import Document, Loc, load_yaml, resolve_loc
-from drill.secrets import find_secret_patterns, is_secret_key
+from drill.secrets import find_secret_patterns, is_secret_key, redact_text
 
-__all__ = ["PlaybookError", "import_maester", "load_playbook", "playbook_json_schema"]
+__all__ = [
+    "PlaybookError",
+    "custom_cloud_pairings",
+    "import_maester",
+    "load_playbook",
+    "playbook_json_schema",
+]
 
 
 class PlaybookError(DrillUserError):
@@ -99,25 +107,64 @@ def _scan_secrets(doc: Document) -> list[tuple[tuple[int, int], str]]:
 
 # --- ${VAR} expansion, only inside tenant.cloud.custom ------------------------------------------------------
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# Only these names are read: a playbook is shared and reviewed as text, and without a fence
+# `${AZURE_CLIENT_SECRET}` or `${HOME}` would copy any variable of the operator's shell into a URL, the
+# evidence and `drill playbook check`'s output.
+EXPANDABLE = re.compile(r"DRILL_[A-Z0-9_]+")
 _EMPTY_MEANS_UNSET = {"ca_bundle", "logs_audience", "graph_audience"}
 
 
-def _expand_custom_cloud(doc: Document, env: Mapping[str, str]) -> list[tuple[tuple[int, int], str]]:
+def _secret_env_names(doc: Document) -> set[str]:
+    """Variables the playbook itself names as holding a secret (the observer's client secret, a password)."""
+    observer = doc.data.get("observer")
+    if not isinstance(observer, dict):
+        return set()
+    return {
+        str(observer[key])
+        for key in observer
+        if isinstance(key, str) and key.endswith("_env") and isinstance(observer[key], str)
+    }
+
+
+def _expand_custom_cloud(
+    doc: Document, env: Mapping[str, str]
+) -> tuple[list[tuple[tuple[int, int], str]], dict[Loc, str]]:
+    """Expand `${DRILL_*}` in tenant.cloud.custom; return the problems and each expanded value by location."""
     problems: list[tuple[tuple[int, int], str]] = []
+    expanded_at: dict[Loc, str] = {}
     tenant = doc.data.get("tenant")
     cloud = tenant.get("cloud") if isinstance(tenant, dict) else None
     custom = cloud.get("custom") if isinstance(cloud, dict) else None
     if not isinstance(cloud, dict) or not isinstance(custom, dict):
-        return problems
+        return problems, expanded_at
+    secret_envs = _secret_env_names(doc)
+
+    def refuse(name: str) -> str | None:
+        if not EXPANDABLE.fullmatch(name):
+            return (
+                f"${{{name}}} cannot be expanded: only DRILL_* variables are read from the environment, so a "
+                f"playbook cannot copy any other variable into a URL; export it as DRILL_{name.upper()} and "
+                f"write ${{DRILL_{name.upper()}}}, or write the value itself"
+            )
+        if is_secret_key(name) or name in secret_envs:
+            return (
+                f"${{{name}}} names a secret, and secrets never go in a playbook's endpoints (they would be "
+                "printed and recorded); remove it"
+            )
+        return None
 
     def expand(text: str, loc: Loc, *, key: bool = False) -> str:
         def one(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            where = doc.positions.of_key(loc) if key else doc.positions.of_value(loc)
+            refusal = refuse(name)
+            if refusal is not None:
+                problems.append((where, f"{_dotted(loc)}: {refusal}"))
+                return match.group(0)
             if name in env:
                 return env[name]
             if default is not None:
                 return default
-            where = doc.positions.of_key(loc) if key else doc.positions.of_value(loc)
             problems.append(
                 (
                     where,
@@ -127,7 +174,10 @@ def _expand_custom_cloud(doc: Document, env: Mapping[str, str]) -> list[tuple[tu
             )
             return match.group(0)
 
-        return _VAR.sub(one, text)
+        out = _VAR.sub(one, text)
+        if out != text:
+            expanded_at[loc] = out
+        return out
 
     def walk(node: Any, loc: Loc) -> Any:
         if isinstance(node, dict):
@@ -152,6 +202,27 @@ def _expand_custom_cloud(doc: Document, env: Mapping[str, str]) -> list[tuple[tu
         if expanded.get(key) == "" and custom.get(key) != "":
             del expanded[key]
     cloud["custom"] = expanded
+    return problems, expanded_at
+
+
+def _scan_expanded(doc: Document, expanded_at: Mapping[Loc, str]) -> list[tuple[tuple[int, int], str]]:
+    """The secret scan once more, on what expansion brought in from the environment.
+
+    The first scan saw only `${NAME}`; a variable's value can still be a token or a secret this process
+    holds (registered for redaction). The message names the variable's place, never its value.
+    """
+    problems = _scan_secrets(doc)
+    flagged = {where for where, _ in problems}
+    for loc, value in expanded_at.items():
+        where = doc.positions.of_value(loc)
+        if where not in flagged and redact_text(value) != value:
+            problems.append(
+                (
+                    where,
+                    f"{_dotted(loc)}: the environment variable expanded here holds a secret, and secrets "
+                    "never go in a playbook; point the variable at the endpoint's URL instead",
+                )
+            )
     return problems
 
 
@@ -286,6 +357,34 @@ def _duplicate_accounts(doc: Document) -> list[tuple[tuple[int, int], str]]:
     return problems
 
 
+# --- where tokens may go ------------------------------------------------------------------------------------
+def custom_cloud_pairings(pb: Playbook) -> list[Pairing]:
+    """Untrusted pairings of a playbook's custom cloud, whatever `allow_untrusted_endpoints` says."""
+    spec = pb.tenant.cloud
+    if isinstance(spec, str):
+        return []
+    custom = spec.custom
+    return untrusted_pairings(
+        authority_host=custom.authority_host,
+        graph_endpoint=custom.graph_endpoint,
+        graph_audience=custom.graph_audience,
+        logs_endpoint=custom.logs_endpoint,
+        logs_audience=custom.logs_audience,
+        webauthn_related_origins=custom.webauthn_related_origins,
+        scopes=pb.drill_app.scopes,
+    )
+
+
+def _check_endpoints(pb: Playbook, doc: Document) -> list[tuple[tuple[int, int], str]]:
+    spec = pb.tenant.cloud
+    if isinstance(spec, str) or spec.custom.allow_untrusted_endpoints:
+        return []
+    return [
+        (doc.positions.of_value(p.field), f"{_dotted(p.field)}: {p.message}")
+        for p in custom_cloud_pairings(pb)
+    ]
+
+
 # --- files the playbook names -------------------------------------------------------------------------------
 def _check_files(pb: Playbook, doc: Document) -> list[tuple[tuple[int, int], str]]:
     problems: list[tuple[tuple[int, int], str]] = []
@@ -344,7 +443,11 @@ def load_playbook(path: Path | str, env: Mapping[str, str] | None = None) -> Pla
     problems = _scan_secrets(doc)
     if problems:
         _fail(doc, problems)
-    problems = _expand_custom_cloud(doc, os.environ if env is None else env) + _duplicate_accounts(doc)
+    problems, expanded_at = _expand_custom_cloud(doc, os.environ if env is None else env)
+    problems += _duplicate_accounts(doc)
+    if problems:
+        _fail(doc, problems)
+    problems = _scan_expanded(doc, expanded_at)
     if problems:
         _fail(doc, problems)
     try:
@@ -352,7 +455,7 @@ def load_playbook(path: Path | str, env: Mapping[str, str] | None = None) -> Pla
     except ValidationError as exc:
         _fail(doc, [_describe(doc, e) for e in exc.errors(include_url=False)])
     pb._source = doc.path.absolute()
-    problems = _check_files(pb, doc)
+    problems = _check_endpoints(pb, doc) + _check_files(pb, doc)
     if problems:
         _fail(doc, problems)
     return pb

@@ -11,9 +11,11 @@ Paths: files the drill reads (alert query, signing key, certificates, CA bundle)
 playbook's folder; the output folder (``evidence.output_dir``) is relative to the working directory, like
 any CLI output.
 
-Run-time values: inside ``tenant.cloud.custom`` (and only there) ``${NAME}`` and ``${NAME:-default}`` are
-replaced from the environment when the playbook loads, so a simulator whose port is known only at run time
-can be named (``authority_host: https://login.sim.test:${DRILL_SIM_PORT}``). `load_playbook(path, env=...)`
+Run-time values: inside ``tenant.cloud.custom`` (and only there) ``${DRILL_NAME}`` and
+``${DRILL_NAME:-default}`` are replaced from the environment when the playbook loads, so a simulator whose
+port is known only at run time can be named (``authority_host: https://login.sim.test:${DRILL_SIM_PORT}``).
+Only ``DRILL_*`` names expand (see load.py), and a Microsoft audience may not be paired with another host
+unless ``allow_untrusted_endpoints`` says so (see endpoints.py). `load_playbook(path, env=...)`
 takes the mapping to expand from, so a caller can pass values without touching ``os.environ``.
 """
 
@@ -37,6 +39,7 @@ from pydantic import (
 )
 
 from drill.errors import DrillUserError
+from drill.playbook.endpoints import RESERVED_CLOUD_NAMES
 from drill.playbook.types import (
     Domain,
     Email,
@@ -84,6 +87,23 @@ class CustomEndpoints(StrictModel):
         default_factory=dict,
         description="RP ID -> other origins allowed to use it, e.g. {login.microsoft.com: [https://login.microsoftonline.com]}.",
     )
+    allow_untrusted_endpoints: StrictBool = Field(
+        default=False,
+        description="Let Microsoft audiences, scopes or passkey RP IDs go to hosts that are not Microsoft's "
+        "(a simulator, a proxy you run). Off by default: with it on, tokens for Microsoft's Graph and Log "
+        "Analytics are sent to the hosts above, and every check and report says so.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name.lower() in RESERVED_CLOUD_NAMES:
+            raise ValueError(
+                f"{name!r} is the name of a Microsoft cloud; a custom cloud must not pass for one in the "
+                "evidence: pick another name (e.g. simulator, contoso-proxy), or write `cloud: public` "
+                "(usgov, china) for Microsoft's own"
+            )
+        return name
 
 
 class CustomCloud(StrictModel):

@@ -18,7 +18,7 @@ from drill.errors import DrillUserError
 
 Loc = tuple[str | int, ...]
 MAX_BYTES = 1_000_000
-MAX_NODES = 50_000  # aliases can multiply a small file into billions of nodes ("billion laughs")
+MAX_NODES = 50_000  # a playbook has a few hundred values; aliases, which could multiply them, are refused
 
 
 @dataclass
@@ -69,12 +69,12 @@ def _scalar(value: Any) -> Any:
 
 
 def _convert(node: Any, loc: Loc, pos: Positions, doc_path: Path) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 
     if len(pos.values) > MAX_NODES:
         raise DrillUserError(
-            f"{doc_path}:1:1: the YAML expands to over {MAX_NODES} nodes (aliases?); a playbook is small, "
-            "write it without nested aliases"
+            f"{doc_path}:1:1: the YAML holds over {MAX_NODES} values; a playbook has a few hundred, "
+            "check that this is the right file"
         )
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
@@ -99,7 +99,50 @@ def _convert(node: Any, loc: Loc, pos: Positions, doc_path: Path) -> Any:
             pos.keys[child] = pos.values[child] = (line + 1, col + 1)
             items.append(_convert(item, child, pos, doc_path))
         return items
+    if isinstance(node, TaggedScalar):  # `!!str 1234`: the only tag the checks let through unbuilt
+        return str(node.value)
     return _scalar(node)
+
+
+# Tags a playbook may spell out: YAML's own core types, which change nothing about what is built. Every other
+# tag (`!!python/object/apply:...`, `!!binary`, `!custom`) asks the loader to build something a playbook
+# never needs, and crashed it with a TypeError.
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+
+
+def _refuse_tags_and_aliases(yaml: Any, text: str, path: Path) -> None:
+    """Walk the parser's events (linear in the file's size) and refuse anchors, aliases and foreign tags.
+
+    This runs before anything is composed: an alias is expanded only when the document is built, so a small
+    file of nested or wide aliases ("billion laughs") is refused here before it can cost time or memory.
+    """
+    from ruamel.yaml.events import AliasEvent, NodeEvent
+
+    for event in yaml.parse(text):
+        if not isinstance(event, NodeEvent):
+            continue
+        mark = event.start_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}"
+        if isinstance(event, AliasEvent):
+            raise DrillUserError(
+                f"{where}: YAML alias `*{event.anchor}` refused: aliases let a few lines expand into "
+                "millions of values; write the value out again where it is needed"
+            )
+        if event.anchor is not None:
+            raise DrillUserError(
+                f"{where}: YAML anchor `&{event.anchor}` refused: a playbook uses no anchors or aliases; "
+                "remove it and write repeated values out in full"
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _CORE_TAGS:
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!", 1)[:80]
+            shown = "".join(c if c.isprintable() and c != "`" else "?" for c in shown)
+            raise DrillUserError(
+                f"{where}: YAML tag `{shown}` refused: a playbook holds plain text, numbers, true/false, "
+                "lists and mappings only; remove the tag (quote the value if it must stay text)"
+            )
 
 
 def load_yaml(path: Path) -> Document:
@@ -123,9 +166,9 @@ def load_yaml(path: Path) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         raise DrillUserError(f"{path}:{line}:1: not UTF-8 text; save the playbook as UTF-8") from None
 
-    yaml = YAML(typ="rt")
     try:
-        node = yaml.load(text)
+        _refuse_tags_and_aliases(YAML(typ="rt"), text, path)
+        node = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

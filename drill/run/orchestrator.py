@@ -92,7 +92,7 @@ def new_record(ctx: DrillContext, operator_name: str | None, witness: str | None
         account_object_id=str(acct.object_id),
         operator={"os_user": getpass.getuser(), "name": operator_name},
         witness=witness,
-        workstation=workstation(None),
+        workstation={**workstation(None), "endpoints": ctx.cloud.endpoints()},
         started_at=datetime.now(UTC),
         sla={k: float(v) for k, v in pb.sla.model_dump().items()},
     )

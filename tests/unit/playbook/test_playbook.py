@@ -143,34 +143,35 @@ def test_certificate_file_must_exist(tmp_path: Path) -> None:
 CUSTOM = """  cloud:
     custom:
       name: sim
-      authority_host: https://login.sim.test:${SIM_PORT}
-      graph_endpoint: https://graph.sim.test:${SIM_PORT}/
-      graph_audience: ${SIM_GRAPH_AUDIENCE:-https://graph.microsoft.com}
-      logs_endpoint: https://logs.sim.test:${SIM_PORT}
-      logs_audience: ${SIM_LOGS_AUDIENCE:-https://api.loganalytics.io}
-      ca_bundle: ${SIM_CA:-}
+      authority_host: https://login.sim.test:${DRILL_SIM_PORT}
+      graph_endpoint: https://graph.sim.test:${DRILL_SIM_PORT}/
+      graph_audience: ${DRILL_SIM_GRAPH_AUDIENCE:-https://graph.microsoft.com}
+      logs_endpoint: https://logs.sim.test:${DRILL_SIM_PORT}
+      logs_audience: ${DRILL_SIM_LOGS_AUDIENCE:-https://api.loganalytics.io}
+      ca_bundle: ${DRILL_SIM_CA:-}
+      allow_untrusted_endpoints: true
       webauthn_related_origins:
-        fido.sim.test: ["https://login.sim.test:${SIM_PORT}"]"""
+        fido.sim.test: ["https://login.sim.test:${DRILL_SIM_PORT}"]"""
 
 
 def test_custom_cloud_takes_run_time_values(tmp_path: Path) -> None:
-    pb = load(tmp_path, edit(sub={4: CUSTOM}), env={"SIM_PORT": "48213"})
+    pb = load(tmp_path, edit(sub={4: CUSTOM}), env={"DRILL_SIM_PORT": "48213"})
     cloud = cloud_for(pb)
     assert cloud.name == "sim"
     assert cloud.authority_host == "https://login.sim.test:48213"
     assert cloud.graph_endpoint == "https://graph.sim.test:48213"  # trailing slash dropped
     assert cloud.logs_audience == "https://api.loganalytics.io"
     assert cloud.graph_default_scope == "https://graph.microsoft.com/.default"
-    assert cloud.ca_bundle is None  # ${SIM_CA:-} with SIM_CA unset means "system trust only"
+    assert cloud.ca_bundle is None  # ${DRILL_SIM_CA:-} with DRILL_SIM_CA unset means "system trust only"
     assert dict(cloud.webauthn_related_origins) == {"fido.sim.test": ("https://login.sim.test:48213",)}
 
 
 def test_custom_cloud_ca_bundle_is_relative_to_the_playbook(tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
-    pb = load(tmp_path, edit(sub={4: CUSTOM}), env={"SIM_PORT": "1", "SIM_CA": "ca.pem"})
+    pb = load(tmp_path, edit(sub={4: CUSTOM}), env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": "ca.pem"})
     assert cloud_for(pb).ca_bundle == str(tmp_path / "ca.pem")
     with pytest.raises(DrillUserError, match=r"ca_bundle: CA bundle .*nope\.pem not found"):
-        load(tmp_path, edit(sub={4: CUSTOM}), env={"SIM_PORT": "1", "SIM_CA": "nope.pem"})
+        load(tmp_path, edit(sub={4: CUSTOM}), env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": "nope.pem"})
 
 
 def test_variables_are_not_expanded_outside_the_custom_cloud(tmp_path: Path) -> None:
