@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from drill.evidence.ledger import LedgerReport
 
 EXIT = {"VALID": 0, "INVALID": 1, "INCOMPLETE": 3}
 
@@ -29,36 +33,79 @@ def _where(bundle: Path, problem: str) -> str:
     return f"{bundle / head}:{problem.split(':', 1)[1]}" if ":" in problem else problem
 
 
+UNPINNED_EXIT = 4  # everything verified, but against keys the evidence itself carries: no trust anchor
+_HEAD = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def _worse(a: int, b: int) -> int:
     """INVALID (1) outranks INCOMPLETE (3), which outranks VALID (0)."""
     rank = {0: 0, 3: 1, 1: 2}
     return a if rank[a] >= rank[b] else b
 
 
+def _say(text: str) -> None:
+    """Every line `drill verify` prints: file names, drill ids and ledger fields are attacker-writable, so
+    control characters are shown as escapes (a `\\r` in a folder name must not rewrite an INVALID line)."""
+    from drill.evidence._sanitize import clean_text
+
+    typer.echo(clean_text(text))
+
+
 def _is_reports_dir(path: Path) -> bool:
-    return path.is_dir() and not (path / "manifest.json").exists() and (path / "ledger.jsonl").is_file()
+    """An evidence folder (bundles and a ledger), not one bundle; also when its ledger was deleted."""
+    if not path.is_dir() or (path / "manifest.json").exists():
+        return False
+    if (path / "ledger.jsonl").is_file():
+        return True
+    return any(
+        p.is_dir() and ((p / "manifest.json").exists() or (p / "report.json").exists())
+        for p in path.iterdir()
+    )
 
 
-def _verify_all(folder: Path, trusted: set[str] | None) -> int:
+def _verify_all(folder: Path, trusted: set[str] | None, expect_head: str | None, signers: set[str]) -> int:
     """`drill verify reports/`: every bundle and the ledger; the worst outcome sets the exit code."""
     from drill.evidence.verify import verify_reports_dir
 
-    results, book = verify_reports_dir(folder, trusted=trusted)
+    results, book = verify_reports_dir(folder, trusted=trusted, expect_head=expect_head)
     code = 0
     for result in results:
         for problem in result.problems:
-            typer.echo(f"{result.status}: {_where(result.path, problem)}")
-        if result.status == "VALID":
-            typer.echo(f"VALID: {result.path} (verdict {result.verdict})")
+            _say(f"{result.status}: {_where(result.path, problem)}")
+        for note in result.notes:
+            _say(f"note: {note}")
+        signed = f"signed by {result.fingerprint}" if result.fingerprint else "no signer"
+        _say(f"{result.status}: {result.path} (verdict {result.verdict}; {signed})")
+        if result.fingerprint:
+            signers.add(result.fingerprint)
         code = _worse(code, EXIT[result.status])
     if book is not None:
-        for problem in book.problems:
-            typer.echo(f"INVALID: {problem}")
-        if book.ok:
-            typer.echo(f"VALID: {book.path}: {len(book.entries)} line(s), head {book.head}")
-        else:
-            code = 1
+        code = _worse(code, _ledger_lines(book, book.path, signers))
     return code
+
+
+def _ledger_lines(report: LedgerReport, path: Path, signers: set[str]) -> int:
+    """Print what the ledger check found; 1 if it failed, else 0."""
+    for problem in report.problems:
+        _say(f"INVALID: {problem}")
+    for note in report.notes:
+        _say(f"note: {note}")
+    signers.update(report.fingerprints)
+    if not report.ok:
+        return 1
+    who = ", ".join(sorted(report.fingerprints)) or "none"
+    _say(f"VALID: {path}: {len(report.entries)} line(s), head {report.head}, signer {who}")
+    return 0
+
+
+def _unpinned(signers: set[str]) -> None:
+    """No --trust: the signatures only prove the files match a key they carry themselves."""
+    seen = ", ".join(sorted(signers)) or "none"
+    _say(
+        "UNPINNED: no trust anchor (--trust): the signatures were checked against the keys the evidence "
+        f"carries ({seen}), so anyone could have made them. Pin the signer you expect: "
+        "drill verify ... --trust SHA256:... (the fingerprint printed at the end of each drill)"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -75,39 +122,63 @@ def register(app: typer.Typer) -> None:
         ] = None,
         trust: Annotated[
             list[str] | None,
-            typer.Option("--trust", help="Accept only signatures by this key fingerprint (SHA256:...)."),
+            typer.Option(
+                "--trust",
+                help="Accept only signatures by this key: its fingerprint (SHA256:...) or its PEM file.",
+            ),
+        ] = None,
+        expect_head: Annotated[
+            str | None,
+            typer.Option(
+                "--expect-head",
+                help="A ledger head hash recorded earlier: fail if the ledger no longer holds that line.",
+            ),
         ] = None,
     ) -> None:
-        """Recompute hashes, check signatures and the ledger chain. Exit 0 valid, 1 invalid, 3 incomplete."""
+        """Recompute hashes, check signatures and the ledger chain.
+
+        Exit 0 valid, 1 invalid, 3 incomplete, 4 valid but unpinned (no --trust: no trust anchor).
+        """
         from drill.errors import DrillUserError
+        from drill.evidence.signing import parse_trust
         from drill.evidence.verify import verify_bundle, verify_ledger
 
         if bundle is None and ledger is None:
             raise DrillUserError("drill verify: give a bundle folder, or --ledger PATH")
-        trusted = set(trust) if trust else None
+        trusted = {parse_trust(t) for t in trust} if trust else None
+        whole = bundle is not None and ledger is None and _is_reports_dir(bundle)
+        if expect_head is not None:
+            if not _HEAD.fullmatch(expect_head.strip()):
+                raise DrillUserError(
+                    f"--expect-head {expect_head!r}: not a head hash (64 hex digits, as a drill prints it)"
+                )
+            if ledger is None and not whole:
+                raise DrillUserError(
+                    "--expect-head checks a ledger: add --ledger PATH, or give the evidence folder"
+                )
+        signers: set[str] = set()
         code = 0
-        if bundle is not None and ledger is None and _is_reports_dir(bundle):
-            raise typer.Exit(_verify_all(bundle, trusted))
-        if bundle is not None:
+        if whole:
+            assert bundle is not None
+            code = _verify_all(bundle, trusted, expect_head, signers)
+        elif bundle is not None:
             result = verify_bundle(bundle, trusted=trusted, ledger_path=ledger)
             for problem in result.problems:
-                typer.echo(f"{result.status}: {_where(bundle, problem)}")
+                _say(f"{result.status}: {_where(bundle, problem)}")
             for note in result.notes:
-                typer.echo(f"note: {note}")
+                _say(f"note: {note}")
             if result.status == "VALID":
-                typer.echo(f"VALID: {bundle} (verdict {result.verdict}; signed by {result.fingerprint})")
+                _say(f"VALID: {bundle} (verdict {result.verdict}; signed by {result.fingerprint})")
+            if result.fingerprint:
+                signers.add(result.fingerprint)
             code = EXIT[result.status]
         if ledger is not None:
-            report = verify_ledger(ledger, trusted=trusted)
-            for problem in report.problems:
-                typer.echo(f"INVALID: {problem}")
-            if report.ok:
-                signers = ", ".join(sorted(report.fingerprints)) or "none"
-                typer.echo(
-                    f"VALID: {ledger}: {len(report.entries)} line(s), head {report.head}, signer {signers}"
-                )
-            elif code == 0:
-                code = 1
+            report = verify_ledger(ledger, trusted=trusted, expect_head=expect_head)
+            code = _worse(code, _ledger_lines(report, ledger, signers))
+        if trusted is None:
+            _unpinned(signers)
+            if code == 0:
+                code = UNPINNED_EXIT
         raise typer.Exit(code)
 
     @app.command()

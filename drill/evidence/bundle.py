@@ -11,6 +11,11 @@ Order of writing (the point of this module):
 A folder without a valid signed manifest is INCOMPLETE by definition (see verify.py), whatever its
 report.json says. A complete bundle missing from the ledger (crash between 3 and 4) is appended by
 `reconcile` at the next `begin`.
+
+Reconcile signs what it appends with the workstation's key, so it must never adopt a folder someone else
+put in the reports folder: a planted, self-signed PASS would come out signed by us. It adopts only bundles
+signed by this writer's own key whose drill id this writer recorded in `started.jsonl` before the drill ran
+(each record signed too, since the reports folder is exactly what the attacker can write).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, deci
 from drill.evidence.signing import Signer
 
 PdfRenderer = Callable[[str], bytes]
-LEDGER_NAME = "ledger.jsonl"
+LEDGER_NAME = ledger.LEDGER_NAME
+STARTED_NAME = "started.jsonl"
+KIND_STARTED = "drill-started"
 HISTORY_DIR = "history"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -53,15 +60,23 @@ class FinishedBundle:
     ledger_line: dict[str, Any]
     pdf_status: str  # "rendered", "disabled" or "failed: <why>"
     history_page: Path | None
+    ledger_head: str = ledger.GENESIS  # hash of the ledger's last line right after this drill's append
 
     def summary(self) -> list[str]:
-        """Lines for the operator: verdict, where the evidence is, the signing key, how to check it."""
+        """Lines for the operator: verdict, where the evidence is, the signing key, how to check it.
+
+        The head hash is what makes a truncated ledger visible later: it is printed for the operator to
+        record outside the reports folder (ticket, CMDB), with the command an auditor runs against it.
+        """
         lines = [
             f"{self.verdict.value}: {self.reason}",
             f"evidence: {self.path}",
             f"signed with Ed25519 key {self.fingerprint} (public key in {self.path / manifest.PUBLIC_KEY})",
-            f"ledger: {self.ledger_path} line {self.ledger_line.get('seq')}",
-            f"check it: drill verify {self.path}",
+            f"ledger: {self.ledger_path} line {self.ledger_line.get('seq')}, head {self.ledger_head}",
+            f"check it: drill verify {self.path} --trust {self.fingerprint}",
+            "record the head hash outside this folder; an auditor checks the ledger was not truncated with: "
+            f"drill verify --ledger {self.ledger_path} --trust {self.fingerprint} "
+            f"--expect-head {self.ledger_head}",
         ]
         if self.pdf_status != "rendered":
             lines.append(f"report.pdf: {self.pdf_status}")
@@ -135,6 +150,7 @@ class BundleWriter:
         if final.exists() or partial.exists():
             raise ValueError(f"evidence for drill {record.drill_id} already exists in {self.reports_dir}")
         reconcile(self.reports_dir, self.ledger_path, self.signer)
+        record_started(self.reports_dir, record.drill_id, self.signer)  # before anything of it exists
         readme = self.reports_dir / "README.md"
         if not readme.exists():
             atomic_write(readme, (Path(__file__).parent / "templates" / "reports_readme.md").read_bytes())
@@ -257,6 +273,7 @@ class BundleWriter:
             line,
             pdf_status,
             page,
+            ledger.head_of(self.ledger_path),
         )
         return self.finished
 
@@ -298,25 +315,73 @@ def _redacted_log(log_path: Path | None) -> bytes:
 
 
 def reconcile(reports_dir: Path, ledger_path: Path, signer: Signer) -> list[str]:
-    """Append ledger lines for complete, valid bundles the ledger lacks (a crash after the rename)."""
+    """Append ledger lines for this workstation's own finished bundles the ledger lacks (a crash after the
+    rename); anything else in the folder is left for `drill verify` to report, never signed by us."""
     from drill.evidence.verify import verify_bundle
 
     if not reports_dir.is_dir():
         return []
     known = {e.get("drill_id") for e in ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL)}
+    ours = started_ids(reports_dir, signer)
     added = []
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
         if folder.name in known or not (folder / manifest.SIGNATURE).is_file():
             continue
         if folder.name.endswith(manifest.PARTIAL_SUFFIX) or not manifest.DRILL_ID.fullmatch(folder.name):
             continue
-        result = verify_bundle(folder)
+        if folder.name not in ours:
+            continue  # not begun by this writer: planted, or copied from elsewhere
+        result = verify_bundle(folder, trusted={signer.fingerprint}, check_ledger=False)
         if result.status != "VALID" or result.record is None:
             continue
         digest = sha256_file(folder / manifest.MANIFEST)
         ledger.append(ledger_path, ledger.drill_entry(result.record, folder.name, digest), signer)
         added.append(folder.name)
     return added
+
+
+def _started_claim(drill_id: str, signer: Signer) -> dict[str, Any]:
+    return {"kind": KIND_STARTED, "drill_id": drill_id, "signer": signer.fingerprint}
+
+
+def record_started(reports_dir: Path, drill_id: str, signer: Signer) -> None:
+    """Note, signed, that this writer began `drill_id` here: the one thing `reconcile` will adopt.
+
+    The whole file is rewritten atomically under the ledger's lock (a scheduler and a manual drill may
+    begin together), so a crash leaves the old record or the new one.
+    """
+    path = reports_dir / STARTED_NAME
+    claim = _started_claim(drill_id, signer)
+    line = ledger.canonical({**claim, "sig": signer.sign(ledger.canonical(claim))}) + b"\n"
+    with ledger._locked(path):
+        old = path.read_bytes() if path.is_file() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        atomic_write(path, old + line)
+
+
+def started_ids(reports_dir: Path, signer: Signer) -> set[str]:
+    """Drill ids recorded by `record_started` with this signer's key; lines it did not sign are ignored."""
+    from drill.evidence.signing import verify_signature
+
+    path = reports_dir / STARTED_NAME
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return set()
+    found = set()
+    for raw in data.splitlines():
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("drill_id"), str):
+            continue
+        claim = _started_claim(entry["drill_id"], signer)
+        sig = entry.get("sig")
+        if isinstance(sig, str) and verify_signature(signer.public_b64, ledger.canonical(claim), sig):
+            found.add(entry["drill_id"])
+    return found
 
 
 def write_history(reports_dir: Path, ledger_path: Path, account: str) -> Path | None:

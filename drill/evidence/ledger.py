@@ -2,8 +2,12 @@
 
 Why a chain and a signature both: the chain (`prev` = SHA-256 of the previous line) makes a reordered,
 removed or edited line in the middle visible; the Ed25519 signature on each line makes an edit of the last
-line visible too. Truncation of the tail is only visible against an anchor kept elsewhere, so `verify`
-prints the head hash and the line count for the operator to record (ticket, CMDB).
+line visible too. Truncation of the tail is only visible against an anchor kept elsewhere, so every drill
+and `verify` print the head hash for the operator to record (ticket, CMDB), and `check_head` compares it.
+
+A signature proves only that the holder of *some* key wrote the line: anyone can write a whole ledger with
+a key of their own. So a reader that acts on the ledger (the scheduler, `drill schedule status`) pins the
+key it expects and uses only `LedgerReport.verified` lines; one ledger signed by several keys is a problem.
 
 Appends copy the old bytes unchanged plus one new line into a temp file, fsync and rename it: a crash
 leaves the old ledger or the new one, and existing lines are never rewritten.
@@ -28,6 +32,7 @@ from drill.evidence.model import DrillRecord
 from drill.evidence.signing import Signer, fingerprint, public_key_from_b64, verify_signature
 
 LEDGER_VERSION = 1
+LEDGER_NAME = "ledger.jsonl"  # its name beside the bundles in an evidence folder
 GENESIS = "0" * 64
 KIND_DRILL = "drill"
 KIND_KEYLESS_CHECK = "keyless-check"
@@ -165,6 +170,9 @@ class LedgerReport:
     problems: list[str] = field(default_factory=list)
     head: str = GENESIS
     fingerprints: set[str] = field(default_factory=set)
+    verified: list[dict[str, Any]] = field(default_factory=list)  # lines with no problem of their own
+    hashes: list[str] = field(default_factory=list)  # each line's hash, in order (for `check_head`)
+    notes: list[str] = field(default_factory=list)  # worth saying, not a failure
 
     @property
     def ok(self) -> bool:
@@ -186,11 +194,53 @@ def verify(path: Path, trusted_fingerprints: set[str] | None = None) -> LedgerRe
         problem = _check_line(raw, number, prev, trusted_fingerprints, report)
         if problem:
             report.problems.append(f"{path}:{number}: {problem}")
+        elif report.entries:
+            report.verified.append(report.entries[-1])
         prev = line_hash(raw)
+        report.hashes.append(prev)
     if torn:
         report.problems.append(f"{path}:{len(lines) + 1}: torn last line (no newline)")
+    if len(report.fingerprints) > 1:
+        # One workstation (or one playbook key) writes a ledger; a second key means lines were forged or
+        # spliced in from elsewhere, and without a pin nothing says which key is the real one.
+        report.problems.append(
+            f"{path}: signed by {len(report.fingerprints)} different keys "
+            f"({', '.join(sorted(report.fingerprints))}): mixed signers, lines forged or spliced in"
+        )
     report.head = prev
     return report
+
+
+def check_head(report: LedgerReport, expected: str) -> str | None:
+    """Compare the ledger with a head hash recorded earlier (`--expect-head`); a problem, or None.
+
+    The recorded head must still be a line of the ledger: lines appended since are fine (noted), but a
+    ledger that no longer holds that line was truncated or rewritten, which the chain alone cannot show.
+    """
+    want = expected.strip().lower()
+    if want == report.head:
+        return None
+    if want in report.hashes:
+        later = len(report.hashes) - report.hashes.index(want) - 1
+        report.notes.append(
+            f"{report.path}: the expected head is line {len(report.hashes) - later}; "
+            f"{later} line(s) appended since, new head {report.head}"
+        )
+        return None
+    return (
+        f"{report.path}: no line has the expected head hash {want} (head is now {report.head}, "
+        f"{len(report.hashes)} line(s)): the ledger was truncated or rewritten since that hash was recorded"
+    )
+
+
+def head_of(path: Path) -> str:
+    """The hash of the ledger's last line as it is on disk now (what an auditor records)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return GENESIS
+    lines = data.rstrip(b"\n").split(b"\n")
+    return line_hash(lines[-1]) if lines and lines[-1] else GENESIS
 
 
 def _check_line(

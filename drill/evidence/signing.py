@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from drill.errors import DrillUserError
 
 KEY_FILE = "evidence-signing-key.pem"
 STATE_ENV = "DRILL_STATE_DIR"
+FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
 def default_state_dir() -> Path:
@@ -40,6 +42,59 @@ def fingerprint(public_raw: bytes) -> str:
 
 def public_raw(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def parse_trust(value: str) -> str:
+    """A `--trust` value as a fingerprint: `SHA256:...` as printed, or the path of a PEM key.
+
+    A typo must not silently pin nothing (every signature would then read "not a trusted key" and hide
+    the real mistake), so anything else is a usage error naming the value and the fix.
+    """
+    text = value.strip()
+    if FINGERPRINT.fullmatch(text):
+        return text
+    path = Path(text)
+    if not text.startswith("SHA256:") and path.is_file():
+        return _pem_fingerprint(path)
+    raise DrillUserError(
+        f"--trust {text!r}: not a key fingerprint; give it as printed at the end of a drill "
+        "(SHA256: and 43 base64 characters) or the path of the signer's PEM key"
+    )
+
+
+def _pem_fingerprint(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DrillUserError(f"{path}: cannot read the key ({exc.strerror})") from exc
+    key: object
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as exc:
+            raise DrillUserError(f"{path}: not a PEM Ed25519 key; give the signer's public_key.pem") from exc
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    if not isinstance(key, Ed25519PublicKey):
+        raise DrillUserError(f"{path}: the evidence signing key must be Ed25519, not {type(key).__name__}")
+    return fingerprint(public_raw(key))
+
+
+def anchor_fingerprint(key_path: Path | None = None, state_dir: Path | None = None) -> str | None:
+    """The fingerprint drills here sign with (the playbook's key, else the workstation's), or None.
+
+    This is the trust anchor of everything that reads the ledger on this workstation (the scheduler,
+    `drill schedule status`): only lines signed by it count. Unlike `Signer.load` it never creates a
+    key, since a reader that minted a fresh key would "trust" a key nothing was ever signed with.
+    """
+    if key_path is not None:
+        return fingerprint(public_raw(_read_key(key_path).public_key()))
+    path = (state_dir if state_dir is not None else default_state_dir()) / KEY_FILE
+    if not path.exists():
+        return None
+    return fingerprint(public_raw(_read_key(path).public_key()))
 
 
 def public_key_from_b64(value: str) -> Ed25519PublicKey:

@@ -228,10 +228,25 @@ def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None
 
 
 def verify_ledger(
-    path: Path, *, trusted: set[str] | None = None, check_bundles: bool = True
+    path: Path,
+    *,
+    trusted: set[str] | None = None,
+    check_bundles: bool = True,
+    expect_head: str | None = None,
+    require_bundles: bool = False,
 ) -> ledger.LedgerReport:
-    """The chain and signatures, plus (optionally) each drill line against its bundle's manifest hash."""
+    """The chain and signatures, plus (optionally) each drill line against its bundle's manifest hash.
+
+    `expect_head` is a head hash recorded earlier (ticket, CMDB): a ledger that no longer holds it was
+    truncated or rewritten. A drill line whose bundle folder is not beside the ledger is a problem with
+    `require_bundles` (a whole evidence folder is being verified, so a deleted FAIL bundle must show) and
+    a note otherwise (bundles may have been filed elsewhere).
+    """
     report = ledger.verify(path, trusted)
+    if expect_head is not None and path.is_file():
+        problem = ledger.check_head(report, expect_head)
+        if problem:
+            report.problems.append(problem)
     if not check_bundles or not path.is_file():
         return report
     numbered = []
@@ -245,10 +260,18 @@ def verify_ledger(
     for number, entry in numbered:
         if entry.get("kind") != ledger.KIND_DRILL or not isinstance(entry.get("bundle"), str):
             continue
+        if not manifest.DRILL_ID.fullmatch(entry["bundle"]):
+            report.notes.append(f"{path}:{number}: bundle {entry['bundle']!r} is not a drill id; not checked")
+            continue
         folder = path.parent / entry["bundle"]
         target = folder / manifest.MANIFEST
-        if not manifest.DRILL_ID.fullmatch(entry["bundle"]) or not target.is_file():
-            continue  # bundles may be filed elsewhere; the chain is what is checked here
+        if not target.is_file():
+            missing = f"{path}:{number}: bundle {entry['bundle']} ({entry.get('verdict')}) is missing"
+            if require_bundles:
+                report.problems.append(f"{missing} from {path.parent} (deleted?)")
+            else:
+                report.notes.append(f"{missing} beside the ledger (filed elsewhere?)")
+            continue
         if sha256_file(target) != entry.get("manifest_sha256"):
             report.problems.append(
                 f"{path}:{number}: bundle {entry['bundle']}/manifest.json does not match this line"
@@ -256,16 +279,38 @@ def verify_ledger(
     return report
 
 
-def verify_reports_dir(
-    folder: Path, *, trusted: set[str] | None = None
-) -> tuple[list[BundleResult], ledger.LedgerReport | None]:
-    """Every bundle folder under an evidence directory, plus its ledger when there is one."""
-    book = folder / "ledger.jsonl"
-    results = [
-        verify_bundle(p, trusted=trusted)
+def _bundle_folders(folder: Path) -> list[Path]:
+    return [
+        p
         for p in sorted(folder.iterdir())
         if p.is_dir()
         and (manifest.DRILL_ID.fullmatch(p.name) or p.name.endswith(manifest.PARTIAL_SUFFIX))
         and p.name != "history"
     ]
-    return results, (verify_ledger(book, trusted=trusted) if book.is_file() else None)
+
+
+def verify_reports_dir(
+    folder: Path, *, trusted: set[str] | None = None, expect_head: str | None = None
+) -> tuple[list[BundleResult], ledger.LedgerReport | None]:
+    """Every bundle folder under an evidence directory, and its ledger, each checked against the other.
+
+    Both directions count: a complete bundle the ledger lacks is INVALID (planted, or its line removed),
+    and so is a ledger line whose bundle is gone (a FAIL deleted). Without a ledger, every complete
+    bundle lacks one. The ledger report is None only when there is neither a ledger nor a bundle.
+    """
+    book = folder / ledger.LEDGER_NAME
+    has_book = book.is_file()
+    results = [
+        verify_bundle(p, trusted=trusted, ledger_path=book if has_book else None, check_ledger=has_book)
+        for p in _bundle_folders(folder)
+    ]
+    if has_book:
+        return results, verify_ledger(book, trusted=trusted, expect_head=expect_head, require_bundles=True)
+    if not results:
+        return results, None
+    for result in results:
+        if result.status == "VALID":
+            result.fail(f"{book}: missing, so no ledger records drill {result.path.name}")
+    report = ledger.LedgerReport(book)
+    report.problems.append(f"{book}: missing (deleted?): the bundles beside it are in no ledger")
+    return results, report

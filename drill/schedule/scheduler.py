@@ -91,11 +91,14 @@ class ScheduleRuntime:
             if tenant_id is not None and target.tenant_id != tenant_id:
                 continue
             pb = target.playbook
-            report = ledger.verify(target.ledger_path) if target.ledger_path.exists() else None
+            # Due dates come only from lines signed by the key this target's drills sign with: a line
+            # signed by any other key, unsigned or edited is tampering and counts as no drill (escalates).
+            pinned = {(target.signer or self.signer).fingerprint}
+            report = ledger.verify(target.ledger_path, pinned) if target.ledger_path.exists() else None
             if report is not None and not report.ok:
                 delivered += self._ledger_broken(target, report.problems, now)
             names = [a.name for a in pb.accounts if account is None or a.name == account]
-            entries = ledger.read_entries(target.ledger_path)
+            entries = report.verified if report is not None else []
             for status in account_statuses(entries, target.tenant_id, names, pb.schedule.cycle_days):
                 owed = owed_reminder(status, pb.schedule.reminder_lead_days, now, self.sent.view())
                 if owed is None:
@@ -106,13 +109,15 @@ class ScheduleRuntime:
         return delivered
 
     def _ledger_broken(self, target: Target, problems: list[str], now: datetime) -> list[Notice]:
-        """A ledger that does not verify cannot be trusted for due dates: say so, once a day."""
+        """A ledger that does not verify may have been tampered with: say so, once a day."""
         day = now.date()
         notice = Notice(
             f"{target.tenant_id}/ledger-broken/{day.isoformat()}",
             "critical",
             f"{SUBJECT_PREFIX} The drill ledger does not verify",
-            f"{target.ledger_path} failed verification; due dates read from it may be wrong.\n"
+            f"{target.ledger_path} failed verification (tampering?). Lines that do not verify, or are not "
+            "signed by this workstation's evidence key, count as no drill, so the accounts they name are "
+            "treated as due.\n"
             + "\n".join(problems[:10])
             + f"\nRun `drill verify --ledger {target.ledger_path}`.",
         )

@@ -1,8 +1,9 @@
 """`drill schedule status`: one row per account: last drill, verdict, next due, days left, last keyless check.
 
 Read from the same ledger, with the same rules as the scheduler (`drill.schedule.due`), so the table and the
-reminders never disagree. A ledger that does not verify is shown as such above the table: due dates read
-from it may be wrong.
+reminders never disagree. Only lines that verify and are signed by the pinned key (the playbook's
+`evidence.signing_key`, else this workstation's key) count; anything else is shown above the table as
+tampering and counts as no drill, so a forged PASS can never make an account look drilled.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ def ledger_path_for(playbook: Playbook, override: Path | None) -> Path:
     return override if override is not None else playbook.output_dir / "ledger.jsonl"
 
 
+def trust_anchor(playbook: Playbook) -> str | None:
+    """The key this playbook's drills sign with: its `evidence.signing_key`, else the workstation's."""
+    from drill.evidence.signing import anchor_fingerprint
+
+    key = playbook.resolve(playbook.evidence.signing_key) if playbook.evidence.signing_key else None
+    return anchor_fingerprint(key)
+
+
 def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: datetime) -> list[LedgerStatus]:
     """One block per playbook: its ledger's verification problems and one row per account."""
     from drill.evidence import ledger
@@ -84,8 +93,16 @@ def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: da
     out = []
     for pb in playbooks:
         path = ledger_path_for(pb, ledger_override)
-        problems = ledger.verify(path).problems if path.exists() else []
-        entries = ledger.read_entries(path)
+        anchor = trust_anchor(pb)
+        problems: list[str] = []
+        entries: list[dict[str, Any]] = []
+        if path.exists():
+            report = ledger.verify(path, {anchor} if anchor else set())
+            problems, entries = report.problems, report.verified
+            if anchor is None and report.entries:
+                problems.insert(
+                    0, f"{path}: no evidence signing key on this workstation to pin; no line counts"
+                )
         statuses = account_statuses(
             entries, str(pb.tenant.id), [a.name for a in pb.accounts], pb.schedule.cycle_days
         )
@@ -105,8 +122,10 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
         if block.problems:
             out.append(
                 Text(
-                    f"WARNING: {block.path} does not verify ({block.problems[0]}); "
-                    f"due dates may be wrong. Run `drill verify --ledger {block.path}`.",
+                    f"WARNING: TAMPERING? {block.path} does not verify ({block.problems[0]}"
+                    f"{f'; and {len(block.problems) - 1} more' if len(block.problems) > 1 else ''}). "
+                    "Lines that do not verify or are not signed by the pinned key count as no drill. "
+                    f"Run `drill verify --ledger {block.path} --trust FINGERPRINT`.",
                     style="bold red",
                 )
             )

@@ -101,11 +101,16 @@ def test_cli_report_formats(write_bundle: WriteBundle, tmp_path: Path) -> None:
 
 def test_cli_verify_reports_valid_and_needs_an_argument(write_bundle: WriteBundle) -> None:
     bundle = write_bundle(healthy("drill-ok"))
-    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--ledger", str(bundle.ledger_path)])
+    pin = ["--trust", bundle.fingerprint]
+    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--ledger", str(bundle.ledger_path), *pin])
     assert out.exit_code == 0, out.output
     assert f"VALID: {bundle.path} (verdict PASS; signed by {bundle.fingerprint})" in out.output
     assert "1 line(s)" in out.output
-    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--trust", "SHA256:nobody"])
+    # without a pin it is VALID only against the key it carries: exit 4 (it used to be a plain 0)
+    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--ledger", str(bundle.ledger_path)])
+    assert out.exit_code == 4, out.output
+    assert "UNPINNED" in out.output
+    out = CliRunner().invoke(app, ["verify", str(bundle.path), "--trust", Signer.generate().fingerprint])
     assert out.exit_code == 1
     missing = CliRunner().invoke(app, ["verify"])  # main() turns this into one line and exit 2
     assert isinstance(missing.exception, DrillUserError)
@@ -141,14 +146,15 @@ def test_folder_filing_copies_and_verifies(write_bundle: WriteBundle, tmp_path: 
 def test_cli_verify_whole_reports_dir(write_bundle: WriteBundle, reports: Path, signer: Signer) -> None:
     write_bundle(healthy("drill-r1"))
     second = write_bundle(failing("no_row", "drill-r2"))
-    out = CliRunner().invoke(app, ["verify", str(reports)])
+    pin = ["--trust", signer.fingerprint]  # without it the exit code is 4 (UNPINNED)
+    out = CliRunner().invoke(app, ["verify", str(reports), *pin])
     assert out.exit_code == 0, out.output
     assert "2 line(s)" in out.output
     writer = BundleWriter(reports, signer, pdf=None)
     writer.begin(healthy("drill-r3"))  # left unfinished: INCOMPLETE
-    assert CliRunner().invoke(app, ["verify", str(reports)]).exit_code == 3
+    assert CliRunner().invoke(app, ["verify", str(reports), *pin]).exit_code == 3
     (second.path / "log.jsonl").write_text("edited\n")
-    out = CliRunner().invoke(app, ["verify", str(reports)])
+    out = CliRunner().invoke(app, ["verify", str(reports), *pin])
     assert out.exit_code == 1
     assert f"INVALID: {second.path / 'log.jsonl'}: SHA-256 does not match" in out.output
 

@@ -112,8 +112,14 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def signer() -> Signer:
-    return Signer.generate()
+def signer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Signer:
+    """This workstation's evidence key (in a per-test DRILL_STATE_DIR): the key status and reminders pin.
+
+    It used to be a throwaway key, which only worked while the scheduler trusted lines signed by anyone.
+    """
+    state = tmp_path / "workstation"
+    monkeypatch.setenv("DRILL_STATE_DIR", str(state))
+    return Signer.load(state_dir=state)
 
 
 def drill_line(

@@ -193,7 +193,12 @@ def test_a_tampered_ledger_is_reported_once_a_day(
     rt = _runtime(pb, path, tmp_path / "state", clock, notifier, signer)
     rt.check_reminders()
     rt.check_reminders()
-    assert [n.subject for n in notifier.notices] == ["[breakglass-drill] The drill ledger does not verify"]
+    # Neither reordered line verifies, so neither counts as a drill: the account escalates too (it used to
+    # be taken as passed, on the word of a ledger that had just failed verification).
+    assert [n.subject for n in notifier.notices] == [
+        "[breakglass-drill] The drill ledger does not verify",
+        "[breakglass-drill] OVERDUE: bg-1 has no passing break-glass drill",
+    ]
 
 
 class _Probes:
