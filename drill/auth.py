@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from drill.errors import DrillUserError
+from drill.secrets import register_secret, register_secrets
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
@@ -58,6 +59,7 @@ class BrowserFlow:
     def complete(self, redirect_url: str) -> TokenSet:
         """Exchange the code the browser brought back; code and tokens never leave this process's memory."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(redirect_url).query).items()}
+        register_secret(query.get("code"))  # before anything can log it, even in an error
         if "error" in query:
             raise AuthError(query.get("error_description", query["error"]), code=query["error"])
         import msal
@@ -72,6 +74,11 @@ class BrowserFlow:
         except (msal.exceptions.MsalServiceError, requests.RequestException) as exc:
             # msal raises (rather than returning an error) when the token endpoint answers 5xx or is down
             raise AuthError(f"the token endpoint failed: {exc}", code="token_endpoint") from exc
+        # Every token in the answer is registered the moment it exists, so no later log line, console line
+        # or evidence file can carry it whatever its shape (an opaque refresh token is not a JWT).
+        register_secrets(
+            *(str(result[k]) for k in ("access_token", "id_token", "refresh_token") if result.get(k))
+        )
         if "access_token" not in result:
             raise AuthError(
                 str(result.get("error_description") or result.get("error") or "no token"),
@@ -141,8 +148,57 @@ def start_browser_flow(
     return BrowserFlow(app=app, flow=flow, redirect_uri=redirect_uri)
 
 
+class RegisteringCredential:
+    """Wraps the observer's credential so each access token it hands out is registered for redaction.
+
+    azure-identity obtains the observer's tokens deep inside the SDK clients; this is the one place all of
+    them pass, so a token quoted later in an SDK error, a log line or the console is redacted like ours.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __repr__(self) -> str:
+        return f"RegisteringCredential({type(self._inner).__name__})"
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        token = self._inner.get_token(
+            *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs
+        )
+        register_secret(getattr(token, "token", None))
+        return token  # type: ignore[no-any-return]
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        """azure-core prefers this when present; registered the same way."""
+        if hasattr(self._inner, "get_token_info"):
+            info = self._inner.get_token_info(*scopes, options=options)
+        else:
+            from azure.core.credentials import AccessTokenInfo
+
+            token = self._inner.get_token(*scopes)
+            info = AccessTokenInfo(token.token, token.expires_on)
+        register_secret(getattr(info, "token", None))
+        return info
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if callable(close):
+            close()
+
+
 def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
     """The observer's credential from the playbook; secrets only ever come from the environment."""
+    return RegisteringCredential(_observer_credential(playbook, cloud))
+
+
+def _observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
     import azure.identity as ai
 
     from drill.playbook.model import (
@@ -178,6 +234,7 @@ def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
                     "which is not set; "
                     "export it before the drill"
                 )
+            register_secret(password)
         return ai.CertificateCredential(
             tenant,
             str(obs.client_id),
@@ -194,5 +251,6 @@ def observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
                 "which is not set in the environment; "
                 "export it before the drill (never write the secret into the playbook)"
             )
+        register_secret(secret)
         return ai.ClientSecretCredential(tenant, str(obs.client_id), secret, **common)
     raise DrillUserError(f"observer.kind {obs.kind!r} is not supported")

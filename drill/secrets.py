@@ -194,9 +194,20 @@ def register_secret(value: str | None) -> None:
         _known_secrets.add(value)
 
 
+def register_secrets(*values: str | None) -> None:
+    """`register_secret` for several values at once (the tokens of one token response)."""
+    for value in values:
+        register_secret(value)
+
+
 def forget_secrets() -> None:
     """Drop registered secrets (end of a drill), so the process does not hold them longer than needed."""
     _known_secrets.clear()
+
+
+def registered_secret_count() -> int:
+    """How many exact values are registered now (tests and the end-of-drill check; never the values)."""
+    return len(_known_secrets)
 
 
 def find_secret_patterns(text: str) -> list[str]:

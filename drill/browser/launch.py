@@ -5,6 +5,13 @@ profile directory is ours: we create it, we delete it (cookies included) and can
 Chromium's processes carry its path on their command line, which is how we find any straggler after close.
 Flags keep Chromium off the network except for what the sign-in needs (INTEGRATION_NOTES: without the
 background-networking flags it floods a closed network).
+
+Chromium keeps its sandbox: the sign-in page is the tenant's (or an attacker's, if the redirect is
+hijacked) and the renderer holds the account's session. Chromium itself refuses to start its sandbox as
+root ("Running as root without --no-sandbox is not supported", checked on Debian's chromium, in and out of
+a container), so `--no-sandbox` is added only for root and the record says so, with the reason; a normal
+user never gets it (`sandbox_decision`). Profiles and log folders a crashed drill left behind are swept at
+the next start (`sweep_stale`).
 """
 
 from __future__ import annotations
@@ -14,14 +21,15 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 QUIET_FLAGS = (
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -31,7 +39,70 @@ QUIET_FLAGS = (
     "--disable-dev-shm-usage",
 )
 PROFILE_PREFIX = "drill-chromium-"
+LOG_PREFIX = "drill-log-"  # the run wiring's temporary log folder (its redacted copy lands in the bundle)
 CLOSE_TIMEOUT_S = 15.0
+NO_SANDBOX = "--no-sandbox"
+CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
+_CGROUP_HINTS = ("docker", "containerd", "kubepods", "libpod", "lxc")
+# Far longer than any drill (the default SLAs add up to about 75 minutes): a folder this old whose
+# processes are gone is a crash's leftover, never a drill still running.
+STALE_AFTER_S = 12 * 3600.0
+
+
+@dataclass(frozen=True)
+class SandboxDecision:
+    """Whether Chromium runs with its sandbox, and why; recorded in the evidence as is."""
+
+    enabled: bool
+    reason: str
+
+    def evidence(self) -> dict[str, object]:
+        return {"enabled": self.enabled, "reason": self.reason}
+
+
+def detect_container(
+    markers: Sequence[Path] = CONTAINER_MARKERS,
+    env: Mapping[str, str] | None = None,
+    cgroup: Path = Path("/proc/1/cgroup"),
+) -> str | None:
+    """What says we run in a container (a marker file, `$container`, a cgroup path), or None."""
+    for marker in markers:
+        if os.path.lexists(marker):
+            return str(marker)
+    value = (os.environ if env is None else env).get("container")
+    if value:
+        return f"container={value}"
+    try:
+        text = cgroup.read_text(errors="replace")
+    except OSError:
+        return None
+    hint = next((h for h in _CGROUP_HINTS if h in text), None)
+    return f"{cgroup} mentions {hint}" if hint else None
+
+
+def decide_sandbox(euid: int | None, container: str | None) -> SandboxDecision:
+    """The rule itself, a pure function: only root loses the sandbox (Chromium refuses it as root)."""
+    if euid != 0:
+        return SandboxDecision(True, "running as a normal user: Chromium's sandbox is on")
+    where = f"inside a container ({container})" if container else "outside any container"
+    return SandboxDecision(
+        False,
+        f"running as root {where}: Chromium refuses its sandbox as root, so --no-sandbox was used; "
+        "run drills as a normal user to keep it",
+    )
+
+
+def sandbox_decision() -> SandboxDecision:
+    """This process's decision (the drill's browser and the PDF renderer use the same one)."""
+    geteuid = getattr(os, "geteuid", None)  # absent on Windows, where there is no root to refuse
+    euid = geteuid() if geteuid is not None else None
+    return decide_sandbox(euid, detect_container() if euid == 0 else None)
+
+
+def chromium_flags(decision: SandboxDecision | None = None) -> tuple[str, ...]:
+    """The drill's Chromium flags, with `--no-sandbox` only when the decision drops the sandbox."""
+    decision = decision or sandbox_decision()
+    return QUIET_FLAGS if decision.enabled else (NO_SANDBOX, *QUIET_FLAGS)
 
 
 @dataclass
@@ -131,7 +202,7 @@ async def chromium(
             str(profile),
             executable_path=str(exe),
             headless=headless,
-            args=[*QUIET_FLAGS, *extra_args],
+            args=[*chromium_flags(), *(a for a in extra_args if a != NO_SANDBOX)],
             locale=locale,
             viewport={"width": 1100, "height": 800},
             accept_downloads=False,
@@ -160,3 +231,76 @@ async def _close(pw: Any, context: Any, profile: Path) -> None:
         # Whatever survived a clean close (or a close that timed out) is killed, then the profile goes.
         _kill_survivors({**tree, **process_tree(processes_using(profile))})
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _open_by_any_process(folder: Path) -> bool:
+    """True when a live process has a file under `folder` open (a running drill's log, say)."""
+    prefix = str(folder) + os.sep
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return False
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = str(fd.readlink())
+            except OSError:
+                continue
+            if target == str(folder) or target.startswith(prefix):
+                return True
+    return False
+
+
+def sweep_stale(
+    temp_dir: Path | None = None,
+    *,
+    prefixes: Sequence[str] = (PROFILE_PREFIX, LOG_PREFIX),
+    max_age_s: float = STALE_AFTER_S,
+    now: float | None = None,
+) -> list[Path]:
+    """Delete what a crashed drill left in the temp folder: its Chromium profiles (cookies) and log folders.
+
+    Only real folders (never a symlink, never followed), owned by this user, untouched for `max_age_s`,
+    that no live process uses (Chromium names its profile on its command line; a log is an open file).
+    Deletion goes through the temp folder's descriptor with shutil's symlink-safe rmtree, so a folder
+    swapped for a symlink after the checks is refused, not followed. Returns what was removed.
+    """
+    base = Path(temp_dir or tempfile.gettempdir())
+    geteuid = getattr(os, "geteuid", None)
+    me = geteuid() if geteuid is not None else None
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        base_fd = os.open(base, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return removed
+    try:
+        with os.scandir(base_fd) as entries:
+            names = [e.name for e in entries if e.name.startswith(tuple(prefixes))]
+        for name in names:
+            path = base / name
+            try:
+                st = os.stat(name, dir_fd=base_fd, follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(st.st_mode) or (me is not None and st.st_uid != me):
+                continue  # a symlink, a file, or someone else's: not ours to touch
+            if now - st.st_mtime < max_age_s:
+                continue
+            if processes_using(path) or _open_by_any_process(path):
+                continue
+            if not shutil.rmtree.avoids_symlink_attacks:
+                continue  # no safe way to delete here; leaving it is better than following a link
+            try:
+                shutil.rmtree(name, dir_fd=base_fd)
+            except OSError:
+                continue
+            removed.append(path)
+    finally:
+        os.close(base_fd)
+    return removed

@@ -12,10 +12,11 @@ import asyncio
 import threading
 from pathlib import Path
 
-from drill.browser.launch import QUIET_FLAGS
+from drill.browser.launch import chromium_flags
 
-# The drill's own Chromium flags: one list, so the PDF renderer never talks to the network either.
-CHROMIUM_ARGS = QUIET_FLAGS
+# The drill's own Chromium flags and sandbox decision: one rule, so the PDF renderer never talks to the
+# network either and keeps Chromium's sandbox exactly when the drill's browser does.
+CHROMIUM_ARGS = chromium_flags()
 
 
 async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
@@ -26,7 +27,7 @@ async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
 
     exe = executable or find_chromium()
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(exe), args=list(CHROMIUM_ARGS))
+        browser = await pw.chromium.launch(executable_path=str(exe), args=list(chromium_flags()))
         try:
             context = await browser.new_context(java_script_enabled=False, offline=True)
             page = await context.new_page()

@@ -15,16 +15,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drill.errors import DrillUserError
 from drill.keys.base import Authenticator, KeyInfo, OperatorPrompts
 from drill.keys.errors import KeyCeremonyError, KeySelectionError
 
 if TYPE_CHECKING:
     from fido2.ctap import CtapDevice
 
+    from drill.clouds import Cloud
     from drill.keys.software import SoftwareKey
     from drill.keys.software_hid import PresenceCallback
 
 SOFTWARE_DIR_ENV = "DRILL_SOFTWARE_KEYS"
+
+
+def is_builtin_cloud(cloud: Cloud) -> bool:
+    """A real Microsoft cloud: a built-in by name, or any endpoint set whose sign-in host is Microsoft's."""
+    from drill.clouds import BUILTIN
+
+    hosts = {c.authority_host.rstrip("/").lower() for c in BUILTIN.values()}
+    return cloud.name in BUILTIN or cloud.authority_host.rstrip("/").lower() in hosts
+
+
+def refuse_software_keys(cloud: Cloud, software: Path | None) -> None:
+    """A live drill on a real Microsoft cloud takes a hardware key only, refused before any PIN is asked.
+
+    A software key claims whatever AAGUID its file says and approves its own touch, so its PASS would prove
+    neither the approved key model nor a person at the key. Rehearsals use `drill demo` or a custom cloud.
+    """
+    if software is not None and is_builtin_cloud(cloud):
+        raise DrillUserError(
+            f"${SOFTWARE_DIR_ENV} is set ({software}), but tenant.cloud is the Microsoft cloud "
+            f"{cloud.name!r}: a live drill on a Microsoft cloud accepts hardware keys only "
+            f"(a software key can claim any AAGUID and approves its own touch). "
+            f"Unset {SOFTWARE_DIR_ENV}, or rehearse with `drill demo`"
+        )
 
 
 @dataclass(frozen=True)
@@ -159,6 +184,7 @@ def open_account_authenticator(
     include_hardware: bool = True,
     presence: PresenceCallback | None = None,
     touch_timeout: float = 30.0,
+    hardware_only: bool = False,
 ) -> Authenticator:
     """The account's key behind the `Authenticator` interface, chosen from what is connected.
 
@@ -175,6 +201,11 @@ def open_account_authenticator(
         discover_keys(software, include_hardware=include_hardware, presence=presence),
         KeyExpectation.from_account(account),
     )
+    if hardware_only and chosen.info.kind != "hardware":
+        raise KeySelectionError(
+            f"the matching key is a {chosen.info.kind} key ({chosen.info.handle}); "
+            "this drill accepts hardware keys only: insert the account's security key"
+        )
     return Fido2Authenticator(
         chosen.open_device,
         kind=chosen.info.kind,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from drill.keys.base import KeyInfo
+from drill.secrets import register_secret
 
 
 def _name(key: KeyInfo) -> str:
@@ -27,6 +28,7 @@ class ConsolePrompts:
     def pin(self, key: KeyInfo, retries_left: int | None) -> str | None:
         left = f" ({retries_left} tries left)" if retries_left is not None else ""
         entered = getpass.getpass(f"PIN for {_name(key)}{left}: ", stream=self._stream)
+        register_secret(entered)  # redacted everywhere from the moment it exists; forgotten at the end
         return entered or None
 
     def touch(self, key: KeyInfo) -> None:
@@ -54,7 +56,9 @@ class ScriptedPrompts:
 
     def pin(self, key: KeyInfo, retries_left: int | None) -> str | None:
         self.pin_requests.append(retries_left)
-        return self._pins.pop(0) if self._pins else None
+        pin = self._pins.pop(0) if self._pins else None
+        register_secret(pin)
+        return pin
 
     def touch(self, key: KeyInfo) -> None:
         self.touches += 1

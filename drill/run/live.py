@@ -1,4 +1,9 @@
-"""`drill run` and `drill preflight` against a real tenant: hardware key, console prompts, the operator."""
+"""`drill run` and `drill preflight` against a real tenant: hardware key, console prompts, the operator.
+
+On a Microsoft cloud only a hardware key answers (software keys are refused before any prompt), the PIN
+is registered for redaction the moment it is typed (`ConsolePrompts`), and every line printed here is
+redacted: a verdict reason can quote a service's error text.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,20 @@ from typing import Any
 import typer
 
 
+def _echo(line: str) -> None:
+    from drill.secrets import redact_text
+
+    typer.echo(redact_text(line))
+
+
 def _context(playbook_path: Path, account: str | None) -> Any:
     from drill.clouds import cloud_for
-    from drill.keys.inventory import open_account_authenticator
+    from drill.keys.inventory import (
+        SOFTWARE_DIR_ENV,
+        is_builtin_cloud,
+        open_account_authenticator,
+        refuse_software_keys,
+    )
     from drill.keys.prompts import ConsolePrompts
     from drill.playbook import load_playbook
     from drill.progress import Progress
@@ -23,14 +39,18 @@ def _context(playbook_path: Path, account: str | None) -> Any:
     pb = load_playbook(playbook_path)
     acct = pb.account(account) if account else pb.accounts[0]
     cloud = cloud_for(pb)
-    software = os.environ.get("DRILL_SOFTWARE_KEYS")  # rehearsals with software keys on the workstation
+    # Rehearsals with software keys on the workstation: custom clouds only.
+    software = Path(os.environ[SOFTWARE_DIR_ENV]) if os.environ.get(SOFTWARE_DIR_ENV) else None
+    refuse_software_keys(cloud, software)
+    hardware_only = is_builtin_cloud(cloud)
 
     def open_key() -> Any:
         return open_account_authenticator(
             acct,
             ConsolePrompts(),
             cloud.webauthn_related_origins,
-            software=Path(software) if software else None,
+            software=software,
+            hardware_only=hardware_only,
         )
 
     return DrillContext(playbook=pb, account=acct, cloud=cloud, open_key=open_key, progress=Progress())
@@ -43,9 +63,9 @@ def run_live(
     from drill.logs import configure_logging
     from drill.run.loop import execute
 
+    ctx = _context(playbook, account)  # user errors (software key on a Microsoft cloud) before any prompt
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
-    ctx = _context(playbook, account)
     if operator is None:
         operator = typer.prompt("Operator name (for the record)")
     pb = ctx.playbook
@@ -54,23 +74,32 @@ def run_live(
         pb.resolve(pb.evidence.signing_key) if pb.evidence.signing_key else None,
         log_path=log_path,
     )
-    code = execute(ctx, writer, operator_name=operator, witness=witness)
-    shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
-    if writer.finished is not None:
-        for line in writer.finished.summary():
-            typer.echo(line)
-    return code
+
+    def summary(_record: Any) -> None:
+        # Shown before the run forgets its registered secrets, so the summary is redacted with them.
+        if writer.finished is not None:
+            for line in writer.finished.summary():
+                _echo(line)
+
+    try:
+        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=summary)
+    finally:
+        shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
 
 
 def run_preflight(playbook: Path, account: str | None) -> int:
     """Exit 0 when every preflight check passed, 1 otherwise; prints each check."""
+    from drill.secrets import forget_secrets
     from drill.steps import preflight
 
     ctx = _context(playbook, account)
     if account is None and len(ctx.playbook.accounts) > 1:
         typer.echo("(no --account: the key check is skipped)", err=True)
-    result = asyncio.run(preflight.run(ctx, with_key=account is not None))
-    for check in result.checks:
-        typer.echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
-    typer.echo(f"preflight {result.status.value.upper()}: {result.reason}")
+    try:
+        result = asyncio.run(preflight.run(ctx, with_key=account is not None))
+        for check in result.checks:
+            _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
+        _echo(f"preflight {result.status.value.upper()}: {result.reason}")
+    finally:
+        forget_secrets()
     return 0 if result.status.value == "pass" else 1

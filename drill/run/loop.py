@@ -1,4 +1,10 @@
-"""Run one drill in an event loop that turns SIGINT/SIGTERM into a clean INCOMPLETE, never a lost record."""
+"""Run one drill in an event loop that turns SIGINT/SIGTERM into a clean INCOMPLETE, never a lost record.
+
+Around it, the process hygiene every drill needs, live or demo: at the start, sweep what a crashed drill
+left in the temp folder (its Chromium profile holds the account's cookies); at the end, after the record
+is written and the summary shown, forget every secret registered for redaction (PIN, tokens, the
+observer's secret), so the process does not hold them longer than the drill.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,15 @@ import contextlib
 import signal
 from collections.abc import Callable
 
+import structlog
+
+from drill.browser.launch import sweep_stale
 from drill.evidence.model import DrillRecord, Verdict
 from drill.run.orchestrator import EXIT_CODES, RecordSink, run_drill
+from drill.secrets import forget_secrets
 from drill.steps.context import DrillContext
+
+log = structlog.get_logger("drill.run.loop")
 
 
 def execute(
@@ -21,6 +33,27 @@ def execute(
     on_done: Callable[[DrillRecord], None] | None = None,
 ) -> int:
     """Run the drill; exit code 0 PASS, 1 FAIL, 3 INCOMPLETE (interrupted or crashed before the verdict)."""
+    try:
+        swept = sweep_stale()
+    except OSError as exc:  # a sweep that cannot run must not stop the drill
+        log.warning("sweeping stale drill folders failed", error=f"{type(exc).__name__}: {exc}")
+    else:
+        if swept:
+            log.info("swept stale drill folders", folders=[str(p) for p in swept])
+    try:
+        return _execute(ctx, sink, operator_name=operator_name, witness=witness, on_done=on_done)
+    finally:
+        forget_secrets()
+
+
+def _execute(
+    ctx: DrillContext,
+    sink: RecordSink,
+    *,
+    operator_name: str | None,
+    witness: str | None,
+    on_done: Callable[[DrillRecord], None] | None,
+) -> int:
     holder: dict[str, DrillRecord] = {}
     if ctx.save_screenshot is None:
         ctx.save_screenshot = getattr(sink, "add_screenshot", None)

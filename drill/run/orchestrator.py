@@ -19,7 +19,9 @@ from typing import Protocol
 import structlog
 
 from drill import __version__
+from drill.browser.launch import sandbox_decision
 from drill.evidence.model import DrillRecord, Status, StepResult, Verdict, decide_verdict
+from drill.progress import safe_progress
 from drill.steps import alert, announce, cleanup, ga_proof, log_rows, preflight, signin
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
@@ -75,6 +77,7 @@ def workstation(browser_version: str | None) -> dict[str, object]:
         "tool": f"breakglass-drill {__version__}",
         "libraries": versions,
         "browser": browser_version,
+        "chromium_sandbox": sandbox_decision().evidence(),
     }
 
 
@@ -105,8 +108,16 @@ def _crashed(name: str, title: str, exc: BaseException) -> StepResult:
     return sb.error(f"crashed: {type(exc).__name__}: {str(exc)[:400]}{where}")
 
 
+def _show(ctx: DrillContext, method: str, *args: object) -> None:
+    """Tell the operator; a progress display that fails is logged and never touches the result."""
+    try:
+        getattr(ctx.progress, method)(*args)
+    except Exception as exc:  # noqa: BLE001 - a display is not evidence: the step's result stands
+        log.warning("progress display failed", error=f"{type(exc).__name__}: {exc}")
+
+
 async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> StepResult:
-    ctx.progress.step(name, title)
+    _show(ctx, "step", name, title)
     try:
         result = await fn(ctx)
     except asyncio.CancelledError:
@@ -114,7 +125,7 @@ async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> Ste
     except Exception as exc:
         log.exception("step crashed", step=name)
         result = _crashed(name, title, exc)
-    ctx.progress.done(name, result.status.value, result.reason, result.duration_s)
+    _show(ctx, "done", name, result.status.value, result.reason, result.duration_s)
     return result
 
 
@@ -123,6 +134,10 @@ def _refresh(record: DrillRecord, ctx: DrillContext) -> None:
     record.findings = list(ctx.findings)
     if ctx.key_info is not None:
         record.key = ctx.key_info.evidence()
+    else:
+        # The key's kind is always on record (hardware or software), even when preflight never got to
+        # describe it: from the opened adapter if there is one, else plainly unknown.
+        record.key = {**record.key, "kind": getattr(ctx.key, "kind", None) or "unknown"}
     record.workstation["browser"] = ctx.browser_version
 
 
@@ -133,6 +148,7 @@ async def run_drill(
     operator_name: str | None = None,
     witness: str | None = None,
 ) -> DrillRecord:
+    ctx.progress = safe_progress(ctx.progress)  # steps print through it too: guard it once for all
     record = new_record(ctx, operator_name, witness)
     sink.begin(record)
     outcome: dict[str, Status] = {}
@@ -144,14 +160,14 @@ async def run_drill(
                 sb = StepBuilder(name, title)
                 result = sb.skipped(f"not run: {blocked[0]} did not pass")
                 result.required = name != announce.NAME
-                ctx.progress.done(name, result.status.value, f"{title}: {result.reason}", 0.0)
+                _show(ctx, "done", name, result.status.value, f"{title}: {result.reason}", 0.0)
             else:
                 try:
                     result = await _run_step(ctx, name, title, fn)
                 except asyncio.CancelledError:
                     cut = StepBuilder(name, title).error("interrupted (Ctrl-C or SIGTERM) while running")
                     record.steps.append(cut)
-                    ctx.progress.done(name, cut.status.value, cut.reason, cut.duration_s)
+                    _show(ctx, "done", name, cut.status.value, cut.reason, cut.duration_s)
                     raise
             outcome[name] = result.status
             record.steps.append(result)
