@@ -1,0 +1,110 @@
+"""Issue 17 item 15: what a crashed drill left in the temp folder (a Chromium profile holds the account's
+cookies; a log folder its log) is swept at the next start: only our own stale real folders, never a
+symlink or what it points at, never another user's folder, never one a live process still uses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drill.browser.launch import LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
+
+OLD = time.time() - STALE_AFTER_S - 3600
+
+
+def _plant(base: Path, name: str, *, old: bool = True) -> Path:
+    folder = base / name
+    (folder / "Default").mkdir(parents=True)
+    (folder / "Default" / "Cookies").write_text("ESTSAUTHPERSISTENT=secret")
+    if old:
+        os.utime(folder, (OLD, OLD))
+    return folder
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[Path, Path]:
+    temp = tmp_path / "tmp"
+    outside = tmp_path / "outside"
+    temp.mkdir()
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    return temp, outside
+
+
+def test_stale_folders_of_ours_go_fresh_ones_stay(world: tuple[Path, Path]) -> None:
+    temp, _outside = world
+    stale_profile = _plant(temp, f"{PROFILE_PREFIX}crashed")
+    stale_log = _plant(temp, f"{LOG_PREFIX}crashed")
+    fresh = _plant(temp, f"{PROFILE_PREFIX}running", old=False)
+    unrelated = _plant(temp, "someone-elses-cache")
+    removed = sweep_stale(temp)
+    assert sorted(removed) == sorted([stale_profile, stale_log])
+    assert not stale_profile.exists()
+    assert not stale_log.exists()
+    assert fresh.is_dir()
+    assert unrelated.is_dir()
+
+
+def test_a_symlink_is_neither_followed_nor_removed(world: tuple[Path, Path]) -> None:
+    temp, outside = world
+    link = temp / f"{PROFILE_PREFIX}planted"
+    link.symlink_to(outside, target_is_directory=True)
+    os.utime(link, (OLD, OLD), follow_symlinks=False)
+    os.utime(outside, (OLD, OLD))
+    inner = _plant(temp, f"{LOG_PREFIX}with-link")
+    (inner / "escape").symlink_to(outside / "precious.txt")
+    os.utime(inner, (OLD, OLD))
+    removed = sweep_stale(temp)
+    assert removed == [inner]
+    assert link.is_symlink()
+    assert (outside / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="planting another user's folder needs root")
+def test_another_users_folder_is_left_alone(world: tuple[Path, Path]) -> None:
+    temp, _outside = world
+    theirs = _plant(temp, f"{PROFILE_PREFIX}nobody")
+    for path in (theirs, theirs / "Default", theirs / "Default" / "Cookies"):
+        os.chown(path, 65534, 65534)
+    os.utime(theirs, (OLD, OLD))
+    assert sweep_stale(temp) == []
+    assert theirs.is_dir()
+
+
+def test_a_profile_a_live_chromium_uses_is_kept(world: tuple[Path, Path]) -> None:
+    temp, _outside = world
+    profile = _plant(temp, f"{PROFILE_PREFIX}in-use")
+    # A process that names the profile on its command line, as Chromium does (--user-data-dir=...).
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", f"--user-data-dir={profile}"]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while f"--user-data-dir={profile}".encode() not in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert sweep_stale(temp) == []
+        assert profile.is_dir()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sweep_stale(temp) == [profile]
+
+
+def test_a_log_folder_with_an_open_log_is_kept(world: tuple[Path, Path]) -> None:
+    temp, _outside = world
+    folder = _plant(temp, f"{LOG_PREFIX}writing")
+    with (folder / "log.jsonl").open("a"):
+        os.utime(folder, (OLD, OLD))
+        assert sweep_stale(temp) == []
+    assert sweep_stale(temp) == [folder]
+
+
+def test_a_missing_temp_folder_is_not_an_error(tmp_path: Path) -> None:
+    assert sweep_stale(tmp_path / "absent") == []
