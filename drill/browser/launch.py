@@ -100,7 +100,11 @@ def sandbox_decision() -> SandboxDecision:
 
 
 def chromium_flags(decision: SandboxDecision | None = None) -> tuple[str, ...]:
-    """The drill's Chromium flags, with `--no-sandbox` only when the decision drops the sandbox."""
+    """The drill's Chromium flags, with `--no-sandbox` only when the decision drops the sandbox.
+
+    Playwright launches with `chromium_sandbox=False` by default and then adds `--no-sandbox` itself:
+    every launch must also pass `chromium_sandbox=decision.enabled`.
+    """
     decision = decision or sandbox_decision()
     return QUIET_FLAGS if decision.enabled else (NO_SANDBOX, *QUIET_FLAGS)
 
@@ -193,6 +197,7 @@ async def chromium(
     from drill.browser.locate import find_chromium
 
     exe = executable if isinstance(executable, Path) else find_chromium(executable)
+    sandbox = sandbox_decision()
     profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
     pw = None
     context = None
@@ -202,7 +207,8 @@ async def chromium(
             str(profile),
             executable_path=str(exe),
             headless=headless,
-            args=[*chromium_flags(), *(a for a in extra_args if a != NO_SANDBOX)],
+            args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
+            chromium_sandbox=sandbox.enabled,  # Playwright adds --no-sandbox itself unless told
             locale=locale,
             viewport={"width": 1100, "height": 800},
             accept_downloads=False,

@@ -12,7 +12,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from drill.browser.launch import chromium_flags
+from drill.browser.launch import chromium_flags, sandbox_decision
 
 # The drill's own Chromium flags and sandbox decision: one rule, so the PDF renderer never talks to the
 # network either and keeps Chromium's sandbox exactly when the drill's browser does.
@@ -27,7 +27,12 @@ async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
 
     exe = executable or find_chromium()
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(exe), args=list(chromium_flags()))
+        sandbox = sandbox_decision()
+        browser = await pw.chromium.launch(
+            executable_path=str(exe),
+            args=list(chromium_flags(sandbox)),
+            chromium_sandbox=sandbox.enabled,  # else Playwright adds --no-sandbox on its own
+        )
         try:
             context = await browser.new_context(java_script_enabled=False, offline=True)
             page = await context.new_page()
