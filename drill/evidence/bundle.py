@@ -29,9 +29,9 @@ from typing import Any
 
 from drill.evidence import ledger, manifest
 from drill.evidence._redact import redact, redact_text, redacted_record
-from drill.evidence.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
 from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, decide_verdict
 from drill.evidence.signing import Signer
+from drill.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
 
 PdfRenderer = Callable[[str], bytes]
 LEDGER_NAME = ledger.LEDGER_NAME
@@ -353,7 +353,7 @@ def record_started(reports_dir: Path, drill_id: str, signer: Signer) -> None:
     path = reports_dir / STARTED_NAME
     claim = _started_claim(drill_id, signer)
     line = ledger.canonical({**claim, "sig": signer.sign(ledger.canonical(claim))}) + b"\n"
-    with ledger._locked(path):
+    with ledger.locked(path):
         old = path.read_bytes() if path.is_file() else b""
         if old and not old.endswith(b"\n"):
             old += b"\n"

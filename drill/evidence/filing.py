@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from drill.evidence.fsutil import fsync_dir
+from drill.fsutil import fsync_dir
 
 
 class Filer(Protocol):

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from drill.errors import DrillUserError
-from drill.evidence.fsutil import atomic_write
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import Signer, fingerprint, public_key_from_b64, verify_signature
+from drill.fsutil import O_NOFOLLOW, PRIVATE_FILE, atomic_write
 
 LEDGER_VERSION = 1
 LEDGER_NAME = "ledger.jsonl"  # its name beside the bundles in an evidence folder
@@ -49,11 +49,11 @@ def line_hash(line: bytes) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One appender at a time (the scheduler and a manual drill may finish together)."""
+def locked(path: Path) -> Iterator[None]:
+    """One writer at a time beside `path` (the scheduler and a manual drill may finish together)."""
     lock = path.with_name(path.name + ".lock")
     try:  # never through a link planted at the lock's name: it would create or lock a file elsewhere
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | O_NOFOLLOW, PRIVATE_FILE)
     except OSError as exc:
         if not lock.is_symlink():
             raise
@@ -87,7 +87,7 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
     if clash:
         raise ValueError(f"ledger entry may not set reserved fields: {sorted(clash)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path):
+    with locked(path):
         old = path.read_bytes() if path.exists() else b""
         prev, seq = GENESIS, 0
         if old:

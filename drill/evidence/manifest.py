@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drill.evidence.fsutil import sha256_file
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import Signer
+from drill.fsutil import sha256_file
 
 SCHEMA = "breakglass-drill/manifest/1"
 MANIFEST = "manifest.json"

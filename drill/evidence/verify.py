@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from drill.evidence import ledger, manifest
-from drill.evidence.fsutil import sha256_file
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import fingerprint, public_key_from_b64, verify_signature
+from drill.fsutil import sha256_file
 
 Status = Literal["VALID", "INVALID", "INCOMPLETE"]
 

@@ -7,17 +7,16 @@ too, but never the PIN: only a slow salted hash of LEFT(SHA-256(PIN), 16), the v
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from drill.fsutil import PRIVATE_FILE, atomic_write
 
 PIN_RETRIES_MAX = 8
 _PIN_KDF_ROUNDS = 20_000
@@ -141,23 +140,10 @@ class KeyState:
     def save(self, path: Path) -> None:
         """Write atomically with mode 0600: a half-written key must not lose its credentials.
 
-        The temp file comes from `mkstemp` (random name, O_EXCL|O_NOFOLLOW) in the key's folder: a
-        predictable name would let a planted link receive the key's secrets or clobber another file.
+        `atomic_write` never writes through a link planted in the key's folder: a predictable temp name
+        would let one receive the key's secrets or clobber another file.
         """
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                if os.name == "posix":
-                    os.fchmod(fh.fileno(), 0o600)
-                json.dump(self.to_json(), fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        atomic_write(path, json.dumps(self.to_json(), indent=1).encode("utf-8"), PRIVATE_FILE)
 
     @classmethod
     def load(cls, path: Path) -> KeyState:

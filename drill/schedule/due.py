@@ -27,8 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from drill.evidence.fsutil import create_private, private_mkdir
 from drill.evidence.model import Verdict
+from drill.fsutil import create_private, private_mkdir
 from drill.isotime import parse_utc
 
 DAY = timedelta(days=1)

@@ -20,9 +20,9 @@ import pytest
 
 from drill.evidence import ledger
 from drill.evidence.bundle import BundleWriter
-from drill.evidence.fsutil import sha256_file
 from drill.evidence.model import Check, DrillRecord, Status, StepResult, Verdict
 from drill.evidence.signing import Signer
+from drill.fsutil import sha256_file
 from drill.run.demo import DEMO_PLAYBOOK, build_context, demo_world
 from drill.run.loop import execute
 

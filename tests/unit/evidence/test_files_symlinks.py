@@ -15,9 +15,9 @@ from records_support import healthy
 
 from drill.errors import DrillUserError
 from drill.evidence import ledger
-from drill.evidence.fsutil import atomic_write
 from drill.evidence.signing import Signer
 from drill.evidence.verify import verify_bundle, verify_ledger
+from drill.fsutil import atomic_write
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="symbolic links need POSIX here")
 

@@ -1,9 +1,10 @@
-"""Durable, private file writes: the bundle and the ledger must survive a crash in a state verify can judge.
+"""Durable, private file writes: the bundle, the ledger and a software key must survive a crash whole.
 
-Evidence names the break-glass accounts and the CA and alert design, so everything the drill creates here
-is owner-only (folders 0700, files 0600) whatever the umask says; sharing is the operator's deliberate act
-(reports/README.md). Nothing here follows a symbolic link planted at a name it writes through: temp files
-get unpredictable names and are created exclusively, so a link cannot redirect a write outside the folder.
+Evidence names the break-glass accounts and the CA and alert design, and a key file holds credentials, so
+everything the drill creates through here is owner-only (folders 0700, files 0600) whatever the umask
+says; sharing is the operator's deliberate act (reports/README.md). Nothing here follows a symbolic link
+planted at a name it writes through: temp files get unpredictable names and are created exclusively, so a
+link cannot redirect a write outside the folder.
 """
 
 from __future__ import annotations
