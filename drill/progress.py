@@ -31,6 +31,12 @@ def shown(value: object) -> str:
     return escape(redact_text(str(value)))
 
 
+def _display_failed(exc: Exception) -> None:
+    """Log a display failure, redacted; should that fail too, there is nothing left to tell."""
+    with contextlib.suppress(Exception):
+        log.warning("progress display failed", error=redact_text(f"{type(exc).__name__}: {exc}"))
+
+
 class Progress:
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         self._stream = stream or sys.stderr
@@ -45,8 +51,7 @@ class Progress:
         try:
             self._console.print(line())
         except Exception as exc:  # noqa: BLE001 - the console must never decide a drill's outcome
-            with contextlib.suppress(Exception):  # nothing left to tell; the drill goes on
-                log.warning("progress display failed", error=redact_text(f"{type(exc).__name__}: {exc}"))
+            _display_failed(exc)
 
     def step(self, name: str, title: str) -> None:
         if not self._quiet:
@@ -100,8 +105,7 @@ class SafeProgress(Progress):
         try:
             getattr(self._inner, method)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a display is not evidence
-            with contextlib.suppress(Exception):
-                log.warning("progress display failed", error=redact_text(f"{type(exc).__name__}: {exc}"))
+            _display_failed(exc)
 
     def step(self, name: str, title: str) -> None:
         self._call("step", name, title)

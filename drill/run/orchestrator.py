@@ -108,16 +108,8 @@ def _crashed(name: str, title: str, exc: BaseException) -> StepResult:
     return sb.error(f"crashed: {type(exc).__name__}: {str(exc)[:400]}{where}")
 
 
-def _show(ctx: DrillContext, method: str, *args: object) -> None:
-    """Tell the operator; a progress display that fails is logged and never touches the result."""
-    try:
-        getattr(ctx.progress, method)(*args)
-    except Exception as exc:  # noqa: BLE001 - a display is not evidence: the step's result stands
-        log.warning("progress display failed", error=f"{type(exc).__name__}: {exc}")
-
-
 async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> StepResult:
-    _show(ctx, "step", name, title)
+    ctx.progress.step(name, title)
     try:
         result = await fn(ctx)
     except asyncio.CancelledError:
@@ -125,7 +117,7 @@ async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> Ste
     except Exception as exc:
         log.exception("step crashed", step=name)
         result = _crashed(name, title, exc)
-    _show(ctx, "done", name, result.status.value, result.reason, result.duration_s)
+    ctx.progress.done(name, result.status.value, result.reason, result.duration_s)
     return result
 
 
@@ -160,14 +152,14 @@ async def run_drill(
                 sb = StepBuilder(name, title)
                 result = sb.skipped(f"not run: {blocked[0]} did not pass")
                 result.required = name != announce.NAME
-                _show(ctx, "done", name, result.status.value, f"{title}: {result.reason}", 0.0)
+                ctx.progress.done(name, result.status.value, f"{title}: {result.reason}", 0.0)
             else:
                 try:
                     result = await _run_step(ctx, name, title, fn)
                 except asyncio.CancelledError:
                     cut = StepBuilder(name, title).error("interrupted (Ctrl-C or SIGTERM) while running")
                     record.steps.append(cut)
-                    _show(ctx, "done", name, cut.status.value, cut.reason, cut.duration_s)
+                    ctx.progress.done(name, cut.status.value, cut.reason, cut.duration_s)
                     raise
             outcome[name] = result.status
             record.steps.append(result)
