@@ -53,14 +53,14 @@ def _say(text: str) -> None:
 
 def _is_reports_dir(path: Path) -> bool:
     """An evidence folder (bundles and a ledger), not one bundle; also when its ledger was deleted."""
-    if not path.is_dir() or (path / "manifest.json").exists():
+    from drill.evidence.ledger import LEDGER_NAME
+    from drill.evidence.manifest import MANIFEST, REPORT_JSON
+
+    if not path.is_dir() or (path / MANIFEST).exists():
         return False
-    if (path / "ledger.jsonl").is_file():
+    if (path / LEDGER_NAME).is_file():
         return True
-    return any(
-        p.is_dir() and ((p / "manifest.json").exists() or (p / "report.json").exists())
-        for p in path.iterdir()
-    )
+    return any(p.is_dir() and ((p / MANIFEST).exists() or (p / REPORT_JSON).exists()) for p in path.iterdir())
 
 
 def _verify_all(folder: Path, trusted: set[str] | None, expect_head: str | None, signers: set[str]) -> int:

@@ -34,7 +34,6 @@ from drill.evidence.signing import Signer
 from drill.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
 
 PdfRenderer = Callable[[str], bytes]
-LEDGER_NAME = ledger.LEDGER_NAME
 STARTED_NAME = "started.jsonl"
 KIND_STARTED = "drill-started"
 HISTORY_DIR = "history"
@@ -123,7 +122,7 @@ class BundleWriter:
     ) -> None:
         self.reports_dir = Path(reports_dir)
         self.signer = signer
-        self.ledger_path = ledger_path or self.reports_dir / LEDGER_NAME
+        self.ledger_path = ledger_path or self.reports_dir / ledger.LEDGER_NAME
         self._pdf = pdf
         self._history = history
         self._log_path = log_path

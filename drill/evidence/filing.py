@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from drill.evidence.ledger import LEDGER_NAME
 from drill.fsutil import fsync_dir
 
 
@@ -44,7 +45,7 @@ class FolderFiler:
         shutil.rmtree(staging_root, ignore_errors=True)
         staging = staging_root / bundle.name  # same folder name, so the copy verifies as itself
         shutil.copytree(bundle, staging)
-        book = bundle.parent / "ledger.jsonl"
+        book = bundle.parent / LEDGER_NAME
         check = verify_bundle(
             staging, ledger_path=book if book.is_file() else None, check_ledger=book.is_file()
         )

@@ -62,7 +62,7 @@ def verify_bundle(
     if not check_ledger:
         ledger_path = None
     elif ledger_path is None:
-        candidate = folder.parent / "ledger.jsonl"
+        candidate = folder.parent / ledger.LEDGER_NAME
         ledger_path = candidate if candidate.is_file() else None
     for name in (manifest.MANIFEST, manifest.SIGNATURE):
         if not (folder / name).is_file():

@@ -397,6 +397,10 @@ class Playbook(StrictModel):
         """An input file named in the playbook, resolved against the playbook's folder."""
         return path if path.is_absolute() else self.base_dir / path
 
+    def signing_key_path(self) -> Path | None:
+        """The playbook's evidence signing key file, resolved; None means this workstation's own key."""
+        return self.resolve(self.evidence.signing_key) if self.evidence.signing_key else None
+
     @property
     def alert_query_path(self) -> Path:
         return self.resolve(self.log_analytics.alert_query_file)

@@ -71,7 +71,7 @@ def run_live(
     pb = ctx.playbook
     writer = writer_for(
         output or pb.output_dir,
-        pb.resolve(pb.evidence.signing_key) if pb.evidence.signing_key else None,
+        pb.signing_key_path(),
         log_path=log_path,
     )
 

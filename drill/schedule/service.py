@@ -59,8 +59,7 @@ def build_runtime(
                     ca_bundle=cloud.ca_bundle,
                 )
             )
-        key = pb.resolve(pb.evidence.signing_key) if pb.evidence.signing_key else None
-        target_signer = Signer.load(key_path=key)
+        target_signer = Signer.load(key_path=pb.signing_key_path())
         signer = signer or target_signer
         targets.append(Target(pb, ledger_path_for(pb, ledger), notifiers, signer=target_signer))
     assert signer is not None  # typer requires at least one playbook

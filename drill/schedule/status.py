@@ -75,15 +75,16 @@ class LedgerStatus:
 
 
 def ledger_path_for(playbook: Playbook, override: Path | None) -> Path:
-    return override if override is not None else playbook.output_dir / "ledger.jsonl"
+    from drill.evidence.ledger import LEDGER_NAME
+
+    return override if override is not None else playbook.output_dir / LEDGER_NAME
 
 
 def trust_anchor(playbook: Playbook) -> str | None:
     """The key this playbook's drills sign with: its `evidence.signing_key`, else the workstation's."""
     from drill.evidence.signing import anchor_fingerprint
 
-    key = playbook.resolve(playbook.evidence.signing_key) if playbook.evidence.signing_key else None
-    return anchor_fingerprint(key)
+    return anchor_fingerprint(playbook.signing_key_path())
 
 
 def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: datetime) -> list[LedgerStatus]:
