@@ -9,14 +9,12 @@ software key), then the real `drill verify` and `drill schedule status` commands
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 
 from drill.evidence import ledger
 from drill.evidence.bundle import BundleWriter
@@ -29,23 +27,6 @@ from drill.run.loop import execute
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PLANT = "drill-20261201-060000-ea02"
-
-
-def drill(*args: str) -> tuple[int, str, str]:
-    """`drill ARGS` through the real entry point in this process: (exit code, stdout, stderr)."""
-    from drill.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old, sys.argv = sys.argv, ["drill", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = old
-    return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
 
 def plant_pass(reports: Path, tenant_id: str, forger: Signer, elsewhere: Path) -> Path:
@@ -102,7 +83,7 @@ def test_a_planted_pass_is_reported_by_verify_and_never_counted_by_status(
 
     # 2. drill verify --trust <workstation key> reports the plant, and the real bundle is VALID
     pin = ["--trust", workstation.fingerprint]
-    code, out, _ = drill("verify", str(reports), *pin)
+    code, out, _ = run_cli("verify", str(reports), *pin)
     assert code == 1, out
     assert f"INVALID: {plant}" in out
     assert f"signed by {forger.fingerprint}, which is not a trusted key" in out
@@ -111,7 +92,7 @@ def test_a_planted_pass_is_reported_by_verify_and_never_counted_by_status(
 
     # 3. drill schedule status does not count it: ea02 was never drilled
     status = ["schedule", "status", str(DEMO_PLAYBOOK), "--ledger", str(book), "--json"]
-    code, out, err = drill(*status)
+    code, out, err = run_cli(*status)
     assert code == 0, err
     rows = {r["account"]: r for r in json.loads(out)}
     assert rows["ea01"]["verdict"] == "PASS"
@@ -123,13 +104,13 @@ def test_a_planted_pass_is_reported_by_verify_and_never_counted_by_status(
     record = DrillRecord.model_validate_json((plant / "report.json").read_bytes())
     digest = sha256_file(plant / "manifest.json")
     ledger.append(book, ledger.drill_entry(record, PLANT, digest), forger)
-    code, out, _ = drill("verify", str(reports))  # even unpinned: one ledger, two signers
+    code, out, _ = run_cli("verify", str(reports))  # even unpinned: one ledger, two signers
     assert code == 1
     assert "mixed signers" in out
-    code, out, _ = drill("verify", str(reports), *pin)
+    code, out, _ = run_cli("verify", str(reports), *pin)
     assert code == 1
     assert f"{book}:2: signed by {forger.fingerprint}, which is not a trusted key" in out
-    code, out, _ = drill(*status)
+    code, out, _ = run_cli(*status)
     rows = {r["account"]: r for r in json.loads(out)}
     assert rows["ea02"]["last_pass_at"] is None
     assert rows["ea02"]["overdue"] is True

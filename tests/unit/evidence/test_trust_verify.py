@@ -3,14 +3,12 @@ both directions between the folder and its ledger, the recorded head hash, and e
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 from evidence_support import WriteBundle
 from records_support import failing, healthy
 
@@ -19,23 +17,6 @@ from drill.evidence import manifest as m
 from drill.evidence.bundle import FinishedBundle
 from drill.evidence.model import DrillRecord, Verdict
 from drill.evidence.signing import Signer
-
-
-def drill(*args: str) -> tuple[int, str, str]:
-    """`drill ARGS` through the real entry point (`main`: user errors become exit 2, one line)."""
-    from drill.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old, sys.argv = sys.argv, ["drill", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = old
-    return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
@@ -61,11 +42,11 @@ def _resign(folder: Path, forger: Signer, verdict: Verdict | None = None) -> str
 def test_no_trust_anchor_is_unpinned_with_its_own_exit_code(two: list[FinishedBundle]) -> None:
     reports = two[0].path.parent
     for args in ([str(two[0].path)], ["--ledger", str(two[0].ledger_path)], [str(reports)]):
-        code, out, _ = drill("verify", *args)
+        code, out, _ = run_cli("verify", *args)
         assert code == 4, (args, out)
         assert "UNPINNED: no trust anchor" in out
         assert two[0].fingerprint in out  # names the signer it saw, so the operator can check it
-        code, out, _ = drill("verify", *args, "--trust", two[0].fingerprint)
+        code, out, _ = run_cli("verify", *args, "--trust", two[0].fingerprint)
         assert code == 0, (args, out)
         assert "UNPINNED" not in out
 
@@ -77,11 +58,11 @@ def test_a_bundle_resigned_by_an_attacker_is_not_silently_valid(
     loose = tmp_path / "loose" / "drill-2"  # no ledger beside it: only the signature speaks for it
     shutil.copytree(two[1].path, loose)
     _resign(loose, forger, Verdict.PASS)
-    code, out, _ = drill("verify", str(loose))
+    code, out, _ = run_cli("verify", str(loose))
     assert code == 4  # it used to be a plain VALID, exit 0, with no warning
     assert f"signed by {forger.fingerprint}" in out
     assert "UNPINNED" in out
-    code, out, _ = drill("verify", str(loose), "--trust", two[1].fingerprint)
+    code, out, _ = run_cli("verify", str(loose), "--trust", two[1].fingerprint)
     assert code == 1
     assert f"signed by {forger.fingerprint}, which is not a trusted key" in out
 
@@ -95,10 +76,10 @@ def test_fail_to_pass_swap_with_a_rewritten_ledger_line_is_mixed_signers(two: li
     book.write_bytes(b"".join(lines[:-1]))
     record = DrillRecord.model_validate_json((two[1].path / m.REPORT_JSON).read_bytes())
     ledger.append(book, ledger.drill_entry(record, "drill-2", digest), forger)
-    code, out, _ = drill("verify", str(book.parent))  # no pin: still caught
+    code, out, _ = run_cli("verify", str(book.parent))  # no pin: still caught
     assert code == 1, out
     assert "mixed signers" in out
-    code, out, _ = drill("verify", "--ledger", str(book), "--trust", two[0].fingerprint)
+    code, out, _ = run_cli("verify", "--ledger", str(book), "--trust", two[0].fingerprint)
     assert code == 1
     assert "which is not a trusted key" in out
 
@@ -108,24 +89,24 @@ def test_folder_mode_reports_a_bundle_the_ledger_lacks_and_a_line_whose_bundle_i
 ) -> None:
     reports, pin = two[0].path.parent, ["--trust", two[0].fingerprint]
     shutil.rmtree(two[1].path)  # the FAIL bundle deleted
-    code, out, _ = drill("verify", str(reports), *pin)
+    code, out, _ = run_cli("verify", str(reports), *pin)
     assert code == 1
     assert "bundle drill-2 (FAIL) is missing from" in out
     shutil.copytree(two[0].path, tmp_path / "keep")
     book = two[0].ledger_path
     book.write_bytes(b"")  # both lines gone: drill-1 is now in no ledger line
-    code, out, _ = drill("verify", str(reports), *pin)
+    code, out, _ = run_cli("verify", str(reports), *pin)
     assert code == 1
     assert "has no line for drill drill-1" in out
     book.unlink()  # and no ledger at all: still a folder of bundles, still reported
-    code, out, _ = drill("verify", str(reports), *pin)
+    code, out, _ = run_cli("verify", str(reports), *pin)
     assert code == 1
     assert "no ledger records drill drill-1" in out
 
 
 def test_ledger_mode_notes_a_line_whose_bundle_is_not_beside_it(two: list[FinishedBundle]) -> None:
     shutil.rmtree(two[1].path)
-    code, out, _ = drill("verify", "--ledger", str(two[0].ledger_path), "--trust", two[0].fingerprint)
+    code, out, _ = run_cli("verify", "--ledger", str(two[0].ledger_path), "--trust", two[0].fingerprint)
     assert code == 0  # bundles may be filed elsewhere; but it is said, not skipped silently
     assert "note:" in out
     assert "bundle drill-2 (FAIL) is missing" in out
@@ -138,32 +119,32 @@ def test_expect_head_detects_truncation_and_accepts_growth(
     head = two[1].ledger_head
     assert head == ledger.line_hash(book.read_bytes().splitlines()[-1])
     assert f"--expect-head {head}" in "\n".join(two[1].summary())  # printed at the end of every drill
-    assert drill("verify", "--ledger", str(book), *pin, "--expect-head", head)[0] == 0
+    assert run_cli("verify", "--ledger", str(book), *pin, "--expect-head", head)[0] == 0
     write_bundle(healthy("drill-3"))  # the ledger grows: the recorded head is still in it
-    code, out, _ = drill("verify", "--ledger", str(book), *pin, "--expect-head", head)
+    code, out, _ = run_cli("verify", "--ledger", str(book), *pin, "--expect-head", head)
     assert code == 0
     assert "1 line(s) appended since" in out
     book.write_bytes(b"".join(book.read_bytes().splitlines(keepends=True)[:1]))  # truncated to line 1
-    assert drill("verify", "--ledger", str(book), *pin)[0] == 0  # the chain alone cannot see it
-    code, out, _ = drill("verify", "--ledger", str(book), *pin, "--expect-head", head)
+    assert run_cli("verify", "--ledger", str(book), *pin)[0] == 0  # the chain alone cannot see it
+    code, out, _ = run_cli("verify", "--ledger", str(book), *pin, "--expect-head", head)
     assert code == 1
     assert "truncated or rewritten" in out
-    code, out, _ = drill("verify", str(book.parent), *pin, "--expect-head", head)  # folder mode too
+    code, out, _ = run_cli("verify", str(book.parent), *pin, "--expect-head", head)  # folder mode too
     assert code == 1
     assert "truncated or rewritten" in out
 
 
 def test_bad_trust_and_head_values_are_usage_errors(two: list[FinishedBundle]) -> None:
-    code, _, err = drill("verify", str(two[0].path), "--trust", "SHA256:nobody")
+    code, _, err = run_cli("verify", str(two[0].path), "--trust", "SHA256:nobody")
     assert code == 2
     assert "not a key fingerprint" in err
     assert "Traceback" not in err
-    code, _, err = drill("verify", "--ledger", str(two[0].ledger_path), "--expect-head", "abc")
+    code, _, err = run_cli("verify", "--ledger", str(two[0].ledger_path), "--expect-head", "abc")
     assert code == 2
     assert "not a head hash" in err
-    code, _, err = drill("verify", str(two[0].path), "--expect-head", "0" * 64)
+    code, _, err = run_cli("verify", str(two[0].path), "--expect-head", "0" * 64)
     assert code == 2
-    code, out, _ = drill("verify", str(two[0].path), "--trust", str(two[0].path / m.PUBLIC_KEY))
+    code, out, _ = run_cli("verify", str(two[0].path), "--trust", str(two[0].path / m.PUBLIC_KEY))
     assert code == 0, out  # a PEM file pins its key too
 
 
@@ -172,7 +153,7 @@ def test_control_characters_in_names_are_escaped(two: list[FinishedBundle], tmp_
     hostile = tmp_path / "x\rVALID: all good\x1b[2K"
     shutil.copytree(two[0].path, hostile)
     (hostile / "log.jsonl").write_text("edited\n")
-    code, out, _ = drill("verify", str(hostile), "--trust", two[0].fingerprint)
+    code, out, _ = run_cli("verify", str(hostile), "--trust", two[0].fingerprint)
     assert code == 1
     assert "\r" not in out
     assert "\x1b" not in out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 from pathlib import Path
 
 BASE_LINES = [
@@ -84,21 +81,3 @@ def write_playbook(folder: Path, text: str | bytes, name: str = "pb.yaml") -> Pa
     else:
         path.write_text(text, encoding="utf-8")
     return path
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """Run `drill ARGS` through the real entry point in this process: (exit code, stdout, stderr)."""
-    from drill.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old_argv = sys.argv
-    sys.argv = ["drill", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = old_argv
-    return (code if isinstance(code, int) else (0 if code is None else 1)), out.getvalue(), err.getvalue()

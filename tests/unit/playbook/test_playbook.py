@@ -7,7 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playbook_support import BASE, edit, run_cli, write_playbook
+from cli_support import run_cli
+from playbook_support import BASE, edit, write_playbook
 from ruamel.yaml import YAML
 
 from drill.clouds import cloud_for

@@ -11,9 +11,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from cli_support import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from playbook_support import BASE, BASE_LINES, edit, run_cli, write_playbook
+from playbook_support import BASE, BASE_LINES, edit, write_playbook
 
 CUSTOM_HTTP = (
     "  cloud:\n"

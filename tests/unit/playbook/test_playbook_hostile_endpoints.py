@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playbook_support import edit, run_cli, write_playbook
+from cli_support import run_cli
+from playbook_support import edit, write_playbook
 
 from drill.clouds import BUILTIN, PUBLIC, cloud_for
 from drill.errors import DrillUserError

@@ -11,7 +11,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from playbook_support import BASE, edit, run_cli, write_playbook
+from cli_support import run_cli
+from playbook_support import BASE, edit, write_playbook
 
 from drill.errors import DrillUserError
 from drill.playbook import load_playbook

@@ -150,27 +150,6 @@ def write_ledger(tmp_path: Path, signer: Signer) -> Iterator[Callable[..., Path]
     return write
 
 
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """`drill ARGS` through the real entry point in this process: (exit code, stdout, stderr)."""
-    import contextlib
-    import io
-    import sys
-
-    from drill.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old_argv, sys.argv = sys.argv, ["drill", *args]
-    code: int | str | None = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
-        sys.argv = old_argv
-    return (code if isinstance(code, int) else (0 if code is None else 1)), out.getvalue(), err.getvalue()
-
-
 @dataclass
 class World:
     sim: Any

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from schedule_support import REPO, World, run_cli
+from cli_support import run_cli
+from schedule_support import REPO, World
 
 from drill.evidence import ledger
 from drill.playbook import Playbook

@@ -8,7 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from schedule_support import OTHER_TENANT, T0, TENANT, drill_line, run_cli
+from cli_support import run_cli
+from schedule_support import OTHER_TENANT, T0, TENANT, drill_line
 
 from drill.playbook import Playbook
 
