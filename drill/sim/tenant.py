@@ -70,6 +70,9 @@ class Tenant:
     attestationRoots: list[str] = field(default_factory=list)
     seedLogs: dict[str, list[Obj]] = field(default_factory=dict)
     source: Path | None = None
+    # Tenant licence: without Entra ID P2 (or Governance) PIM's schedule APIs answer 400
+    # AadPremiumLicenseRequired (`tenant.pimLicensed: false` in a fixture).
+    pim_licensed: bool = True
 
     # -- lookups -------------------------------------------------------------------------------------------
     def user(self, key: str) -> Obj | None:
@@ -167,6 +170,7 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         attestationRoots=list(data.get("attestationRoots") or []),
         seedLogs=dict(data.get("seedLogs") or {}),
         source=source,
+        pim_licensed=bool(head.get("pimLicensed", True)),
     )
     for name in _SECTIONS:
         value = data.get(name) or []
