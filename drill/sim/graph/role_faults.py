@@ -112,7 +112,17 @@ def _ga_group_only(state: SimState) -> None:
             )
 
 
+def _pim_unlicensed(state: SimState) -> None:
+    state.tenant.pim_licensed = False
+
+
 FAULTS = [
+    Fault(
+        "pim-licence-missing",
+        "role",
+        "the tenant has no Entra ID P2: PIM schedule APIs answer 400 AadPremiumLicenseRequired",
+        _pim_unlicensed,
+    ),
     Fault(
         "ga-removed",
         "role",

@@ -17,7 +17,18 @@ from typing import Any
 
 from drill.sim.graph.builtins import BUILTIN_ROLES
 from drill.sim.graph.directory import AUNITS, GROUPS, MEMBER_OF, OBJECTS, directory_object, find_user, view
-from drill.sim.graph.http import GraphRequest, GraphResponse, Obj, Perms, RouteSpec, iso, not_found, ok, route
+from drill.sim.graph.http import (
+    GraphError,
+    GraphRequest,
+    GraphResponse,
+    Obj,
+    Perms,
+    RouteSpec,
+    iso,
+    not_found,
+    ok,
+    route,
+)
 from drill.sim.graph.odata import QuerySpec, collection, ops, parse_query, project, select_suffix
 from drill.sim.tenant import GLOBAL_ADMIN, Tenant, _parse
 
@@ -227,7 +238,14 @@ async def list_assignments(req: GraphRequest) -> GraphResponse:
     return ok(collection(req, ASSIGNMENTS, items, "roleManagement/directory/roleAssignments"))
 
 
+def _require_pim_licence(req: GraphRequest) -> None:
+    """PIM's schedule APIs need Entra ID P2 (or Governance); without it they refuse with a 400."""
+    if not req.state.tenant.pim_licensed:
+        raise GraphError(400, "AadPremiumLicenseRequired", "The tenant needs an AAD Premium 2 license.")
+
+
 async def list_assignment_instances(req: GraphRequest) -> GraphResponse:
+    _require_pim_licence(req)
     t = req.state.tenant
     items = schedule_instances(t, t.roleAssignments, req.now())
     return ok(
@@ -238,6 +256,7 @@ async def list_assignment_instances(req: GraphRequest) -> GraphResponse:
 
 
 async def list_eligibility_instances(req: GraphRequest) -> GraphResponse:
+    _require_pim_licence(req)
     t = req.state.tenant
     items = schedule_instances(t, t.roleEligibilities, req.now())
     frag = "roleManagement/directory/roleEligibilityScheduleInstances"

@@ -11,6 +11,7 @@ request count and tunes the Graph faults' budget (`remaining`) and `retryAfter`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -42,6 +43,7 @@ JSON_TYPE = (
 )
 BATCH_LIMIT = 20
 THROTTLED, BURST = "graph-throttled", "graph-5xx-burst"
+_MESSAGES = re.compile(r"^/users/[^/]+/messages$", re.IGNORECASE)
 
 
 def route_table() -> list[RouteSpec]:
@@ -99,6 +101,15 @@ async def _route(req: GraphRequest, authorization: str | None, table: list[Route
     if fault is not None:
         raise fault
     authenticate(req, authorization)
+    if req.method == "GET" and _MESSAGES.match(req.path):
+        from drill.sim.loganalytics.workspace import mid_wait_burst
+
+        burst = mid_wait_burst(req.state, "mail")
+        if burst is not None:
+            status, retry_after = burst
+            if status == 429:
+                raise GraphError(429, "TooManyRequests", "Too many requests.", {"Retry-After": retry_after})
+            raise GraphError(503, "serviceNotAvailable", "Service unavailable", {"Retry-After": retry_after})
     if is_batch:
         if req.method != "POST":
             raise GraphError(405, "BadRequest", "Only POST is supported on $batch.")

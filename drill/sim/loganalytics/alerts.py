@@ -1,21 +1,30 @@
-"""Scheduled log search alert rules and their action groups, on the simulator clock.
+"""Scheduled log search alert rules and their action groups, on the simulator clock, as Azure runs them.
 
-Each enabled rule runs its query every `evaluationFrequency` over the last `windowSize`, compares the row
-count with its threshold, and when it fires (and is not muted) mails every email receiver of its action
-groups from azure-noreply@microsoft.com, with the rule's custom subject or the common-alert-schema one.
-Rules Azure would refuse (a one-minute rule using union, search, take or ingestion_time()) sit in an
-error state visible at /_sim/alerts instead of silently working.
+Each enabled rule runs its query every `evaluationFrequency` over the window `[at - windowSize, at]` of
+TimeGenerated, seeing only rows that have *arrived* by then; a window whose condition was not met is
+evaluated once more `alertEvaluationRetrySeconds` later (Azure "retries the alert evaluation multiple
+times to mitigate latency"; the count and span are not documented: BELIEF), so a row slower than the
+window plus that retry is never seen by the rule. Rules split by `dimensions` fire one alert per
+dimension value. With `autoMitigate` the alert is stateful: one Fired notification, nothing more while
+the condition holds, and a Resolved one once it has not been met for the documented time (1-minute
+rules: 10 minutes; 5 to 15 minutes: three periods; up to 11 hours: two; longer: one). Notifications mail
+every email receiver of the rule's action groups from one of Azure's three sender addresses, as HTML in
+Azure's layout carrying the common alert schema's essentials. Rules Azure would refuse (a one-minute
+rule using union, search, take or ingestion_time()) sit in an error state visible at /_sim/alerts.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import html
 import re
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,10 +33,17 @@ from starlette.routing import BaseRoute, Route
 from drill.sim.loganalytics.isotime import parse_duration
 from drill.sim.loganalytics.schema import iso
 from drill.sim.loganalytics.store import QueryError
-from drill.sim.state import Fault, SimState
+from drill.sim.state import Fault, SignInEvent, SimState
 
 ALERTS_PREFIX = "/subscriptions/sim/providers/Microsoft.AlertsManagement/alerts"
-SENDER, SENDER_NAME = "azure-noreply@microsoft.com", "Microsoft Azure"
+# Azure's action groups send email from these three addresses (action-groups.md, "Email").
+SENDERS = (
+    "azure-noreply@microsoft.com",
+    "azureemail-noreply@microsoft.com",
+    "alerts-noreply@mail.windowsazure.com",
+)
+SENDER, SENDER_NAME = SENDERS[0], "Microsoft Azure"
+DEFAULT_RETRY_S = 120.0  # BELIEF: Azure documents retries, not their span
 _ONE_MINUTE_FORBIDDEN = re.compile(r"(^|[^\w])(search|union|take|ingestion_time\s*\()", re.IGNORECASE)
 _OPERATORS = {
     "GreaterThan": lambda n, v: n > v,
@@ -43,6 +59,17 @@ def _strip_comments(kql: str) -> str:
 
 
 @dataclass
+class AlertInstance:
+    """One stateful alert (a rule, or one dimension combination of a split rule) while it is Fired."""
+
+    alert_id: str
+    fired_at: datetime
+    last_met: datetime
+    window: tuple[datetime, datetime]
+    dimensions: list[dict[str, str]]
+
+
+@dataclass
 class RuleState:
     name: str
     next_run: datetime
@@ -50,6 +77,11 @@ class RuleState:
     error: str | None = None
     evaluations: int = 0
     fired: list[dict[str, Any]] = field(default_factory=list)
+    # windows whose condition was not met, to evaluate once more at the datetime given
+    retries: list[tuple[datetime, tuple[datetime, datetime]]] = field(default_factory=list)
+    # stateful alerts in the Fired condition, by dimension key ("" for an unsplit rule)
+    open: dict[str, AlertInstance] = field(default_factory=dict)
+    last_notified: datetime | None = None
 
 
 def rule_query(state: SimState, rule: dict[str, Any]) -> str:
@@ -78,25 +110,92 @@ def validate(rule: dict[str, Any], query: str) -> str | None:
     return None
 
 
+def resolve_after(freq: timedelta) -> timedelta:
+    """How long a stateful log alert's condition must stay unmet before it resolves (alerts-types.md)."""
+    if freq <= timedelta(minutes=1):
+        return timedelta(minutes=10)
+    if freq <= timedelta(minutes=15):
+        return 3 * freq
+    if freq <= timedelta(hours=11):
+        return 2 * freq
+    return freq
+
+
+def retry_after(state: SimState) -> timedelta:
+    return timedelta(
+        seconds=float(state.tenant.workspace.get("alertEvaluationRetrySeconds", DEFAULT_RETRY_S))
+    )
+
+
+def longest_reach(state: SimState) -> float:
+    """Seconds after its TimeGenerated a row can still arrive and be seen by some rule: window + retry."""
+    windows = [_window(rule) for rule in state.tenant.alertRules] or [timedelta(minutes=5)]
+    return (max(windows) + retry_after(state)).total_seconds()
+
+
+def sender_for(rule: dict[str, Any]) -> str:
+    """Which of Azure's three addresses sends this rule's mail (fixed per rule; `emailSender` overrides)."""
+    if rule.get("emailSender"):
+        return str(rule["emailSender"])
+    digest = hashlib.sha256(str(rule.get("name", "")).encode()).digest()
+    return SENDERS[digest[0] % len(SENDERS)]
+
+
 class AlertEngine:
     def __init__(self, state: SimState) -> None:
         self.state = state
         start = state.clock.now()
         self.rules: dict[str, RuleState] = {}
+        # The server's ticker thread and a test's explicit tick must not evaluate the same rule at once.
+        self._lock = threading.RLock()
         for rule in state.tenant.alertRules:
             freq = _freq(rule)
             self.rules[rule["name"]] = RuleState(rule["name"], start + freq)
 
     def tick(self) -> None:
+        with self._lock:
+            self._tick()
+
+    def _tick(self) -> None:
         now = self.state.clock.now()
         for rule in self.state.tenant.alertRules:
             rs = self.rules.setdefault(rule["name"], RuleState(rule["name"], now + _freq(rule)))
-            while rule.get("enabled", True) and rs.next_run <= now:
+            while rule.get("enabled", True):
+                due_retry = min((r for r in rs.retries if r[0] <= now), default=None, key=lambda r: r[0])
+                if due_retry is not None and due_retry[0] <= rs.next_run:
+                    rs.retries.remove(due_retry)
+                    # A later evaluation already notified over these rows: the retry adds nothing.
+                    if rs.last_notified is None or rs.last_notified < due_retry[1][1]:
+                        self.evaluate(rule, rs, due_retry[0], window=due_retry[1], retry=True)
+                    continue
+                if rs.next_run > now:
+                    break
                 at = rs.next_run
                 rs.next_run = at + _freq(rule)
                 self.evaluate(rule, rs, at)
 
-    def evaluate(self, rule: dict[str, Any], rs: RuleState, at: datetime) -> None:
+    def evaluate(
+        self,
+        rule: dict[str, Any],
+        rs: RuleState,
+        at: datetime,
+        *,
+        window: tuple[datetime, datetime] | None = None,
+        retry: bool = False,
+    ) -> None:
+        """One evaluation at `at` over `window` (default: the window ending now), rows arrived by `at`."""
+        with self._lock:
+            self._evaluate(rule, rs, at, window=window, retry=retry)
+
+    def _evaluate(
+        self,
+        rule: dict[str, Any],
+        rs: RuleState,
+        at: datetime,
+        *,
+        window: tuple[datetime, datetime] | None = None,
+        retry: bool = False,
+    ) -> None:
         from drill.sim.loganalytics.workspace import workspace
 
         rs.evaluations += 1
@@ -108,84 +207,113 @@ class AlertEngine:
         rs.error = validate(rule, query)
         if rs.error:
             return
-        window = (at - parse_duration(str(rule.get("windowSize", "PT5M"))), at)
+        window = window or (at - _window(rule), at)
         try:
             columns, rows, _cut = workspace(self.state).store.query(query, at, window)
         except QueryError as exc:
             rs.error = f"{exc.kind}: {str(exc).splitlines()[0][:300]}"
             return
+        names = [c["name"] for c in columns]
+        dims = [str(d) for d in rule.get("dimensions") or []]
+        groups: dict[str, list[list[Any]]] = {}
+        for row in rows:
+            record = dict(zip(names, row, strict=False))
+            key = "|".join(f"{d}={record.get(d)}" for d in dims)
+            groups.setdefault(key, []).append(row)
+        if not dims:
+            groups = {"": rows}
         threshold = rule.get("threshold") or {}
-        if not _OPERATORS[str(threshold.get("operator", "GreaterThan"))](
-            len(rows), float(threshold.get("value", 0))
-        ):
-            return
-        if rs.muted_until is not None and at < rs.muted_until:
-            return
-        mute = rule.get("muteActionsDuration")
-        if mute:
-            rs.muted_until = at + parse_duration(str(mute))
-        self.fire(rule, rs, at, columns, rows)
+        met = {
+            key: grouped
+            for key, grouped in groups.items()
+            if _OPERATORS[str(threshold.get("operator", "GreaterThan"))](
+                len(grouped), float(threshold.get("value", 0))
+            )
+        }
+        if not met and not retry and retry_after(self.state) > timedelta(0):
+            rs.retries.append((at + retry_after(self.state), window))
+        stateful = bool(rule.get("autoMitigate"))
+        for key, grouped in met.items():
+            dimensions = [{"name": part.split("=", 1)[0], "value": part.split("=", 1)[1]}
+                          for part in key.split("|") if part]  # fmt: skip
+            if stateful:
+                open_alert = rs.open.get(key)
+                if open_alert is not None:
+                    open_alert.last_met = max(open_alert.last_met, at)
+                    continue
+                rs.open[key] = AlertInstance(f"{ALERTS_PREFIX}/{uuid.uuid4()}", at, at, window, dimensions)
+            if rs.muted_until is not None and at < rs.muted_until:
+                continue
+            mute = rule.get("muteActionsDuration")
+            if mute:
+                rs.muted_until = at + parse_duration(str(mute))
+            alert_id = rs.open[key].alert_id if stateful else f"{ALERTS_PREFIX}/{uuid.uuid4()}"
+            self.notify(rule, rs, at, "Fired", window, dimensions, columns, grouped, alert_id)
+        if stateful and not retry:
+            wait = resolve_after(_freq(rule))
+            for key, open_alert in list(rs.open.items()):
+                if key not in met and at - open_alert.last_met >= wait:
+                    del rs.open[key]
+                    self.notify(rule, rs, at, "Resolved", window, open_alert.dimensions, columns, [],
+                                open_alert.alert_id, fired_at=open_alert.fired_at)  # fmt: skip
 
-    def fire(self, rule: dict[str, Any], rs: RuleState, at: datetime, columns: list[dict[str, str]],
-             rows: list[list[Any]]) -> None:  # fmt: skip
+    def notify(self, rule: dict[str, Any], rs: RuleState, at: datetime, condition: str,
+               window: tuple[datetime, datetime], dimensions: list[dict[str, str]],
+               columns: list[dict[str, str]], rows: list[list[Any]], alert_id: str,
+               fired_at: datetime | None = None) -> None:  # fmt: skip
+        """Mail one notification (Fired or Resolved) to the rule's action groups."""
         workspace_name = str(self.state.tenant.workspace.get("name", "workspace"))
         severity = int(rule.get("severity", 3))
+        # A custom subject is the same text for Fired and Resolved mails (no monitorCondition in it).
         subject = rule.get("customEmailSubject") or (
-            f"Fired:Sev{severity} Azure Monitor Alert {rule['name']} on {workspace_name} "
+            f"{condition}:Sev{severity} Azure Monitor Alert {rule['name']} on {workspace_name} "
             f"( microsoft.operationalinsights/workspaces ) at {at.strftime('%m/%d/%Y %I:%M:%S %p')}"
         )
-        first = dict(zip([c["name"] for c in columns], rows[0], strict=False)) if rows else {}
-        summary = ", ".join(f"{k}={v}" for k, v in list(first.items())[:6])
-        payload = {
-            "schemaId": "azureMonitorCommonAlertSchema",
-            "data": {
-                "essentials": {
-                    "alertId": f"{ALERTS_PREFIX}/{uuid.uuid4()}",
-                    "alertRule": rule["name"],
-                    "severity": f"Sev{severity}",
-                    "signalType": "Log",
-                    "monitorCondition": "Fired",
-                    "monitoringService": "Log Alerts V2",
-                    "firedDateTime": iso(at),
-                    "description": rule.get("description", ""),
-                    "essentialsVersion": "1.0",
-                    "alertContextVersion": "1.0",
-                },
-                "alertContext": {
-                    "properties": None,
-                    "conditionType": "LogQueryCriteria",
-                    "condition": {
-                        "windowSize": rule.get("windowSize"),
-                        "allOf": [
-                            {
-                                "searchQuery": rule_query(self.state, rule)[:2000],
-                                "timeAggregation": "Count",
-                                "operator": (rule.get("threshold") or {}).get("operator", "GreaterThan"),
-                                "threshold": str((rule.get("threshold") or {}).get("value", 0)),
-                                "metricValue": len(rows),
-                            }
-                        ],
-                        "windowStartTime": iso(at - parse_duration(str(rule.get("windowSize", "PT5M")))),
-                        "windowEndTime": iso(at),
-                    },
-                },
-            },
+        essentials = {
+            "alertId": alert_id,
+            "alertRule": rule["name"],
+            "severity": f"Sev{severity}",
+            "signalType": "Log",
+            "monitorCondition": condition,
+            "monitoringService": "Log Alerts V2",
+            "alertTargetIDs": [
+                f"/subscriptions/sim/resourcegroups/sim/providers/microsoft.operationalinsights"
+                f"/workspaces/{workspace_name}"
+            ],
+            "firedDateTime": iso(fired_at or at),
+            "resolvedDateTime": iso(at) if condition == "Resolved" else None,
+            "description": rule.get("description", ""),
         }
-        body = (
-            f"Alert rule: {rule['name']} | Severity: Sev{severity} | Results: {len(rows)} | "
-            f"First result: {summary}\n\n" + json.dumps(payload, indent=2, default=str)
-        )
+        link = _search_link(self.state, rule, window)
+        condition_ctx = {
+            "windowSize": rule.get("windowSize"),
+            "windowStartTime": iso(window[0]),
+            "windowEndTime": iso(window[1]),
+            "searchQuery": rule_query(self.state, rule)[:2000],
+            "operator": (rule.get("threshold") or {}).get("operator", "GreaterThan"),
+            "threshold": str((rule.get("threshold") or {}).get("value", 0)),
+            "metricValue": len(rows),
+            "dimensions": dimensions,
+            "linkToSearchResultsUI": link,
+            "linkToFilteredSearchResultsUI": link,
+        }
+        body = render_html(essentials, condition_ctx, columns, rows)
         sent = []
         dropped = self.state.fault("mail-dropped") is not None
+        sender = sender_for(rule)
         for receiver in self._receivers(rule):
             if dropped:
                 self.state.mail.dropped.append({"to": receiver, "subject": subject, "at": iso(at),
                                                 "reason": "delivery dropped (fault)"})  # fmt: skip
                 continue
-            if self.state.mail.deliver(to=receiver, subject=subject, body=body, sender=SENDER,
-                                       sender_name=SENDER_NAME, received=at) is not None:  # fmt: skip
+            if self.state.mail.deliver(to=receiver, subject=subject, body=body, sender=sender,
+                                       sender_name=SENDER_NAME, received=at,
+                                       content_type="html") is not None:  # fmt: skip
                 sent.append(receiver)
-        rs.fired.append({"at": iso(at), "results": len(rows), "subject": subject, "sentTo": sent})
+        rs.last_notified = at
+        rs.fired.append({"at": iso(at), "condition": condition, "results": len(rows), "subject": subject,
+                         "sentTo": sent, "window": [iso(window[0]), iso(window[1])],
+                         "dimensions": dimensions})  # fmt: skip
 
     def _receivers(self, rule: dict[str, Any]) -> list[str]:
         out = []
@@ -208,8 +336,77 @@ class AlertEngine:
                 "mutedUntil": iso(rs.muted_until) if rs and rs.muted_until else None,
                 "error": rs.error if rs else None,
                 "fired": rs.fired if rs else [],
+                "openAlerts": sorted(rs.open) if rs else [],
             })  # fmt: skip
         return out
+
+
+def _search_link(state: SimState, rule: dict[str, Any], window: tuple[datetime, datetime]) -> str:
+    """The portal's "view search results" link, the window as its timespan (shape of the docs' sample)."""
+    span = quote(f"{iso(window[0])}/{iso(window[1])}", safe="")
+    workspace_name = str(state.tenant.workspace.get("name", "workspace"))
+    return (
+        f"https://portal.azure.com#@{state.tenant.id}/blade/Microsoft_Azure_Monitoring_Logs/LogsBlade/source/"
+        f"Alerts.EmailLinks/scope/{quote(workspace_name, safe='')}/q/{quote(rule['name'], safe='')}"
+        f"/prettify/1/timespan/{span}"
+    )
+
+
+def render_html(essentials: dict[str, Any], condition: dict[str, Any], columns: list[dict[str, str]],
+                rows: list[list[Any]]) -> str:  # fmt: skip
+    """The notification as an HTML mail in the layout of Azure Monitor's common-schema alert email.
+
+    Labels follow the common alert schema's fields; Azure's exact markup and wording are not public
+    (BELIEF): the product must read the fields, not the styling.
+    """
+    e = html.escape
+    fired = essentials["monitorCondition"] == "Fired"
+    headline = "Your Azure Monitor alert was triggered" if fired else "Your Azure Monitor alert was resolved"
+    table = [
+        ("Alert rule", essentials["alertRule"]),
+        ("Severity", essentials["severity"]),
+        ("Monitor condition", essentials["monitorCondition"]),
+        ("Affected resource", essentials["alertTargetIDs"][0]),
+        ("Monitoring service", essentials["monitoringService"]),
+        ("Signal type", essentials["signalType"]),
+        ("Fired time", essentials["firedDateTime"]),
+        *([("Resolved time", essentials["resolvedDateTime"])] if essentials.get("resolvedDateTime") else []),
+        ("Alert ID", essentials["alertId"]),
+        ("Window start time", condition["windowStartTime"]),
+        ("Window end time", condition["windowEndTime"]),
+        ("Window size", str(condition["windowSize"])),
+        ("Threshold", f"{condition['operator']} {condition['threshold']}"),
+        ("Metric value", str(condition["metricValue"])),
+        *[(f"Dimension: {d['name']}", d["value"]) for d in condition["dimensions"]],
+    ]
+    cells = "".join(
+        f'<tr><td class="label" style="font-weight:600;padding:4px 12px 4px 0">{e(k)}</td>'
+        f'<td class="value" style="padding:4px 0">{e(str(v))}</td></tr>'
+        for k, v in table
+    )
+    results = ""
+    if rows:
+        head = "".join(f"<th>{e(c['name'])}</th>" for c in columns[:6])
+        body = "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in r[:6]) + "</tr>" for r in rows[:10])
+        results = f'<h3>Search results</h3><table class="results"><tr>{head}</tr>{body}</table>'
+    return (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>'
+        '<body style="font-family:Segoe UI,Helvetica,Arial,sans-serif">'
+        '<div class="header" style="background:#0078d4;color:#fff;padding:16px">'
+        f"<span>Microsoft Azure</span><h2>{e(headline)}</h2></div>"
+        f'<table class="essentials">{cells}</table>'
+        f'<p><a href="{e(condition["linkToSearchResultsUI"])}">View search results</a></p>'
+        f"<h3>Search query</h3><pre>{e(condition['searchQuery'])}</pre>{results}"
+        '<p class="footer">You\'re receiving this notification as a member of an action group. '
+        "Please do not reply to this email.</p></body></html>"
+    )
+
+
+def _window(rule: dict[str, Any]) -> timedelta:
+    try:
+        return parse_duration(str(rule.get("windowSize", "PT5M")))
+    except ValueError:
+        return timedelta(minutes=5)
 
 
 def _freq(rule: dict[str, Any]) -> timedelta:
@@ -267,6 +464,85 @@ def _too_slow(state: SimState) -> None:
         engine.rules[rule["name"]].next_run = state.clock.now() + timedelta(hours=24)
 
 
+def _prior_activity(state: SimState, seconds_ago: float) -> None:
+    """Rules auto-resolve, and a rehearsal sign-in of the first break-glass account `seconds_ago` fired them.
+
+    The earlier sign-in is logged and every rule evaluated at once, so the Fired mails land before the
+    drill starts and the alerts stay Fired through the drill's own row (no new notification).
+    """
+    from drill.sim.loganalytics.workspace import workspace
+
+    engine: AlertEngine = state.services["alerts"]
+    user = _break_glass(state)[0]
+    now = state.clock.now()
+    for rule in state.tenant.alertRules:
+        rule["autoMitigate"] = True
+    earlier = SignInEvent(
+        created=now - timedelta(seconds=seconds_ago),
+        user_id=user["id"],
+        user_principal_name=str(user.get("userPrincipalName", "")),
+        user_display_name=str(user.get("displayName", "")),
+        app_id="c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+        app_display_name="Azure Portal",
+        result_type="0",
+        authentication_details=[{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}],
+    )
+    ws = workspace(state)
+    ws.store.insert("SigninLogs", _row(state, earlier), earlier.created + timedelta(seconds=5))
+    for rule in _rules(state):
+        engine.evaluate(rule, engine.rules[rule["name"]], now)
+
+
+def _row(state: SimState, event: SignInEvent) -> dict[str, Any]:
+    from drill.sim.loganalytics.schema import signin_row
+
+    return signin_row(event, state.tenant.id, event.created)
+
+
+def _break_glass(state: SimState) -> list[dict[str, Any]]:
+    return [u for u in state.tenant.users if str(u.get("displayName", "")).startswith("Emergency")]
+
+
+def _already_fired(state: SimState) -> None:
+    _prior_activity(state, 120)
+
+
+def _resolved_only(state: SimState) -> None:
+    # Longer ago, so the rehearsal's alert resolves while the drill waits; the drill's own row arrives
+    # too late for any window (ingestion slower than the rules reach), so nothing fires again.
+    _prior_activity(state, 120)
+    from drill.sim.loganalytics.workspace import workspace
+
+    state.faults["ingestion-later-than-window"] = {"seconds": longest_reach(state) + 120}
+    workspace(state)  # the workspace reads the fault at ingestion time
+
+
+def _other_account(state: SimState) -> None:
+    """The rules match only the *other* break-glass account, split by UserId, and that account signs in
+    right after the drill's account: the mail is genuine, fired in the drill's window, for the wrong row."""
+    users = _break_glass(state)
+    first, other = users[0], users[1]
+    for rule in _rules(state):
+        rule.pop("queryFile", None)
+        rule["dimensions"] = ["UserId"]
+        rule["query"] = (
+            f"SigninLogs\n| where UserId == '{other['id']}'\n"
+            "| summarize SignIns = count(), LastSeen = max(TimeGenerated) by UserId"
+        )
+
+    def follow(event: SignInEvent) -> None:
+        if event.user_id == first["id"] and event.result_type == "0" and not state.faults.get("_followed"):
+            state.faults["_followed"] = {}
+            from dataclasses import replace
+
+            state.emit_signin(replace(event, user_id=other["id"], id=str(uuid.uuid4()),
+                                      correlation_id=str(uuid.uuid4()),
+                                      user_principal_name=str(other.get("userPrincipalName", "")),
+                                      user_display_name=str(other.get("displayName", ""))))  # fmt: skip
+
+    state.signin_listeners.append(follow)
+
+
 def _no_mailbox(state: SimState) -> None:
     for group in state.tenant.actionGroups:
         group["emailReceivers"] = []
@@ -282,6 +558,12 @@ FAULTS = [
     Fault("alert-wrong-query", "alert", "rules match UserPrincipalName (passkey rows carry the object id)",
           _wrong_query),
     Fault("alert-frequency-too-slow", "alert", "the rules run once a day (PT24H)", _too_slow),
+    Fault("alert-already-fired", "alert", "rules auto-resolve and were Fired by a rehearsal sign-in two "
+          "minutes earlier: no new notification for the drill", _already_fired),
+    Fault("alert-resolved-only", "alert", "the rehearsal's alert resolves during the drill (a Resolved mail) "
+          "and the drill's row arrives too late to fire again", _resolved_only),
+    Fault("alert-other-account", "alert", "the rules match only the other break-glass account, which signs "
+          "in right after the drill: a Fired mail for the wrong row", _other_account),
     Fault("action-group-no-mailbox", "mail", "the action group has no email receiver", _no_mailbox),
     Fault("mail-dropped", "mail", "alert mail is accepted but never delivered", _drop_mail),
 ]  # fmt: skip

@@ -32,9 +32,10 @@ ADDED_AGGREGATES = {
 }
 
 ADDED_SCALARS = {
-    # In the simulator a row's ingestion time is its TimeGenerated (DIFFERENCES.md says so).
+    # A row's arrival in the workspace (the hidden `_TimeReceived` column the store keeps), not its
+    # TimeGenerated: the two differ by the ingestion latency.
     "ingestion_time": _f.FunctionSpec(
-        name="ingestion_time", kind="template", template='"TimeGenerated"', arities=(0,)
+        name="ingestion_time", kind="template", template='"_TimeReceived"', arities=(0,)
     ),
     "set_union": _f.FunctionSpec(name="set_union", kind="template", template=_set_union(2), arities=(2,)),
     "strcat_array": _f.FunctionSpec(

@@ -1,7 +1,10 @@
 """The workspace's tables in DuckDB, with ingestion delay and KQL through duckdb-kql (+ our extensions).
 
-Rows are stored when the event happens, stamped TimeGenerated = event + ingestion delay, and are visible
-to queries only once the simulator clock passes TimeGenerated: exactly what a drill waits for.
+Rows are stored when the event happens. TimeGenerated is the event's own time (as Azure Monitor stamps it
+at the source); the row's arrival in the workspace, `_TimeReceived` (what `ingestion_time()` returns), is
+event + ingestion delay, and a query sees the row only once the simulator clock passes its arrival. A
+query's timespan bounds TimeGenerated, not arrival, so a late row can be outside a window evaluated after
+it arrived and invisible to one evaluated before: exactly the trap a log search alert can fall into.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from drill.sim.loganalytics.schema import DUCK_TYPES, TABLES, iso
 
 kql_ext.install()
 
+# The hidden arrival column: Log Analytics' standard `_TimeReceived`, read by `ingestion_time()`.
+ARRIVAL = "_TimeReceived"
 # The Log Analytics API caps results (500,000 rows); past it, PartialError with the truncated rows.
 ROW_LIMIT = 500_000
 _KUSTO_OF_DUCK = {
@@ -72,14 +77,17 @@ class LogStore:
     def __init__(self) -> None:
         self._con = duckdb.connect()
         self._lock = threading.Lock()
-        self.visible_at: dict[str, datetime] = {}  # row Id -> TimeGenerated (when a query can first see it)
+        # row Id -> when a query can first see it (its first arrival; a duplicate arrives later)
+        self.visible_at: dict[str, datetime] = {}
         # Rows live in schema `ingest`; queries see views of what has been ingested by their `now`.
         self._con.execute("CREATE SCHEMA ingest")
         for table, columns in TABLES.items():
             cols = ", ".join(f'"{name}" {DUCK_TYPES[kind]}' for name, kind in columns.items())
+            cols += f', "{ARRIVAL}" TIMESTAMPTZ'
             self._con.execute(f'CREATE TABLE ingest."_{table}" ({cols})')
 
-    def insert(self, table: str, row: dict[str, Any]) -> None:
+    def insert(self, table: str, row: dict[str, Any], arrival: datetime | None = None) -> None:
+        """Store a row that becomes queryable at `arrival` (default: its TimeGenerated, for seed rows)."""
         columns = TABLES[table]
         values = []
         for name, kind in columns.items():
@@ -87,11 +95,14 @@ class LogStore:
             if kind == "dynamic" and value is not None and not isinstance(value, str):
                 value = json.dumps(value)
             values.append(value)
-        marks = ", ".join("?" for _ in columns)
+        when = arrival or row.get("TimeGenerated")
+        values.append(when)
+        marks = ", ".join("?" for _ in range(len(columns) + 1))
         with self._lock:
             self._con.execute(f'INSERT INTO ingest."_{table}" VALUES ({marks})', values)  # noqa: S608 - our table
-        if row.get("Id") and isinstance(row.get("TimeGenerated"), datetime):
-            self.visible_at[str(row["Id"])] = row["TimeGenerated"]
+            if row.get("Id") and isinstance(when, datetime):
+                key = str(row["Id"])
+                self.visible_at[key] = min(when, self.visible_at.get(key, when))
 
     def load_sql(self, sql: str) -> None:
         """Bulk-load rows with one SQL statement over the `ingest` tables (benchmarks, very large seeds)."""
@@ -110,13 +121,16 @@ class LogStore:
         with self._lock:
             cur = self._con.cursor()
             try:
-                bound = f'"TimeGenerated" <= {_ts(now)}'
+                # A row bulk-loaded without an arrival (benchmarks) arrives at its TimeGenerated.
+                arrived = f'coalesce("{ARRIVAL}", "TimeGenerated")'
+                bound = f"{arrived} <= {_ts(now)}"
                 if window is not None:
                     bound += f' AND "TimeGenerated" BETWEEN {_ts(window[0])} AND {_ts(window[1])}'
                 for table in TABLES:
                     # Table names are our schema's constants and the bounds are datetimes we format.
                     view = (
-                        f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM ingest."_{table}" WHERE {bound}'  # noqa: S608
+                        f'CREATE OR REPLACE VIEW "{table}" AS SELECT * EXCLUDE ("{ARRIVAL}"), '  # noqa: S608
+                        f'{arrived} AS "{ARRIVAL}" FROM ingest."_{table}" WHERE {bound}'
                     )
                     cur.execute(view)
                 try:

@@ -3,7 +3,9 @@
   POST /v1/workspaces/{customerId}/query   {"query", "timespan"?}  (azure-monitor-query's LogsQueryClient)
 
 Rows arrive only for categories a diagnostic setting sends to this workspace, after the workspace's
-ingestion delay; responses are `{"tables":[{"name":"PrimaryResult","columns","rows"}]}` with Kusto types,
+ingestion delay (TimeGenerated is the event time, arrival is `ingestion_time()`); one row per sign-in
+event, so an interrupt such as 50140 ("Stay signed in?") is its own row with the sign-in's CorrelationId;
+responses are `{"tables":[{"name":"PrimaryResult","columns","rows"}]}` with Kusto types,
 PartialError on truncation, OneAPI 400s for bad KQL, 403 without workspace access, 429 past the
 per-identity limits (200 queries / 30 s, 5 at once).
 """
@@ -11,6 +13,7 @@ per-identity limits (200 queries / 30 s, 5 at once).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 import uuid
@@ -31,6 +34,10 @@ from drill.sim.tenant import Tenant, load_tenant
 from drill.sim.tokens import LOGS_AUDIENCE, TokenError, bearer
 
 RATE_WINDOW_S, RATE_LIMIT, CONCURRENT_LIMIT = 30.0, 200, 5
+KMSI_DESCRIPTION = "This error occurred due to 'Keep me signed in' interrupt when the user was signing in."
+# Faults that answer a 30-second burst of errors in the middle of the drill's waits (see `mid_wait_burst`).
+BURSTS = ("burst-429-mid-wait", "burst-503-mid-wait")
+BURST_SECONDS, BURST_AFTER_REQUESTS = 30.0, 2
 NEVER = timedelta(days=3650)
 PARTIAL_ERROR = {
     "code": "PartialError",
@@ -87,6 +94,9 @@ class Workspace:
     def delay(self) -> timedelta:
         if self.state.fault("ingestion-stopped") is not None:
             return NEVER
+        late = self.state.fault("ingestion-later-than-window")
+        if late is not None:
+            return timedelta(seconds=float(late["seconds"]))
         slow = self.state.fault("ingestion-slow")
         if slow is not None:
             return timedelta(seconds=float(slow.get("seconds", 1800)))
@@ -95,16 +105,43 @@ class Workspace:
         )
 
     def on_signin(self, event: SignInEvent) -> None:
-        if sends(self.state.tenant, "SigninLogs"):
-            self.store.insert(
-                "SigninLogs", signin_row(event, self.state.tenant.id, event.created + self.delay())
+        """One row per sign-in event: TimeGenerated is the event's time, arrival is after the delay."""
+        if not sends(self.state.tenant, "SigninLogs"):
+            return
+        if event.result_type == "0" and self.state.fault("signin-interrupt-rows") is not None:
+            # The KMSI interrupt row: logged ~2 s before the success, same CorrelationId (BELIEF, §6).
+            interrupt = dataclasses.replace(
+                event,
+                created=event.created - timedelta(seconds=2),
+                id=str(uuid.uuid4()),
+                result_type="50140",
+                result_description=KMSI_DESCRIPTION,
+                extra={**event.extra, "failureReason": KMSI_DESCRIPTION},
             )
+            self._insert_signin(interrupt)
+        self._insert_signin(event)
+        self.burst_anchor(event)
+
+    def _insert_signin(self, event: SignInEvent) -> None:
+        row = signin_row(event, self.state.tenant.id, event.created)
+        arrival = event.created + self.delay()
+        self.store.insert("SigninLogs", row, arrival)
+        dup = self.state.fault("signin-duplicate-rows")
+        if dup is not None:
+            # The same record delivered twice (same Id), the copy arriving a little later.
+            self.store.insert("SigninLogs", row, arrival + timedelta(seconds=float(dup.get("after", 20))))
 
     def on_audit(self, event: AuditEvent) -> None:
         if sends(self.state.tenant, "AuditLogs"):
-            self.store.insert(
-                "AuditLogs", audit_row(event, self.state.tenant.id, event.created + self.delay())
-            )
+            row = audit_row(event, self.state.tenant.id, event.created)
+            self.store.insert("AuditLogs", row, event.created + self.delay())
+
+    def burst_anchor(self, event: SignInEvent) -> None:
+        """Arm a mid-wait burst fault at the first successful sign-in (the drill's wait starts after it)."""
+        for name in BURSTS:
+            fault = self.state.fault(name)
+            if fault is not None and event.result_type == "0" and "armed" not in fault:
+                fault["armed"] = True
 
 
 def _seed(row: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +188,35 @@ def _budget(state: SimState, name: str) -> bool:
     return True
 
 
+def mid_wait_burst(state: SimState, service: str) -> tuple[int, str] | None:
+    """(status, Retry-After) while a mid-wait burst is on for `service` ("logs" or "mail"), else None.
+
+    Armed by the drill's successful sign-in; the burst starts once the wait has made a couple of
+    requests (so it lands mid-wait, not before it) and lasts 30 simulated seconds, long past the SDKs'
+    own three retries.
+    """
+    for name in BURSTS:
+        fault = state.fault(name)
+        if fault is None or not fault.get("armed"):
+            continue
+        with state.lock:
+            seen = fault.setdefault(f"{service}_requests", 0)
+            fault[f"{service}_requests"] = seen + 1
+            now = state.clock.now()
+            start = fault.get(f"{service}_start")
+            if start is None:
+                if seen < BURST_AFTER_REQUESTS:
+                    return None
+                start = fault[f"{service}_start"] = now
+            left = BURST_SECONDS - (now - start).total_seconds()
+            if left <= 0:
+                return None
+            fault[f"{service}_served"] = int(fault.get(f"{service}_served", 0)) + 1
+        status = 429 if name == "burst-429-mid-wait" else 503
+        return status, "1"
+    return None
+
+
 def install(state: SimState) -> list[BaseRoute]:
     ws = Workspace(state)
     state.services["loganalytics"] = ws
@@ -181,6 +247,16 @@ def install(state: SimState) -> list[BaseRoute]:
             return resp
         if _budget(state, "la-5xx-burst"):
             return _error(503, "ServiceUnavailable", "The service is temporarily unavailable")
+        burst = mid_wait_burst(state, "logs")
+        if burst is not None:
+            status, retry_after = burst
+            resp = (
+                _error(429, "TooManyRequests", "Too many requests, retry later")
+                if status == 429
+                else _error(503, "ServiceUnavailable", "The service is temporarily unavailable")
+            )
+            resp.headers["Retry-After"] = retry_after
+            return resp
         who = str(claims.get("oid") or claims.get("appid") or "anonymous")
         now_real = time.monotonic()
         calls = ws.calls[who]
@@ -256,6 +332,22 @@ def _set(name: str, **params: Any) -> Any:
     return apply
 
 
+def _slow_for_burst(name: str) -> Any:
+    def apply(state: SimState) -> None:
+        # A one-minute ingestion delay, so the waits are long enough for a burst to land in their middle.
+        state.tenant.workspace["ingestionDelaySeconds"] = {"fixed": 60}
+        state.faults[name] = {}
+
+    return apply
+
+
+def _later_than_window(state: SimState) -> None:
+    """Ingestion slower than every alert rule's window plus Azure's evaluation retries."""
+    from drill.sim.loganalytics.alerts import longest_reach
+
+    state.faults["ingestion-later-than-window"] = {"seconds": longest_reach(state) + 120}
+
+
 def _diag_missing(state: SimState) -> None:
     state.tenant.diagnosticSettings = []
 
@@ -285,15 +377,51 @@ FAULTS = [
         _set("ingestion-slow", seconds=1800),
     ),
     Fault(
+        "ingestion-later-than-window",
+        "logs",
+        "rows arrive after every alert window over their TimeGenerated was evaluated (and retried)",
+        _later_than_window,
+    ),
+    Fault(
         "la-throttled",
         "logs",
-        "Log Analytics answers 429 with Retry-After to the next 12 queries",
-        _set("la-throttled", remaining=12),
+        "Log Analytics answers 429 with Retry-After to the next 6 queries (past the SDK's own retries)",
+        _set("la-throttled", remaining=6),
     ),
     Fault(
         "la-5xx-burst",
         "logs",
-        "Log Analytics answers 503 to the next 12 queries",
-        _set("la-5xx-burst", remaining=12),
+        "Log Analytics answers 503 to the next 6 queries (past the SDK's own retries)",
+        _set("la-5xx-burst", remaining=6),
+    ),
+    Fault(
+        "la-throttled-persistent",
+        "logs",
+        "Log Analytics answers 429 to every query, for longer than any deadline",
+        _set("la-throttled", remaining=10**9),
+    ),
+    Fault(
+        "signin-interrupt-rows",
+        "logs",
+        "each successful sign-in also logs a 50140 (KMSI interrupt) row 2 s earlier, same CorrelationId",
+        _set("signin-interrupt-rows"),
+    ),
+    Fault(
+        "signin-duplicate-rows",
+        "logs",
+        "every SigninLogs row is delivered twice (same Id), the copy 20 s later",
+        _set("signin-duplicate-rows", after=20),
+    ),
+    Fault(
+        "burst-429-mid-wait",
+        "logs",
+        "30 s of 429 (Retry-After) from Log Analytics and Graph mail, in the middle of each wait",
+        _slow_for_burst("burst-429-mid-wait"),
+    ),
+    Fault(
+        "burst-503-mid-wait",
+        "logs",
+        "30 s of 503 from Log Analytics and Graph mail, in the middle of each wait",
+        _slow_for_burst("burst-503-mid-wait"),
     ),
 ]

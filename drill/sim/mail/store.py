@@ -6,11 +6,21 @@ accepted: a missing mailbox is exactly the kind of broken link a drill must expo
 
 from __future__ import annotations
 
+import html
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+_TAG = re.compile(r"<(script|style|head)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+
+
+def preview(body: str, content_type: str = "text") -> str:
+    """Outlook's bodyPreview: the first 255 characters of the body as text (tags dropped, spaces folded)."""
+    text = html.unescape(_TAG.sub(" ", body)) if content_type.lower() == "html" else body
+    return " ".join(text.split())[:255]
 
 
 @dataclass
@@ -43,7 +53,7 @@ class MailStore:
             "sentDateTime": iso,
             "lastModifiedDateTime": iso,
             "subject": subject,
-            "bodyPreview": body[:255],
+            "bodyPreview": preview(body, content_type),
             "body": {"contentType": content_type, "content": body},
             "importance": "high",
             "isRead": False,

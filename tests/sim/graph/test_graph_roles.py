@@ -204,3 +204,18 @@ def test_unsupported_queries_are_refused(
                     headers=bearer(delegated()))  # fmt: skip
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == code
+
+
+def test_without_the_pim_licence_schedule_apis_refuse_and_role_assignments_answer(
+    sim: SimServer, delegated: Any, api: Any
+) -> None:
+    apply_fault(sim.state, "pim-licence-missing")
+    h = bearer(delegated())
+    for path in ("roleAssignmentScheduleInstances", "roleEligibilityScheduleInstances"):
+        resp = api.get(f"/roleManagement/directory/{path}", headers=h)
+        assert resp.status_code == 400
+        assert resp.json()["error"]["code"] == "AadPremiumLicenseRequired"
+    flt = {"$filter": f"principalId eq '{EA01}'"}
+    resp = api.get("/roleManagement/directory/roleAssignments", params=flt, headers=h)
+    assert resp.status_code == 200
+    assert any(a["roleDefinitionId"] == GA and a["directoryScopeId"] == "/" for a in resp.json()["value"])
