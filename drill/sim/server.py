@@ -14,8 +14,10 @@ import hashlib
 import socket
 import threading
 import time
+from email.utils import formatdate
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import trustme
 import uvicorn
@@ -39,7 +41,33 @@ def build_app(state: SimState) -> Starlette:
         routes.extend(module.install(state))
     for box in state.tenant.mailboxes:
         state.mail.create_box(str(box["address"]))
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.add_middleware(_ServiceDate, state=state)
+    return app
+
+
+class _ServiceDate:
+    """Every response's `Date` header is the service's clock (the simulator clock), as a real service's is.
+
+    A client measures its clock skew from it; uvicorn's own Date (the host's real clock) is switched off.
+    """
+
+    def __init__(self, app: Any, state: SimState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.state.clock.now().timestamp(), usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 class SimServer:
@@ -114,6 +142,7 @@ class SimServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,  # kept-alive clients must not hold a test for 10 s
+            date_header=False,  # _ServiceDate stamps the simulator clock instead
         )
         self._server = uvicorn.Server(config)
         server = self._server
