@@ -79,16 +79,17 @@ class Timings(_Strict):
     signin_completed_at: datetime | None = None
     signin_s: float | None = None
     row_created_at: datetime | None = None
-    row_ingested_at: datetime | None = None  # TimeGenerated
+    row_ingested_at: datetime | None = None  # ingestion_time() of the row's first arrival
     row_seen_at: datetime | None = None
-    ingestion_latency_s: float | None = None  # TimeGenerated - CreatedDateTime
-    detection_lag_s: float | None = None  # runner saw it - it became visible (best estimate)
+    ingestion_latency_s: float | None = None  # ingestion_time() - CreatedDateTime (first arrival)
+    detection_lag_s: float | None = None  # runner saw it - it arrived (on the tenant's clock)
     time_to_row_s: float | None = None  # sign-in completed -> row seen by the runner
     alert_received_at: datetime | None = None
     alert_seen_at: datetime | None = None
     time_to_alert_s: float | None = None  # sign-in completed -> alert mail received
     alert_detection_lag_s: float | None = None
     total_s: float | None = None
+    clock_skew_s: float | None = None  # tenant clock - workstation clock, from the services' Date headers
 
 
 class DrillRecord(_Strict):

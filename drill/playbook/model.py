@@ -238,7 +238,20 @@ class Alert(StrictModel):
     mailbox: Email = Field(description="Mailbox the alert's action group mails (the observer reads it).")
     subject_match: Regex = Field(description="Regular expression the alert mail's subject must match.")
     sender: Email = Field(
-        default="azure-noreply@microsoft.com", description="Expected sender of the alert mail."
+        default="azure-noreply@microsoft.com",
+        description="Also accepted as a sender (older playbooks named one); `senders` is the list.",
+    )
+    senders: list[Email] = Field(
+        default_factory=lambda: [
+            "azure-noreply@microsoft.com",
+            "azureemail-noreply@microsoft.com",
+            "alerts-noreply@mail.windowsazure.com",
+        ],
+        description="Addresses Azure Monitor sends alert mail from (action-groups doc: three of them).",
+    )
+    rules: list[Text] = Field(
+        default_factory=list,
+        description="Names of the alert rules whose Fired mail proves the alert (empty: any rule).",
     )
     sentinel_workspace: uuid.UUID | None = Field(
         default=None, description="Also expect a Microsoft Sentinel incident in this workspace."

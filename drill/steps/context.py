@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill.evidence.model import Finding, Timings
+from drill.steps.skew import ClockSkew
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -51,6 +52,8 @@ class DrillContext:
     findings: list[Finding] = field(default_factory=list)
     cleanups: list[Callable[[], Any]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=lambda: {"logs_queries": 0, "graph_requests": 0})
+    # The tenant's clock minus ours, measured in preflight and applied to every window and mail filter.
+    skew: ClockSkew = field(default_factory=ClockSkew)
 
     def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
         self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]
