@@ -54,6 +54,8 @@ class DrillContext:
     counters: dict[str, int] = field(default_factory=lambda: {"logs_queries": 0, "graph_requests": 0})
     # The tenant's clock minus ours, measured in preflight and applied to every window and mail filter.
     skew: ClockSkew = field(default_factory=ClockSkew)
+    # The drill's own SigninLogs success row (Id, CorrelationId, CreatedDateTime, TimeGenerated), once found.
+    signin_row: dict[str, Any] = field(default_factory=dict)
 
     def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
         self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]
