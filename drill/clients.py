@@ -8,7 +8,7 @@ header, and env CA variables must not override the CA we were told to trust.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,9 +28,20 @@ def graph_scopes(cloud: Cloud, permissions: Sequence[str]) -> list[str]:
     return [p if "://" in p else f"{base}/{p}" for p in permissions]
 
 
-def graph_client(credential: TokenCredential, cloud: Cloud, scopes: Sequence[str]) -> Any:
-    """A GraphServiceClient on the cloud's Graph endpoint (v1.0) with explicit scopes."""
-    return graph_client_at(credential, cloud.graph_endpoint, scopes, ca_bundle=cloud.ca_bundle)
+def graph_client(
+    credential: TokenCredential,
+    cloud: Cloud,
+    scopes: Sequence[str],
+    *,
+    on_response: Callable[[Any], Awaitable[None]] | None = None,
+) -> Any:
+    """A GraphServiceClient on the cloud's Graph endpoint (v1.0) with explicit scopes.
+
+    `on_response` sees every raw httpx response (preflight reads Graph's `Date` for the clock skew).
+    """
+    return graph_client_at(
+        credential, cloud.graph_endpoint, scopes, ca_bundle=cloud.ca_bundle, on_response=on_response
+    )
 
 
 def graph_client_at(
@@ -40,6 +51,7 @@ def graph_client_at(
     *,
     ca_bundle: str | None = None,
     keep_alive: bool = True,
+    on_response: Callable[[Any], Awaitable[None]] | None = None,
 ) -> Any:
     """The one way we build a GraphServiceClient; `keep_alive=False` for one-off calls (reminder mail)."""
     import httpx
@@ -56,7 +68,11 @@ def graph_client_at(
     headers = {} if keep_alive else {"Connection": "close"}
     http = GraphClientFactory.create_with_default_middleware(
         client=httpx.AsyncClient(
-            verify=_ssl_context(ca_bundle), trust_env=False, timeout=60, headers=headers
+            verify=_ssl_context(ca_bundle),
+            trust_env=False,
+            timeout=60,
+            headers=headers,
+            event_hooks={"response": [on_response]} if on_response else None,
         ),
         options=graph_options,  # keeps the SDK's /me rewrite, which a bare client would lose
     )

@@ -37,6 +37,16 @@ class SimClock:
             self._base_sim += timedelta(seconds=seconds)
         return self.now()
 
+    def skew(self, seconds: float) -> datetime:
+        """Set the service clock `seconds` off the host's (either way), once, before anything happened.
+
+        A real tenant's clock and the workstation's differ; the `clock-skew-*` faults use this. Unlike
+        `advance`, it may move backwards, so it is only for setting up a run, not during one.
+        """
+        with self._lock:
+            self._base_sim += timedelta(seconds=seconds)
+        return self.now()
+
     def set_scale(self, scale: float) -> None:
         if scale <= 0:
             raise ValueError("clock scale must be positive")

@@ -6,15 +6,35 @@ ingestion stopped, ...), because the protocol-level effect lives there. This mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
 from drill.sim.loganalytics import alerts
 from drill.sim.loganalytics import workspace as loganalytics
 from drill.sim.state import Fault, SimState
 
+SKEW_SECONDS = 240.0
+
+
+def _skew(seconds: float) -> Callable[[SimState], None]:
+    def apply(state: SimState) -> None:
+        state.clock.skew(seconds)
+
+    return apply
+
+
+# Faults of the shared core: the tenant's clock against the workstation's. Tokens keep real time.
+FAULTS = [
+    Fault("clock-skew-plus-4", "clock", "the tenant's clock runs 4 minutes ahead of the workstation's",
+          _skew(SKEW_SECONDS)),
+    Fault("clock-skew-minus-4", "clock", "the tenant's clock runs 4 minutes behind the workstation's",
+          _skew(-SKEW_SECONDS)),
+]  # fmt: skip
+
 
 def all_faults() -> dict[str, Fault]:
-    out: dict[str, Fault] = {}
+    out: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
     for module in (identity, graph, loganalytics, alerts):
         for fault in getattr(module, "FAULTS", []):
             if fault.name in out:

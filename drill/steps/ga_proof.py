@@ -3,6 +3,11 @@
 Direct (the principal is the user, not a group), tenant-wide (`/`), active and permanent (schedule
 instance `Assigned` with no end). Eligible-only, time-bound, group-only or missing are each a FAIL that
 says which, because each needs a different fix.
+
+The proof rests on Graph's answers. A tenant without Entra ID P2 has no PIM schedule APIs (400
+AadPremiumLicenseRequired): then the role-assignments API proves a direct, tenant-wide, active assignment
+and a note says what it cannot (schedule, eligibility). Token claims are not meant to be read by clients:
+`wids` only corroborates; when absent it is a note, and only a readable claim contradicting Graph fails.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import GLOBAL_ADMIN, DrillContext
+from drill.steps.waiting import ServiceRefused, call_within
 
 NAME, TITLE = "ga_proof", "Global Administrator is active, direct, permanent and tenant-wide"
 SCOPES = ("User.Read", "RoleManagement.Read.Directory")
@@ -77,10 +83,38 @@ def _instance_dict(i: Any) -> dict[str, Any]:
     }
 
 
+def _assignment_dict(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "principalId": a.principal_id,
+        "roleDefinitionId": a.role_definition_id,
+        "directoryScopeId": a.directory_scope_id,
+    }
+
+
+def classify_assignments(assignments: list[dict[str, Any]], user_id: str) -> tuple[bool, str]:
+    """The licence-less proof: a unifiedRoleAssignment of GA to the user itself, tenant-wide."""
+    ga = [a for a in assignments if a.get("roleDefinitionId") == GLOBAL_ADMIN]
+    if any(a.get("principalId") == user_id and a.get("directoryScopeId") == "/" for a in ga):
+        return True, "direct, tenant-wide active assignment (role-assignments API)"
+    if not ga:
+        return False, "no Global Administrator assignment at all"
+    reasons = []
+    for a in ga:
+        if a.get("principalId") != user_id:
+            reasons.append("assigned to another principal (a group?), not directly")
+        if a.get("directoryScopeId") != "/":
+            reasons.append(f"scoped to {a.get('directoryScopeId')} (not tenant-wide)")
+    return False, "; ".join(dict.fromkeys(reasons))
+
+
 async def run(ctx: DrillContext) -> StepResult:
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.role_management.directory.role_assignment_schedule_instances.role_assignment_schedule_instances_request_builder import (  # noqa: E501
         RoleAssignmentScheduleInstancesRequestBuilder as Instances,
+    )
+    from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (  # noqa: E501
+        RoleAssignmentsRequestBuilder as Assignments,
     )
     from msgraph.generated.role_management.directory.role_eligibility_schedule_instances.role_eligibility_schedule_instances_request_builder import (  # noqa: E501
         RoleEligibilityScheduleInstancesRequestBuilder as Eligible,
@@ -93,23 +127,25 @@ async def run(ctx: DrillContext) -> StepResult:
     if ctx.tokens is None:
         return sb.fail("no token from the sign-in step")
     user_id = str(ctx.account.object_id)
-    wids = list(ctx.token_claims.get("wids") or [])
-    sb.check(
-        "token_wids",
-        "The sign-in token lists Global Administrator in wids",
-        GLOBAL_ADMIN in wids,
-        "wids contains the Global Administrator template id" if GLOBAL_ADMIN in wids else f"wids is {wids}",
-        {"wids": wids},
-    )
     client = graph_client(ctx.tokens.credential(), ctx.cloud, graph_scopes(ctx.cloud, SCOPES))
+    deadline = float(ctx.playbook.sla.ga_proof)
+    transients: list[dict[str, Any]] = []
+
+    async def read(call: Any) -> Any:
+        ctx.counters["graph_requests"] += 1
+        value, errors = await call_within(call, deadline)
+        transients.extend(errors)
+        return value
 
     user_cfg = RequestConfiguration(
         query_parameters=UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
             select=["id", "userPrincipalName", "accountEnabled", "displayName"]
         )
     )
-    ctx.counters["graph_requests"] += 1
-    user = await client.users.by_user_id(user_id).get(request_configuration=user_cfg)
+    try:
+        user = await read(lambda: client.users.by_user_id(user_id).get(request_configuration=user_cfg))
+    except ServiceRefused as exc:
+        return sb.fail(f"Graph refused to read the account (HTTP {exc.status}): {exc.message}")
     sb.check(
         "account_enabled",
         "Graph shows the account enabled",
@@ -124,31 +160,105 @@ async def run(ctx: DrillContext) -> StepResult:
 
     flt = f"principalId eq '{user_id}'"
     inst_builder = client.role_management.directory.role_assignment_schedule_instances
-    ctx.counters["graph_requests"] += 1
-    inst_resp = await inst_builder.get(
-        request_configuration=RequestConfiguration(
-            query_parameters=Instances.RoleAssignmentScheduleInstancesRequestBuilderGetQueryParameters(
-                filter=flt
-            )
-        )
-    )
-    instances = [_instance_dict(i) for i in await _all_pages(inst_builder, inst_resp, ctx)]
     elig_builder = client.role_management.directory.role_eligibility_schedule_instances
-    ctx.counters["graph_requests"] += 1
-    elig_resp = await elig_builder.get(
-        request_configuration=RequestConfiguration(
-            query_parameters=Eligible.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(
-                filter=flt
+    try:
+        inst_resp = await read(
+            lambda: inst_builder.get(
+                request_configuration=RequestConfiguration(
+                    query_parameters=Instances.RoleAssignmentScheduleInstancesRequestBuilderGetQueryParameters(
+                        filter=flt
+                    )
+                )
             )
         )
-    )
-    eligible = [_instance_dict(i) for i in await _all_pages(elig_builder, elig_resp, ctx)]
-    ok, reason = classify(instances, eligible, user_id)
-    sb.check(
-        "ga_assignment",
-        "Global Administrator: direct, permanent, active, tenant-wide",
-        ok,
-        reason,
-        {"assignmentScheduleInstances": instances, "eligibilityScheduleInstances": eligible},
-    )
+        instances = [_instance_dict(i) for i in await _all_pages(inst_builder, inst_resp, ctx)]
+        elig_resp = await read(
+            lambda: elig_builder.get(
+                request_configuration=RequestConfiguration(
+                    query_parameters=Eligible.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(
+                        filter=flt
+                    )
+                )
+            )
+        )
+        eligible = [_instance_dict(i) for i in await _all_pages(elig_builder, elig_resp, ctx)]
+        ok, reason = classify(instances, eligible, user_id)
+        graph_says_ga = any(i.get("roleDefinitionId") == GLOBAL_ADMIN for i in instances)
+        sb.check(
+            "ga_assignment",
+            "Global Administrator: direct, permanent, active, tenant-wide",
+            ok,
+            reason,
+            {"assignmentScheduleInstances": instances, "eligibilityScheduleInstances": eligible},
+        )
+    except ServiceRefused as exc:
+        if "AadPremiumLicenseRequired" not in exc.message:
+            return sb.fail(f"Graph refused the role schedule query (HTTP {exc.status}): {exc.message}")
+        # No P2 licence, no PIM: fall back to the role-assignments API.
+        assign_builder = client.role_management.directory.role_assignments
+        try:
+            resp = await read(
+                lambda: assign_builder.get(
+                    request_configuration=RequestConfiguration(
+                        query_parameters=Assignments.RoleAssignmentsRequestBuilderGetQueryParameters(
+                            filter=flt
+                        )
+                    )
+                )
+            )
+        except ServiceRefused as inner:
+            return sb.fail(f"Graph refused the role-assignments query (HTTP {inner.status}): {inner.message}")
+        assignments = [_assignment_dict(a) for a in await _all_pages(assign_builder, resp, ctx)]
+        ok, reason = classify_assignments(assignments, user_id)
+        graph_says_ga = any(a.get("roleDefinitionId") == GLOBAL_ADMIN for a in assignments)
+        sb.check(
+            "ga_assignment",
+            "Global Administrator: direct, active, tenant-wide (role-assignments API)",
+            ok,
+            reason,
+            {"roleAssignments": assignments, "pimRefusal": exc.message},
+        )
+        sb.check(
+            "pim_licence",
+            "PIM schedules readable",
+            True,
+            "the tenant has no Entra ID P2 (PIM answered AadPremiumLicenseRequired): the assignment was "
+            "checked with the role-assignments API, which shows direct, tenant-wide and active but not "
+            "permanence or eligibility (without the licence no PIM schedule can make it time-bound)",
+            {"status": exc.status, "message": exc.message},
+            required=False,
+        )
+    if transients:
+        sb.evidence["transient_errors"] = transients[:50]
+    _corroborate(ctx, sb, graph_says_ga)
     return sb.finish("Global Administrator proven active, direct, permanent and tenant-wide")
+
+
+def _corroborate(ctx: DrillContext, sb: StepBuilder, graph_says_ga: bool) -> None:
+    """Token claims corroborate Graph when readable: absent is a note; contradicting Graph is a FAIL."""
+    claims = ctx.token_claims or {}
+    if "wids" not in claims:
+        sb.check(
+            "token_wids",
+            "The sign-in token's wids agree with Graph",
+            True,
+            "no wids claim to read (tokens are not meant for clients): the proof rests on Graph",
+            required=False,
+        )
+        return
+    wids = [str(w) for w in claims.get("wids") or []]
+    in_token = GLOBAL_ADMIN in wids
+    agree = in_token == graph_says_ga
+    sb.check(
+        "token_wids",
+        "The sign-in token's wids agree with Graph",
+        agree,
+        (f"wids {'lists' if in_token else 'does not list'} Global Administrator, as Graph says")
+        if agree
+        else (
+            f"the token's wids {'list' if in_token else 'do not list'} Global Administrator but Graph says "
+            f"{'it is' if graph_says_ga else 'it is not'} assigned: the two contradict each other; check the "
+            "assignment in Entra (a just-changed role, or a token from another tenant)"
+        ),
+        {"wids": wids},
+    )

@@ -1,8 +1,12 @@
 """Step: the sign-in reached Log Analytics, looks right, and the alert rule's own query sees it.
 
 Matching is on UserId (passwordless rows can carry the object id where the UPN would be) and on the drill
-app, created after the sign-in started. Times come from the row itself: CreatedDateTime (the sign-in),
-TimeGenerated (ingestion) and when this runner first saw it.
+app, created after the sign-in started (on the tenant's clock). One interactive sign-in can write several
+rows with one CorrelationId: interrupt rows such as 50140 ("Stay signed in?") before the success, and the
+same row twice. So the step waits for the *success* row; benign interrupt rows are recorded as evidence,
+duplicates (same Id) are folded into the first arrival, and a failure row with no success after it fails
+the step naming the code and what it means. Times come from the rows: CreatedDateTime (the sign-in),
+ingestion_time() projected in the query (arrival), and when this runner first saw it.
 """
 
 from __future__ import annotations
@@ -16,15 +20,50 @@ from drill.evidence.model import StepResult
 from drill.isotime import parse_utc, utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.steps.waiting import poll
+from drill.steps.waiting import ServiceRefused, call_within, poll
 
 NAME, TITLE = "log_rows", "The sign-in is in Log Analytics and the alert query matches it"
 APPLIED_RESULTS = {"success", "failure", "reportOnlySuccess", "reportOnlyFailure", "reportOnlyInterrupted"}
 PASSKEY_METHODS = {"FIDO2 security key", "Passkey (device-bound)", "FIDO2", "Passkey"}
 ROW_COLUMNS = (
-    "Id, CorrelationId, CreatedDateTime, TimeGenerated, UserId, AppId, AppDisplayName, ResultType, "
-    "ConditionalAccessStatus, ConditionalAccessPolicies, AuthenticationDetails, AuthenticationRequirement"
+    "Id, CorrelationId, CreatedDateTime, TimeGenerated, Ingested, UserId, AppId, AppDisplayName, "
+    "ResultType, ResultDescription, ConditionalAccessStatus, ConditionalAccessPolicies, "
+    "AuthenticationDetails, AuthenticationRequirement"
 )
+# Interrupts Sentinel's ConditionalAccessBenignStatusCodes watchlist treats as benign: a row with one of
+# these before the success row is part of a normal sign-in.
+BENIGN = {
+    "50074": "strong authentication required (MFA interrupt)",
+    "50076": "MFA required by a configuration change",
+    "50097": "device authentication required",
+    "50125": "password reset or registration interrupt",
+    "50140": "'Keep me signed in' interrupt",
+    "70043": "refresh token expired by sign-in frequency",
+    "700082": "refresh token expired by inactivity",
+}
+# What a failure code means, for a reason that says what to fix (entra-docs reference-error-codes).
+MEANINGS = {
+    "50053": "account locked (too many attempts, or sign-in from a blocked IP)",
+    "50055": "password expired",
+    "50057": "the user account is disabled",
+    "50058": "session information not sufficient for single sign-on",
+    "50072": "the user must enrol a second factor",
+    "50079": "the user must enrol in multifactor authentication",
+    "50126": "invalid username or password",
+    "50131": "Conditional Access failure (device state, suspicious activity, ...)",
+    "50158": "external security challenge not satisfied",
+    "53000": "Conditional Access requires a compliant device",
+    "53001": "Conditional Access requires a domain-joined device",
+    "53003": "blocked by Conditional Access",
+    "53004": "the user must complete MFA registration",
+    "530035": "blocked by security defaults",
+    "500121": "authentication failed during the strong authentication request",
+    **BENIGN,
+}
+
+
+def meaning(code: str) -> str:
+    return MEANINGS.get(code, "see Microsoft's AADSTS error code reference")
 
 
 def _as_dt(value: Any) -> datetime | None:
@@ -49,6 +88,7 @@ def signin_query(user_id: str, app_id: str, since: datetime) -> str:
         f"| where UserId == '{user_id}'\n"
         f"| where AppId == '{app_id}'\n"
         f"| where CreatedDateTime >= datetime({stamp})\n"
+        "| extend Ingested = ingestion_time()\n"
         f"| project {ROW_COLUMNS}\n"
         "| sort by CreatedDateTime asc"
     )
@@ -115,8 +155,64 @@ def expected_policy_check(ctx: DrillContext, applied: dict[str, str]) -> tuple[b
     return True, f"exactly the {len(matched)} break-glass policies applied", ev
 
 
+def fold(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Rows by Id, each at its first arrival (duplicates folded); returns them and how many were folded."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = str(row.get("Id"))
+        first = by_id.get(key)
+        if first is None:
+            by_id[key] = dict(row, _copies=1)
+            continue
+        first["_copies"] += 1
+        arrived, other = _as_dt(first.get("Ingested")), _as_dt(row.get("Ingested"))
+        if other and (arrived is None or other < arrived):
+            first["Ingested"] = row.get("Ingested")
+    folded = sorted(
+        by_id.values(), key=lambda r: (_as_dt(r.get("CreatedDateTime")) or datetime.max, str(r["Id"]))
+    )
+    return folded, len(rows) - len(folded)
+
+
+def _created_order(row: dict[str, Any]) -> tuple[str, str]:
+    created = _as_dt(row.get("CreatedDateTime"))
+    return (utc_z(created) if created else "~", str(row.get("Id")))
+
+
+def pick_success(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first success row (ResultType "0") among folded rows."""
+    return next((r for r in rows if str(r.get("ResultType")) == "0"), None)
+
+
+def failure_reason(rows: list[dict[str, Any]]) -> str | None:
+    """Why rows without a success row are a FAIL: the last failure, its code and meaning."""
+    failures = [r for r in rows if str(r.get("ResultType")) not in ("0", "")]
+    if not failures:
+        return None
+    last = failures[-1]
+    code = str(last.get("ResultType"))
+    kind = "an interrupt" if code in BENIGN else "a failure"
+    return (
+        f"the sign-in's rows end with {kind}, AADSTS{code} ({meaning(code)}), and no success row after it "
+        f"(CorrelationId {last.get('CorrelationId')}): the sign-in did not complete as Entra logged it; "
+        "check the account, its Conditional Access policies and the sign-in log entry"
+    )
+
+
+def _row_evidence(row: dict[str, Any]) -> dict[str, Any]:
+    code = str(row.get("ResultType"))
+    return {
+        "Id": row.get("Id"),
+        "CorrelationId": row.get("CorrelationId"),
+        "CreatedDateTime": str(row.get("CreatedDateTime")),
+        "Ingested": str(row.get("Ingested")),
+        "ResultType": code,
+        "meaning": "success" if code == "0" else meaning(code),
+        "copies": row.get("_copies", 1),
+    }
+
+
 async def run(ctx: DrillContext) -> StepResult:
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError
     from azure.monitor.query import LogsQueryStatus
 
     from drill.clients import logs_client
@@ -126,50 +222,69 @@ async def run(ctx: DrillContext) -> StepResult:
         return sb.fail("no sign-in to look for (the sign-in step did not run)")
     client = logs_client(ctx.observer, ctx.cloud)
     workspace = str(ctx.playbook.log_analytics.workspace_id)
-    since = ctx.timings.signin_started_at - timedelta(seconds=5)
+    # The tenant stamps CreatedDateTime with its clock: shift our start by the measured skew.
+    since = ctx.skew.tenant_time(ctx.timings.signin_started_at) - timedelta(seconds=5)
     query = signin_query(str(ctx.account.object_id), str(ctx.playbook.drill_app.client_id), since)
     deadline = float(ctx.playbook.sla.log_row)
+    latest: list[list[dict[str, Any]]] = [[]]
 
     def _query(kql: str) -> Any:
         ctx.counters["logs_queries"] += 1
         # The end is generous on purpose: a clock ahead of ours (or a sped-up simulator) must not hide rows.
-        window = (since - timedelta(minutes=5), utcnow() + timedelta(days=1))
+        window = (since - timedelta(minutes=5), ctx.skew.tenant_time(utcnow()) + timedelta(days=1))
         return client.query_workspace(workspace, kql, timespan=window)
 
     async def probe() -> dict[str, Any] | None:
         result = await asyncio.to_thread(_query, query)
         if result.status == LogsQueryStatus.FAILURE:
             raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
-        rows = _rows(result)
-        return rows[0] if rows else None
+        rows, _folded = fold(_rows(result))
+        latest[0] = rows
+        return pick_success(rows)
 
-    outcome = await poll(
-        probe,
-        deadline,
-        on_attempt=lambda n, el: ctx.progress.waiting("the SigninLogs row", el, deadline, n),
-        transient=(ServiceRequestError,),
-    )
     sb.evidence["query"] = query
+    sb.evidence["clock_skew_s"] = ctx.skew.offset_s
+    try:
+        outcome = await poll(
+            probe,
+            deadline,
+            on_attempt=lambda n, el: ctx.progress.waiting("the SigninLogs row", el, deadline, n),
+        )
+    except ServiceRefused as exc:
+        return sb.fail(f"Log Analytics refused the query (HTTP {exc.status}): {exc.message}")
     sb.evidence["attempts"] = outcome.attempts
-    if outcome.errors:
-        sb.evidence["transient_errors"] = outcome.errors[-5:]
+    sb.evidence["transient_errors"] = outcome.errors[:50]
+    sb.evidence["transient_error_count"] = outcome.transient_count
+    rows = latest[0]
+    sb.evidence["rows"] = [_row_evidence(r) for r in rows[:20]]
     row = outcome.value
     if row is None:
-        return sb.fail(
-            f"no SigninLogs row for this sign-in after {outcome.waited_s:.0f}s (SLA {deadline:.0f}s): "
-            "check the "
-            "Entra diagnostic setting sends SignInLogs to this workspace, and ingestion health"
+        why = failure_reason(rows)
+        if why:
+            return sb.fail(why)
+        throttled = (
+            f"; {outcome.error_summary()} from Log Analytics during the wait" if outcome.errors else ""
         )
-    seen = utcnow()
-    created, generated = _as_dt(row.get("CreatedDateTime")), _as_dt(row.get("TimeGenerated"))
+        return sb.fail(
+            f"no SigninLogs row for this sign-in after {outcome.waited_s:.0f}s (SLA {deadline:.0f}s)"
+            f"{throttled}: check the Entra diagnostic setting sends SignInLogs to this workspace, "
+            "and ingestion health"
+        )
+    seen_local = utcnow()
+    seen = ctx.skew.tenant_time(seen_local)
+    created, arrived = _as_dt(row.get("CreatedDateTime")), _as_dt(row.get("Ingested"))
     t = ctx.timings
-    t.row_created_at, t.row_ingested_at, t.row_seen_at = created, generated, seen
-    if created and generated:
-        t.ingestion_latency_s = round((generated - created).total_seconds(), 3)
-    if generated:
-        t.detection_lag_s = round(max(0.0, (seen - generated).total_seconds()), 3)
+    t.row_created_at, t.row_ingested_at, t.row_seen_at = created, arrived, seen
+    if created and arrived:
+        t.ingestion_latency_s = round((arrived - created).total_seconds(), 3)
+    if arrived:
+        t.detection_lag_s = round(max(0.0, (seen - arrived).total_seconds()), 3)
     if ctx.signin_completed_at:
-        t.time_to_row_s = round((seen - ctx.signin_completed_at).total_seconds(), 3)
+        t.time_to_row_s = round((seen_local - ctx.signin_completed_at).total_seconds(), 3)
+    ctx.signin_row = {k: row.get(k) for k in ("Id", "CorrelationId", "CreatedDateTime", "TimeGenerated")}
+    same = [r for r in rows if r.get("CorrelationId") == row.get("CorrelationId") and r is not row]
+    interrupts = [r for r in same if str(r.get("ResultType")) in BENIGN]
+    others = [r for r in same if r not in interrupts and str(r.get("ResultType")) != "0"]
     excerpt = {
         k: row.get(k)
         for k in (
@@ -177,6 +292,7 @@ async def run(ctx: DrillContext) -> StepResult:
             "CorrelationId",
             "CreatedDateTime",
             "TimeGenerated",
+            "Ingested",
             "UserId",
             "AppId",
             "AppDisplayName",
@@ -188,7 +304,8 @@ async def run(ctx: DrillContext) -> StepResult:
         "row_found",
         "SigninLogs row of this sign-in",
         True,
-        f"found after {outcome.waited_s:.1f}s",
+        f"found after {outcome.waited_s:.1f}s"
+        + (f" ({outcome.transient_count} transient errors absorbed)" if outcome.errors else ""),
         {k: str(v) if v is not None else None for k, v in excerpt.items()},
     )
     sb.check(
@@ -196,6 +313,32 @@ async def run(ctx: DrillContext) -> StepResult:
         "The row records a successful sign-in",
         str(row.get("ResultType")) == "0",
         f"ResultType {row.get('ResultType')!r}",
+    )
+    dups = int(row.get("_copies", 1)) - 1
+    notes = []
+    if interrupts:
+        notes.append(
+            "interrupt rows before the success (benign): "
+            + ", ".join(f"{r.get('ResultType')} ({meaning(str(r.get('ResultType')))})" for r in interrupts)
+        )
+    if others:
+        notes.append(
+            "other rows of this sign-in: "
+            + ", ".join(f"{r.get('ResultType')} ({meaning(str(r.get('ResultType')))})" for r in others)
+        )
+    if dups:
+        notes.append(f"the success row arrived {dups + 1} times (duplicates folded; latency from the first)")
+    sb.check(
+        "row_group",
+        "Every row of this sign-in (same CorrelationId) accounted for",
+        True,
+        "; ".join(notes) or "one row",
+        {
+            "interrupts": [_row_evidence(r) for r in interrupts],
+            "others": [_row_evidence(r) for r in others],
+            "duplicates": dups,
+        },
+        required=False,
     )
     ok_pk, methods = passkey_used(row)
     sb.check(
@@ -229,13 +372,17 @@ async def run(ctx: DrillContext) -> StepResult:
         )
         return sb.finish()
     try:
-        result = await asyncio.to_thread(_query, alert_kql)
-    except HttpResponseError as exc:
+        result, errors = await call_within(
+            lambda: asyncio.to_thread(_query, alert_kql), max(5.0, deadline - outcome.waited_s)
+        )
+        if errors:
+            sb.evidence["alert_query_transient_errors"] = errors[:20]
+    except ServiceRefused as exc:
         sb.check(
             "alert_query",
             "The alert rule's query returns this sign-in",
             False,
-            f"Log Analytics refused the alert query: {exc.message.splitlines()[0] if exc.message else exc}",
+            f"Log Analytics refused the alert query (HTTP {exc.status}): {exc.message}",
         )
         return sb.finish()
     rows = _rows(result)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.skew import FINDING_S, hook_for
+from drill.steps.waiting import REFUSED, ServiceRefused, call_within
 
 NAME, TITLE = "preflight", "Preflight: endpoints, observer, browser and key are ready"
 
@@ -23,13 +26,38 @@ def _openid_config(ctx: DrillContext) -> dict[str, Any]:
     from drill.auth import _session
 
     url = f"{ctx.cloud.authority_host}/{ctx.playbook.tenant.id}/v2.0/.well-known/openid-configuration"
+    sent = datetime.now(UTC)
     resp = _session(ctx.cloud.ca_bundle).get(url, timeout=20)
+    ctx.skew.observe("identity", resp.headers.get("Date"), sent, datetime.now(UTC))
+    if resp.status_code in REFUSED:
+        raise ServiceRefused(resp.status_code, resp.text[:300])
     resp.raise_for_status()
     doc: dict[str, Any] = resp.json()
     return doc
 
 
-async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
+class _Deadline:
+    """Preflight's SLA shared by its probes: each may wait out throttling for what is left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(1.0, self.end - time.monotonic())
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, ServiceRefused):
+        return f"refused (HTTP {exc.status}): {exc.message}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _note_transients(sb: StepBuilder, key: str, errors: list[dict[str, Any]]) -> None:
+    if errors:
+        sb.evidence.setdefault("transient_errors", {})[key] = errors[:20]
+
+
+async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline | None = None) -> None:
     from azure.monitor.query import LogsQueryStatus
     from kiota_abstractions.base_request_configuration import RequestConfiguration
     from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
@@ -37,6 +65,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
     from drill.auth import observer_credential
     from drill.clients import graph_client, graph_scopes, logs_client
 
+    deadline = deadline or _Deadline(float(ctx.playbook.sla.preflight))
     observer = ctx.observer = ctx.observer or observer_credential(ctx.playbook, ctx.cloud)
     workspace = str(ctx.playbook.log_analytics.workspace_id)
 
@@ -44,48 +73,75 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder) -> None:
         ctx.counters["logs_queries"] += 1
         client = logs_client(observer, ctx.cloud)
         return client.query_workspace(
-            workspace, "SigninLogs | take 1 | project TimeGenerated", timespan=timedelta(hours=1)
+            workspace,
+            "SigninLogs | take 1 | project TimeGenerated",
+            timespan=timedelta(hours=1),
+            raw_response_hook=hook_for(ctx.skew, "log analytics"),
         )
 
     try:
-        result = await asyncio.to_thread(query)
+        result, errors = await call_within(lambda: asyncio.to_thread(query), deadline.left())
+        _note_transients(sb, "observer_logs", errors)
         ok = result.status == LogsQueryStatus.SUCCESS
+        waited = f" (after {len(errors)} transient errors)" if errors else ""
         sb.check(
             "observer_logs",
             "Observer can query the workspace",
             ok,
-            "trivial query succeeded" if ok else f"partial result: {getattr(result, 'partial_error', '')}",
+            ("trivial query succeeded" + waited)
+            if ok
+            else f"partial result: {getattr(result, 'partial_error', '')}",
             {"workspace": workspace},
         )
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding itself
-        sb.check(
-            "observer_logs",
-            "Observer can query the workspace",
-            False,
-            f"{type(exc).__name__}: {str(exc)[:300]}",
-        )
+        sb.check("observer_logs", "Observer can query the workspace", False, _failure(exc))
+
+    async def on_response(response: Any) -> None:
+        ctx.skew.observe("graph", response.headers.get("Date"), datetime.now(UTC), datetime.now(UTC))
 
     try:
-        client = graph_client(observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)))
+        client = graph_client(
+            observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)), on_response=on_response
+        )
         cfg = RequestConfiguration(
             query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
                 top=1, select=["id"]
             )
         )
-        ctx.counters["graph_requests"] += 1
-        await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).messages.get(request_configuration=cfg)
+
+        async def list_mailbox() -> Any:
+            ctx.counters["graph_requests"] += 1
+            return await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).messages.get(
+                request_configuration=cfg
+            )
+
+        _resp, errors = await call_within(list_mailbox, deadline.left())
+        _note_transients(sb, "observer_mailbox", errors)
         sb.check(
             "observer_mailbox",
             "Observer can list the alert mailbox",
             True,
-            f"listed {ctx.playbook.alert.mailbox}",
+            f"listed {ctx.playbook.alert.mailbox}"
+            + (f" (after {len(errors)} transient errors)" if errors else ""),
         )
     except Exception as exc:  # noqa: BLE001
-        sb.check(
-            "observer_mailbox",
-            "Observer can list the alert mailbox",
-            False,
-            f"{type(exc).__name__}: {str(exc)[:300]}",
+        sb.check("observer_mailbox", "Observer can list the alert mailbox", False, _failure(exc))
+
+
+def record_skew(ctx: DrillContext, sb: StepBuilder) -> None:
+    """Fix the offset for the rest of the drill, record it, and raise a finding past five minutes."""
+    offset = ctx.skew.freeze()
+    ctx.timings.clock_skew_s = offset if ctx.skew.measured else None
+    sb.evidence["clock_skew"] = ctx.skew.evidence()
+    if not ctx.skew.measured:
+        ctx.finding("info", "Clock skew not measured", "no service answered with a Date header", NAME)
+    elif abs(offset) > FINDING_S:
+        ctx.finding(
+            "warning",
+            "Workstation clock off the tenant's",
+            f"the tenant's clock is {offset:+.0f}s from this workstation's (over {FINDING_S:.0f}s): fix the "
+            "workstation's time sync; the drill applied the offset to its query windows and mail filters",
+            NAME,
         )
 
 
@@ -154,8 +210,10 @@ def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
 
 async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
     sb = StepBuilder(NAME, TITLE)
+    deadline = _Deadline(float(ctx.playbook.sla.preflight))
     try:
-        doc = await asyncio.to_thread(_openid_config, ctx)
+        doc, errors = await call_within(lambda: asyncio.to_thread(_openid_config, ctx), deadline.left())
+        _note_transients(sb, "endpoints", errors)
         sb.check(
             "endpoints",
             "Identity platform answers",
@@ -164,8 +222,9 @@ async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
             {"issuer": doc.get("issuer")},
         )
     except Exception as exc:  # noqa: BLE001
-        sb.check("endpoints", "Identity platform answers", False, f"{type(exc).__name__}: {str(exc)[:300]}")
-    await check_observer(ctx, sb)
+        sb.check("endpoints", "Identity platform answers", False, _failure(exc))
+    await check_observer(ctx, sb, deadline)
+    record_skew(ctx, sb)
     check_browser(ctx, sb)
     if with_key:
         await asyncio.to_thread(check_key, ctx, sb)

@@ -507,14 +507,16 @@ def _already_fired(state: SimState) -> None:
     _prior_activity(state, 120)
 
 
+def _later_than_window(state: SimState) -> None:
+    """Ingestion slower than every rule's window plus Azure's evaluation retry (the workspace applies it)."""
+    state.faults["ingestion-later-than-window"] = {"seconds": longest_reach(state) + 120}
+
+
 def _resolved_only(state: SimState) -> None:
     # Longer ago, so the rehearsal's alert resolves while the drill waits; the drill's own row arrives
     # too late for any window (ingestion slower than the rules reach), so nothing fires again.
     _prior_activity(state, 120)
-    from drill.sim.loganalytics.workspace import workspace
-
-    state.faults["ingestion-later-than-window"] = {"seconds": longest_reach(state) + 120}
-    workspace(state)  # the workspace reads the fault at ingestion time
+    _later_than_window(state)
 
 
 def _other_account(state: SimState) -> None:
@@ -558,6 +560,8 @@ FAULTS = [
     Fault("alert-wrong-query", "alert", "rules match UserPrincipalName (passkey rows carry the object id)",
           _wrong_query),
     Fault("alert-frequency-too-slow", "alert", "the rules run once a day (PT24H)", _too_slow),
+    Fault("ingestion-later-than-window", "logs", "rows arrive after every alert window over their "
+          "TimeGenerated was evaluated (and retried)", _later_than_window),
     Fault("alert-already-fired", "alert", "rules auto-resolve and were Fired by a rehearsal sign-in two "
           "minutes earlier: no new notification for the drill", _already_fired),
     Fault("alert-resolved-only", "alert", "the rehearsal's alert resolves during the drill (a Resolved mail) "

@@ -341,13 +341,6 @@ def _slow_for_burst(name: str) -> Any:
     return apply
 
 
-def _later_than_window(state: SimState) -> None:
-    """Ingestion slower than every alert rule's window plus Azure's evaluation retries."""
-    from drill.sim.loganalytics.alerts import longest_reach
-
-    state.faults["ingestion-later-than-window"] = {"seconds": longest_reach(state) + 120}
-
-
 def _diag_missing(state: SimState) -> None:
     state.tenant.diagnosticSettings = []
 
@@ -375,12 +368,6 @@ FAULTS = [
         "logs",
         "ingestion takes 30 minutes, far past the SLA",
         _set("ingestion-slow", seconds=1800),
-    ),
-    Fault(
-        "ingestion-later-than-window",
-        "logs",
-        "rows arrive after every alert window over their TimeGenerated was evaluated (and retried)",
-        _later_than_window,
     ),
     Fault(
         "la-throttled",

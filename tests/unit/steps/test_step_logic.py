@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drill.steps.alert import pick_alert
+from drill.steps.alert import candidates
 from drill.steps.context import GLOBAL_ADMIN
 from drill.steps.ga_proof import classify
 from drill.steps.log_rows import applied_policy_names, passkey_used, signin_query
@@ -91,30 +91,20 @@ def test_signin_query_matches_on_user_id_and_app() -> None:
     assert "UserPrincipalName" not in q
 
 
-def test_pick_alert_requires_subject_sender_and_time() -> None:
+def test_alert_candidates_require_subject_and_an_accepted_sender() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     msgs = [
-        {
-            "subject": "[CRITICAL] Emergency Access Activity",
-            "from": "azure-noreply@microsoft.com",
-            "receivedDateTime": t0 - timedelta(minutes=1),
-        },
-        {
-            "subject": "Weekly digest",
-            "from": "azure-noreply@microsoft.com",
-            "receivedDateTime": t0 + timedelta(seconds=5),
-        },
+        {"subject": "Weekly digest", "from": "azure-noreply@microsoft.com", "receivedDateTime": t0},
         {
             "subject": "[CRITICAL] Emergency Access Activity",
             "from": "attacker@evil.test",
-            "receivedDateTime": t0 + timedelta(seconds=6),
+            "receivedDateTime": t0,
         },
         {
             "subject": "[CRITICAL] Emergency Access Activity",
-            "from": "Azure-NoReply@microsoft.com",
+            "from": "alerts-noreply@mail.windowsazure.com",
             "receivedDateTime": t0 + timedelta(seconds=70),
         },
     ]
-    hit = pick_alert(msgs, "Emergency Access", "azure-noreply@microsoft.com", t0)
-    assert hit is msgs[3]
-    assert pick_alert(msgs[:3], "Emergency Access", "azure-noreply@microsoft.com", t0) is None
+    senders = {"azure-noreply@microsoft.com", "alerts-noreply@mail.windowsazure.com"}
+    assert candidates(msgs, "Emergency Access", senders) == [msgs[2]]

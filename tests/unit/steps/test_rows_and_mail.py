@@ -1,0 +1,127 @@
+"""Several rows per sign-in, and which alert mails prove this drill (issue 12): pure decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from drill.sim.loganalytics.alerts import render_html
+from drill.steps.alert_mail import judge, parse_alert_mail
+from drill.steps.log_rows import failure_reason, fold, pick_success
+
+USER, OTHER = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01", "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02"
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def _row(rid: str, code: str, created: int, ingested: int, corr: str = "c1") -> dict:
+    return {
+        "Id": rid,
+        "CorrelationId": corr,
+        "ResultType": code,
+        "CreatedDateTime": (T0 + timedelta(seconds=created)).isoformat(),
+        "Ingested": (T0 + timedelta(seconds=ingested)).isoformat(),
+    }
+
+
+def test_interrupt_row_before_success_and_duplicates_fold_to_the_first_arrival() -> None:
+    rows = [_row("s", "0", 2, 90), _row("k", "50140", 0, 80), _row("s", "0", 2, 60)]
+    folded, dropped = fold(rows)
+    assert dropped == 1
+    assert [r["Id"] for r in folded] == ["k", "s"]
+    success = pick_success(folded)
+    assert success is not None
+    assert success["Ingested"] == (T0 + timedelta(seconds=60)).isoformat()
+    assert success["_copies"] == 2
+
+
+def test_failure_row_without_success_names_its_code_and_meaning() -> None:
+    folded, _ = fold([_row("k", "50140", 0, 5), _row("f", "53003", 1, 6)])
+    assert pick_success(folded) is None
+    reason = failure_reason(folded)
+    assert reason is not None
+    assert "AADSTS53003" in reason
+    assert "blocked by Conditional Access" in reason
+    assert failure_reason([]) is None
+
+
+def _mail(condition: str = "Fired", start: int = -300, end: int = 60, dims: list | None = None,
+          rule: str = "Break-glass account sign-in") -> dict:  # fmt: skip
+    essentials = {
+        "alertId": "/alerts/1",
+        "alertRule": rule,
+        "severity": "Sev0",
+        "signalType": "Log",
+        "monitorCondition": condition,
+        "monitoringService": "Log Alerts V2",
+        "alertTargetIDs": ["/subscriptions/x/workspaces/law"],
+        "firedDateTime": (T0 + timedelta(seconds=end)).isoformat(),
+        "resolvedDateTime": None,
+    }
+    ctx = {
+        "windowSize": "PT5M",
+        "windowStartTime": (T0 + timedelta(seconds=start)).isoformat(),
+        "windowEndTime": (T0 + timedelta(seconds=end)).isoformat(),
+        "searchQuery": "SigninLogs",
+        "operator": "GreaterThan",
+        "threshold": "0",
+        "metricValue": 1,
+        "dimensions": dims or [],
+        "linkToSearchResultsUI": "https://portal.azure.com#@t/blade/Microsoft_Azure_Monitoring_Logs/LogsBlade/x",
+    }
+    return parse_alert_mail(render_html(essentials, ctx, [], []))
+
+
+def _judge(fields: dict, received: int = 70, row: int = 0) -> str | None:
+    at = T0 + timedelta(seconds=received)
+    row_time = T0 + timedelta(seconds=row)
+    return judge(fields, received=at, signed_in=T0, row_time=row_time, rules=["Break-glass account sign-in"],
+                 account_ids={USER})  # fmt: skip
+
+
+def test_a_fired_mail_whose_window_covers_the_row_is_accepted() -> None:
+    fields = _mail()
+    assert fields["condition"] == "Fired"
+    assert fields["rule"] == "Break-glass account sign-in"
+    assert _judge(fields) is None
+    assert _judge(_mail(dims=[{"name": "UserId", "value": USER}])) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "received", "expect"),
+    [
+        (lambda: _mail("Resolved"), 70, "Resolved notification"),
+        (lambda: _mail(start=-600, end=-10), 70, "does not cover"),
+        (lambda: _mail(), -5, "before the sign-in"),
+        (lambda: _mail(rule="Some other rule"), 70, "not one of the playbook"),
+        (lambda: _mail(dims=[{"name": "UserId", "value": OTHER}]), 70, "another account"),
+        (lambda: {**_mail(), "window_start": None}, 70, "evaluation window"),
+        (lambda: {**_mail(), "condition": None}, 70, "monitor condition"),
+    ],
+)
+def test_mails_that_do_not_prove_this_drill_are_rejected_with_a_reason(
+    fields, received: int, expect: str
+) -> None:
+    reason = _judge(fields(), received=received)
+    assert reason is not None
+    assert expect in reason
+
+
+def test_without_the_drill_row_no_window_can_be_checked() -> None:
+    reason = judge(_mail(), received=T0 + timedelta(seconds=70), signed_in=T0, row_time=None, rules=[],
+                   account_ids={USER})  # fmt: skip
+    assert reason is not None
+    assert "no SigninLogs row" in reason
+
+
+def test_the_common_alert_schema_as_json_is_read_too() -> None:
+    body = (
+        '{"schemaId": "azureMonitorCommonAlertSchema", "data": {"essentials": {"alertRule": "R", '
+        '"monitorCondition": "Fired", "firedDateTime": "2026-12-01T12:01:00Z"}, '
+        '"alertContext": {"condition": {"windowStartTime": "2026-12-01T11:56:00Z", '
+        '"windowEndTime": "2026-12-01T12:01:00Z", '
+        '"allOf": [{"dimensions": [{"name": "UserId", "value": "' + OTHER + '"}]}]}}}}'
+    )
+    fields = parse_alert_mail(body)
+    assert fields["condition"] == "Fired"
+    assert fields["dimensions"] == {"UserId": OTHER}
