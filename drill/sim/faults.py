@@ -7,6 +7,7 @@ ingestion stopped, ...), because the protocol-level effect lives there. This mod
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
@@ -20,6 +21,10 @@ SKEW_SECONDS = 240.0
 def _skew(seconds: float) -> Callable[[SimState], None]:
     def apply(state: SimState) -> None:
         state.clock.skew(seconds)
+        # The alert schedule lives on the service clock too: it moves with it.
+        engine = state.services.get("alerts")
+        for rs in getattr(engine, "rules", {}).values():
+            rs.next_run += timedelta(seconds=seconds)
 
     return apply
 

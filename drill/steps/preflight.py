@@ -17,7 +17,7 @@ from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
 from drill.steps.skew import FINDING_S, hook_for
-from drill.steps.waiting import REFUSED, ServiceRefused, call_within
+from drill.steps.waiting import REFUSED, ServiceRefused, call_within, classify
 
 NAME, TITLE = "preflight", "Preflight: endpoints, observer, browser and key are ready"
 
@@ -49,6 +49,17 @@ class _Deadline:
 def _failure(exc: BaseException) -> str:
     if isinstance(exc, ServiceRefused):
         return f"refused (HTTP {exc.status}): {exc.message}"
+    record = None
+    try:
+        record = classify(exc)
+    except ServiceRefused as refused:
+        return f"refused (HTTP {refused.status}): {refused.message}"
+    if record is not None:
+        what = f"HTTP {record['status']}" if record.get("status") else str(record["kind"])
+        return (
+            f"still {what} ({record['message']}) when preflight's time ran out: the service is throttling "
+            "or unavailable; retry later, and check the observer's query and request rates"
+        )
     return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 

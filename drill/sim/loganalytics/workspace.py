@@ -37,7 +37,9 @@ RATE_WINDOW_S, RATE_LIMIT, CONCURRENT_LIMIT = 30.0, 200, 5
 KMSI_DESCRIPTION = "This error occurred due to 'Keep me signed in' interrupt when the user was signing in."
 # Faults that answer a 30-second burst of errors in the middle of the drill's waits (see `mid_wait_burst`).
 BURSTS = ("burst-429-mid-wait", "burst-503-mid-wait")
-BURST_SECONDS, BURST_AFTER_REQUESTS = 30.0, 2
+# 30 simulated seconds, and never fewer than 6 refusals: a sped-up test clock must not shrink the burst
+# below the SDKs' own retries (4 attempts), which a real 30-second burst always outlasts.
+BURST_SECONDS, BURST_AFTER_REQUESTS, BURST_MIN_REFUSALS = 30.0, 2, 6
 NEVER = timedelta(days=3650)
 PARTIAL_ERROR = {
     "code": "PartialError",
@@ -209,7 +211,7 @@ def mid_wait_burst(state: SimState, service: str) -> tuple[int, str] | None:
                     return None
                 start = fault[f"{service}_start"] = now
             left = BURST_SECONDS - (now - start).total_seconds()
-            if left <= 0:
+            if left <= 0 and int(fault.get(f"{service}_served", 0)) >= BURST_MIN_REFUSALS:
                 return None
             fault[f"{service}_served"] = int(fault.get(f"{service}_served", 0)) + 1
         status = 429 if name == "burst-429-mid-wait" else 503
