@@ -69,6 +69,9 @@ class Tenant:
     # Trusted vendor attestation roots (PEM text) for attestation enforcement.
     attestationRoots: list[str] = field(default_factory=list)
     seedLogs: dict[str, list[Obj]] = field(default_factory=dict)
+    # Which branch Entra's sign-in pages take (drill/sim/identity/pages.py): preferredCredential 7|1000,
+    # showKmsi, interrupt (cmsi|proofUp|mfaRegistrationNag|mfa), fidoOfferedToBrowser.
+    signInExperience: Obj = field(default_factory=dict)
     source: Path | None = None
     # Tenant licence: without Entra ID P2 (or Governance) PIM's schedule APIs answer 400
     # AadPremiumLicenseRequired (`tenant.pimLicensed: false` in a fixture).
@@ -157,6 +160,7 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         "workspace",
         "attestationRoots",
         "seedLogs",
+        "signInExperience",
         *_SECTIONS,
     }
     if unknown:
@@ -169,6 +173,7 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         workspace=dict(data.get("workspace") or {}),
         attestationRoots=list(data.get("attestationRoots") or []),
         seedLogs=dict(data.get("seedLogs") or {}),
+        signInExperience=dict(data.get("signInExperience") or {}),
         source=source,
         pim_licensed=bool(head.get("pimLicensed", True)),
     )
