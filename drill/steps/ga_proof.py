@@ -231,6 +231,7 @@ async def run(ctx: DrillContext) -> StepResult:
     if transients:
         sb.evidence["transient_errors"] = transients[:50]
     _corroborate(ctx, sb, graph_says_ga)
+    _token_time(ctx, sb)
     return sb.finish("Global Administrator proven active, direct, permanent and tenant-wide")
 
 
@@ -262,3 +263,20 @@ def _corroborate(ctx: DrillContext, sb: StepBuilder, graph_says_ga: bool) -> Non
         ),
         {"wids": wids},
     )
+
+
+def _token_time(ctx: DrillContext, sb: StepBuilder) -> None:
+    """The token's `iat` against our clock when it arrived: a second view of the skew, recorded only.
+
+    The offset the drill applies was fixed from the Date headers in preflight; a token issued by another
+    clock (or a cached one) must not move it, but an auditor may want to see both.
+    """
+    iat, received = ctx.token_claims.get("iat"), ctx.signin_completed_at
+    if not isinstance(iat, int | float) or received is None:
+        return
+    token_skew = round(float(iat) - received.timestamp(), 3)
+    sb.evidence["clock_skew"] = {
+        "from_date_headers_s": ctx.skew.offset_s,
+        "from_token_iat_s": token_skew,
+        "note": "iat has one-second resolution and precedes receipt by the round trip; recorded, not applied",
+    }
