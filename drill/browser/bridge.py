@@ -67,6 +67,11 @@ class WebAuthnBridge:
         # would otherwise outlive the drill and hold asyncio.run's shutdown until the key times out.
         context.on("close", lambda _context: self.cancel_all())
 
+    @property
+    def in_progress(self) -> bool:
+        """True while a ceremony waits for the key (PIN, touch): the driver's page timers stop meanwhile."""
+        return bool(self._pending)
+
     def cancel_all(self) -> None:
         """Cancel every ceremony in flight (the key answers KEEPALIVE_CANCEL)."""
         for event in list(self._pending.values()):

@@ -115,6 +115,47 @@ class BrowserSession:
     version: str
     executable: Path
     profile_dir: Path
+    user_agent: str | None = None  # the desktop Chrome UA a headless run presents; None: Chromium's own
+
+
+_PLATFORM_TOKENS = {
+    "linux": "X11; Linux x86_64",
+    "darwin": "Macintosh; Intel Mac OS X 10_15_7",
+    "win32": "Windows NT 10.0; Win64; x64",
+}
+
+
+def desktop_user_agent(version_text: str, platform: str | None = None) -> str | None:
+    """The user agent a headed desktop Chrome of this major version sends (Chrome's reduced UA form).
+
+    Headless Chromium says "HeadlessChrome"; Entra parses the user agent server-side and leaves FIDO out
+    for some browsers (reference: Firefox on Linux), and nothing says how it treats HeadlessChrome, so a
+    headless drill presents the same user agent a headed one would. None when the version is unreadable.
+    """
+    import re
+    import sys
+
+    match = re.search(r"(\d+)\.\d+\.\d+\.\d+", version_text)
+    if match is None:
+        return None
+    token = _PLATFORM_TOKENS.get(platform or sys.platform, _PLATFORM_TOKENS["linux"])
+    return (
+        f"Mozilla/5.0 ({token}) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{match.group(1)}.0.0.0 Safari/537.36"
+    )
+
+
+def _version_of(executable: Path) -> str:
+    """`chromium --version` (e.g. "Chromium 156.0.8078.114 built on Debian ..."), or "" if it fails."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [str(executable), "--version"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout
 
 
 def _stat(pid: str) -> tuple[str, int, int] | None:
@@ -198,6 +239,7 @@ async def chromium(
 
     exe = executable if isinstance(executable, Path) else find_chromium(executable)
     sandbox = sandbox_decision()
+    user_agent = desktop_user_agent(await asyncio.to_thread(_version_of, exe)) if headless else None
     profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
     pw = None
     context = None
@@ -213,12 +255,13 @@ async def chromium(
             viewport={"width": 1100, "height": 800},
             accept_downloads=False,
             service_workers="block",
+            user_agent=user_agent,  # None keeps Chromium's own
         )
         page = context.pages[0] if context.pages else await context.new_page()
         cdp = await context.new_cdp_session(page)
         info = await cdp.send("Browser.getVersion")
         await cdp.detach()
-        yield BrowserSession(context, str(info.get("product", "unknown")), exe, profile)
+        yield BrowserSession(context, str(info.get("product", "unknown")), exe, profile, user_agent)
     finally:
         # Shielded: an interrupt must not leave a Chromium behind or its profile (cookies) on disk.
         await asyncio.shield(_close(pw, context, profile))

@@ -1,9 +1,10 @@
 """The UI profile: how we recognise and drive Entra's sign-in pages, versioned and overridable.
 
-Entra's element ids have been stable for years while texts and interstitials change about yearly
-(FIDELITY.md, "Sign-in pages"), so pages are recognised by ids first. A playbook may override any selector
-(`browser.ui_profile`) when Microsoft changes a page before we ship a new profile; an unknown name is an
-error, not a silent no-op.
+All of Entra's pages share one title, so a page is recognised by its `$Config.pgid` (= the PageID meta) and
+`$Config` keys; element ids only drive a view, and wording only where no id is known (the credential
+picker's tiles) (shared/reference/entra-signin-pages.md; docs/SIGNIN_PAGES.md lists every page). A
+playbook may override any selector or wording (`browser.ui_profile`) when Microsoft changes a page before
+we ship a new profile; an unknown name is an error, not a silent no-op.
 """
 
 from __future__ import annotations
@@ -16,61 +17,59 @@ from pathlib import Path
 
 from drill.errors import DrillUserError
 
-PROFILE_VERSION = "entra-2026.11"
+PROFILE_VERSION = "entra-2026.12"
 
+# Element ids Entra's pages carry (shared/reference/entra-signin-pages.md, section 2). Pages themselves are
+# recognised by `$Config.pgid` / <meta name="PageID"> (PAGES below), never by these ids or the title.
 DEFAULT_SELECTORS: dict[str, str] = {
-    # username page
-    "username_input": "input[name=loginfmt]",
+    "username_input": "#i0116",  # name loginfmt; username view of ConvergedSignIn
     "next_button": "#idSIButton9",
-    "username_error": "#usernameError",
-    # ways to reach the security key
-    "use_security_key": "#idA_PWD_SwitchToFido",
-    "signin_options": "div[data-test-id='signinOptions'], #idA_PWD_SwitchToCredPicker",
-    "fido_tile": "[role=button][data-test-cred-id='7'], div[data-value='FidoKey']",
-    "fido_in_progress": "#fidoTitle, #fidoStatus",
-    # "Stay signed in?"
-    "kmsi_title": "#kmsiTitle, #KmsiDescription",
-    "kmsi_no": "#idBtn_Back",
-    # errors
-    "error_message": "#service_exception_message",
-    "auth_strength": "#authStrengthTitle",
-    # interstitials a break-glass account should never meet
-    "proof_up": "#ProofUpDescription, #idSubmit_ProofUp_Redirect",
-    "approve_signin": "#idDiv_SAOTCAS_Title",
-    "enter_code": "#idDiv_SAOTCC_Title",
-    "account_picker": "#tilesHolder, #otherTile",
-    "consent": "#consentHeader, [data-testid='consentPage']",
+    "password_input": "#i0118",  # name passwd; password view: we never type into it
+    "other_ways": "#idA_PWD_SwitchToCredPicker",  # "Other ways to sign in" / "Sign in another way"
+    "kmsi_no": "#idBtn_Back",  # KMSI "No": never "the submit button", which is Yes
+    "inline_error": "[role=alert]",  # inline error text (no id is known for it)
 }
 
-# Fallbacks by visible wording (headings and title, case-insensitive substring), used only when no id of
-# the same kind is present: the wording is English and changes more often than the ids (FIDELITY.md).
+# Wording, used where the reference says no id is known (picker tiles) or as a fallback for a page whose
+# pgid is missing. Case-insensitive substrings of visible text; English, so overridable per locale.
 DEFAULT_TEXTS: dict[str, str] = {
-    "kmsi_title": "Stay signed in?",
+    "fido_tile": "Face, fingerprint, PIN, or security key",
+    "fido_failed": "We couldn't sign you in",
+    "kmsi": "Stay signed in?",
     "proof_up": "More information required",
-    "approve_signin": "Approve sign in request",
-    "enter_code": "Enter code",
+    "cmsi": "Are you trying to sign in to",
     "account_picker": "Pick an account",
-    "consent": "Permissions requested",
-    "are_you_trying": "Are you trying to sign in to",
-    "auth_strength": "another sign-in method is required",
 }
 TEXT_PREFIX = "text."
 
+# pgid -> (page name used in reasons, the AADSTS code the page stands for when it carries none itself).
+PAGES: dict[str, tuple[str, int | None]] = {
+    "ConvergedSignIn": ("the sign-in page (ConvergedSignIn)", None),
+    "KmsiInterrupt": ("'Stay signed in?' (KmsiInterrupt)", 50140),
+    "CmsiInterrupt": ("'Are you trying to sign in to ...?' (CmsiInterrupt)", 50199),
+    "ConvergedProofUpRedirect": ("'More information required' (ConvergedProofUpRedirect)", 50079),
+    "ConvergedTFA": ("a second-factor (MFA) prompt (ConvergedTFA)", 50074),
+    "ConvergedError": ("an Entra error page (ConvergedError)", None),
+}
+
+# Pages a break-glass sign-in with a key must never meet: the drill fails on them, naming why.
 INTERSTITIALS = {
-    "proof_up": "'More information required' (proof-up): the account is asked to register methods",
-    "approve_signin": "an approve-sign-in (push) prompt: the key alone does not satisfy the policy",
-    "enter_code": "an enter-code (OTP) prompt: the key alone does not satisfy the policy",
+    "CmsiInterrupt": "Entra asks the operator to confirm the app (CMSI, AADSTS50199): it doubts the "
+    "request's origin; a drill app with an http(s) redirect URI should not see it",
+    "ConvergedProofUpRedirect": "Entra asks the account to register more methods (proof-up, "
+    "AADSTS50072/50079): the key alone no longer satisfies the tenant's registration policy",
+    "ConvergedTFA": "Entra asks for a second factor after the key (AADSTS50074/50076): the key no longer "
+    "satisfies MFA for this account",
+    "mfaRegistrationNag": "Entra nags to register Microsoft Authenticator (AADSTS50203): a registration "
+    "campaign includes the break-glass account; exclude it",
     "account_picker": "an account picker: a cached session was offered instead of a fresh sign-in",
-    "consent": "an app consent prompt: the drill app lacks admin consent",
-    "are_you_trying": "an 'Are you trying to sign in to ...?' prompt: Entra doubts the request's origin "
-    "(device-code style phishing protection)",
 }
 
 
 @dataclass(frozen=True)
 class UiProfile:
-    """Selectors by page-element name, plus wording fallbacks by page kind; override keys are a selector
-    name (`kmsi_no: "#idBtn_Back"`) or `text.<kind>` (`text.kmsi_title: "Angemeldet bleiben?"`)."""
+    """Selectors by page-element name, plus wording by name; override keys are a selector name
+    (`kmsi_no: "#idBtn_Back"`) or `text.<name>` (`text.fido_tile: "Gesicht, Fingerabdruck, PIN ..."`)."""
 
     version: str = PROFILE_VERSION
     selectors: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))

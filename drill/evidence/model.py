@@ -72,6 +72,17 @@ class Finding(_Strict):
     step: str | None = None
 
 
+class SignInPage(_Strict):
+    """One page (or view) the browser sign-in met, in order: the first live run shows where the
+    simulator's pages differ from Entra's. Kept in the sign-in step's evidence as `page_sequence`."""
+
+    pgid: str | None = None  # Entra's $Config.pgid / PageID meta; None for the FIDO ceremony page
+    view: str  # the driver's name for the page or view (username, picker, fido_ceremony, kmsi, ...)
+    host: str = ""
+    path: str  # URL path only: no query, no fragment
+    error_codes: list[str] = Field(default_factory=list)  # AADSTS numbers only, never message text
+
+
 class Timings(_Strict):
     """The latencies the drill measured. Every field is optional because a failed drill measures less."""
 

@@ -347,7 +347,11 @@ class Browser(StrictModel):
     executable: Path | None = Field(
         default=None, description="Chromium to drive; default: found automatically."
     )
-    headless: StrictBool = Field(default=True, description="Run Chromium without a window.")
+    headless: StrictBool | None = Field(
+        default=None,
+        description="Run Chromium without a window; default: a live drill shows it (the operator is at the "
+        "key), falling back to headless only where there is no display.",
+    )
     locale: Text = Field(default="en-US", description="Browser language (the UI profile's text fallbacks).")
     ui_profile: dict[Slug, Text] = Field(
         default_factory=dict, description="Selector name -> CSS, overriding the built-in sign-in UI profile."

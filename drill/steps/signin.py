@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import sys
 from typing import Any
 
-from drill.evidence.model import StepResult
+from drill.evidence.model import SignInPage, StepResult
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
 
 NAME, TITLE = "signin", "Browser sign-in with the passkey"
 CLAIMS = ("aud", "iss", "tid", "oid", "upn", "amr", "wids", "scp", "appid", "azp", "iat", "exp")
 PASSKEY_AMR = "fido"
+
+
+def choose_headless(
+    configured: bool | None, headed: bool, env: dict[str, str] | None = None
+) -> tuple[bool, str]:
+    """Headless or not, and why. Unset in the playbook: headed (a live drill has its operator at the key),
+    unless this Linux/BSD machine has no display, where a window cannot open."""
+    if headed:
+        return False, "headed: asked for on the command line"
+    if configured is not None:
+        return configured, f"browser.headless is {str(configured).lower()} in the playbook"
+    env = dict(os.environ) if env is None else env
+    if sys.platform.startswith(("linux", "freebsd", "openbsd")) and not (
+        env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+    ):
+        return True, "headless: browser.headless is unset and there is no display (DISPLAY/WAYLAND_DISPLAY)"
+    return False, "headed: browser.headless is unset, and a live drill shows the browser to its operator"
 
 
 def token_claims(jwt: str) -> dict[str, Any]:
@@ -37,7 +56,7 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.browser.locate import find_chromium
     from drill.browser.recording import Recorder
     from drill.browser.signin import sign_in
-    from drill.browser.ui_profile import UiProfile
+    from drill.browser.ui_profile import INTERSTITIALS, UiProfile
     from drill.clients import graph_scopes
 
     sb = StepBuilder(NAME, TITLE)
@@ -57,15 +76,18 @@ async def run(ctx: DrillContext) -> StepResult:
     bridge = WebAuthnBridge(ctx.key)
     recorder = Recorder(ctx.save_screenshot)
     executable = find_chromium(str(pb.browser.executable) if pb.browser.executable else None)
+    headless, why = choose_headless(pb.browser.headless, ctx.headed)
+    sb.evidence["headless"] = {"headless": headless, "reason": why}
     ctx.timings.signin_started_at = utcnow()
     async with chromium(
         executable,
-        headless=pb.browser.headless and not ctx.headed,
+        headless=headless,
         extra_args=ctx.browser_args,
         locale=pb.browser.locale,
     ) as session:
         ctx.browser_version = session.version
         sb.evidence["browser"] = session.version
+        sb.evidence["user_agent"] = session.user_agent or "Chromium's own (headed)"
         await bridge.install(session.context)
 
         outcome = await sign_in(
@@ -76,15 +98,17 @@ async def run(ctx: DrillContext) -> StepResult:
             profile,
             recorder,
             float(pb.sla.signin),
+            ceremony_active=lambda: bridge.in_progress,
         )
     sb.evidence["pages"] = [p.__dict__ for p in outcome.pages]
+    sb.evidence["page_sequence"] = [SignInPage(**item).model_dump() for item in outcome.sequence()]
     sb.screenshots.extend(p.screenshot for p in outcome.pages if p.screenshot)
     sb.evidence["browser_notes"] = recorder.evidence()
     sb.evidence["webauthn"] = bridge.ceremonies
     if not outcome.ok or outcome.redirect_url is None:
         sb.check("signed_in", "Sign-in with the passkey", False, outcome.reason, outcome.evidence())
-        if outcome.interstitial:
-            ctx.finding("critical", "Interstitial on a break-glass sign-in", outcome.reason, NAME)
+        if outcome.page in INTERSTITIALS:
+            ctx.finding("critical", "Interrupt on a break-glass sign-in", outcome.reason, NAME)
         return sb.finish()
     try:
         tokens = flow.complete(outcome.redirect_url)

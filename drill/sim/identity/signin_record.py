@@ -42,12 +42,13 @@ def record_signin(
     outcome: ca.Outcome | None = None,
 ) -> SignInEvent:
     now = state.clock.now()
-    ok = result_type == "0"
     detail = {
         "authenticationStepDateTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "authenticationMethod": PASSKEY_METHOD,
         "authenticationMethodDetail": (passkey or {}).get("model") or "",
-        "succeeded": passkey is not None and (ok or result_type in ("50057", "53003", "53000")),
+        # The key step succeeded whenever a credential was accepted: later refusals (disabled account, CA)
+        # and interrupts (50140 "Stay signed in?", CMSI, proof-up) come after it.
+        "succeeded": passkey is not None,
         "authenticationStepResultDetail": "MFA successfully completed" if passkey is not None else reason,
         "authenticationStepRequirement": "Primary authentication",
     }

@@ -32,7 +32,14 @@ AADSTS: dict[int, str] = {
     50057: "The user account is disabled. The user object in Active Directory backing this account has been "
     "disabled.",
     50058: "Session information isn't sufficient for single-sign-on.",
+    50074: "Strong authentication is required and the user did not pass the MFA challenge.",
+    50079: "Due to a configuration change made by the admin such as a Conditional Access policy, per-user "
+    "enforcement, or because the user moved to a new location, the user is required to use multifactor "
+    "authentication.",
     50126: "Error validating credentials due to invalid username or password.",
+    50140: 'This error occurred due to "Keep me signed in" interrupt when the user was signing-in.',
+    50199: "For security reasons, user confirmation is required for this request.",
+    50203: "The user must register the Microsoft Authenticator app.",
     50173: "The provided grant has expired due to it being revoked, and a fresh auth token is needed.",
     53000: "Device is not in required device state: compliant. Conditional Access policy requires a "
     "compliant device, and the device isn't compliant.",
@@ -50,6 +57,8 @@ AADSTS: dict[int, str] = {
     90002: "Tenant not found. Check to make sure you have the correct tenant ID.",
     90033: "A transient error has occurred. Please try again.",
     500121: "Authentication failed during strong authentication request.",
+    500344: "No account was found for the passkey that was presented.",
+    135016: "FIDO sign-in is blocked by the user credential policy.",
     501481: "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
     700024: "Client assertion is not within its valid time range.",
     700027: "Client assertion failed signature validation.",
@@ -106,8 +115,17 @@ class Flow:
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     user_id: str | None = None
+    tenant_segment: str = "common"  # the authority path segment the sign-in started under
+    # Entra's page tokens: sCtx (posted as ctx), the form canary and the JSON API canary (apiCanary).
+    ctx: str = field(default_factory=lambda: new_secret(24))
+    canary: str = field(default_factory=lambda: new_secret(24))
+    api_canary: str = field(default_factory=lambda: new_secret(24))
+    fido_challenge: str | None = None  # sFidoChallenge: its UTF-8 bytes are the WebAuthn challenge
+    cross_domain_canary: str | None = None  # sCrossDomainCanary, posted back as lmcCanary
     fido_state: Any = None  # fido2.server state of the open WebAuthn challenge
-    authenticated: dict[str, Any] | None = None  # set once the sign-in succeeded (amr, method, ...)
+    authenticated: dict[str, Any] | None = None  # set once the key was accepted (amr, method, ...)
+    passkey: dict[str, Any] | None = None  # the credential that signed in, for the rows still to come
+    outcome: Any = None  # ca.Outcome of the sign-in, for the rows still to come
     done: bool = False
 
 

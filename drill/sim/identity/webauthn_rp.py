@@ -49,6 +49,9 @@ from drill.sim.state import FIDO_HOST, LOGIN_HOST, SimState
 RP_ID = FIDO_HOST
 RP_ORIGIN = f"https://{FIDO_HOST}"
 RELATED_ORIGINS = (f"https://{LOGIN_HOST}",)
+# Codes Entra shows in place on the sign-in page (PAGES.md): the key is blocked by the credential policy
+# (135016, FidoBlockedByPolicy), or no account has the presented credential (500344). Other refusals: 500121.
+FIDO_BLOCKED, NO_ACCOUNT = 135016, 500344
 
 
 class RPError(Exception):
@@ -228,14 +231,19 @@ def complete_registration(
 
 
 # -- authentication --------------------------------------------------------------------------------------
-def begin_authentication(state: SimState, user: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """Request options for the user's registered keys (empty allowCredentials when none are left)."""
+def begin_authentication(
+    state: SimState, user: dict[str, Any], challenge: bytes | None = None
+) -> tuple[dict[str, Any], Any]:
+    """Request options for the user's registered keys (empty allowCredentials when none are left).
+
+    Entra's challenge is the UTF-8 bytes of the page's `sFidoChallenge` string, so the caller may pass it.
+    """
     descriptors = [
         PublicKeyCredentialDescriptor(type=PublicKeyCredentialType.PUBLIC_KEY, id=unb64u(p["credentialId"]))
         for p in state.tenant.passkeys_of(user["id"])
     ]
     options, auth_state = _server().authenticate_begin(
-        descriptors, user_verification=UserVerificationRequirement.REQUIRED
+        descriptors, user_verification=UserVerificationRequirement.REQUIRED, challenge=challenge
     )
     return dict(options), auth_state
 
@@ -246,7 +254,7 @@ def complete_authentication(
     """Verify an assertion against the user's credentials and the policy; returns the passkey record."""
     rules = key_rules(state, user["id"])
     if not rules.enabled:
-        raise RPError("the FIDO2 method is not enabled for this user")
+        raise RPError("the FIDO2 method is not enabled for this user", FIDO_BLOCKED)
     records = state.tenant.passkeys_of(user["id"])
     try:
         raw_id = unb64u(str(response.get("rawId") or response.get("id") or ""))
@@ -254,7 +262,9 @@ def complete_authentication(
         raise RPError("malformed credential id") from exc
     record = next((p for p in records if unb64u(p["credentialId"]) == raw_id), None)
     if record is None:
-        raise RPError("the credential is not registered for this user (deleted, or another account's key)")
+        raise RPError(
+            "the credential is not registered for this user (deleted, or another account's key)", NO_ACCOUNT
+        )
     cred = AttestedCredentialData.create(
         uuid.UUID(record["aaGuid"]).bytes, raw_id, _cose(record["publicKey"])
     )
@@ -273,7 +283,7 @@ def complete_authentication(
         )
     refusal = aaguid_refusal(rules, record["aaGuid"])
     if refusal:
-        raise RPError(refusal)
+        raise RPError(refusal, FIDO_BLOCKED)
     if rules.attestation_enforced and record.get("attestationLevel") != "attested":
         raise RPError("attestation is enforced and this key was registered without trusted attestation")
     with state.lock:
