@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -15,20 +16,58 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is No
 
 REDIRECT = "https://other.test/cb"
 CODE = "0.AAAAsecretcode123"
-USERNAME = """<!doctype html><title>Sign in to your account</title>
-<form onsubmit="event.preventDefault(); location = '/kmsi?u=' + encodeURIComponent(this.loginfmt.value)">
-<input type="email" name="loginfmt" id="i0116"><input type="password" name="passwd" class="moveOffScreen">
-<input type="submit" id="idSIButton9" value="Next"></form>"""
-KMSI = """<!doctype html><title>Sign in to your account</title><div id="kmsiTitle">Stay signed in?</div>
+
+
+def entra(pgid: str | None, body: str, **config: object) -> str:
+    """A page in Entra's shape: PageID meta, one-line $Config in a CDATA block, the title all pages share."""
+    import json
+
+    cfg = {"pgid": pgid, **config} if pgid else dict(config)
+    meta = f'<meta name="PageID" content="{pgid}">' if pgid else ""
+    return (
+        f"<!doctype html><html><head>{meta}<title>Sign in to your account</title>"
+        '<script type="text/javascript">'
+        f"//<![CDATA[\n$Config={json.dumps(cfg)};\n//]]></script></head><body>{body}</body></html>"
+    )
+
+
+SIGNIN = {"sErrorCode": "50058", "arrValErrs": ["50058"], "fIsFidoSupported": True}
+USERNAME = entra(
+    "ConvergedSignIn",
+    """<form onsubmit="event.preventDefault();
+location = '/kmsi?u=' + encodeURIComponent(this.loginfmt.value)">
+<input type="email" name="loginfmt" id="i0116"><input type="password" name="passwd" id="i0118" hidden>
+<input type="submit" id="idSIButton9" value="Next"></form>""",
+    **SIGNIN,
+)
+KMSI = entra(
+    "KmsiInterrupt",
+    """<div role="heading">Stay signed in?</div>
 <input type="button" id="idBtn_Back" value="No" onclick="location = '{no}'">
-<input type="submit" id="idSIButton9" value="Yes" onclick="location = '/yes'">"""
-ERROR = """<!doctype html><title>Sign in to your account</title><script>var $Config={"iErrorCode":53003,
-"strServiceExceptionMessage":"AADSTS53003: Access has been blocked by Conditional Access policies.",
-"correlationId":"11111111-2222-3333-4444-555555555555"};</script>
-<div id="service_exception_message">You cannot access this right now</div>"""
+<input type="submit" id="idSIButton9" value="Yes" onclick="location = '/yes'">""",
+)
+ERROR = entra(
+    "ConvergedError",
+    "<div role=heading>You cannot access this right now</div>",
+    iErrorCode=53003,
+    sErrorCode="53003",
+    strServiceExceptionMessage="AADSTS53003: Access has been blocked by Conditional Access policies.",
+    correlationId="11111111-2222-3333-4444-555555555555",
+)
 FORM_POST = f"""<!doctype html><title>Working...</title><form method="post" action="{REDIRECT}">
 <input type="hidden" name="code" value="{CODE}"><input type="hidden" name="state" value="s1"></form>
 <script>document.forms[0].submit()</script>"""
+PASSWORD = entra(
+    "ConvergedSignIn",
+    """<form onsubmit="event.preventDefault(); location = '/submitted'">
+<input type="password" name="passwd" id="i0118"><input type="submit" id="idSIButton9" value="Sign in"></form>
+<a id="idA_PWD_SwitchToCredPicker" href="#" onclick="document.getElementById('tiles').hidden = false;
+this.hidden = true; document.getElementById('i0118').hidden = true; return false">Other ways to sign in</a>
+<div id="tiles" hidden>
+<div role="button" onclick="location = '/kmsi'">Face, fingerprint, PIN, or security key</div>
+<div role="button">Use my password</div></div>""",
+    **SIGNIN,
+)
 
 
 async def _sign_in(site: Any, start: str, **kw: Any) -> tuple[Any, list[str]]:
@@ -91,29 +130,54 @@ def test_error_page_fails_with_code_meaning_and_correlation(site: Any) -> None:
     site.pages["/err"] = ERROR
     outcome, names = asyncio.run(_sign_in(site, "/err"))
     assert not outcome.ok
-    assert outcome.error_code == 53003
+    assert (outcome.page, outcome.error_code) == ("ConvergedError", 53003)
     assert outcome.error_meaning is not None
     assert outcome.error_meaning.startswith("BlockedByConditionalAccess")
     assert outcome.correlation_id == "11111111-2222-3333-4444-555555555555"
+    assert "11111111-2222-3333-4444-555555555555" in outcome.reason
+    assert outcome.sequence() == [
+        {
+            "pgid": "ConvergedError",
+            "view": "error",
+            "host": "rp.test",
+            "path": "/err",
+            "error_codes": ["53003"],
+        }
+    ]
     assert names == ["signin-01-error"]
 
 
-def test_interstitial_by_wording_is_a_failure(site: Any) -> None:
+def test_interrupt_by_wording_without_pgid_is_a_failure(site: Any) -> None:
     site.pages["/trying"] = (
         "<!doctype html><title>Sign in</title><h1>Are you trying to sign in to Contoso?</h1>"
     )
     outcome, _ = asyncio.run(_sign_in(site, "/trying"))
     assert not outcome.ok
-    assert outcome.interstitial == "are_you_trying"
+    assert (outcome.page, outcome.error_code) == ("CmsiInterrupt", 50199)
 
 
-def test_unknown_page_fails_with_title_url_and_screenshot(site: Any) -> None:
+def test_unknown_page_fails_with_title_url_screenshot_and_summary(site: Any) -> None:
     site.pages["/odd"] = "<!doctype html><title>Something new</title><p>Microsoft changed the page</p>"
+    started = time.monotonic()
     outcome, _names = asyncio.run(_sign_in(site, "/odd?login_hint=x", unknown_grace_s=1.0))
+    assert time.monotonic() - started < 10
     assert not outcome.ok
-    assert "unrecognised page 'Something new' at https://rp.test/odd " in outcome.reason
+    assert "unrecognised page 'Something new'" in outcome.reason
+    assert "at https://rp.test/odd" in outcome.reason
     assert outcome.pages[0].screenshot == "shots/signin-01-unknown.png"
     assert "login_hint" not in outcome.pages[0].url
+    assert outcome.config_summary["pgid"] is None
+
+
+def test_unknown_pgid_fails_at_once_naming_it(site: Any) -> None:
+    site.pages["/new"] = entra(
+        "ConvergedBrandNew", "<p>new</p>", correlationId="11111111-2222-3333-4444-555555555555"
+    )
+    outcome, _ = asyncio.run(_sign_in(site, "/new", unknown_grace_s=1.0))
+    assert not outcome.ok
+    assert outcome.page == "ConvergedBrandNew"
+    assert "unrecognised page ConvergedBrandNew" in outcome.reason
+    assert outcome.correlation_id == "11111111-2222-3333-4444-555555555555"
 
 
 def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any) -> None:
@@ -128,20 +192,25 @@ def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any) -> None:
     assert not [r for r in site.requests if r.startswith("other.test")]
 
 
-@pytest.mark.parametrize(
-    ("page", "kind"),
-    [
-        ('<a id="idA_PWD_SwitchToFido" href="/kmsi">Sign in with a security key</a>', "password"),
-        (
-            '<div role="button" data-test-cred-id="7" onclick="location=\'/kmsi\'">Security key</div>',
-            "picker",
-        ),
-    ],
-)
-def test_takes_the_security_key_path_from_password_page_or_picker(site: Any, page: str, kind: str) -> None:
+def test_password_view_goes_to_other_ways_and_the_key_tile_never_typing_a_password(site: Any) -> None:
     site.requests.clear()
-    site.pages["/choose"] = f"<!doctype html><title>Sign in</title>{page}"
+    site.pages["/choose"] = PASSWORD
     site.pages["/kmsi"] = KMSI.replace("{no}", f"/302?to={REDIRECT}%3Fcode%3D{CODE}")
     outcome, _ = asyncio.run(_sign_in(site, "/choose"))
     assert outcome.ok, outcome.reason
-    assert [p.kind for p in outcome.pages][:2] == [kind, "kmsi"]
+    assert [p.kind for p in outcome.pages][:3] == ["password", "picker", "kmsi"]
+    assert "rp.test /submitted" not in site.requests
+
+
+def test_password_only_fails_without_submitting_it(site: Any) -> None:
+    site.requests.clear()
+    site.pages["/pw"] = entra(
+        "ConvergedSignIn",
+        """<form onsubmit="event.preventDefault(); location = '/submitted'"><input type="password" id="i0118">
+<input type="submit" id="idSIButton9" value="Sign in"></form>""",
+        **SIGNIN,
+    )
+    outcome, _ = asyncio.run(_sign_in(site, "/pw", unknown_grace_s=1.0))
+    assert not outcome.ok
+    assert "asks for a password" in outcome.reason
+    assert "rp.test /submitted" not in site.requests

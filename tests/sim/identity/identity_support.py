@@ -32,7 +32,7 @@ ALICE = "7d3e9c1a-2b4f-4c6d-8e0f-1a2b3c4d5e01"
 DRILL_APP = "2b7e1c4d-9f3a-4e5b-8c6d-0a1b2c3d4e01"
 REDIRECT = "https://login.microsoftonline.test/common/oauth2/nativeclient"
 SCOPES = ["User.Read", "RoleManagement.Read.Directory"]
-_CONFIG = re.compile(r"var \$Config=(\{.*?\});\n", re.S)
+_CONFIG = re.compile(r"\$Config=(\{.+\});")  # Entra's one-line literal, as tools read it (NM's regex)
 
 
 def page_config(html: str) -> dict[str, Any]:
@@ -124,6 +124,55 @@ class Pages:
             token_cache=msal.TokenCache(),
         )
 
+    def fido_post(self, config: dict[str, Any]) -> requests.Response:
+        """What the converged page's FIDO view posts (top-level form) to urlFidoLogin."""
+        cred = config.get("oGetCredTypeResult") or {}
+        allow = ((cred.get("Credentials") or {}).get("FidoParams") or {}).get("AllowList") or []
+        return self.post(
+            config["urlFidoLogin"],
+            {
+                "allowedIdentities": "2",
+                "canary": config["sFT"],
+                "serverChallenge": config["sFT"],
+                "postBackUrl": config["urlPostAad"],
+                "postBackUrlAad": config["urlPostAad"],
+                "postBackUrlMsa": config["urlPostMsa"],
+                "cancelUrl": config["urlRefresh"],
+                "resumeUrl": config["urlResume"],
+                "correlationId": config["correlationId"],
+                "credentialsJson": ",".join(allow),
+                "ctx": config["sCtx"],
+                "username": cred.get("Username", ""),
+                "loginCanary": config["canary"],
+            },
+        )
+
+    @staticmethod
+    def options(fconfig: dict[str, Any]) -> dict[str, Any]:
+        """The fido/get page's navigator.credentials.get options, as its script builds them."""
+        import base64
+
+        challenge = base64.urlsafe_b64encode(fconfig["sFidoChallenge"].encode()).rstrip(b"=").decode()
+        allow = [{"type": "public-key", "id": c} for c in fconfig.get("arrFidoAllowList") or []]
+        return {"publicKey": {"challenge": challenge, "rpId": "login.microsoft.test",
+                              "allowCredentials": allow, "userVerification": "required"}}  # fmt: skip
+
+    def assertion_post(self, fconfig: dict[str, Any], assertion: str) -> requests.Response:
+        """The fido/get page's post-back to urlPost (type=23, ps=23, lmcCanary, ctx, canary, flowToken)."""
+        return self.post(
+            fconfig["urlPost"],
+            {
+                "type": "23",
+                "ps": "23",
+                "assertion": assertion,
+                "lmcCanary": fconfig["sCrossDomainCanary"],
+                "hpgrequestid": fconfig["sessionId"],
+                "ctx": fconfig["sCtx"],
+                "canary": fconfig["canary"],
+                "flowToken": fconfig["sFT"],
+            },
+        )
+
     def sign_in(self, login_hint: str, key: Any, *, kmsi: bool = False) -> SignInRun:
         """Run the whole browser leg as far as it goes; `run.final` is the last page or the redirect."""
         app = self.app()
@@ -134,36 +183,39 @@ class Pages:
         page = self.get(flow["auth_uri"])
         run.pages.append(page)
         config = page_config(page.text)
-        if not config.get("urlFidoLogin"):
+        prefers = ((config.get("oGetCredTypeResult") or {}).get("Credentials") or {}).get("PrefCredential")
+        if not config.get("urlFidoLogin") or prefers != 7:
             run.final = page
             return run
-        fido = self.post(config["urlFidoLogin"], {"flowToken": config["sFT"]})
+        fido = self.fido_post(config)
         run.pages.append(fido)
         fconfig = page_config(fido.text)
-        if "oGetCredentialOptions" not in fconfig:
+        if "sFidoChallenge" not in fconfig:
             run.final = fido
             return run
-        options = fconfig["oGetCredentialOptions"]
+        options = self.options(fconfig)
         run.options = options
         try:
-            assertion = key.get_assertion(options, FIDO_ORIGIN, threading.Event())
-            data = {"type": "23", "flowToken": fconfig["sFT"], "assertion": json.dumps(assertion)}
-        except Exception as exc:  # the page would post the DOMException name
-            data = {
-                "type": "23",
-                "flowToken": fconfig["sFT"],
-                "assertion": "",
-                "errorName": getattr(exc, "name", ""),
-            }
-        after = self.post(fconfig["urlPost"], data)
+            assertion = json.dumps(key.get_assertion(options, FIDO_ORIGIN, threading.Event()))
+        except Exception:  # the page shows "We couldn't sign you in" and posts nothing
+            run.final = fido
+            return run
+        after = self.assertion_post(fconfig, assertion)
         run.pages.append(after)
-        if 'id="kmsiTitle"' not in after.text:
+        if after.status_code != 200 or page_config(after.text).get("pgid") != "KmsiInterrupt":
             run.final = after
             return run
         kconfig = page_config(after.text)
         redirect = self.post(
             kconfig["urlPost"],
-            {"type": "28", "flowToken": kconfig["sFT"], "LoginOptions": "1" if kmsi else "3"},
+            {
+                "type": "28",
+                "LoginOptions": "1" if kmsi else "3",
+                "ctx": kconfig["sCtx"],
+                "flowToken": kconfig["sFT"],
+                "canary": kconfig["canary"],
+                "hpgrequestid": kconfig["sessionId"],
+            },
         )
         run.final = redirect
         return run

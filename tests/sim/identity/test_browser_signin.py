@@ -98,7 +98,9 @@ async def _drive(sim: SimServer, auth_uri: str, shots: Path) -> tuple[dict[str, 
                 "framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None
             )
             await page.goto(auth_uri)
-            await page.wait_for_selector("#kmsiTitle", timeout=15000)
+            await page.wait_for_selector(
+                'meta[name="PageID"][content="KmsiInterrupt"]', state="attached", timeout=15000
+            )
             await page.screenshot(path=str(shots / "kmsi.png"))
             async with page.expect_navigation(url="**/common/oauth2/nativeclient?*"):
                 await page.click("#idBtn_Back")
@@ -127,7 +129,8 @@ def test_chromium_registers_and_signs_in_with_a_virtual_authenticator(
     registration, final_url, seen = asyncio.run(_drive(browser_sim, flow["auth_uri"], tmp_path))
     assert registration["status"] == 200, registration
     assert registration["body"]["aaGuid"] == VIRTUAL_AAGUID
-    assert any(u.startswith("https://login.microsoft.test/common/fido/get") for u in seen)
+    tid = browser_sim.state.tenant.id
+    assert any(u.startswith(f"https://login.microsoft.test/{tid}/fido/get") for u in seen)
     from urllib.parse import parse_qs, urlsplit
 
     query = {k: v[0] for k, v in parse_qs(urlsplit(final_url).query).items()}
@@ -135,7 +138,7 @@ def test_chromium_registers_and_signs_in_with_a_virtual_authenticator(
     assert "access_token" in result, result
     claims = token_service(browser_sim.state).verify(result["access_token"], (GRAPH_AUDIENCE,))
     assert claims["oid"] == EA01
-    [event] = browser_sim.state.signins
-    assert event.result_type == "0"
+    kmsi, event = browser_sim.state.signins
+    assert (kmsi.result_type, event.result_type) == ("50140", "0")
     assert "Chrome" in event.user_agent
     assert event.extra["aaguid"] == VIRTUAL_AAGUID

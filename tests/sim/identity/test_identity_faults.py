@@ -23,11 +23,11 @@ def apply(sim: SimServer, http: requests.Session, name: str) -> None:
         ("account-disabled", 50057, "account disabled"),
         ("ca-block", 53003, "Conditional Access"),
         ("ca-compliant-device", 53000, "Conditional Access"),
-        ("aaguid-not-allowed", 500121, "key restrictions allow only listed AAGUIDs"),
+        ("aaguid-not-allowed", 135016, "key restrictions allow only listed AAGUIDs"),
         ("attestation-enforced-unattested", 500121, "attestation is enforced"),
     ],
 )
-def test_fault_gives_an_error_page_and_a_failed_signin(
+def test_fault_gives_an_error_and_a_failed_signin(
     registered: SimServer,
     http: requests.Session,
     pages: Pages,
@@ -41,10 +41,21 @@ def test_fault_gives_an_error_page_and_a_failed_signin(
     assert run.final is not None
     assert run.final.status_code == 200
     config = page_config(run.final.text)
-    assert config["iErrorCode"] == code
-    assert config["strServiceExceptionMessage"].startswith(f"AADSTS{code}:")
-    assert 'id="service_exception_message"' in run.final.text
-    assert "Correlation Id" in run.final.text
+    if code in (50057, 135016):  # shown in place on the sign-in page (arrValErrs), not on an error page
+        assert (config["pgid"], config["sErrorCode"], config["arrValErrs"]) == (
+            "ConvergedSignIn",
+            str(code),
+            [str(code)],
+        )
+    else:
+        assert (config["pgid"], config["iErrorCode"], config["sErrorCode"]) == (
+            "ConvergedError",
+            code,
+            str(code),
+        )
+        assert config["strServiceExceptionMessage"].startswith(f"AADSTS{code}:")
+        assert "Correlation Id" in run.final.text
+    assert 'id="service_exception_message"' not in run.final.text  # seen only in a synthetic fixture
     [event] = registered.state.signins
     assert (event.user_id, event.result_type) == (EA01, str(code))
     assert why in event.extra["failureReason"]
@@ -70,10 +81,9 @@ def test_passkey_deleted_stops_before_webauthn(
     run = pages.sign_in("ea01@contoso.test", authenticator(0))
     assert run.options is None  # no ceremony was offered
     assert run.final is not None
-    assert page_config(run.final.text)["iErrorCode"] == 500121
-    [event] = registered.state.signins
-    assert "no registered passkey" in event.extra["failureReason"]
-    assert event.authentication_methods_used == []
+    creds = page_config(run.final.text)["oGetCredTypeResult"]["Credentials"]
+    assert (creds["PrefCredential"], creds["HasFido"]) == (1, False)  # Entra would ask for the password
+    assert registered.state.signins == []  # nothing was attempted, so nothing is logged
 
 
 def test_auth_strength_unmet_shows_another_method_page(
@@ -82,7 +92,7 @@ def test_auth_strength_unmet_shows_another_method_page(
     apply(registered, http, "auth-strength-aaguid-unmet")
     run = pages.sign_in("ea01@contoso.test", authenticator(0))
     assert run.final is not None
-    assert "Another sign-in method is required" in run.final.text
+    assert page_config(run.final.text)["strMainMessage"].startswith("Another sign-in method is required")
     [event] = registered.state.signins
     assert event.result_type != "0"
     assert event.extra["authenticationStrengthResult"] == "cannotSatisfyDueToCombinationConfiguration"
@@ -94,8 +104,8 @@ def test_extra_report_only_policy_changes_applied_policies_not_the_outcome(
     apply(registered, http, "ca-extra-policy-applies")
     run = pages.sign_in("ea01@contoso.test", authenticator(0))
     assert "access_token" in run.redeem()
-    [event] = registered.state.signins
-    assert event.result_type == "0"
+    kmsi, event = registered.state.signins
+    assert (kmsi.result_type, event.result_type) == ("50140", "0")
     extra = [p for p in event.applied_policies if p["displayName"].startswith("CA950")]
     assert [p["result"] for p in extra] == ["reportOnlyFailure"]
 

@@ -31,7 +31,14 @@ async def _sign_in(sim: SimServer, key: Any, auth_uri: str) -> Any:
         bridge = WebAuthnBridge(key)
         await bridge.install(session.context)
         outcome = await sign_in(
-            session.context, auth_uri, REDIRECT, "ea01@contoso.test", UiProfile(), None, 30
+            session.context,
+            auth_uri,
+            REDIRECT,
+            "ea01@contoso.test",
+            UiProfile(),
+            None,
+            30,
+            ceremony_active=lambda: bridge.in_progress,
         )
         return outcome, bridge.ceremonies
 
@@ -53,7 +60,7 @@ def test_product_driver_and_bridge_sign_in_then_meet_a_block(
     query = {k: v[0] for k, v in parse_qs(urlsplit(outcome.redirect_url).query).items()}
     result = app.acquire_token_by_auth_code_flow(flow, query)
     assert result["id_token_claims"]["oid"] == EA01
-    assert registered.state.signins[-1].result_type == "0"
+    assert [r.result_type for r in registered.state.signins] == ["50140", "0"]
 
     apply_fault(registered.state, "ca-block")
     flow = app.initiate_auth_code_flow(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -50,33 +51,63 @@ def authorize_url(sim: SimServer, **extra: str) -> str:
     )
 
 
-def test_username_page_structure(registered: SimServer, pages: Pages) -> None:
+def test_converged_page_shape_and_the_credential_lookup(registered: SimServer, pages: Pages) -> None:
     page = pages.get(authorize_url(registered))
     assert page.status_code == 200
+    assert '<meta name="PageID" content="ConvergedSignIn">' in page.text
+    assert "<title>Sign in to your account</title>" in page.text
+    # The exact shape tools parse: a one-line literal, no spaces around "=", inside a CDATA script block.
+    assert re.search(
+        r"<script type=\"text/javascript\">//<!\[CDATA\[\n\$Config=\{[^\n]+\};\n//\]\]></script>", page.text
+    )
+    config = page_config(page.text)
+    assert (config["pgid"], config["hpgid"], config["hpgact"]) == ("ConvergedSignIn", 1104, 1800)
+    assert (config["sErrorCode"], config["arrValErrs"]) == ("50058", ["50058"])  # harmless: no SSO yet
+    assert config["urlPost"] == f"/{registered.state.tenant.id}/login"
+    assert config["urlFidoLogin"] == (
+        f"https://login.microsoft.test/{registered.state.tenant.id}/fido/get?uiflavor=Web"
+    )
+    assert config["fIsFidoSupported"] is True
+    assert "oGetCredTypeResult" not in config
+    assert 'style="display: none"' in page.text  # the body is rendered by script
     field = by_id(page.text, "i0116")
     assert field is not None
     assert (field["name"], field["type"]) == ("loginfmt", "email")
-    assert by_id(page.text, "idSIButton9") is not None
-    assert by_id(page.text, "usernameError") is None
-    passwd = next(a for t, a in elements(page.text) if t == "input" and a.get("name") == "passwd")
-    assert "moveOffScreen" in passwd["class"].split()
-    assert any(a.get("data-test-id") == "signinOptions" for _, a in elements(page.text))
-    config = page_config(page.text)
-    assert config["urlPost"] == "https://login.microsoftonline.test/common/login"
-    assert "urlFidoLogin" not in config
-    # Unknown user: the page comes back with #usernameError, and no sign-in is recorded.
-    again = pages.post(
-        config["urlPost"], {"type": "11", "flowToken": config["sFT"], "loginfmt": "nobody@contoso.test"}
-    )
-    assert by_id(again.text, "usernameError") is not None
+    assert by_id(page.text, "i0118")["name"] == "passwd"  # type: ignore[index]
+    lookup = {"username": "EA01@contoso.test", "flowToken": config["sFT"], "isFidoSupported": True}
+    headers = {"canary": config["apiCanary"], "Host": "login.microsoftonline.test"}
+    url = f"{registered.base_url}/common/GetCredentialType?mkt=en-US"
+    found = pages.http.post(url, json=lookup, headers=headers).json()
+    assert (found["IfExistsResult"], found["Username"]) == (0, "ea01@contoso.test")
+    creds = found["Credentials"]
+    assert (creds["PrefCredential"], creds["HasFido"]) == (7, True)
+    stored = [p["credentialId"] for p in registered.state.tenant.passkeys_of(EA01)]
+    assert creds["FidoParams"]["AllowList"] == stored
+    # An unknown name, and a request without the API canary.
+    nobody = pages.http.post(url, json={**lookup, "username": "nobody@contoso.test"}, headers=headers).json()
+    assert nobody["IfExistsResult"] == 1
+    no_canary = pages.http.post(url, json=lookup, headers={"Host": "login.microsoftonline.test"}).json()
+    assert no_canary["IfExistsResult"] == 4
     assert registered.state.signins == []
-    # A passkey user typed in: the next page carries the FIDO parameters and goes there by itself.
-    known = pages.post(
-        config["urlPost"], {"type": "11", "flowToken": config["sFT"], "loginfmt": "EA01@contoso.test"}
+
+
+def test_variants_picker_and_fido_not_offered(registered: SimServer, pages: Pages) -> None:
+    registered.state.tenant.signInExperience = {"preferredCredential": 1000}
+    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
+    assert config["oGetCredTypeResult"]["Credentials"]["PrefCredential"] == 1000
+    registered.state.tenant.signInExperience = {"fidoOfferedToBrowser": False}
+    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
+    for absent in ("fIsFidoSupported", "urlFidoLogin", "urlPostAad", "urlPostMsa"):
+        assert absent not in config
+    registered.state.tenant.signInExperience = {}
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0"
+    reply = pages.http.get(
+        authorize_url(registered).replace("https://login.microsoftonline.test", registered.base_url),
+        headers={"Host": "login.microsoftonline.test", "User-Agent": firefox},
     )
-    kconfig = page_config(known.text)
-    assert kconfig["urlFidoLogin"] == "https://login.microsoft.test/common/fido/get?uiflavor=Web"
-    assert kconfig["fAutoFido"] is True
+    config = page_config(reply.text)
+    assert "fIsFidoSupported" not in config
+    assert config["browser"] == "Firefox/_Linux/_M131"
 
 
 def test_login_hint_goes_to_the_fido_host_with_the_users_credentials(
@@ -84,21 +115,21 @@ def test_login_hint_goes_to_the_fido_host_with_the_users_credentials(
 ) -> None:
     page = pages.get(authorize_url(registered, login_hint="ea01@contoso.test", prompt="login"))
     config = page_config(page.text)
-    assert config["fAutoFido"] is True
+    assert config["oGetCredTypeResult"]["Credentials"]["PrefCredential"] == 7
     wrong_host = pages.post(
         config["urlFidoLogin"].replace("login.microsoft.test", "login.microsoftonline.test"),
-        {"flowToken": config["sFT"]},
+        {"serverChallenge": config["sFT"]},
     )
     assert wrong_host.status_code == 404
-    fido = pages.post(config["urlFidoLogin"], {"flowToken": config["sFT"]})
-    options = page_config(fido.text)["oGetCredentialOptions"]["publicKey"]
-    assert options["rpId"] == "login.microsoft.test"
-    assert options["userVerification"] == "required"
+    fido = pages.fido_post(config)
+    fconfig = page_config(fido.text)
+    assert "pgid" not in fconfig  # the ceremony page's pgid is not known: it is recognised by its keys
+    assert {"sFidoChallenge", "sCrossDomainCanary", "sessionId", "sCtx", "canary", "sFT"} <= set(fconfig)
+    assert fconfig["urlPost"] == config["urlPostAad"]
     stored = [p["credentialId"] for p in registered.state.tenant.passkeys_of(EA01)]
-    assert [c["id"] for c in options["allowCredentials"]] == stored
-    assert len(options["challenge"]) >= 43
-    assert "instanceof PublicKeyCredential" in fido.text
+    assert fconfig["arrFidoAllowList"] == stored
     assert "navigator.credentials.get" in fido.text
+    assert "new TextEncoder().encode(S.sFidoChallenge)" in fido.text  # challenge = UTF-8 of the string
 
 
 def test_related_origins_document(sim: SimServer, pages: Pages) -> None:
@@ -110,14 +141,22 @@ def test_related_origins_document(sim: SimServer, pages: Pages) -> None:
 def test_kmsi_page_and_success_record(registered: SimServer, pages: Pages, authenticator: Any) -> None:
     run = pages.sign_in("ea01@contoso.test", authenticator(0))
     kmsi = run.pages[-1].text
+    kconfig = page_config(kmsi)
+    assert (kconfig["pgid"], kconfig["hpgid"], kconfig["hpgact"], kconfig["urlPost"]) == (
+        "KmsiInterrupt",
+        1115,
+        2005,
+        "/kmsi",
+    )
     ids = [a.get("id") for _, a in elements(kmsi)]
-    for needed in ("kmsiTitle", "KmsiDescription", "KmsiCheckboxField", "idBtn_Back", "idSIButton9"):
+    for needed in ("KmsiDescription", "KmsiCheckboxField", "idBtn_Back", "idSIButton9"):
         assert needed in ids
     assert ids.index("idBtn_Back") < ids.index("idSIButton9")
     assert run.final is not None
     assert run.final.headers["location"].startswith(REDIRECT + "?code=")
     assert run.redirect_query["state"] == run.flow["state"]
-    [event] = registered.state.signins
+    interrupt, event = registered.state.signins
+    assert (interrupt.result_type, interrupt.correlation_id) == ("50140", event.correlation_id)
     assert (event.result_type, event.user_id, event.app_id) == ("0", EA01, DRILL_APP)
     assert event.app_display_name == "Break-glass drill"
     assert event.conditional_access_status == "success"
@@ -152,15 +191,13 @@ def test_assertion_checks_beyond_fido2_server(
     # userHandle naming another user: the signature does not cover it, Fido2Server does not check it.
     key = authenticator(0)
     page = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
-    fido = page_config(pages.post(page["urlFidoLogin"], {"flowToken": page["sFT"]}).text)
+    fido = page_config(pages.fido_post(page).text)
     import threading
 
-    assertion = key.get_assertion(fido["oGetCredentialOptions"], FIDO_ORIGIN, threading.Event())
+    assertion = key.get_assertion(pages.options(fido), FIDO_ORIGIN, threading.Event())
     forged = json.loads(json.dumps(assertion))
     forged["response"]["userHandle"] = "AAAAAAAAAAAAAAAAAAAAAA"
-    reply = pages.post(
-        fido["urlPost"], {"type": "23", "flowToken": fido["sFT"], "assertion": json.dumps(forged)}
-    )
+    reply = pages.assertion_post(fido, json.dumps(forged))
     assert page_config(reply.text)["iErrorCode"] == 500121
     assert "userHandle" in registered.state.signins[-1].extra["failureReason"]
     # A counter that does not grow: a cloned key.
@@ -203,20 +240,27 @@ def test_registration_verifies_attestation_and_audits(
     assert forced.status_code == 200
 
 
-def test_a_failed_browser_ceremony_is_recorded(registered: SimServer, pages: Pages) -> None:
+def test_a_wrong_cross_domain_canary_or_a_password_is_refused(registered: SimServer, pages: Pages) -> None:
     page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.test")).text)
-    fido = page_config(pages.post(page["urlFidoLogin"], {"flowToken": page["sFT"]}).text)
-    reply = pages.post(
-        fido["urlPost"], {"type": "23", "flowToken": fido["sFT"], "errorName": "NotAllowedError"}
-    )
+    fido = page_config(pages.fido_post(page).text)
+    reply = pages.assertion_post({**fido, "sCrossDomainCanary": "forged"}, "{}")
     assert page_config(reply.text)["iErrorCode"] == 500121
     [event] = registered.state.signins
     assert (event.user_id, event.result_type) == (EA02, "500121")
-    assert "NotAllowedError" in event.extra["failureReason"]
     assert event.authentication_details[0]["succeeded"] is False
     # The flow is spent: posting again is refused as an expired session, not a second attempt.
-    again = pages.post(
-        fido["urlPost"], {"type": "23", "flowToken": fido["sFT"], "errorName": "NotAllowedError"}
-    )
+    again = pages.assertion_post(fido, "{}")
     assert page_config(again.text)["iErrorCode"] == 50058
     assert len(registered.state.signins) == 1
+    # A password posted on a fresh flow: refused in place with 50126 (no password is ever right here).
+    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.test")).text)
+    wrong = pages.post(
+        f"https://login.microsoftonline.test{page['urlPost']}",
+        {"type": "11", "ps": "2", "loginfmt": "ea02@contoso.test", "passwd": "x", "flowToken": page["sFT"],
+         "ctx": page["sCtx"], "canary": page["canary"]},
+    )  # fmt: skip
+    assert (page_config(wrong.text)["pgid"], page_config(wrong.text)["sErrorCode"]) == (
+        "ConvergedSignIn",
+        "50126",
+    )
+    assert registered.state.signins[-1].result_type == "50126"
