@@ -69,3 +69,35 @@ def test_cancellation_cleans_up() -> None:
 
     asyncio.run(main())
     _assert_gone(seen)
+
+
+def test_headless_presents_a_desktop_chrome_user_agent(site: object) -> None:
+    """No "HeadlessChrome" anywhere Entra could see it: navigator.userAgent and the request header."""
+    from drill.browser.launch import desktop_user_agent
+
+    seen: dict[str, str] = {}
+
+    async def main() -> None:
+        async with chromium(extra_args=site.chromium_args) as session:  # type: ignore[attr-defined]
+            seen["session"] = str(session.user_agent)
+            page = session.context.pages[0]
+            header: list[str] = []
+            page.on("request", lambda r: header.append(r.headers.get("user-agent", "")))
+            site.pages["/ua"] = "<title>ua</title>"  # type: ignore[attr-defined]
+            await page.goto(site.url("rp.test", "/ua"))  # type: ignore[attr-defined]
+            seen["navigator"] = await page.evaluate("navigator.userAgent")
+            seen["header"] = header[0]
+
+    asyncio.run(main())
+    for where, ua in seen.items():
+        assert "Headless" not in ua, where
+        assert ua.startswith("Mozilla/5.0 ("), where
+        assert " Chrome/" in ua, where
+        assert ua.endswith(" Safari/537.36"), where
+    assert seen["navigator"] == seen["header"] == seen["session"]
+    linux = desktop_user_agent("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)", "linux")
+    assert linux == (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/156.0.0.0 Safari/537.36"
+    )
+    assert desktop_user_agent("no version here") is None

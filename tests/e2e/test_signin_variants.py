@@ -37,9 +37,26 @@ RELATED = {"login.microsoft.test": ["https://login.microsoftonline.test"]}
 FAST_FAIL_S = 10.0  # "within seconds of the page appearing": far below any SLA
 
 
+def slow_prompts(pin: str) -> Any:
+    """The demo key's scripted PIN, answered only after `delay_s` of real wall time: an operator typing."""
+    from drill.keys.prompts import ScriptedPrompts
+
+    class SlowPrompts(ScriptedPrompts):
+        delay_s = 0.0
+        waited: list[float] = []  # noqa: RUF012 (per-instance use only)
+
+        def pin(self, key: Any, retries_left: int | None) -> str | None:
+            started = time.monotonic()
+            time.sleep(self.delay_s)  # in the ceremony thread, as a human at the key would be
+            self.waited.append(time.monotonic() - started)
+            return super().pin(key, retries_left)
+
+    return SlowPrompts([pin] * 1000)
+
+
 class World:
-    def __init__(self, sim: SimServer, key: Any, http: requests.Session) -> None:
-        self.sim, self.key, self.http = sim, key, http
+    def __init__(self, sim: SimServer, key: Any, http: requests.Session, prompts: Any) -> None:
+        self.sim, self.key, self.http, self.prompts = sim, key, http, prompts
         self.pristine = copy.deepcopy(sim.state.tenant)
 
     def reset(self, **experience: Any) -> None:
@@ -69,7 +86,6 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from drill.keys.prompts import ScriptedPrompts
     from drill.keys.software import create_demo_keys, open_software_authenticator
     from drill.keys.vendor import vendor_root_pems
 
@@ -79,7 +95,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     key_file = create_demo_keys(tmp, vendors, PIN)[0]
     tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
     tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(vendors).values()]
-    key = open_software_authenticator(key_file, ScriptedPrompts.always(PIN), RELATED)
+    prompts = slow_prompts(PIN)
+    key = open_software_authenticator(key_file, prompts, RELATED)
     with SimServer(tenant, tmp / "sim") as sim, requests.Session() as http:
         http.trust_env = False
         http.verify = str(sim.ca_path)
@@ -92,7 +109,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             json={"registrationId": begin.json()["registrationId"], "response": made, "displayName": "Demo"},
         )
         assert done.status_code == 200, done.text
-        yield World(sim, key, http)
+        yield World(sim, key, http, prompts)
 
 
 async def _drive(world: World, auth_uri: str, key: Any = None, **kw: Any) -> tuple[Any, Any]:
@@ -143,6 +160,7 @@ def test_direct_fido_view_with_kmsi_passes_and_logs_50140_then_0(world: World) -
     rows = world.sim.state.signins
     assert [r.result_type for r in rows] == ["50140", "0"]
     assert len({r.correlation_id for r in rows}) == 1
+    assert all(" Chrome/" in r.user_agent and "Headless" not in r.user_agent for r in rows)  # headless run
     assert "code=" not in str(outcome.evidence())
 
 
@@ -248,3 +266,48 @@ def test_another_accounts_key_fails_on_the_fido_page(world: World, tmp_path: Pat
     assert outcome.page == "fido_failed", outcome.reason
     assert "We couldn't sign you in" in outcome.reason
     assert bridge.ceremonies[-1]["result"] != "ok"
+
+
+# -- a slow ceremony: no page timer runs while the operator is at the key -----------------------------------
+@pytest.mark.slow
+def test_a_40_second_pin_entry_is_not_cut_short_by_any_page_timer(world: World) -> None:
+    """The PIN is answered after a real 40 s wall wait; the page timer's grace is 2 s. Had any page timer
+    run during the ceremony, the sign-in would have failed after 2 s on the FIDO page."""
+    world.reset(showKmsi=False)
+    world.prompts.delay_s, world.prompts.waited = 40.0, []
+    active: list[float] = []
+    try:
+
+        async def go() -> tuple[Any, Any]:
+            from drill.browser.bridge import WebAuthnBridge
+            from drill.browser.launch import chromium
+            from drill.browser.signin import sign_in
+            from drill.browser.ui_profile import UiProfile
+
+            async with chromium(extra_args=world.sim.chromium_args) as session:
+                bridge = WebAuthnBridge(world.key)
+                await bridge.install(session.context)
+
+                def busy() -> bool:
+                    if bridge.in_progress:
+                        active.append(time.monotonic())
+                    return bridge.in_progress
+
+                out = await sign_in(
+                    session.context, world.auth_uri(), REDIRECT, UPN, UiProfile(), None, 90,
+                    unknown_grace_s=2.0, ceremony_active=busy,
+                )  # fmt: skip
+            return out, bridge
+
+        started = time.monotonic()
+        outcome, bridge = asyncio.run(go())
+        took = time.monotonic() - started
+    finally:
+        world.prompts.delay_s = 0.0
+    assert outcome.ok, outcome.reason
+    assert world.prompts.waited
+    assert world.prompts.waited[0] >= 40.0
+    assert took >= 40.0
+    assert active[-1] - active[0] >= 38.0  # the driver saw the ceremony running the whole time
+    assert [c["result"] for c in bridge.ceremonies] == ["ok"]
+    assert [p["view"] for p in outcome.sequence()][-1] == "fido_ceremony"

@@ -242,3 +242,41 @@ class SignInRun:
 @pytest.fixture
 def pages(sim: SimServer, http: requests.Session) -> Pages:
     return Pages(sim, http)
+
+
+# -- the fidelity allow-list -----------------------------------------------------------------------------
+REFERENCE_PAGES = Path("/work/shared/reference/entra-signin-pages.md")
+ALLOWLIST = Path(__file__).with_name("reference_allowlist.json")
+
+
+def build_allowlist(reference: str) -> dict[str, Any]:
+    """The `$Config` keys and element ids the reference names: section 3's key table (first column), the
+    backticked $Config-style names in sections 1 to 4, every `#id` and every aria-describedby target."""
+    _, _, rest = reference.partition("## 1. Flow overview")
+    body = rest.split("## 5. Interrupts and errors")[0]
+    keys: set[str] = set()
+    section3 = body.split("## 3. $Config keys that matter", 1)[1].split("## 4.", 1)[0]
+    for line in section3.splitlines():
+        if line.startswith("| ") and not line.startswith(("| key", "|---")):
+            first = re.sub(r"\([^)]*\)", "", line.split("|")[1])
+            keys |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", first))
+    # Backticked names elsewhere count when they have $Config's naming (sX, iX, fX, arrX, urlX, strX, oX);
+    # the others are form fields or URL parts (ps, ctx, loginfmt, login_hint), not $Config keys.
+    named = re.compile(r"^(s|i|f|arr|url|str|o)[A-Z]")
+    keys |= {t for t in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", body) if named.match(t)}
+    ids = set(re.findall(r"#([A-Za-z_][A-Za-z0-9_-]*)", rest))
+    for targets in re.findall(r"aria-describedby ([A-Za-z_][A-Za-z0-9_ ]*)", rest):
+        ids |= set(targets.split())
+    return {
+        "source": "shared/reference/entra-signin-pages.md (sections 1-4: key table, backticked names, #ids, "
+        "aria-describedby targets); regenerate with `python tests/sim/identity/identity_support.py`",
+        "sha256": __import__("hashlib").sha256(reference.encode()).hexdigest(),
+        "config_keys": sorted(keys),
+        "element_ids": sorted(ids),
+    }
+
+
+if __name__ == "__main__":
+    built = build_allowlist(REFERENCE_PAGES.read_text(encoding="utf-8"))
+    ALLOWLIST.write_text(json.dumps(built, indent=1) + "\n")
+    print(f"wrote {ALLOWLIST}")
