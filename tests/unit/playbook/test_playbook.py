@@ -75,7 +75,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert pb.evidence.output_dir == Path("reports")
     assert pb.evidence.signing_key is None
     assert pb.evidence.filing == []
-    assert pb.browser.headless is True
+    assert pb.browser.headless is None  # unset: a live drill shows the browser (issue 11)
     assert pb.browser.executable is None
     assert pb.browser.ui_profile == {}
     assert pb.cleanup.revoke_sessions is True
