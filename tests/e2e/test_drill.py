@@ -111,7 +111,11 @@ def test_healthy_tenant_passes_with_every_check_and_timing(healthy: Any) -> None
         "time_to_alert_s",
     ):
         assert t[key] is not None, key
-    assert t["ingestion_latency_s"] >= 4.0  # the demo tenant ingests after 5 s
+    assert t["ingestion_latency_s"] >= 4.0  # the demo tenant ingests after 5 s (from ingestion_time())
+    assert abs(t["clock_skew_s"]) < 5  # measured from the services' Date headers, same host
+    # The demo tenant shows "Stay signed in?": its 50140 row is evidence, not a failure.
+    group = next(c for c in steps["log_rows"]["checks"] if c["id"] == "row_group")
+    assert "50140" in group["reason"], group
     assert steps["signin"]["screenshots"], "a screenshot per page"
     for shot in steps["signin"]["screenshots"]:
         assert (writer.finished.path / shot).is_file()
