@@ -185,11 +185,13 @@ REASON_SAYS: dict[str, str] = {
     "la-throttled-persistent": "429",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
-# at 120x where the simulated story takes many minutes (late ingestion, an alert resolving); a short
-# preflight SLA makes persistent throttling fail fast. `test_short_slas_still_pass` runs a healthy drill
+# at 120x where the simulated story takes many minutes (late ingestion, an alert resolving), at 30x with a
+# 6-second alert wait (3 simulated minutes, far short of a stateful alert's 15-minute resolution) where
+# the verdict is settled by the first evaluations; a short preflight SLA makes persistent throttling fail
+# fast. `test_short_slas_still_pass` runs a healthy drill
 # with the same settings, so a short SLA cannot be what makes a fault fail.
 FAST_LATE = (120.0, {"log_row": 20, "alert": 12})
-SHORT = (None, {"preflight": 8, "log_row": 15, "alert": 15})
+SHORT = (30.0, {"preflight": 8, "log_row": 15, "alert": 6})
 TIMING: dict[str, tuple[float | None, dict[str, int]]] = {
     "ingestion-later-than-window": FAST_LATE,
     "alert-resolved-only": FAST_LATE,
