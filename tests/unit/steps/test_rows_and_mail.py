@@ -125,3 +125,35 @@ def test_the_common_alert_schema_as_json_is_read_too() -> None:
     fields = parse_alert_mail(body)
     assert fields["condition"] == "Fired"
     assert fields["dimensions"] == {"UserId": OTHER}
+
+
+def _timeout_ctx(latency: float | None = 5.0) -> object:
+    from types import SimpleNamespace
+
+    alert = SimpleNamespace(
+        subject_match="Emergency", mailbox="soc@contoso.test", senders=[], sender="a@b.test"
+    )
+    return SimpleNamespace(
+        playbook=SimpleNamespace(alert=alert),
+        account=SimpleNamespace(upn="ea01@contoso.test", object_id=USER),
+        timings=SimpleNamespace(ingestion_latency_s=latency),
+    )
+
+
+@pytest.mark.parametrize(
+    ("rejected", "earlier", "latency", "says"),
+    [
+        ([{"reason": "a Resolved notification of rule 'R' (fired x): it says"}], [], 5.0, "only a Resolved"),
+        ([{"reason": "it fired for UserId=x, another account's row, not this account's"}], [], 5.0,
+         "another account's row"),
+        ([], [{"received": "t", "fields": {"condition": "Fired", "rule": "R"}}], 5.0, "Automatically"),
+        ([], [], 900.0, "Widen the rule's window"),
+        ([], [], 5.0, "check the alert rule is enabled"),
+    ],
+)  # fmt: skip
+def test_an_empty_wait_names_the_likeliest_broken_link(rejected, earlier, latency, says: str) -> None:
+    from drill.steps.alert import timeout_reason
+
+    reason = timeout_reason(_timeout_ctx(latency), {str(i): r for i, r in enumerate(rejected)}, earlier,  # type: ignore[arg-type]
+                            "after 60s")  # fmt: skip
+    assert says in reason
