@@ -95,7 +95,9 @@ _SEEN_SCRIPT = """(() => {
       .filter((c) => c !== undefined && c !== null && c !== "" && c !== 0).map(String);
     const pgid = cfg.pgid || (meta && meta.content) || null;
     window.__drillPageSeen({url: location.href, title: document.title, pgid: pgid,
-      errorCodes: codes, errorText: cfg.strServiceExceptionMessage || null});
+      errorCodes: codes, errorText: cfg.strServiceExceptionMessage || null, hasConfig: !!window.$Config,
+      fidoChallenge: !!cfg.sFidoChallenge, fidoSupported: cfg.fIsFidoSupported,
+      sessions: Array.isArray(cfg.arrSessions) ? cfg.arrSessions.length : 0});
   });
 })();"""
 _CLICK_TILE = """(text) => {
@@ -306,6 +308,7 @@ class _Driver:
         self.start = time.monotonic()
         self.navigations = 0
         self.acted: set[tuple[str, int]] = set()
+        self.provisional: set[int] = set()  # ids of entries only the document report made (no view yet)
         self.page: Any = None
 
     def done(self, ok: bool, reason: str) -> SignInOutcome:
@@ -331,21 +334,22 @@ class _Driver:
         return self.done(False, f"{reason}{tail}{where}{corr}")
 
     def document_seen(self, source: dict[str, Any], info: dict[str, Any]) -> None:
-        """A top-level document was parsed: into the sequence now; the poll adds its view and screenshot."""
+        """A top-level document was parsed: into the sequence now (a page that moves on by itself is
+        otherwise missed); the poll later replaces the entry with its view and screenshot."""
         if self.outcome.ok or self.outcome.reason or not isinstance(info, dict):
             return
         if bare(str(info.get("url"))) == bare(self.trap.redirect_uri):
             return
-        self.outcome.pages.append(
-            PageSeen(
-                "loaded",
-                str(info.get("title") or "")[:200],
-                bare(str(info.get("url"))),
-                None,
-                pgid=info.get("pgid") if isinstance(info.get("pgid"), str) else None,
-                error_codes=codes_of(info),
-            )
+        entry = PageSeen(
+            classify(info),
+            str(info.get("title") or "")[:200],
+            bare(str(info.get("url"))),
+            None,
+            pgid=info.get("pgid") if isinstance(info.get("pgid"), str) else None,
+            error_codes=codes_of(info),
         )
+        self.provisional.add(id(entry))
+        self.outcome.pages.append(entry)
 
     async def snap(self, kind: str, state: dict[str, Any]) -> None:
         from playwright.async_api import Error as PlaywrightError
@@ -356,20 +360,26 @@ class _Driver:
             shot = self.rec.screenshot(
                 f"signin-{sum(1 for p in self.outcome.pages if p.screenshot) + 1:02d}-{kind}", png
             )
-        pages = self.outcome.pages
-        last = pages[-1] if pages else None
-        if last is not None and last.kind == "loaded" and last.url == bare(str(state.get("url"))):
-            pages.pop()  # the same document, now with its view and screenshot
-        self.outcome.pages.append(
-            PageSeen(
-                kind,
-                str(state.get("title") or ""),
-                bare(str(state.get("url"))),
-                shot,
-                pgid=state.get("pgid"),
-                error_codes=codes_of(state),
-            )
+        entry = PageSeen(
+            kind,
+            str(state.get("title") or ""),
+            bare(str(state.get("url"))),
+            shot,
+            pgid=state.get("pgid"),
+            error_codes=codes_of(state),
         )
+        pages = self.outcome.pages
+        # The poll may read a document after the next one already reported itself: put the entry back in
+        # its place, replacing that document's provisional entry, so the sequence stays in page order.
+        at = next((i for i in range(len(pages) - 1, -1, -1) if pages[i].url == entry.url), None)
+        later_all_provisional = at is not None and all(id(p) in self.provisional for p in pages[at + 1 :])
+        if at is not None and later_all_provisional and id(pages[at]) in self.provisional:
+            self.provisional.discard(id(pages[at]))
+            pages[at] = entry
+        elif at is not None and later_all_provisional and at < len(pages) - 1:
+            pages.insert(at + 1, entry)
+        else:
+            pages.append(entry)
 
     async def run(self, authorize_url: str) -> SignInOutcome:
         from playwright.async_api import Error as PlaywrightError
