@@ -131,11 +131,19 @@ async def run(ctx: DrillContext) -> StepResult:
         )
 
     async def list_messages(flt: str) -> list[dict[str, Any]]:
+        """Every page (a busy shared mailbox can hold more than 50 mails since the sign-in), up to 20."""
         ctx.counters["graph_requests"] += 1
-        resp = await client.users.by_user_id(str(alert.mailbox)).messages.get(
-            request_configuration=config(flt)
-        )
-        return [_message(m) for m in (resp.value if resp else None) or []]
+        builder = client.users.by_user_id(str(alert.mailbox)).messages
+        resp = await builder.get(request_configuration=config(flt))
+        out = [_message(m) for m in (resp.value if resp else None) or []]
+        for _ in range(19):
+            link = getattr(resp, "odata_next_link", None)
+            if not link:
+                break
+            ctx.counters["graph_requests"] += 1
+            resp = await builder.with_url(link).get()
+            out.extend(_message(m) for m in (resp.value if resp else None) or [])
+        return out
 
     deadline = float(ctx.playbook.sla.alert)
     rejected: dict[str, dict[str, Any]] = {}
