@@ -413,8 +413,13 @@ class _Driver:
             except PlaywrightError:
                 await asyncio.sleep(0.1)  # navigating: the document is being replaced
                 continue
-            kind = classify(state)
             now = time.monotonic()
+            if str(state.get("url") or "").startswith("about:"):
+                if now - since > self.grace_s:
+                    return self.done(False, f"the sign-in page did not load within {self.grace_s:.0f}s")
+                await asyncio.sleep(0.1)  # the previous blank document, before the first page commits
+                continue
+            kind = classify(state)
             current = (bare(str(state["url"])), kind, state.get("pgid"), self.navigations)
             if current != marker and (kind != "unknown" or state.get("ready") == "complete"):
                 marker, since = current, now
@@ -467,6 +472,7 @@ class _Driver:
         if kind in INTERSTITIALS:
             code = 50203 if kind == "mfaRegistrationNag" else PAGES.get(kind, ("", None))[1]
             page = _NAMES.get(kind) or PAGES[kind][0]
+            self.outcome.interstitial = kind
             return self.fail(state, kind, f"unexpected interrupt {page}: {INTERSTITIALS[kind]}", code)
         if kind == "fido_failed":
             return self.fail(
