@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
+import json
+import re
 import shutil
 import threading
 import time
@@ -311,3 +314,48 @@ def test_a_40_second_pin_entry_is_not_cut_short_by_any_page_timer(world: World) 
     assert active[-1] - active[0] >= 38.0  # the driver saw the ceremony running the whole time
     assert [c["result"] for c in bridge.ceremonies] == ["ok"]
     assert [p["view"] for p in outcome.sequence()][-1] == "fido_ceremony"
+
+
+def test_a_wrong_password_page_fails_naming_50126(world: World, site: Any) -> None:
+    """The driver never posts a password, so 50126 only comes from someone else's post: a page on another
+    site submits a wrong password into a real flow, and the driver, landing on the answer, fails on it."""
+    from drill.browser.launch import chromium
+    from drill.browser.signin import sign_in
+    from drill.browser.ui_profile import UiProfile
+
+    world.reset()
+    http = world.http
+    parts = world.auth_uri().split("/", 3)
+    first = http.get(f"{world.sim.base_url}/{parts[3]}", headers={"Host": "login.microsoftonline.test"})
+    match = re.search(r"\$Config=(\{.+\});", first.text)
+    assert match
+    cfg = json.loads(match.group(1))
+    fields = {"type": "11", "ps": "2", "loginfmt": UPN, "passwd": "not-the-password",
+              "flowToken": cfg["sFT"], "ctx": cfg["sCtx"], "canary": cfg["canary"]}  # fmt: skip
+    inputs = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items())
+    action = f"https://login.microsoftonline.test{cfg['urlPost']}"
+    site.pages["/post-password"] = (
+        f'<!doctype html><title>x</title><form method="post" action="{action}">{inputs}</form>'
+        "<script>document.forms[0].submit()</script>"
+    )
+    sim_rules = world.sim.chromium_args[0].split("=", 1)[1]
+    site_rules = site.chromium_args[0].split("=", 1)[1]
+    pins = ",".join(a.split("=", 1)[1] for a in (world.sim.chromium_args[1], site.chromium_args[1]))
+    args = [
+        f"--host-resolver-rules={sim_rules}, {site_rules}",
+        f"--ignore-certificate-errors-spki-list={pins}",
+    ]
+
+    async def go() -> Any:
+        async with chromium(extra_args=args) as session:
+            return await sign_in(
+                session.context, site.url("rp.test", "/post-password"), REDIRECT, UPN, UiProfile(), None, 30
+            )
+
+    started = time.monotonic()
+    outcome = asyncio.run(go())
+    assert time.monotonic() - started < FAST_FAIL_S + 5
+    assert not outcome.ok
+    assert (outcome.page, outcome.error_code) == ("ConvergedSignIn", 50126), outcome.reason
+    assert "AADSTS50126" in outcome.reason
+    assert outcome.sequence()[-1]["error_codes"] == ["50126"]
