@@ -47,8 +47,11 @@ def slow_prompts(pin: str) -> Any:
     class SlowPrompts(ScriptedPrompts):
         delay_s = 0.0
         waited: list[float] = []  # noqa: RUF012 (per-instance use only)
+        on_pin: Any = None  # something that happens in the tenant while the operator is at the key
 
         def pin(self, key: Any, retries_left: int | None) -> str | None:
+            if self.on_pin is not None:
+                self.on_pin()
             started = time.monotonic()
             time.sleep(self.delay_s)  # in the ceremony thread, as a human at the key would be
             self.waited.append(time.monotonic() - started)
@@ -359,3 +362,19 @@ def test_a_wrong_password_page_fails_naming_50126(world: World, site: Any) -> No
     assert (outcome.page, outcome.error_code) == ("ConvergedSignIn", 50126), outcome.reason
     assert "AADSTS50126" in outcome.reason
     assert outcome.sequence()[-1]["error_codes"] == ["50126"]
+
+
+def test_a_passkey_deleted_during_the_ceremony_fails_inline_with_500344(world: World) -> None:
+    """The credential disappears from the tenant while the operator types the PIN: Entra finds no account
+    for the presented passkey and says so in place on the sign-in page."""
+    world.reset()
+    tenant = world.sim.state.tenant
+    world.prompts.on_pin = lambda: tenant.passkeys.clear()
+    try:
+        outcome, bridge = run(world)
+    finally:
+        world.prompts.on_pin = None
+    assert not outcome.ok
+    assert [c["result"] for c in bridge.ceremonies] == ["ok"]  # the key answered; Entra refused
+    assert (outcome.page, outcome.error_code) == ("ConvergedSignIn", 500344), outcome.reason
+    assert "AADSTS500344" in outcome.reason
