@@ -6,6 +6,8 @@ Other mails are recorded with the reason they do not count, and the wait goes on
 the reason says which link most likely broke: an alert already Fired (stateful rules send nothing new), a
 Resolved mail only, mail for another account, or a row that arrived later than any alert window.
 Its latency from the sign-in (both on the tenant's clock) is the number the SOC's SLA is about.
+Without this sign-in's SigninLogs row no mail can be shown to cover it, so the step fails at once, naming
+the log rows step, instead of waiting out an SLA that could only end in the same FAIL.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ NAME, TITLE = "alert", "The alert email reached the watched mailbox"
 SCOPES = (".default",)
 LATE_INGESTION_S = 300.0  # a row later than the shortest usual rule window (5 minutes) can be missed
 SELECT = ["id", "subject", "receivedDateTime", "from", "sender", "body", "internetMessageId"]
+NO_ROW = (
+    "not waited for: the log rows step found no SigninLogs row of this sign-in, and an alert mail counts "
+    "only when its evaluation window covers that row; fix the log rows step's finding first"
+)
 
 
 def _addr(recipient: Any) -> str:
@@ -112,6 +118,9 @@ async def run(ctx: DrillContext) -> StepResult:
     sb = StepBuilder(NAME, TITLE)
     if ctx.observer is None or ctx.timings.signin_started_at is None:
         return sb.fail("no sign-in to wait for an alert about")
+    if not ctx.signin_row.get("TimeGenerated"):
+        # judge() refuses every mail without the row, so waiting out the SLA could only end the same way.
+        return sb.fail(NO_ROW)
     alert = ctx.playbook.alert
     client = graph_client(ctx.observer, ctx.cloud, graph_scopes(ctx.cloud, SCOPES))
     # "After the sign-in" on the tenant's clock: the row's CreatedDateTime, else our start shifted by skew.

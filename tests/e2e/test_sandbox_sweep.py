@@ -102,7 +102,11 @@ def test_a_normal_user_gets_a_sandboxed_chromium() -> None:
     assert result.stdout.split() == ["True", "False", "sandboxed", "%PDF-"]  # the PDF renders sandboxed too
 
 
-def test_a_crashed_drills_profile_is_swept_but_a_running_one_is_not() -> None:
+def test_a_crashed_drills_profile_is_swept_but_a_running_one_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A temp folder of its own: a drill starting in another test worker sweeps the shared one too.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     crashed = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
     (crashed / "Cookies").write_text("ESTSAUTHPERSISTENT=left-behind")
     old = time.time() - STALE_AFTER_S - 60

@@ -69,6 +69,10 @@ def test_a_planted_pass_is_reported_by_verify_and_never_counted_by_status(
     forger = Signer.generate()
 
     with demo_world(tmp_path / "state") as world:
+        # A tenant 10x faster, with the fault matrix's SLAs for a PASS: the chain, not the clock, is tested.
+        world.sim.state.clock.set_scale(10)
+        sla = world.playbook.sla.model_copy(update={"log_row": 60, "alert": 120})
+        world.playbook = world.playbook.model_copy(update={"sla": sla})
         plant = plant_pass(reports, str(world.playbook.tenant.id), forger, tmp_path / "forger-ledger.jsonl")
         writer = BundleWriter(reports, workstation, pdf=None)
         code = execute(build_context(world, "ea01", quiet=True), writer)
