@@ -190,7 +190,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
         trust: Annotated[
             list[str] | None,
-            typer.Option("--trust", help="Accept only signatures by this key fingerprint (SHA256:...)."),
+            typer.Option(
+                "--trust", help="Accept only signatures by this key: fingerprint (SHA256:...) or PEM path."
+            ),
         ] = None,
     ) -> None:
         """Verify a bundle, then render it as JUnit XML (CI dashboards) or Markdown (tickets).
@@ -202,12 +204,13 @@ def register(app: typer.Typer) -> None:
         from drill.evidence import junit, markdown
         from drill.evidence._sanitize import clean_text
         from drill.evidence.gate import reportable
+        from drill.evidence.signing import parse_trust
 
         if not bundle.is_dir():
             raise DrillUserError(
                 f"{bundle}: not a drill evidence folder (give the folder named after the drill id)"
             )
-        shown = reportable(bundle, trusted=set(trust) if trust else None)
+        shown = reportable(bundle, trusted={parse_trust(t) for t in trust} if trust else None)
         for problem in shown.problems:
             typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
         render = junit.render if fmt is ReportFormat.junit else markdown.render

@@ -9,7 +9,6 @@ simulator and the keys agree across runs.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from drill.fsutil import atomic_write, private_mkdir
 
 # id-fido-gen-ce-aaguid: binds the attestation certificate to the model's AAGUID.
 OID_FIDO_AAGUID = x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
@@ -67,12 +68,6 @@ class AttestationMaterial:
     chain_der: tuple[bytes, ...]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -98,7 +93,7 @@ class VendorAuthority:
     def load_or_create(cls, directory: Path, spec: VendorSpec) -> VendorAuthority:
         """Open the vendor's root, creating it on first use."""
         home = directory / spec.slug
-        home.mkdir(parents=True, exist_ok=True)
+        private_mkdir(home)  # it holds the vendor's root and batch private keys
         key_path, cert_path = home / "root.key.pem", home / "root.pem"
         if key_path.exists() and cert_path.exists():
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
@@ -128,7 +123,7 @@ class VendorAuthority:
             )
             .sign(key, hashes.SHA256())
         )
-        _write_private(key_path, _pem_key(key))
+        atomic_write(key_path, _pem_key(key))
         cert_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
         return cls(spec, key, root)
 
@@ -166,7 +161,7 @@ class VendorAuthority:
                 )
                 .sign(self._root_key, hashes.SHA256())
             )
-            _write_private(key_path, _pem_key(key))
+            atomic_write(key_path, _pem_key(key))
             cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise TypeError(f"{key_path}: not an EC private key")

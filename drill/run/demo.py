@@ -137,7 +137,7 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
-    from drill.run.loop import execute
+    from drill.run.loop import execute, summary_printer
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
@@ -149,12 +149,8 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
             typer.echo(f"fault applied: {fault}", err=True)
         ctx = build_context(world, account, headed=headed)
         writer = writer_for(output, log_path=log_path)
-        code = execute(ctx, writer)
+        code = execute(ctx, writer, on_done=summary_printer(writer))
     shutil.rmtree(log_path.parent, ignore_errors=True)
-    finished = writer.finished
-    if finished is not None:
-        for line in finished.summary():
-            typer.echo(line)
     return code
 
 

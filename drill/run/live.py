@@ -61,7 +61,7 @@ def run_live(
 ) -> int:
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
-    from drill.run.loop import execute
+    from drill.run.loop import execute, summary_printer
 
     ctx = _context(playbook, account)  # user errors (software key on a Microsoft cloud) before any prompt
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
@@ -75,14 +75,8 @@ def run_live(
         log_path=log_path,
     )
 
-    def summary(_record: Any) -> None:
-        # Shown before the run forgets its registered secrets, so the summary is redacted with them.
-        if writer.finished is not None:
-            for line in writer.finished.summary():
-                _echo(line)
-
     try:
-        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=summary)
+        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=summary_printer(writer))
     finally:
         shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
 

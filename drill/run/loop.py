@@ -14,11 +14,13 @@ import signal
 from collections.abc import Callable
 
 import structlog
+import typer
 
 from drill.browser.launch import sweep_stale
+from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import DrillRecord, Verdict
 from drill.run.orchestrator import EXIT_CODES, RecordSink, run_drill
-from drill.secrets import forget_secrets
+from drill.secrets import forget_secrets, redact_text
 from drill.steps.context import DrillContext
 
 log = structlog.get_logger("drill.run.loop")
@@ -44,6 +46,18 @@ def execute(
         return _execute(ctx, sink, operator_name=operator_name, witness=witness, on_done=on_done)
     finally:
         forget_secrets()
+
+
+def summary_printer(writer: BundleWriter) -> Callable[[DrillRecord], None]:
+    """An `on_done` that prints the bundle's closing lines while the run's secrets are still registered,
+    so they are redacted (execute forgets them right after)."""
+
+    def show(_record: DrillRecord) -> None:
+        if writer.finished is not None:
+            for line in writer.finished.summary():
+                typer.echo(redact_text(line))
+
+    return show
 
 
 def _execute(

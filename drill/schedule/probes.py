@@ -76,9 +76,13 @@ class ObserverProbes:
         from msgraph.generated.role_management.directory.role_assignment_schedule_instances.role_assignment_schedule_instances_request_builder import (  # noqa: E501
             RoleAssignmentScheduleInstancesRequestBuilder as Instances,
         )
+        from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (  # noqa: E501
+            RoleAssignmentsRequestBuilder as Assignments,
+        )
         from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 
-        from drill.steps.ga_proof import _instance_dict, classify
+        from drill.steps.ga_proof import assignment_dict, classify, classify_assignments, instance_dict
+        from drill.steps.waiting import service_message
 
         user_id = str(account.object_id)
         user_cfg = RequestConfiguration(
@@ -92,18 +96,36 @@ class ObserverProbes:
             )
         )
 
-        async def go() -> tuple[Any, list[dict[str, Any]]]:
+        assign_cfg = RequestConfiguration(
+            query_parameters=Assignments.RoleAssignmentsRequestBuilderGetQueryParameters(
+                filter=f"principalId eq '{user_id}'"
+            )
+        )
+
+        async def go() -> tuple[Any, list[dict[str, Any]] | None, list[dict[str, Any]]]:
+            """The user, its PIM schedule instances (None without a P2 licence) and, then, its role
+            assignments: the same fallback as the drill's GA proof, so no licence is no false FAIL."""
             client = self._graph()
             user = await client.users.by_user_id(user_id).get(request_configuration=user_cfg)
-            page = await client.role_management.directory.role_assignment_schedule_instances.get(
-                request_configuration=role_cfg
-            )
-            return user, [_instance_dict(i) for i in (page.value or [])] if page else []
+            directory = client.role_management.directory
+            try:
+                page = await directory.role_assignment_schedule_instances.get(request_configuration=role_cfg)
+            except Exception as exc:
+                if "AadPremiumLicenseRequired" not in service_message(exc):
+                    raise
+                found = await directory.role_assignments.get(request_configuration=assign_cfg)
+                return user, None, [assignment_dict(a) for a in (found.value or [])] if found else []
+            return user, [instance_dict(i) for i in (page.value or [])] if page else [], []
 
-        user, instances = asyncio.run(go())
+        user, instances, assignments = asyncio.run(go())
         if user is None:
             return ProbeResult(False, f"{account.upn} ({user_id}) not found")
         if not user.account_enabled:
             return ProbeResult(False, f"{account.upn} is disabled")
+        if instances is None:
+            ok, reason = classify_assignments(assignments, user_id)
+            evidence = {"assignments": len(assignments), "api": "roleAssignments (no PIM licence)"}
+            reason += " (role-assignments API: no PIM licence)"
+            return ProbeResult(ok, f"{account.upn}: {reason}", evidence)
         ok, reason = classify(instances, [], user_id)
         return ProbeResult(ok, f"{account.upn}: {reason}", {"assignments": len(instances)})

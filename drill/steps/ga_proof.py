@@ -69,7 +69,7 @@ def classify(
     return False, "; ".join(dict.fromkeys(reasons)) or "assignment not direct, permanent and tenant-wide"
 
 
-def _instance_dict(i: Any) -> dict[str, Any]:
+def instance_dict(i: Any) -> dict[str, Any]:
     end = getattr(i, "end_date_time", None)
     return {
         "id": i.id,
@@ -83,7 +83,7 @@ def _instance_dict(i: Any) -> dict[str, Any]:
     }
 
 
-def _assignment_dict(a: Any) -> dict[str, Any]:
+def assignment_dict(a: Any) -> dict[str, Any]:
     return {
         "id": a.id,
         "principalId": a.principal_id,
@@ -171,7 +171,7 @@ async def run(ctx: DrillContext) -> StepResult:
                 )
             )
         )
-        instances = [_instance_dict(i) for i in await _all_pages(inst_builder, inst_resp, ctx)]
+        instances = [instance_dict(i) for i in await _all_pages(inst_builder, inst_resp, ctx)]
         elig_resp = await read(
             lambda: elig_builder.get(
                 request_configuration=RequestConfiguration(
@@ -181,7 +181,7 @@ async def run(ctx: DrillContext) -> StepResult:
                 )
             )
         )
-        eligible = [_instance_dict(i) for i in await _all_pages(elig_builder, elig_resp, ctx)]
+        eligible = [instance_dict(i) for i in await _all_pages(elig_builder, elig_resp, ctx)]
         ok, reason = classify(instances, eligible, user_id)
         graph_says_ga = any(i.get("roleDefinitionId") == GLOBAL_ADMIN for i in instances)
         sb.check(
@@ -208,7 +208,7 @@ async def run(ctx: DrillContext) -> StepResult:
             )
         except ServiceRefused as inner:
             return sb.fail(f"Graph refused the role-assignments query (HTTP {inner.status}): {inner.message}")
-        assignments = [_assignment_dict(a) for a in await _all_pages(assign_builder, resp, ctx)]
+        assignments = [assignment_dict(a) for a in await _all_pages(assign_builder, resp, ctx)]
         ok, reason = classify_assignments(assignments, user_id)
         graph_says_ga = any(a.get("roleDefinitionId") == GLOBAL_ADMIN for a in assignments)
         sb.check(

@@ -23,7 +23,7 @@ def _proof(sim: SimServer, token: str) -> tuple[bool, str]:
 
     from drill.clients import graph_client, graph_scopes
     from drill.clouds import Cloud
-    from drill.steps.ga_proof import SCOPES, _instance_dict, classify
+    from drill.steps.ga_proof import SCOPES, classify, instance_dict
 
     cloud = Cloud(name="sim", authority_host=sim.base_url, graph_endpoint=sim.base_url,
                   logs_endpoint=sim.base_url, logs_audience="https://api.loganalytics.io",
@@ -57,7 +57,7 @@ def _proof(sim: SimServer, token: str) -> tuple[bool, str]:
         finally:
             await _close(client)
         return classify(
-            [_instance_dict(i) for i in active.value], [_instance_dict(i) for i in eligible.value], EA01
+            [instance_dict(i) for i in active.value], [instance_dict(i) for i in eligible.value], EA01
         )
 
     return asyncio.run(go())

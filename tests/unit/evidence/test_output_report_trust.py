@@ -10,6 +10,7 @@ import json
 import xml.etree.ElementTree as ET  # our own output, parsed to prove what a CI dashboard reads
 from pathlib import Path
 
+from cli_support import run_cli
 from evidence_support import WriteBundle
 from records_support import failing, healthy
 from typer.testing import CliRunner, Result
@@ -79,11 +80,22 @@ def test_valid_bundle_still_renders_pass_and_names_its_signer(write_bundle: Writ
 
 def test_wrong_trust_renders_incomplete_untrusted_signer(write_bundle: WriteBundle) -> None:
     bundle = write_bundle(healthy("drill-pinned"))
-    out = _report(bundle.path, "--format", "junit", "--trust", "SHA256:someone-else")
+    out = _report(bundle.path, "--format", "junit", "--trust", Signer.generate().fingerprint)
     assert out.exit_code != 0
     _, props = _junit(out)
     assert props["verdict"] == "INCOMPLETE"
     assert f"signed by {bundle.fingerprint}, which is not a trusted key" in str(props["reason"])
+
+
+def test_a_mistyped_trust_is_a_usage_error_not_an_untrusted_signer(write_bundle: WriteBundle) -> None:
+    """As for drill verify: a typo must not quietly pin nothing and blame the signature."""
+    bundle = write_bundle(healthy("drill-typo"))
+    code, out, err = run_cli(
+        "report", str(bundle.path), "--format", "junit", "--trust", "SHA256:someone-else"
+    )
+    assert code == 2
+    assert "not a key fingerprint" in err
+    assert "<testsuite" not in out
 
 
 def test_bundle_self_signed_by_another_key_fails_the_workstation_pin(

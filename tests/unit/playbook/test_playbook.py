@@ -36,6 +36,7 @@ def test_example_playbook_is_valid_and_follows_the_guidance() -> None:
     assert pb.evidence.filing[0].kind == "folder"
     assert pb.announce is not None
     assert pb.announce.to == ["soc@contoso.com"]
+    assert pb.browser.headless is None  # the template people copy keeps a live drill headed (issue 11)
     # The template is what people copy: it must itself raise no advice.
     assert playbook_warnings(pb) == []
 

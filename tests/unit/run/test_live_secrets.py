@@ -200,3 +200,22 @@ def test_a_drill_forgets_every_registered_secret_when_it_ends(
     for value in (PIN, ACCESS, REFRESH, CODE):
         assert value not in text
     assert all(json.loads(line) for line in text.splitlines())
+
+
+def test_the_closing_summary_is_printed_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Live and demo print the bundle's summary through one printer, while the secrets are registered."""
+    from types import SimpleNamespace
+
+    from drill.run.loop import summary_printer
+    from drill.secrets import register_secret
+
+    register_secret(PIN)
+    try:
+        finished = SimpleNamespace(summary=lambda: [f"bundle for {PIN}", "ledger head abc"])
+        summary_printer(SimpleNamespace(finished=finished))(None)  # type: ignore[arg-type]
+    finally:
+        forget_secrets()
+    out = capsys.readouterr().out
+    assert PIN not in out
+    assert REDACTED in out
+    assert "ledger head abc" in out

@@ -68,3 +68,19 @@ def test_observer_probes_pass_on_a_healthy_tenant_and_catch_a_removed_ga(world: 
     drifted = keyless_check(world.playbook, probes, now)
     assert [c.id for c in drifted.failed] == ["account_ea01", "account_ea02"]
     assert drifted.failed[0].reason == "ea01@contoso.test: no Global Administrator assignment at all"
+
+
+def test_the_keyless_ga_probe_falls_back_to_role_assignments_without_a_pim_licence(world: World) -> None:
+    """As in the drill's GA proof: no Entra ID P2 is no false FAIL, and a removed GA still fails."""
+    from drill.sim.faults import apply_fault
+
+    probes = ObserverProbes(world.playbook, world.credential, world.cloud)
+    apply_fault(world.sim.state, "pim-licence-missing")
+    result = probes.account(world.playbook.account("ea01"))
+    assert result.ok, result.reason
+    assert "no PIM licence" in result.reason
+    assert result.evidence["api"] == "roleAssignments (no PIM licence)"
+    apply_fault(world.sim.state, "ga-removed")
+    removed = probes.account(world.playbook.account("ea01"))
+    assert not removed.ok
+    assert "no Global Administrator assignment at all" in removed.reason
