@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from drill.sim.faults import apply_fault
+from drill.sim.identity.variants import VARIANTS, differences
 from drill.sim.server import SimServer
 from drill.sim.tenant import load_tenant
 
@@ -190,6 +191,26 @@ def test_without_login_hint_the_driver_types_the_name_and_the_lookup_picks_fido(
     outcome, _ = run(world, login_hint=None)
     assert outcome.ok, outcome.reason
     assert views(outcome)[0] == ("ConvergedSignIn", "username")
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_variant_leads_through_its_documented_page_sequence(world: World, variant: str) -> None:
+    """The sequences tests/live compares a live drill's pages with (drill/sim/identity/variants.py)."""
+    world.reset(**VARIANTS[variant])
+    outcome, _ = run(world)
+    assert outcome.ok, outcome.reason
+    assert differences(variant, outcome.sequence()) == []
+
+
+def test_a_sequence_that_differs_is_named_at_its_first_difference() -> None:
+    recorded = [
+        {"pgid": "ConvergedSignIn", "view": "signin_waiting"},
+        {"pgid": "ConvergedTFA", "view": "tfa"},
+    ]
+    lines = differences("fido-direct-kmsi", recorded)
+    assert lines[-1] == (
+        "first difference at page 2: simulator (None, 'fido_ceremony'), recorded ('ConvergedTFA', 'tfa')"
+    )
 
 
 # -- FAIL paths: each interrupt and error, naming the page and the code, within seconds ----------------------
