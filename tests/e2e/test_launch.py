@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,14 +82,21 @@ def test_headless_presents_a_desktop_chrome_user_agent(site: object) -> None:
         async with chromium(extra_args=site.chromium_args) as session:  # type: ignore[attr-defined]
             seen["session"] = str(session.user_agent)
             page = session.context.pages[0]
-            header: list[str] = []
-            page.on("request", lambda r: header.append(r.headers.get("user-agent", "")))
+            requests: list[Any] = []
+            page.on("request", lambda r: requests.append(r))
             site.pages["/ua"] = "<title>ua</title>"  # type: ignore[attr-defined]
             await page.goto(site.url("rp.test", "/ua"))  # type: ignore[attr-defined]
             seen["navigator"] = await page.evaluate("navigator.userAgent")
-            seen["header"] = header[0]
+            headers = await requests[0].all_headers()
+            seen["header"] = headers.get("user-agent", "")
+            # Client hints too: Entra could read the brands (old headless Chrome said "HeadlessChrome").
+            hints["sec-ch-ua"] = headers.get("sec-ch-ua", "")
+            hints["brands"] = await page.evaluate("JSON.stringify(navigator.userAgentData.brands)")
 
+    hints: dict[str, str] = {}
     asyncio.run(main())
+    assert "Chromium" in hints["sec-ch-ua"], hints
+    assert all("Headless" not in v for v in hints.values()), hints
     for where, ua in seen.items():
         assert "Headless" not in ua, where
         assert ua.startswith("Mozilla/5.0 ("), where
