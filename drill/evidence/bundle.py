@@ -259,7 +259,9 @@ class BundleWriter:
         digest = sha256_file(final / manifest.MANIFEST)
         line = ledger.append(self.ledger_path, ledger.drill_entry(record, final.name, digest), self.signer)
         page = (
-            write_history(self.reports_dir, self.ledger_path, record.account_name) if self._history else None
+            write_history(self.reports_dir, self.ledger_path, record.account_name, self.signer)
+            if self._history
+            else None
         )
         self._record = record
         self.finished = FinishedBundle(
@@ -383,15 +385,23 @@ def started_ids(reports_dir: Path, signer: Signer) -> set[str]:
     return found
 
 
-def write_history(reports_dir: Path, ledger_path: Path, account: str) -> Path | None:
-    """Refresh `history/<account>.html` from the ledger (derived, unsigned: the ledger is the record)."""
+def write_history(reports_dir: Path, ledger_path: Path, account: str, signer: Signer) -> Path | None:
+    """Refresh `history/<account>.html` from the ledger (derived, unsigned: the ledger is the record).
+
+    Only lines that verify and are signed by `signer` (the key this workstation's drills sign with) are
+    shown as drills, as `drill schedule status` counts them; the page says how many other lines it left out,
+    so a planted or edited line is neither shown as a drill nor hidden from the reader.
+    """
     from drill.evidence.html import render_history
 
-    entries = ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL, account=account)
+    report = ledger.verify(ledger_path, {signer.fingerprint})
+    entries = [
+        e for e in report.verified if e.get("kind") == ledger.KIND_DRILL and e.get("account") == account
+    ]
     target = reports_dir / HISTORY_DIR / f"{safe_name(account)}.html"
     try:
         private_mkdir(target.parent)
-        atomic_write(target, render_history(account, entries).encode())
+        atomic_write(target, render_history(account, entries, left_out=len(report.problems)).encode())
     except OSError:
         return None
     return target

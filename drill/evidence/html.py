@@ -241,8 +241,9 @@ def _history_rows(entries: list[dict[str, Any]]) -> list[HistoryRow]:
     return rows
 
 
-def render_history(account: str, entries: list[dict[str, Any]]) -> str:
-    """One account's drills from the ledger: verdicts in a table, latencies as an inline SVG chart."""
+def render_history(account: str, entries: list[dict[str, Any]], left_out: int = 0) -> str:
+    """One account's drills from the ledger: verdicts in a table, latencies as an inline SVG chart;
+    `left_out` ledger problems (lines that did not verify) are named, not shown as drills."""
     entries = [e for e in entries if isinstance(e, dict)]
     css, csp = _css()
     return (
@@ -251,6 +252,7 @@ def render_history(account: str, entries: list[dict[str, Any]]) -> str:
         .render(
             account=account,
             entries=_history_rows(entries),
+            left_out=left_out,
             chart=timeline.history(entries, HISTORY_METRICS),
             labels=HISTORY_LABELS,
             css=css,

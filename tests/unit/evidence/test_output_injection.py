@@ -19,10 +19,11 @@ from records_support import failing, healthy
 from typer.testing import CliRunner
 
 from drill.cli import app
-from drill.evidence import junit, markdown
+from drill.evidence import junit, ledger, markdown
 from drill.evidence.bundle import write_history
 from drill.evidence.html import render_history, render_report
 from drill.evidence.model import DrillRecord, Finding
+from drill.evidence.signing import Signer
 
 HOSTILE = (
     "\x1b[2J\x1b]0;owned\x07 NUL\x00 CR\rOVERWRITE \x7f\x9b31m \u202egnp.exe "
@@ -104,36 +105,59 @@ def test_html_report_shows_controls_as_text() -> None:
     assert "<script>alert" not in page
 
 
-def _ledger_line(**entry: object) -> str:
-    return json.dumps({"kind": "drill", "account": "bg-primary", **entry}) + "\n"
+def _sign_line(path: Path, signer: Signer, **entry: object) -> None:
+    """A line the workstation's own key signed (an older version's, or one with odd fields)."""
+    ledger.append(path, {"kind": "drill", "account": "bg-primary", **entry}, signer)
 
 
 def test_history_page_survives_a_ledger_line_without_next_due(
-    write_bundle: WriteBundle, reports: Path
+    write_bundle: WriteBundle, reports: Path, signer: Signer
 ) -> None:
     first = write_bundle(healthy("drill-h1"))
-    line = _ledger_line(
-        drill_id="drill-by-hand", verdict="PASS", started_at="2026-11-01T06:00:00Z", timings={}
-    )
-    with first.ledger_path.open("a", encoding="utf-8") as book:
-        book.write(line)  # written by an older version, or by hand: every field but next_due
-    page = write_history(reports, first.ledger_path, "bg-primary")
+    # Written by an older version: every field but next_due.
+    _sign_line(
+        first.ledger_path, signer, drill_id="drill-by-hand", verdict="PASS",
+        started_at="2026-11-01T06:00:00Z", timings={},
+    )  # fmt: skip
+    page = write_history(reports, first.ledger_path, "bg-primary", signer)
     assert page is not None  # rendering raised UndefinedError ('next_due') before the fix
     html = page.read_text(encoding="utf-8")
     assert re.search(r"<td>drill-by-hand</td>[^\n]*\n[^\n]*<td>—</td></tr>", html)
     assert "drill-h1" in html
 
 
-def test_history_page_shows_hostile_ledger_fields_as_text(write_bundle: WriteBundle, reports: Path) -> None:
+def test_history_page_shows_hostile_ledger_fields_as_text(
+    write_bundle: WriteBundle, reports: Path, signer: Signer
+) -> None:
     first = write_bundle(healthy("drill-h1"))
-    with first.ledger_path.open("a", encoding="utf-8") as book:
-        book.write(_ledger_line(drill_id=f"drill-{HOSTILE}", verdict=HOSTILE, timings="not a dict"))
-    page = write_history(reports, first.ledger_path, "bg-primary")
+    _sign_line(first.ledger_path, signer, drill_id=f"drill-{HOSTILE}", verdict=HOSTILE, timings="not a dict")
+    page = write_history(reports, first.ledger_path, "bg-primary", signer)
     assert page is not None
     html = page.read_text(encoding="utf-8")
     assert not RAW_CONTROL.search(html)
     assert "drill-\\x1b[2J" in html
     assert "<script>alert" not in html
+
+
+def test_history_page_leaves_out_lines_that_do_not_verify_and_says_so(
+    write_bundle: WriteBundle, reports: Path, signer: Signer, tmp_path: Path
+) -> None:
+    """A planted PASS (unsigned, or signed by another key) is not shown as a drill, as status ignores it."""
+    first = write_bundle(healthy("drill-h1"))
+    planted = {"kind": "drill", "account": "bg-primary", "drill_id": "drill-planted", "verdict": "PASS"}
+    with first.ledger_path.open("a", encoding="utf-8") as book:
+        book.write(json.dumps(planted) + "\n")
+    page = write_history(reports, first.ledger_path, "bg-primary", signer)
+    assert page is not None
+    html = page.read_text(encoding="utf-8")
+    assert "drill-h1" in html
+    assert "drill-planted" not in html
+    assert "1 ledger problem(s)" in html
+    other = Signer.load(state_dir=tmp_path / "other")
+    assert (
+        "drill-h1"
+        not in (write_history(reports, first.ledger_path, "bg-primary", other) or Path()).read_text()
+    )
 
 
 def test_history_chart_with_infinite_or_huge_latencies_finishes() -> None:
