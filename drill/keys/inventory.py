@@ -30,11 +30,14 @@ SOFTWARE_DIR_ENV = "DRILL_SOFTWARE_KEYS"
 
 
 def is_builtin_cloud(cloud: Cloud) -> bool:
-    """A real Microsoft cloud: a built-in by name, or any endpoint set whose sign-in host is Microsoft's."""
-    from drill.clouds import BUILTIN
+    """A real Microsoft cloud: a built-in by name, or any endpoint set whose sign-in host is on one of
+    Microsoft's domains (the same test the playbook's endpoint pairing uses, so the two never disagree)."""
+    from urllib.parse import urlsplit
 
-    hosts = {c.authority_host.rstrip("/").lower() for c in BUILTIN.values()}
-    return cloud.name in BUILTIN or cloud.authority_host.rstrip("/").lower() in hosts
+    from drill.clouds import BUILTIN
+    from drill.playbook.endpoints import is_microsoft_host
+
+    return cloud.name in BUILTIN or is_microsoft_host(urlsplit(cloud.authority_host).hostname or "")
 
 
 def refuse_software_keys(cloud: Cloud, software: Path | None) -> None:

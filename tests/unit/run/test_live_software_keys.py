@@ -109,6 +109,16 @@ def test_a_custom_cloud_on_microsoft_endpoints_counts_as_microsoft() -> None:
     assert is_builtin_cloud(disguised)
     with pytest.raises(Exception, match="hardware keys only"):
         refuse_software_keys(disguised, Path("/keys"))
+    # Any Microsoft sign-in host, not only the built-ins' own spellings (trailing dot, other login hosts).
+    for authority in (
+        "https://login.microsoftonline.com.",
+        "https://login.windows.net",
+        "https://LOGIN.microsoft.com",
+    ):
+        assert is_builtin_cloud(replace(PUBLIC, name="rehearsal", authority_host=authority)), authority
+    assert not is_builtin_cloud(
+        replace(PUBLIC, name="sim", authority_host="https://login.microsoftonline.test:8443")
+    )
 
 
 def test_hardware_only_selection_refuses_a_software_key(demo_playbook: Path, software_keys: Path) -> None:
