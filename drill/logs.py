@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from drill.fsutil import private_mkdir
 from drill.secrets import format_exception, redact_event, redact_text
 
 # --- set-up -----------------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def configure_logging(json_path: Path | None, console: bool = True, level: int |
 
     handlers: list[logging.Handler] = []
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(json_path.parent)
         file_handler = logging.FileHandler(json_path, encoding="utf-8")
         file_handler.setFormatter(formatter(structlog.processors.JSONRenderer(default=str)))
         handlers.append(file_handler)

@@ -29,7 +29,7 @@ from typing import Any
 from drill.errors import DrillUserError
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import Signer, fingerprint, public_key_from_b64, verify_signature
-from drill.fsutil import O_NOFOLLOW, PRIVATE_FILE, atomic_write
+from drill.fsutil import O_NOFOLLOW, PRIVATE_FILE, atomic_write, private_mkdir
 
 LEDGER_VERSION = 1
 LEDGER_NAME = "ledger.jsonl"  # its name beside the bundles in an evidence folder
@@ -86,7 +86,7 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
     clash = _RESERVED & entry.keys()
     if clash:
         raise ValueError(f"ledger entry may not set reserved fields: {sorted(clash)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(path.parent)
     with locked(path):
         old = path.read_bytes() if path.exists() else b""
         prev, seq = GENESIS, 0

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from drill.errors import DrillUserError
+from drill.fsutil import private_mkdir
 
 KEY_FILE = "evidence-signing-key.pem"
 STATE_ENV = "DRILL_STATE_DIR"
@@ -155,7 +156,7 @@ class Signer:
         path = directory / KEY_FILE
         if path.exists():
             return cls(_read_key(path), str(path))
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_mkdir(directory)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from fido2.hid.base import HidDescriptor
 from fido2.utils import sha256
 
+from drill.fsutil import private_mkdir
 from drill.keys.base import KeyInfo, OperatorPrompts
 from drill.keys.software_ctap import SoftwareCtap2
 from drill.keys.software_hid import PresenceCallback, SoftwareHidConnection, SoftwareHidEngine
@@ -99,7 +100,7 @@ class SoftwareKey:
             if len(pin) < 4 or len(pin.encode()) > 63:
                 raise ValueError("a PIN must be 4 to 63 bytes long")
             state.set_pin_hash(sha256(pin.encode())[:16])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(path.parent)
         state.save(path)
         return cls(path, state, presence)
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from drill.fsutil import private_mkdir
 from drill.logs import get_logger
 from drill.schedule.due import SentStore, account_statuses, owed_reminder
 from drill.schedule.keyless import (
@@ -220,7 +221,7 @@ class DrillScheduler:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        runtime.state_dir.mkdir(parents=True, exist_ok=True)
+        private_mkdir(runtime.state_dir)
         self.runtime = runtime
         self.reminder_every = reminder_every
         self.keyless_every = keyless_every

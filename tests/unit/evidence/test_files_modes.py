@@ -112,3 +112,17 @@ def test_the_scheduler_sent_store_is_owner_only(open_umask: None, tmp_path: Path
         reader.close()
     assert _mode(state) == 0o700
     assert _mode(state.parent) == 0o700
+
+
+def test_every_other_folder_the_drill_creates_is_private(open_umask: None, tmp_path: Path) -> None:
+    """The ledger's folder, the signing key's, the JSON log's and a software key's, each two levels deep."""
+    from drill.evidence import ledger
+    from drill.logs import configure_logging
+
+    signer = Signer.load(state_dir=tmp_path / "state" / "signing")
+    ledger.append(tmp_path / "books" / "a" / "ledger.jsonl", {"kind": "note"}, signer)
+    configure_logging(tmp_path / "logs" / "a" / "log.jsonl", console=False)
+    made = [tmp_path / n for n in ("state", "state/signing", "books", "books/a", "logs", "logs/a")]
+    assert {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {
+        str(p.relative_to(tmp_path)): "0o700" for p in made
+    }
