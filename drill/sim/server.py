@@ -168,6 +168,7 @@ class SimServer:
 
     def stop(self) -> None:
         self._stop.set()
+        self.state.stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         for thread in (self._thread, self._ticker):

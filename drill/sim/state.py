@@ -100,6 +100,9 @@ class SimState:
     # the public base URL Python clients use, e.g. https://127.0.0.1:PORT (set by the server)
     base_url: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Set when the server stops: background work (an alert engine catching up hours of evaluations after
+    # the clock jumped) ends at its next step instead of running on into interpreter shutdown.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def fault(self, name: str) -> dict[str, Any] | None:
         return self.faults.get(name)

@@ -160,7 +160,7 @@ class AlertEngine:
         now = self.state.clock.now()
         for rule in self.state.tenant.alertRules:
             rs = self.rules.setdefault(rule["name"], RuleState(rule["name"], now + _freq(rule)))
-            while rule.get("enabled", True):
+            while rule.get("enabled", True) and not self.state.stopping.is_set():
                 due_retry = min((r for r in rs.retries if r[0] <= now), default=None, key=lambda r: r[0])
                 if due_retry is not None and due_retry[0] <= rs.next_run:
                     rs.retries.remove(due_retry)

@@ -17,11 +17,15 @@ from typing import Any
 
 import duckdb
 import duckdb_kql
+from duckdb_kql.engine import schema as table_schema
+from duckdb_kql.translate import CLOCK_SLOT  # where the query clock is bound (pinned version: pyproject)
 
 from drill.sim.loganalytics import kql_ext
 from drill.sim.loganalytics.schema import DUCK_TYPES, TABLES, iso
 
 kql_ext.install()
+
+TRANSLATIONS_KEPT = 256  # distinct query texts whose translation is kept (alert rules, the drill's queries)
 
 # The hidden arrival column: Log Analytics' standard `_TimeReceived`, read by `ingestion_time()`.
 ARRIVAL = "_TimeReceived"
@@ -77,6 +81,7 @@ class LogStore:
     def __init__(self) -> None:
         self._con = duckdb.connect()
         self._lock = threading.Lock()
+        self._translations: dict[str, tuple[str, dict[str, Any], bool]] = {}  # KQL -> SQL, params, pinned
         # row Id -> when a query can first see it (its first arrival; a duplicate arrives later)
         self.visible_at: dict[str, datetime] = {}
         # Rows live in schema `ingest`; queries see views of what has been ingested by their `now`.
@@ -114,6 +119,30 @@ class LogStore:
         with self._lock:
             return self._con.execute(sql).fetchall()
 
+    def _translated(self, cur: Any, kql: str, now: datetime) -> tuple[str, dict[str, Any]]:
+        """The SQL of `kql` and its parameters with the clock at `now`, translating each text only once.
+
+        Alert rules run the same few queries at every evaluation, and translating one (parse and lower)
+        costs far more than running it on a drill's rows. The translation does not depend on the clock:
+        duckdb-kql binds `now()` as the parameter CLOCK_SLOT, so a cached one is re-bound to `now`, unless
+        the query pinned its own clock (`set query_now`), which is kept as the query wrote it.
+        """
+        cached = self._translations.get(kql)
+        if cached is None:
+            result = duckdb_kql.to_sql(kql, schema=table_schema(cur), query_now=now)
+            if result.unbound:
+                raise duckdb_kql.KqlSchemaError(
+                    ", ".join(result.unbound), hint="declared query parameter with no value and no default"
+                )
+            pinned = result.parameters.get(CLOCK_SLOT, now) != now
+            cached = self._translations[kql] = (str(result), dict(result.parameters), pinned)
+            while len(self._translations) > TRANSLATIONS_KEPT:
+                self._translations.pop(next(iter(self._translations)))
+        sql, params, pinned = cached
+        if CLOCK_SLOT in params and not pinned:
+            params = {**params, CLOCK_SLOT: now}
+        return sql, params
+
     def query(
         self, kql: str, now: datetime, window: tuple[datetime, datetime] | None = None
     ) -> tuple[list[dict[str, str]], list[list[Any]], bool]:
@@ -134,14 +163,18 @@ class LogStore:
                     )
                     cur.execute(view)
                 try:
-                    rel = duckdb_kql.query(cur, kql, query_now=now)
+                    sql, params = self._translated(cur, kql, now)
+                    cur.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
+                    # One prepare and one run (a relation plus .limit() would bind the query twice).
+                    cur.execute(sql, params) if params else cur.execute(sql)
+                    fetched = cur.fetchmany(ROW_LIMIT + 1)
                 except duckdb_kql.KqlSyntaxError as exc:
                     raise QueryError("SyntaxError", str(exc)) from exc
                 except (duckdb_kql.KqlError, duckdb.Error) as exc:
                     raise QueryError("SemanticError", str(exc)) from exc
-                kinds = [kusto_type(str(t)) for t in rel.types]
-                columns = [{"name": n, "type": k} for n, k in zip(rel.columns, kinds, strict=True)]
-                fetched = rel.limit(ROW_LIMIT + 1).fetchall()
+                described = cur.description or []
+                kinds = [kusto_type(str(d[1])) for d in described]
+                columns = [{"name": d[0], "type": k} for d, k in zip(described, kinds, strict=True)]
             finally:
                 cur.close()
         cut = len(fetched) > ROW_LIMIT
