@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import duckdb_kql
 from duckdb_kql.engine import schema as table_schema
+from duckdb_kql.params import as_datetime
 from duckdb_kql.translate import CLOCK_SLOT  # where the query clock is bound (pinned version: pyproject)
 
 from drill.sim.loganalytics import kql_ext
@@ -134,13 +135,15 @@ class LogStore:
                 raise duckdb_kql.KqlSchemaError(
                     ", ".join(result.unbound), hint="declared query parameter with no value and no default"
                 )
-            pinned = result.parameters.get(CLOCK_SLOT, now) != now
+            # The library binds the clock as naive UTC: compare like with like to see whether it is ours.
+            clock = as_datetime(now, "query_now")
+            pinned = result.parameters.get(CLOCK_SLOT, clock) != clock
             cached = self._translations[kql] = (str(result), dict(result.parameters), pinned)
             while len(self._translations) > TRANSLATIONS_KEPT:
                 self._translations.pop(next(iter(self._translations)))
         sql, params, pinned = cached
         if CLOCK_SLOT in params and not pinned:
-            params = {**params, CLOCK_SLOT: now}
+            params = {**params, CLOCK_SLOT: as_datetime(now, "query_now")}
         return sql, params
 
     def query(

@@ -185,3 +185,16 @@ def test_drill_sim_query_cli(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "SyntaxError" in bad.stderr
+
+
+def test_a_cached_translation_follows_each_querys_clock_and_keeps_a_pinned_one() -> None:
+    """Each text is translated once: ago() must still move with the clock, and `set query_now` stays put."""
+    store = _store()
+    recent = "SigninLogs | where TimeGenerated > ago(30m) | count"
+    moments = (T0 + timedelta(minutes=20), NOW + timedelta(days=1))
+    counts = [store.query(recent, at)[1][0][0] for at in moments]
+    assert counts[0] > 0
+    assert counts[1] == 0  # a day later nothing is recent: the cached SQL was bound to the new clock
+    pinned = "set query_now = datetime(2026-11-01T12:20:00Z);\n" + recent
+    late = [store.query(pinned, at)[1][0][0] for at in (NOW, NOW + timedelta(days=1))]
+    assert late == [counts[0], counts[0]]  # the query's own clock, whatever `now` the caller passes
