@@ -71,9 +71,13 @@ def _json(value: Any) -> Any:
 def write_row(rows: list[dict[str, Any]], mark: str) -> dict[str, Any] | None:
     """The audit row whose Description newValue carries this drill's marker (the write, not the restore)."""
     for row in rows:
-        for target in _json(row.get("TargetResources")) or []:
-            for prop in (target or {}).get("modifiedProperties") or []:
-                if prop.get("displayName") == "Description" and mark in str(prop.get("newValue") or ""):
+        targets = _json(row.get("TargetResources"))
+        for target in targets if isinstance(targets, list) else []:
+            props = target.get("modifiedProperties") if isinstance(target, dict) else None
+            for prop in props if isinstance(props, list) else []:
+                if not isinstance(prop, dict) or prop.get("displayName") != "Description":
+                    continue
+                if mark in str(prop.get("newValue") or ""):
                     return row
     return None
 
@@ -85,6 +89,13 @@ def manual_fix(group: dict[str, Any], original: str | None) -> str:
         f"put it back by hand: group {group.get('displayName')!r} ({group.get('id')}), property "
         f"{PROPERTY}, value {value}"
     )
+
+
+def _said(exc: BaseException) -> str:
+    """What the service (or the wait) said, one line: HTTP status and Graph's message when it has them."""
+    if isinstance(exc, ServiceRefused):
+        return f"HTTP {exc.status}: {exc.message}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _target(ctx: DrillContext) -> tuple[str | None, str]:
@@ -149,6 +160,8 @@ async def run(ctx: DrillContext) -> StepResult:
         before = await read()
     except ServiceRefused as exc:
         return sb.fail(f"Graph refused to read group {group_id} (HTTP {exc.status}): {exc.message}")
+    except Exception as exc:  # noqa: BLE001 - a timeout or unknown error is a FAIL naming it, never a PASS
+        return sb.fail(f"Graph did not answer reading group {group_id} within the SLA: {_said(exc)}")
     original = before[PROPERTY]
     mark = marker(ctx.drill_id)
     if original and mark in original:
@@ -166,14 +179,14 @@ async def run(ctx: DrillContext) -> StepResult:
 
     async def restore_if_marked() -> None:
         """Cleanup's second chance: restore only while this drill's marker is still there."""
-        now = await read()
-        if now[PROPERTY] and mark in now[PROPERTY]:
-            try:
+        try:
+            now = await read()
+            if now[PROPERTY] and mark in now[PROPERTY]:
                 await patch(original)
-            except Exception as exc:
-                raise RuntimeError(
-                    f"the drill marker is still on the group: {manual_fix(before, original)}"
-                ) from exc
+        except Exception as exc:
+            raise RuntimeError(
+                f"the drill marker may still be on the group ({_said(exc)}): {manual_fix(before, original)}"
+            ) from exc
 
     ctx.cleanups.append(restore_if_marked)
     since = ctx.skew.tenant_time(utcnow()) - timedelta(seconds=5)
@@ -193,7 +206,15 @@ async def run(ctx: DrillContext) -> StepResult:
             f"Graph refused the write to group {group_id}'s {PROPERTY} (HTTP {exc.status}): "
             f"{exc.message}; {why}"
         )
-    written = await read()
+    except Exception as exc:  # noqa: BLE001 - the write may or may not have landed: not proven
+        return sb.fail(
+            f"the write to group {group_id}'s {PROPERTY} did not complete ({_said(exc)}): not proven; "
+            "cleanup removes the marker if it landed"
+        )
+    try:
+        written = await read()
+    except Exception as exc:  # noqa: BLE001 - an unreadable object fails the read-back check below
+        written = {PROPERTY: f"<not readable: {_said(exc)}>"}
     sb.check(
         "write_applied",
         "The privileged write took effect (read back)",
@@ -207,9 +228,8 @@ async def run(ctx: DrillContext) -> StepResult:
     try:
         await patch(original)
         restored = await read()
-    except (ServiceRefused, TimeoutError, Exception) as exc:  # noqa: BLE001 - any failure must name the fix
-        status = f"HTTP {exc.status}: {exc.message}" if isinstance(exc, ServiceRefused) else str(exc)[:300]
-        reason = f"the restore failed ({status}); {manual_fix(before, original)}"
+    except Exception as exc:  # noqa: BLE001 - any failure, refused or timed out, must name the fix
+        reason = f"the restore failed ({_said(exc)}); {manual_fix(before, original)}"
         sb.check("restore", "The write was restored (read back)", False, reason, {"at": utc_z(restore_at)})
         ctx.finding("critical", "Drill marker left on a directory object", reason, NAME)
         return sb.finish()
