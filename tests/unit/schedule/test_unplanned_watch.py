@@ -173,3 +173,63 @@ def test_planned_by_matches_ids_then_the_drilled_accounts_window() -> None:
     late = Activity("AuditLogs", "row2", "c2", at + timedelta(hours=1), EA01, "Update group")
     assert planned_by(late, drills, {EA01: "ea01"}) is None
     assert planned_by(late, [{**drills[0], "correlation_ids": ["c2"]}], {EA01: "ea01"}) is not None
+
+
+class _Seen:
+    """The activity the workspace holds (a stand-in for the observer's query, fixed for this test)."""
+
+    def __init__(self, rows: list[Activity]) -> None:
+        self.rows = rows
+
+    def activity(self, user_ids: Any, since: datetime, until: datetime) -> list[Activity]:
+        return [a for a in self.rows if since <= a.at <= until and a.user_id in user_ids]
+
+
+def test_the_daily_job_runs_the_watch_and_a_restarted_scheduler_sends_nothing_more(
+    make_playbook: Any, clock: FakeClock, signer: Signer, tmp_path: Path
+) -> None:
+    """Through APScheduler: the keyless job runs the watch; after a restart and a day's catch-up run, the
+    same use is neither ledgered nor notified again."""
+    import threading
+
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+    from drill.schedule.scheduler import DrillScheduler
+
+    pb = make_playbook(accounts=("bg-1",))
+    tid, path, state = str(pb.tenant.id), tmp_path / "reports" / "ledger.jsonl", tmp_path / "state"
+    user = str(pb.accounts[0].object_id)
+    seen = _Seen([Activity("SigninLogs", "row-1", "c-1", clock.now - timedelta(hours=5), user, "Sign-in")])
+    recording = RecordingNotifier()
+
+    def one_round() -> list[Any]:
+        done = threading.Event()
+        errors: list[Any] = []
+
+        def listener(event: Any) -> None:
+            if event.job_id == f"keyless:{tid}":
+                errors.append(getattr(event, "exception", None))
+                done.set()
+
+        rt = ScheduleRuntime([Target(pb, path, [recording])], state, signer, clock=clock,
+                             activity_for=lambda _: seen)  # fmt: skip
+        sched = DrillScheduler(rt)
+        sched.scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        try:
+            sched.start()
+            job = sched.scheduler.get_job(f"keyless:{tid}")
+            sched.scheduler.modify_job(job.id, next_run_time=datetime.now().astimezone())  # due now
+            assert done.wait(30)
+        finally:
+            sched.shutdown()
+        return errors
+
+    def unplanned() -> list[str]:  # the reminder job also runs (bg-1 was never drilled): not counted here
+        return [n.severity for n in recording.notices if "/unplanned/" in n.key]
+
+    assert one_round() == [None]
+    assert unplanned() == ["critical"]
+    clock.advance(timedelta(days=1))
+    assert one_round() == [None]  # a restarted scheduler, a day later
+    assert unplanned() == ["critical"]
+    assert len(ledger.read_entries(path, kind="unplanned-use")) == 1
