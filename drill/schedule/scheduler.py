@@ -244,7 +244,11 @@ class ScheduleRuntime:
 
 def unplanned_notice(use: Mapping[str, Any]) -> Notice:
     """The critical notice for one unplanned use: what, who, when, and how to record the review."""
-    account = use.get("account") or use.get("account_object_id")
+    from drill.evidence._sanitize import clean_text
+
+    # Log-derived text (an app's display name) is hostile input: control characters are shown, not sent.
+    account = clean_text(use.get("account") or use.get("account_object_id"))
+    use = {k: clean_text(v) if isinstance(v, str) else v for k, v in use.items()}
     return Notice(
         f"{use.get('tenant_id')}/unplanned/{use.get('use_id')}",
         "critical",

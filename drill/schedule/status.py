@@ -120,6 +120,8 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
     from rich.table import Table
     from rich.text import Text
 
+    from drill.evidence._sanitize import clean_text
+
     out: list[RenderableType] = []
     for block in blocks:
         if block.problems:
@@ -133,13 +135,15 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
                 )
             )
         for use in block.unreviewed:
-            uid, who = use.get("use_id"), use.get("account") or use.get("account_object_id")
+            # Log-derived text (app names, ids) is hostile input: control characters shown, never acted on.
+            c = {k: clean_text(use.get(k)) for k in ("use_id", "what", "at", "source", "correlation_id")}
+            who = clean_text(use.get("account") or use.get("account_object_id"))
             out.append(
                 Text(
-                    f"UNREVIEWED UNPLANNED USE {uid}: {use.get('what')} by {who} at {use.get('at')} "
-                    f"({use.get('source')}, CorrelationId {use.get('correlation_id')}). Review it: "
-                    f"`drill review {uid} --classification planned-drill|emergency|misuse --notes TEXT "
-                    "--playbook PLAYBOOK`.",
+                    f"UNREVIEWED UNPLANNED USE {c['use_id']}: {c['what']} by {who} at {c['at']} "
+                    f"({c['source']}, CorrelationId {c['correlation_id']}). Review it: "
+                    f"`drill review {c['use_id']} --classification planned-drill|emergency|misuse "
+                    "--notes TEXT --playbook PLAYBOOK`.",
                     style="bold red",
                 )
             )

@@ -233,3 +233,31 @@ def test_the_daily_job_runs_the_watch_and_a_restarted_scheduler_sends_nothing_mo
     assert one_round() == [None]  # a restarted scheduler, a day later
     assert unplanned() == ["critical"]
     assert len(ledger.read_entries(path, kind="unplanned-use")) == 1
+
+
+def test_log_text_in_a_use_is_shown_escaped_in_status_and_notice(tmp_path: Path, signer: Signer) -> None:
+    from drill.playbook import load_playbook
+    from drill.schedule.scheduler import unplanned_notice
+
+    pb = load_playbook(DEMO_PLAYBOOK, env={})
+    path = tmp_path / "ledger.jsonl"
+    use = {
+        "kind": "unplanned-use",
+        "use_id": "Uesc",
+        "tenant_id": str(pb.tenant.id),
+        "account": "ea01",
+        "what": "Sign-in to \x1b[2Jevil\r (result 0)",
+        "source": "SigninLogs",
+        "at": "t",
+        "correlation_id": "c",
+    }
+    ledger.append(path, use, signer)
+    texts = [
+        str(r) for r in render(collect([pb], path, datetime.now().astimezone()), datetime.now().astimezone())
+    ]
+    shown = next(t for t in texts if "Uesc" in t)
+    assert "\x1b" not in shown
+    assert "\\x1b[2J" in shown
+    notice = unplanned_notice(use)
+    assert "\x1b" not in notice.body
+    assert "\r" not in notice.body
