@@ -11,7 +11,15 @@ import sys
 import typer
 
 from drill import __version__
-from drill.commands import drill_cmds, evidence_cmds, keys_cmds, playbook_cmds, schedule_cmds, sim_cmds
+from drill.commands import (
+    drill_cmds,
+    evidence_cmds,
+    keys_cmds,
+    playbook_cmds,
+    review_cmds,
+    schedule_cmds,
+    sim_cmds,
+)
 from drill.errors import DrillUserError
 
 app = typer.Typer(
@@ -44,6 +52,7 @@ app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(schedule_cmds.app, name="schedule")
 drill_cmds.register(app)
 evidence_cmds.register(app)
+review_cmds.register(app)
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ LEDGER_NAME = "ledger.jsonl"  # its name beside the bundles in an evidence folde
 GENESIS = "0" * 64
 KIND_DRILL = "drill"
 KIND_KEYLESS_CHECK = "keyless-check"
+KIND_UNPLANNED_USE = "unplanned-use"  # break-glass activity that matches no drill (the scheduler's watch)
+KIND_REVIEW = "review"  # the post-use review of one unplanned use (`drill review`)
 _RESERVED = frozenset({"v", "seq", "prev", "recorded_at", "public_key", "signer", "sig"})
 
 
@@ -151,6 +153,8 @@ def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[
         "next_due": record.next_due.isoformat() if record.next_due else None,
         "bundle": bundle,
         "manifest_sha256": manifest_sha256,
+        # What the unplanned-use watch matches activity against, besides the drill's time window.
+        "correlation_ids": correlation_ids(record),
         "timings": {
             "signin_s": t.signin_s,
             "ingestion_latency_s": t.ingestion_latency_s,
@@ -159,6 +163,17 @@ def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[
             "time_to_alert_s": t.time_to_alert_s,
         },
     }
+
+
+def correlation_ids(record: DrillRecord) -> list[str]:
+    """The CorrelationIds of the drill's own log rows (sign-in row, admin task's audit row), as evidenced."""
+    found: list[str] = []
+    for step in record.steps:
+        for check in step.checks:
+            value = check.evidence.get("CorrelationId") if isinstance(check.evidence, dict) else None
+            if isinstance(value, str) and value and value != "None" and value not in found:
+                found.append(value)
+    return found
 
 
 @dataclass

@@ -362,6 +362,35 @@ class Announce(StrictModel):
     to: ListOfEmails = Field(description="Who to tell before a drill signs in, so the alert is expected.")
 
 
+class AdminTask(StrictModel):
+    """The harmless, reversible privileged write that proves the account can act, not only read.
+
+    Microsoft's emergency-access guidance asks drills to validate that the accounts "can sign-in and
+    perform administrative tasks". Two documented choices, both a marker appended to a group's description
+    and removed again: the break-glass group itself (`conditional_access.break_glass_group_id`), or a
+    dedicated, empty canary group (`canary_group_id`) for tenants whose break-glass group sits in a
+    restricted management administrative unit, where even Global Administrator may not write.
+    """
+
+    enabled: StrictBool = Field(default=True, description="Run the admin task step.")
+    target: Literal["break-glass-group", "canary-group"] = Field(
+        default="break-glass-group", description="Whose description carries the drill marker."
+    )
+    canary_group_id: uuid.UUID | None = Field(
+        default=None, description="The canary group (target canary-group): an empty security group."
+    )
+    alert_query_file: Path | None = Field(
+        default=None,
+        description="KQL that must return the write's AuditLogs row (default: the log_analytics one).",
+    )
+
+    @model_validator(mode="after")
+    def _canary_named(self) -> AdminTask:
+        if self.target == "canary-group" and self.canary_group_id is None:
+            raise ValueError("target canary-group needs canary_group_id: the object id of an empty group")
+        return self
+
+
 class Cleanup(StrictModel):
     revoke_sessions: StrictBool = Field(
         default=True, description="Revoke the break-glass account's sessions after the drill."
@@ -386,6 +415,7 @@ class Playbook(StrictModel):
     browser: Browser = Field(default_factory=lambda: Browser())
     announce: Announce | None = None
     cleanup: Cleanup = Field(default_factory=lambda: Cleanup())
+    admin_task: AdminTask = Field(default_factory=lambda: AdminTask())
 
     _source: Path | None = PrivateAttr(None)
 

@@ -8,10 +8,12 @@ preflight may later offer its own probes; `schedule.ScheduleRuntime.probes_for` 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from drill.schedule.keyless import ProbeResult
+from drill.schedule.watch import Activity, activity_query
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -40,6 +42,44 @@ class ObserverProbes:
         ok = result.status == LogsQueryStatus.SUCCESS
         reason = "query ran" if ok else f"partial result: {getattr(result, 'partial_error', '')}"
         return ProbeResult(ok, reason, {"workspace": workspace})
+
+    def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> list[Activity]:
+        """The accounts' SigninLogs and AuditLogs rows with TimeGenerated in [since, until] (the watch).
+
+        A partial or failed result raises: the watch must not read "no activity" into a query that did
+        not complete (fail closed).
+        """
+        from azure.monitor.query import LogsQueryStatus
+
+        from drill.clients import logs_client
+        from drill.isotime import parse_utc
+
+        workspace = str(self.playbook.log_analytics.workspace_id)
+        result = logs_client(self.credential, self.cloud).query_workspace(
+            workspace, activity_query(user_ids), timespan=(since, until)
+        )
+        if result.status != LogsQueryStatus.SUCCESS:
+            raise RuntimeError(f"the activity query did not complete: {getattr(result, 'partial_error', '')}")
+        out = []
+        for table in result.tables:
+            cols = [c if isinstance(c, str) else c.name for c in table.columns]
+            for raw in table.rows:
+                row = dict(zip(cols, raw, strict=False))
+                at = row.get("TimeGenerated")
+                when = at if isinstance(at, datetime) else parse_utc(str(at))
+                if not since <= when <= until:
+                    continue
+                out.append(
+                    Activity(
+                        source=str(row.get("Source")),
+                        row_id=str(row.get("Id")),
+                        correlation_id=str(row.get("CorrelationId") or ""),
+                        at=when,
+                        user_id=str(row.get("UserId")),
+                        what=str(row.get("What")),
+                    )
+                )
+        return out
 
     def observer_logs(self) -> ProbeResult:
         return self._query("SigninLogs | take 1 | project TimeGenerated")

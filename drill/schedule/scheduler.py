@@ -19,7 +19,7 @@ process, so nothing unpicklable or secret is written to the job store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from drill.fsutil import private_mkdir
 from drill.logs import get_logger
-from drill.schedule.due import SentStore, account_statuses, owed_reminder
+from drill.schedule.due import SentStore, account_statuses, owed_reminder, parse_time
 from drill.schedule.keyless import (
     KeylessCheck,
     KeylessProbes,
@@ -36,6 +36,14 @@ from drill.schedule.keyless import (
     record_keyless,
 )
 from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, reminder_notice
+from drill.schedule.watch import (
+    LOOKBACK,
+    SETTLE,
+    ActivityProbe,
+    find_unplanned,
+    unplanned_entry,
+    unplanned_uses,
+)
 
 if TYPE_CHECKING:
     from drill.evidence.signing import Signer
@@ -73,6 +81,8 @@ class ScheduleRuntime:
     signer: Signer
     clock: Callable[[], datetime] = system_clock
     probes_for: Callable[[Playbook], KeylessProbes] | None = None
+    # Reads the break-glass accounts' activity for the unplanned-use watch (drill.schedule.watch).
+    activity_for: Callable[[Playbook], ActivityProbe] | None = None
     sent: SentStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -179,6 +189,80 @@ class ScheduleRuntime:
             self._deliver(target, notice, f"{tenant_id}/keyless", day.toordinal(), now)
         return result
 
+    # --- the unplanned-use watch --------------------------------------------------------------------
+    def watch_unplanned(self, tenant_id: str) -> list[Notice]:
+        """Ledger every break-glass activity that matches no drill, and notify each use once.
+
+        The ledger is the state: a use already in it (verified) is not ledgered again after a restart,
+        and its notice goes out only if the sent store has not delivered it (a failed mail is retried).
+        """
+        from drill.evidence import ledger
+
+        target = self.target(tenant_id)
+        if target is None or self.activity_for is None:
+            return []
+        now = self.clock()
+        pb, signer = target.playbook, target.signer or self.signer
+        report = (
+            ledger.verify(target.ledger_path, {signer.fingerprint}) if target.ledger_path.exists() else None
+        )
+        entries = list(report.verified) if report is not None else []
+        account_of = {str(a.object_id): a.name for a in pb.accounts}
+        try:
+            found = self.activity_for(pb).activity(list(account_of), now - LOOKBACK, now - SETTLE)
+        except Exception as exc:  # a watch that cannot look is itself worth a notice
+            log.exception("schedule.watch_failed", tenant_id=tenant_id, error=f"{type(exc).__name__}: {exc}")
+            day = now.date()
+            notice = Notice(
+                f"{tenant_id}/watch-failed/{day.isoformat()}",
+                "critical",
+                f"{SUBJECT_PREFIX} The unplanned-use watch could not read the logs",
+                f"Querying SigninLogs and AuditLogs for the break-glass accounts failed: "
+                f"{type(exc).__name__}: {str(exc)[:300]}\nUntil it works, an unplanned use would go unseen "
+                "by this tool; check the observer's access to the workspace.",
+            )
+            self._deliver(target, notice, f"{tenant_id}/watch-failed", day.toordinal(), now)
+            return []
+        for activity in find_unplanned(found, entries, tenant_id, account_of):
+            line = ledger.append(
+                target.ledger_path,
+                unplanned_entry(tenant_id, activity, account_of.get(activity.user_id), now),
+                signer,
+            )
+            entries.append(line)
+            log.warning("schedule.unplanned_use", tenant_id=tenant_id, use_id=activity.use_id)
+        delivered: list[Notice] = []
+        for use in unplanned_uses(entries, tenant_id):
+            detected = parse_time(use.get("detected_at"))
+            if detected is not None and detected < now - LOOKBACK:
+                continue  # long ledgered; its notice went out then
+            notice = unplanned_notice(use)
+            series = f"{tenant_id}/unplanned/{use.get('use_id')}"
+            if self._deliver(target, notice, series, 1, now):
+                delivered.append(notice)
+        return delivered
+
+
+def unplanned_notice(use: Mapping[str, Any]) -> Notice:
+    """The critical notice for one unplanned use: what, who, when, and how to record the review."""
+    from drill.evidence._sanitize import clean_text
+
+    # Log-derived text (an app's display name) is hostile input: control characters are shown, not sent.
+    account = clean_text(use.get("account") or use.get("account_object_id"))
+    use = {k: clean_text(v) if isinstance(v, str) else v for k, v in use.items()}
+    return Notice(
+        f"{use.get('tenant_id')}/unplanned/{use.get('use_id')}",
+        "critical",
+        f"{SUBJECT_PREFIX} UNPLANNED USE of break-glass account {account}",
+        f"{use.get('source')} shows {use.get('what')!r} by {account} at {use.get('at')}, and no drill in "
+        f"the ledger accounts for it (CorrelationId {use.get('correlation_id')}).\n"
+        "Preserve the logs and review it now: a planned drill, an actual emergency, or misuse? Then record "
+        f"the review: drill review {use.get('use_id')} --classification planned-drill|emergency|misuse "
+        "--notes TEXT --playbook PLAYBOOK",
+        account=str(account),
+        facts={"use_id": use.get("use_id"), "source": use.get("source"), "at": use.get("at")},
+    )
+
 
 # --- the jobs APScheduler stores (text references, string arguments) ------------------------------------
 _runtime: ScheduleRuntime | None = None
@@ -196,7 +280,9 @@ def reminder_job(tenant_id: str, account: str) -> None:
 
 
 def keyless_job(tenant_id: str) -> None:
-    _current().run_keyless(tenant_id)
+    runtime = _current()
+    runtime.run_keyless(tenant_id)
+    runtime.watch_unplanned(tenant_id)
 
 
 def reminder_job_id(tenant_id: str, account: str) -> str:
@@ -242,7 +328,8 @@ class DrillScheduler:
                     [target.tenant_id, account.name],
                     self.reminder_every,
                 )
-            if target.playbook.schedule.daily_keyless_check and self.runtime.probes_for is not None:
+            daily = self.runtime.probes_for is not None or self.runtime.activity_for is not None
+            if target.playbook.schedule.daily_keyless_check and daily:
                 jobs[keyless_job_id(target.tenant_id)] = (keyless_job, [target.tenant_id], self.keyless_every)
         return jobs
 

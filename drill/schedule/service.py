@@ -68,7 +68,9 @@ def build_runtime(
         cloud = cloud_for(pb)
         return ObserverProbes(pb, observer_credential(pb, cloud), cloud)
 
-    return ScheduleRuntime(targets, state_dir or default_state_dir(), signer, probes_for=probes_for)
+    return ScheduleRuntime(
+        targets, state_dir or default_state_dir(), signer, probes_for=probes_for, activity_for=probes_for
+    )
 
 
 def serve(runtime: ScheduleRuntime, *, once: bool = False) -> int:
@@ -79,6 +81,7 @@ def serve(runtime: ScheduleRuntime, *, once: bool = False) -> int:
         for target in runtime.targets:
             result = runtime.run_keyless(target.tenant_id)
             failed = failed or (result is not None and not result.ok)
+            failed = bool(runtime.watch_unplanned(target.tenant_id)) or failed
         return 1 if failed else 0
     stop = threading.Event()
 

@@ -8,13 +8,14 @@ tampering and counts as no drill, so a forged PASS can never make an account loo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill.schedule.due import AccountStatus, account_statuses, parse_time
+from drill.schedule.watch import unreviewed
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -72,6 +73,8 @@ class LedgerStatus:
     path: Path
     rows: list[StatusRow]
     problems: list[str]
+    # Unplanned uses (verified lines) with no review yet: shown until `drill review` records one.
+    unreviewed: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 def ledger_path_for(playbook: Playbook, override: Path | None) -> Path:
@@ -107,9 +110,8 @@ def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: da
         statuses = account_statuses(
             entries, str(pb.tenant.id), [a.name for a in pb.accounts], pb.schedule.cycle_days
         )
-        out.append(
-            LedgerStatus(path, [StatusRow(pb.tenant.primary_domain, s, now) for s in statuses], problems)
-        )
+        rows = [StatusRow(pb.tenant.primary_domain, s, now) for s in statuses]
+        out.append(LedgerStatus(path, rows, problems, unreviewed(entries, str(pb.tenant.id))))
     return out
 
 
@@ -117,6 +119,8 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
     """Rich renderables: a warning per unverifiable ledger, then the table."""
     from rich.table import Table
     from rich.text import Text
+
+    from drill.evidence._sanitize import clean_text
 
     out: list[RenderableType] = []
     for block in blocks:
@@ -127,6 +131,19 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
                     f"{f'; and {len(block.problems) - 1} more' if len(block.problems) > 1 else ''}). "
                     "Lines that do not verify or are not signed by the pinned key count as no drill. "
                     f"Run `drill verify --ledger {block.path} --trust FINGERPRINT`.",
+                    style="bold red",
+                )
+            )
+        for use in block.unreviewed:
+            # Log-derived text (app names, ids) is hostile input: control characters shown, never acted on.
+            c = {k: clean_text(use.get(k)) for k in ("use_id", "what", "at", "source", "correlation_id")}
+            who = clean_text(use.get("account") or use.get("account_object_id"))
+            out.append(
+                Text(
+                    f"UNREVIEWED UNPLANNED USE {c['use_id']}: {c['what']} by {who} at {c['at']} "
+                    f"({c['source']}, CorrelationId {c['correlation_id']}). Review it: "
+                    f"`drill review {c['use_id']} --classification planned-drill|emergency|misuse "
+                    "--notes TEXT --playbook PLAYBOOK`.",
                     style="bold red",
                 )
             )
@@ -171,6 +188,9 @@ def as_dicts(blocks: Sequence[LedgerStatus]) -> list[dict[str, Any]]:
             "overdue": row.status.overdue(row.now),
             "last_keyless_check": (row.status.last_keyless or {}).get("checked_at"),
             "last_keyless_status": (row.status.last_keyless or {}).get("status"),
+            "unreviewed_unplanned_use": [
+                u.get("use_id") for u in block.unreviewed if u.get("account") == row.status.account
+            ],
         }
         for block in blocks
         for row in block.rows

@@ -176,6 +176,10 @@ EXPECTED_STEP: dict[str, str | None] = {
     "alert-other-account": "alert",
     "alert-already-fired": "alert",
     "ingestion-later-than-window": "alert",
+    # issue 15: the admin task (tests/e2e/test_admin_task.py checks reasons and that no marker is left)
+    "admin-write-restricted-au": "admin_task",
+    "admin-restore-refused": "admin_task",
+    "diag-no-auditlogs": "admin_task",
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.
@@ -194,6 +198,7 @@ REASON_SAYS: dict[str, str] = {
 # with the same settings, so a short SLA cannot be what makes a fault fail.
 FAST_LATE = (120.0, {"log_row": 20, "alert": 12})
 SHORT = (30.0, {"preflight": 8, "log_row": 15, "alert": 6})
+ADMIN_LAST: tuple[float | None, dict[str, int]] = (None, {"alert": 150})
 TIMING: dict[str, tuple[float | None, dict[str, int]]] = {
     "ingestion-later-than-window": FAST_LATE,
     "alert-resolved-only": FAST_LATE,
@@ -207,6 +212,11 @@ TIMING: dict[str, tuple[float | None, dict[str, int]]] = {
     "alert-frequency-too-slow": SHORT,
     "action-group-no-mailbox": SHORT,
     "mail-dropped": SHORT,
+    # The admin task runs after the alert step, which must PASS first: its latency check compares simulated
+    # seconds (a one-minute rule may take ~70) with the SLA, so these runs keep the alert SLA long.
+    "admin-write-restricted-au": ADMIN_LAST,
+    "admin-restore-refused": ADMIN_LAST,
+    "diag-no-auditlogs": ADMIN_LAST,
 }
 
 

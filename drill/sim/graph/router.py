@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from drill.sim.graph import auth_methods as graph_auth_methods
 from drill.sim.graph import directory as graph_directory
+from drill.sim.graph import group_writes as graph_group_writes
 from drill.sim.graph import policies as graph_policies
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
@@ -49,6 +50,7 @@ _MESSAGES = re.compile(r"^/users/[^/]+/messages$", re.IGNORECASE)
 def route_table() -> list[RouteSpec]:
     return [
         *graph_directory.routes(),
+        *graph_group_writes.routes(),
         *graph_auth_methods.routes(),
         *graph_roles.routes(),
         *graph_mail.routes(),
@@ -270,6 +272,7 @@ def _burst(state: SimState) -> None:
 
 FAULTS: list[Fault] = [
     *graph_role_faults.FAULTS,
+    *graph_group_writes.FAULTS,
     Fault(THROTTLED, "graph", "Graph answers 429 with Retry-After to the next 4 requests", _throttled),
     Fault(BURST, "graph", "Graph answers 503/504 to the next 4 requests, then recovers", _burst),
 ]

@@ -351,6 +351,11 @@ def _diag_missing(state: SimState) -> None:
     state.tenant.diagnosticSettings = []
 
 
+def _diag_no_auditlogs(state: SimState) -> None:
+    for setting in state.tenant.diagnosticSettings:
+        setting["logs"] = [log for log in setting.get("logs") or [] if log.get("category") != "AuditLogs"]
+
+
 def _diag_no_signins(state: SimState) -> None:
     for setting in state.tenant.diagnosticSettings:
         setting["logs"] = [log for log in setting.get("logs") or [] if log.get("category") != "SignInLogs"]
@@ -362,6 +367,12 @@ FAULTS = [
     ),
     Fault(
         "diag-no-signinlogs", "logs", "the diagnostic setting no longer sends SignInLogs", _diag_no_signins
+    ),
+    Fault(
+        "diag-no-auditlogs",
+        "logs",
+        "the diagnostic setting no longer sends AuditLogs: directory changes never reach the workspace",
+        _diag_no_auditlogs,
     ),
     Fault(
         "ingestion-stopped",

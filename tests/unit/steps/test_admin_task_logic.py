@@ -1,0 +1,46 @@
+"""The admin task's pure parts: the marker, which audit row is the write, and the manual fix it names."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from drill.steps import admin_task
+
+
+def _row(old: str | None, new: str | None) -> dict[str, object]:
+    prop = {"displayName": "Description", "oldValue": json.dumps([old]), "newValue": json.dumps([new])}
+    return {"Id": "x", "TargetResources": json.dumps([{"id": "g", "modifiedProperties": [prop]}])}
+
+
+def test_marker_is_appended_and_names_the_drill() -> None:
+    mark = admin_task.marker("abc123")
+    assert "abc123" in mark
+    assert admin_task.marked("Break-glass accounts", mark) == f"Break-glass accounts {mark}"
+    assert admin_task.marked(None, mark) == mark
+
+
+def test_the_write_row_is_the_one_whose_new_value_carries_the_marker() -> None:
+    mark = admin_task.marker("d1")
+    restore = _row(f"desc {mark}", "desc")
+    write = _row("desc", f"desc {mark}")
+    assert admin_task.write_row([restore, write], mark) is write
+    assert admin_task.write_row([restore], mark) is None
+    assert admin_task.write_row([{"Id": "y", "TargetResources": "not json"}], mark) is None
+
+
+def test_manual_fix_names_object_property_and_exact_value() -> None:
+    group = {"id": "3c9d", "displayName": "Emergency Access Accounts"}
+    text = admin_task.manual_fix(group, 'Break-glass "accounts"')
+    assert "3c9d" in text
+    assert "property description" in text
+    assert json.dumps('Break-glass "accounts"') in text
+    assert "null" in admin_task.manual_fix(group, None)
+
+
+def test_audit_query_filters_on_the_initiator_and_the_group() -> None:
+    kql = admin_task.audit_query("u1", "g1", datetime(2026, 1, 1, tzinfo=UTC))
+    assert "OperationName == 'Update group'" in kql
+    assert "InitiatedBy.user.id) == 'u1'" in kql
+    assert "has 'g1'" in kql
+    assert "ingestion_time()" in kql
