@@ -151,6 +151,12 @@ EXPECTED_STEP: dict[str, str | None] = {
     "ga-group-only": "ga_proof",
     "graph-throttled": None,
     "graph-5xx-burst": None,
+    # Filing faults (drill/sim/graph/sites.py) act after the verdict: the drill still passes.
+    "filing-quota-exceeded": None,
+    "filing-access-denied": None,
+    "filing-name-conflict": None,
+    "filing-5xx-mid-upload": None,
+    "filing-throttled": None,
     "diag-missing": "log_rows",
     "diag-no-signinlogs": "log_rows",
     "ingestion-stopped": "log_rows",
