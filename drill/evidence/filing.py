@@ -74,7 +74,7 @@ class FolderFiler:
         return f"folder {self.target}"
 
     def file(self, bundle: Path, check: Callable[[Path], None]) -> Receipt:
-        destination = self.target / bundle.name
+        destination = self.target.absolute() / bundle.name
         want = sha256_file(bundle / manifest.MANIFEST)
         if destination.exists() or destination.is_symlink():
             stored = destination / manifest.MANIFEST
@@ -86,7 +86,7 @@ class FolderFiler:
             check(destination)
             return Receipt(self.describe(), str(destination), want, already_filed=True)
         private_mkdir(self.target)
-        staging_root = self.target / f".{bundle.name}.filing-{secrets.token_hex(4)}"
+        staging_root = destination.parent / f".{bundle.name}.filing-{secrets.token_hex(4)}"
         private_mkdir(staging_root, exist_ok=False)
         staging = staging_root / bundle.name  # the same folder name, so the copy verifies as itself
         try:
@@ -96,7 +96,7 @@ class FolderFiler:
                 atomic_write(staging / rel, (bundle / rel).read_bytes())
             check(staging)
             staging.rename(destination)
-            fsync_dir(self.target)
+            fsync_dir(destination.parent)
         finally:
             shutil.rmtree(staging_root, ignore_errors=True)
         return Receipt(self.describe(), str(destination), sha256_file(destination / manifest.MANIFEST))
@@ -122,12 +122,25 @@ class SharePointFiler:
         return f"SharePoint {self.site_url} / {self.library} / {self.folder}"
 
     def file(self, bundle: Path, check: Callable[[Path], None]) -> Receipt:
-        return asyncio.run(self._file(bundle, check))
+        receipt: Receipt = asyncio.run(self._graph_errors(self._file(bundle, check)))
+        return receipt
 
     def read_back(self, drill_id: str, into: Path) -> Path:
         """Download a filed bundle (every file its manifest lists) into `into/<drill_id>` for verify."""
         manifest.check_drill_id(drill_id)
-        return asyncio.run(self._read_back(drill_id, into))
+        copy: Path = asyncio.run(self._graph_errors(self._read_back(drill_id, into)))
+        return copy
+
+    async def _graph_errors(self, work: Any) -> Any:
+        """Graph's refusals (ODataError and the like) as FilingError naming the status and the fix."""
+        try:
+            return await work
+        except FilingError:
+            raise
+        except Exception as exc:
+            if _status(exc) is None:
+                raise
+            raise FilingError(f"{self.describe()}: {_graph_reason(exc)}") from exc
 
     # -- Graph ---------------------------------------------------------------------------------------------
     async def _drive_id(self, client: Any) -> str:

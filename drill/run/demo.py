@@ -137,6 +137,7 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
+    from drill.run.file_evidence import chain, filing_after_verdict
     from drill.run.loop import execute, summary_printer
 
     if account not in {"ea01", "ea02"}:
@@ -149,9 +150,29 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
             typer.echo(f"fault applied: {fault}", err=True)
         ctx = build_context(world, account, headed=headed)
         writer = writer_for(output, log_path=log_path)
-        code = execute(ctx, writer, on_done=summary_printer(writer))
+        done = chain(
+            summary_printer(writer),
+            filing_after_verdict(
+                writer,
+                lambda: demo_filers(world, output),
+                lambda bundle: f"drill file {bundle} (the demo SharePoint lives only while the demo runs)",
+            ),
+        )
+        code = execute(ctx, writer, on_done=done)
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
+
+
+def demo_filers(world: DemoWorld, output: Path) -> list[Any]:
+    """The demo playbook's filing targets; a relative folder sits beside the `--output` folder."""
+    from drill.evidence.filing import FolderFiler, filers_for
+
+    out: list[Any] = []
+    for filer in filers_for(world.playbook, world.cloud):
+        if isinstance(filer, FolderFiler) and not filer.target.is_absolute():
+            filer = FolderFiler(output.parent / filer.target)
+        out.append(filer)
+    return out
 
 
 # -- `drill sim ...`: the simulator for rehearsals and alert-rule authors (commands/sim_cmds.py parses) ------

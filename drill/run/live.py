@@ -60,7 +60,9 @@ def run_live(
     playbook: Path, account: str, *, operator: str | None, witness: str | None, output: Path | None
 ) -> int:
     from drill.evidence.bundle import writer_for
+    from drill.evidence.filing import filers_for
     from drill.logs import configure_logging
+    from drill.run.file_evidence import chain, filing_after_verdict
     from drill.run.loop import execute, summary_printer
 
     ctx = _context(playbook, account)  # user errors (software key on a Microsoft cloud) before any prompt
@@ -75,8 +77,16 @@ def run_live(
         log_path=log_path,
     )
 
+    done = chain(
+        summary_printer(writer),
+        filing_after_verdict(
+            writer,
+            lambda: filers_for(pb, ctx.cloud),
+            lambda bundle: f"drill file {bundle} --playbook {playbook}",
+        ),
+    )
     try:
-        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=summary_printer(writer))
+        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=done)
     finally:
         shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
 

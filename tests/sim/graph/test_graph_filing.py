@@ -154,3 +154,46 @@ def test_sharepoint_upload_resumes_after_5xx_and_429(
     assert sp.ok, sp.detail
     assert sim.state.faults[fault].get("served") == 1  # the fault really fired mid-upload
     assert _verdict(bundle, book) == "FAIL"
+
+
+def test_drill_file_cli_retries_after_a_failure_and_drill_verify_reads_the_copy_back(
+    sim: SimServer, observer_secret: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands an operator types: `drill file` (demo playbook: a folder and the site) and
+    `drill verify` of both filed copies, the SharePoint one read back through Graph."""
+    from typer.testing import CliRunner
+
+    from drill.cli import app
+
+    repo = Path(__file__).resolve().parents[3]
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path),
+        "DRILL_DEMO_OBSERVER_SECRET": observer_secret, "DRILL_STATE_DIR": str(tmp_path / "state"),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    signer = Signer.load(state_dir=tmp_path / "state")
+    bundle = _bundle(tmp_path, signer)
+    book = bundle.parent / ledger.LEDGER_NAME
+    playbook = str(repo / "playbooks" / "demo.yaml")
+    apply_fault(sim.state, "filing-access-denied")
+    first = CliRunner().invoke(app, ["file", str(bundle), "--playbook", playbook])
+    assert first.exit_code == 1, first.output
+    assert "FILING FAILED: SharePoint" in first.output
+    assert "HTTP 403" in first.output, first.output
+    failed = ledger.read_entries(book, kind="filing-failed")
+    assert [e["drill_id"] for e in failed] == [bundle.name]
+    sim.state.faults.pop("filing-access-denied")
+    second = CliRunner().invoke(app, ["file", str(bundle), "--playbook", playbook])
+    assert second.exit_code == 0, second.output
+    assert len(receipts(book, bundle.name)) == 3  # folder twice (once already there), SharePoint once
+    assert ledger.verify(book, {signer.fingerprint}).ok
+    assert _verdict(bundle, book) == "FAIL"
+    pin = ["--trust", signer.fingerprint, "--ledger", str(book)]
+    folder = CliRunner().invoke(app, ["verify", str(tmp_path / "reports-filed" / bundle.name), *pin])
+    assert folder.exit_code == 0, folder.output
+    assert "receipt:" in folder.output
+    remote = CliRunner().invoke(app, ["verify", "--sharepoint", bundle.name, "--playbook", playbook, *pin])
+    assert remote.exit_code == 0, remote.output
+    assert "receipt:" in remote.output
+    assert "VALID" in remote.output
