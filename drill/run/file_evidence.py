@@ -55,6 +55,8 @@ def file_and_report(
             )
         except Exception as exc:  # noqa: BLE001 (the failure is already on screen; say the record failed too)
             _echo(f"  and recording this failure in {ledger_path} failed: {exc}", err=True)
+    if results:  # the filing lines moved the head: this is the hash to record now
+        _echo(f"ledger head after filing: {ledger.head_of(ledger_path)}")
     return results
 
 

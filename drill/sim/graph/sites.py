@@ -341,7 +341,12 @@ def _put_fragment(
             throttled["served"] = 1
             return _error(429, "activityLimitReached", "The app has been throttled.", {"Retry-After": "1"})
         mid = state.faults.get(MID_5XX)
-        if mid is not None and not mid.get("served") and start > 0:
+        sessions = state.services.setdefault("sharepoint-sessions-seen", set())
+        sessions.add(token)
+        # "mid-file": a fragment after a file's first; default: the first fragment of the bundle's second
+        # file (demo bundles fit one fragment per file), i.e. in the middle of the bundle's upload.
+        where = start > 0 if (mid or {}).get("at") == "mid-file" else len(sessions) > 1
+        if mid is not None and not mid.get("served") and where:
             mid["served"] = 1  # the fragment is lost; the client asks the session what it still needs
             return _error(503, "serviceNotAvailable", "Service unavailable", {"Retry-After": "1"})
         have = len(session["received"])

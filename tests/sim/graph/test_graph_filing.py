@@ -142,14 +142,19 @@ def test_sharepoint_filing_failures_are_loud_and_retry_completes(
     assert len(receipts(book, bundle.name)) == 3
 
 
-@pytest.mark.parametrize("fault", ["filing-5xx-mid-upload", "filing-throttled"])
+@pytest.mark.parametrize(
+    ("fault", "at"),
+    [("filing-5xx-mid-upload", "mid-file"), ("filing-5xx-mid-upload", None), ("filing-throttled", None)],
+)
 def test_sharepoint_upload_resumes_after_5xx_and_429(
-    sim: SimServer, observer_secret: str, tmp_path: Path, fault: str
+    sim: SimServer, observer_secret: str, tmp_path: Path, fault: str, at: str | None
 ) -> None:
     signer = Signer.load(state_dir=tmp_path / "state")
     bundle = _bundle(tmp_path, signer, big=True)
     book = bundle.parent / ledger.LEDGER_NAME
     apply_fault(sim.state, fault)
+    if at:  # the 503 lands on a fragment after the first of a three-fragment file
+        sim.state.faults[fault]["at"] = at
     [sp] = file_bundle(bundle, [_filer(sim, observer_secret)], signer, book)
     assert sp.ok, sp.detail
     assert sim.state.faults[fault].get("served") == 1  # the fault really fired mid-upload
