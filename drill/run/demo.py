@@ -158,9 +158,31 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
                 lambda bundle: f"drill file {bundle} (the demo SharePoint lives only while the demo runs)",
             ),
         )
-        code = execute(ctx, writer, on_done=done)
+        code = execute(
+            ctx,
+            writer,
+            operator_name="Demo Operator",
+            witness="Demo Witness",
+            on_done=done,
+            confirm=scripted_confirmations,
+        )
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
+
+
+DEMO_SEAL = "DEMO-SEAL-0001"
+
+
+def scripted_confirmations(record: Any) -> list[Any]:
+    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact."""
+    from drill.evidence.controls import confirm
+
+    def ask(question: str, _secret: bool) -> str:
+        answer = DEMO_SEAL if "seal id" in question else "y"
+        typer.echo(f"{question} {answer} (scripted)", err=True)
+        return answer
+
+    return confirm(ask, "Demo Operator", "the demo state folder")
 
 
 def demo_filers(world: DemoWorld, output: Path) -> list[Any]:

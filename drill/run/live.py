@@ -86,9 +86,34 @@ def run_live(
         ),
     )
     try:
-        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=done)
+        return execute(
+            ctx,
+            writer,
+            operator_name=operator,
+            witness=witness,
+            on_done=done,
+            confirm=lambda _record: post_drill_confirmations(operator, ctx.account.storage_location),
+        )
     finally:
         shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
+
+
+def _ask(question: str, _secret: bool) -> str | None:
+    """One console question; None when the operator gives no answer (Ctrl-D, Ctrl-C)."""
+    import click
+
+    try:
+        return str(typer.prompt(question, default="", show_default=False))
+    except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+        return None
+
+
+def post_drill_confirmations(operator: str | None, storage_location: str | None) -> list[Any]:
+    """Asked at the end of `drill run`, before the bundle is signed: the key resealed, the PIN envelope."""
+    from drill.evidence.controls import confirm
+
+    typer.echo("Before the evidence is signed: confirm where the key and its PIN are now.", err=True)
+    return confirm(_ask, operator, storage_location)
 
 
 def run_preflight(playbook: Path, account: str | None) -> int:
