@@ -137,8 +137,6 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
-    from drill.run.file_evidence import chain, filing_after_verdict
-    from drill.run.loop import execute, summary_printer
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
@@ -149,25 +147,33 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
         ctx = build_context(world, account, headed=headed)
-        writer = writer_for(output, log_path=log_path)
-        done = chain(
-            summary_printer(writer),
-            filing_after_verdict(
-                writer,
-                lambda: demo_filers(world, output),
-                lambda bundle: f"drill file {bundle} (the demo SharePoint lives only while the demo runs)",
-            ),
-        )
-        code = execute(
-            ctx,
-            writer,
-            operator_name="Demo Operator",
-            witness="Demo Witness",
-            on_done=done,
-            confirm=scripted_confirmations,
-        )
+        code = demo_drill(world, ctx, writer_for(output, log_path=log_path), output)
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
+
+
+def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
+    """One demo drill in a running world, as `drill demo` runs it: the verdict, the summary, the scripted
+    post-drill confirmations, then filing to the demo playbook's folder and the simulated SharePoint."""
+    from drill.run.file_evidence import chain, filing_after_verdict
+    from drill.run.loop import execute, summary_printer
+
+    done = chain(
+        summary_printer(writer),
+        filing_after_verdict(
+            writer,
+            lambda: demo_filers(world, output),
+            lambda bundle: f"drill file {bundle} (the demo SharePoint lives only while the demo runs)",
+        ),
+    )
+    return execute(
+        ctx,
+        writer,
+        operator_name="Demo Operator",
+        witness="Demo Witness",
+        on_done=done,
+        confirm=scripted_confirmations,
+    )
 
 
 DEMO_SEAL = "DEMO-SEAL-0001"
