@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from drill.evidence import ledger, manifest
 from drill.evidence.signing import Signer
 from drill.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
+from drill.secrets import register_secret
 
 KIND_FILING = "filing"
 FRAGMENT = 10 * 320 * 1024  # a multiple of 320 KiB, as Graph requires of every fragment but the last
@@ -222,6 +223,7 @@ class SharePointFiler:
         except Exception as exc:
             raise FilingError(f"{self.describe()}: {path}: {_graph_reason(exc)}") from exc
         url = str(session.upload_url)
+        register_secret(url)  # pre-authenticated: whoever holds it can write; never in a log or an error
         async with self.http() as http:
             await self._send(http, url, path, data)
 
