@@ -23,7 +23,10 @@ KIND_FILING_FAILED = "filing-failed"
 
 
 def _echo(line: str, err: bool = False) -> None:
-    typer.echo(redact_text(line), err=err)
+    """Redacted, and control characters shown as escapes: targets and reasons quote service text."""
+    from drill.evidence._sanitize import clean_text
+
+    typer.echo(clean_text(redact_text(line)), err=err)
 
 
 def file_and_report(
