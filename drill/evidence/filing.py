@@ -272,33 +272,53 @@ class SharePointFiler:
             raise FilingError(f"{self.describe()}: {path}: {_upload_reason(resp)}")
 
     async def _read_back(self, drill_id: str, into: Path) -> Path:
-        import json
-
+        """Every file under the filed folder, found by listing it (not by trusting its manifest), so a file
+        added there after signing shows up in verify as one."""
         client = self.graph()
         try:
             drive = await self._drive_id(client)
             copy = into / drill_id
             private_mkdir(copy)
-            names = [manifest.MANIFEST, manifest.SIGNATURE]
-            for rel in names:
-                data = await self._download(client, drive, self._path(drill_id, rel))
-                if data is None:
-                    raise FilingError(f"{self.describe()}: {drill_id}/{rel} is not there (never filed?)")
-                atomic_write(copy / rel, data)
-            try:
-                listed = sorted(json.loads((copy / manifest.MANIFEST).read_bytes()).get("files") or {})
-            except (ValueError, AttributeError):
-                listed = []
-            for rel in listed:
-                if not isinstance(rel, str) or ".." in Path(rel).parts or Path(rel).is_absolute():
-                    continue  # verify reports the unsafe path
-                data = await self._download(client, drive, self._path(drill_id, rel))
-                if data is not None:
-                    private_mkdir((copy / rel).parent)
-                    atomic_write(copy / rel, data)
+            found = await self._tree(client, drive, self._path(drill_id, ""), "")
+            if manifest.MANIFEST not in found or manifest.SIGNATURE not in found:
+                raise FilingError(
+                    f"{self.describe()}: {drill_id} has no signed manifest there (never filed?)"
+                )
+            for rel, item_id in sorted(found.items()):
+                data = await client.drives.by_drive_id(drive).items.by_drive_item_id(item_id).content.get()
+                private_mkdir((copy / rel).parent)
+                atomic_write(copy / rel, bytes(data or b""))
             return copy
         finally:
             await _close(client)
+
+    async def _tree(self, client: Any, drive: str, folder: str, rel: str) -> dict[str, str]:
+        """Bundle-relative path -> item id of every file under `folder` (its subfolders included)."""
+        try:
+            page = (
+                await client.drives.by_drive_id(drive)
+                .items.by_drive_item_id(f"root:/{folder}:")
+                .children.get()
+            )
+        except Exception as exc:
+            if _status(exc) == 404:
+                return {}
+            raise
+        if getattr(page, "odata_next_link", None):
+            raise FilingError(
+                f"{self.describe()}: {folder} lists more than one page; not a bundle this tool filed"
+            )
+        out: dict[str, str] = {}
+        for item in page.value or []:
+            name = str(item.name or "")
+            if not name or name in (".", "..") or "/" in name or "\\" in name:
+                raise FilingError(f"{self.describe()}: {folder} holds an item with an unsafe name {name!r}")
+            path = f"{rel}{name}"
+            if item.folder is not None:
+                out.update(await self._tree(client, drive, f"{folder}/{name}", f"{path}/"))
+            else:
+                out[path] = str(item.id)
+        return out
 
 
 def _next_start(body: Any, total: int) -> int:

@@ -175,6 +175,35 @@ async def _get_by_path(req: GraphRequest) -> GraphResponse:
     return GraphResponse(200, _item_json(req, req.params["drive"], path, item))
 
 
+async def _children(req: GraphRequest) -> GraphResponse:
+    """The files and folders directly under a folder path (folders exist where files are under them)."""
+    _sp, _site, drive = _drive(req, write=False)
+    prefix = req.params["path"].strip("/") + "/"
+    files: list[dict[str, Any]] = []
+    folders: dict[str, int] = {}
+    for path, item in sorted(drive["items"].items()):
+        if not path.startswith(prefix):
+            continue
+        rest = path[len(prefix) :]
+        if "/" in rest:
+            name = rest.split("/", 1)[0]
+            folders[name] = folders.get(name, 0) + 1
+        else:
+            files.append(_item_json(req, req.params["drive"], path, item))
+    if not files and not folders:
+        raise GraphError(404, "itemNotFound", "The resource could not be found.")
+    value = [
+        {"id": f"folder:{prefix}{name}", "name": name, "folder": {"childCount": count}}
+        for name, count in folders.items()
+    ]
+    for item in files:
+        item.pop("@odata.context", None)
+    value += files
+    return GraphResponse(
+        200, {"@odata.context": f"{req.base}/$metadata#Collection(driveItem)", "value": value}
+    )
+
+
 async def _content(req: GraphRequest) -> GraphResponse:
     sp, _site, drive = _drive(req, write=False)
     for item in drive["items"].values():
@@ -261,6 +290,8 @@ def routes() -> list[RouteSpec]:
     return [
         route("GET", r"/sites/(?P<host>[^/:]+):/(?P<path>.+?):?", _get_site, p),
         route("GET", r"/sites/(?P<site>[^/:]+)/drives", _list_drives, p),
+        route("GET", r"/drives/(?P<drive>[^/]+)/items/root:/(?P<path>.+):/children", _children, p),
+        route("GET", r"/drives/(?P<drive>[^/]+)/root:/(?P<path>.+):/children", _children, p),
         route("GET", r"/drives/(?P<drive>[^/]+)/root:/(?P<path>.+?):?", _get_by_path, p),
         route("GET", r"/drives/(?P<drive>[^/]+)/items/root:/(?P<path>.+?):?", _get_by_path, p),
         route("GET", r"/drives/(?P<drive>[^/]+)/items/(?P<item>[^/:]+)/content", _content, p),

@@ -103,6 +103,17 @@ def test_sharepoint_filing_receipt_read_back_and_idempotent_retry(
     result = verify_bundle(copy, trusted={signer.fingerprint}, ledger_path=book)
     assert result.status == "VALID", result.problems
     assert _verdict(bundle, book) == "FAIL"
+    # A file slipped into the filed folder after signing is read back too, and verify names it.
+    from drill.sim.graph import sites
+
+    sp = sites.store(sim.state)
+    [drive] = sp["drives"].values()
+    site = next(iter(sp["sites"].values()))
+    extra = f"Break-glass drills/{bundle.name}/screenshots/99-extra.png"
+    drive["items"][extra] = sites._new_item(site, drive, extra, b"planted")
+    tampered = verify_bundle(filer.read_back(bundle.name, tmp_path / "again"), trusted={signer.fingerprint})
+    assert tampered.status == "INVALID"
+    assert any("99-extra.png: not listed in the manifest" in p for p in tampered.problems), tampered.problems
 
 
 @pytest.mark.parametrize(
