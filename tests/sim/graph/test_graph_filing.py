@@ -143,8 +143,13 @@ def test_sharepoint_filing_failures_are_loud_and_retry_completes(
         [retry] = file_bundle(bundle, [_filer(sim, observer_secret)], signer, book)
         assert not retry.ok
         assert "never overwritten" in retry.detail
-        return
-    sim.state.faults.pop(fault)  # quota freed / grant restored: `drill file` completes the filing
+        # the site owner moves the other file aside: then `drill file` completes
+        from drill.sim.graph import sites
+
+        [drive] = sites.store(sim.state)["drives"].values()
+        planted = sim.state.faults[fault]["planted"]
+        assert drive["items"].pop(planted)["content"].startswith(b"a different file")
+    sim.state.faults.pop(fault)  # quota freed / grant restored / name freed: `drill file` completes
     sp2, folder2 = file_bundle(bundle, [_filer(sim, observer_secret), FolderFiler(share)], signer, book)
     assert sp2.ok, sp2.detail
     assert folder2.ok
