@@ -386,6 +386,7 @@ class FilingResult:
     ok: bool
     detail: str  # where it went, or why not
     receipt: Receipt | None = None
+    attempted: bool = True  # False: the bundle itself did not verify, so nothing was sent anywhere
 
 
 def receipt_entry(drill_id: str, receipt: Receipt) -> dict[str, Any]:
@@ -422,7 +423,7 @@ def file_bundle(bundle: Path, filers: list[Filer], signer: Signer, ledger_path: 
     try:
         check(bundle)
     except FilingError as exc:
-        return [FilingResult(f.describe(), False, f"not filed: {exc}") for f in filers]
+        return [FilingResult(f.describe(), False, f"not filed: {exc}", attempted=False) for f in filers]
     results = []
     for filer in filers:
         try:

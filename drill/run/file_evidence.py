@@ -45,6 +45,8 @@ def file_and_report(
         _echo("  the verdict stands; the evidence is safe in the primary bundle", err=True)
         _echo(f"  retry: {retry_hint}", err=True)
         _echo("!" * 72, err=True)
+        if not result.attempted:
+            continue  # not this workstation's verified bundle: nothing of it goes into our ledger
         try:
             ledger.append(
                 ledger_path,
@@ -58,7 +60,7 @@ def file_and_report(
             )
         except Exception as exc:  # noqa: BLE001 (the failure is already on screen; say the record failed too)
             _echo(f"  and recording this failure in {ledger_path} failed: {exc}", err=True)
-    if results:  # the filing lines moved the head: this is the hash to record now
+    if any(r.attempted for r in results):  # the filing lines moved the head: the hash to record now
         _echo(f"ledger head after filing: {ledger.head_of(ledger_path)}")
     return results
 

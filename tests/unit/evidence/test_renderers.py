@@ -168,6 +168,7 @@ def test_filing_refuses_a_bundle_this_key_did_not_sign(
     [result] = file_bundle(bundle.path, [FolderFiler(tmp_path / "share")], stranger, reports / "ledger.jsonl")
     assert not result.ok
     assert "not a trusted key" in result.detail
+    assert not result.attempted
     assert not (tmp_path / "share").exists()
     assert receipts(reports / "ledger.jsonl", "drill-foreign") == []
 

@@ -81,3 +81,19 @@ def test_live_post_drill_questions(
     assert all(c.by == "Alex" for c in got)
     if expected[0]:
         assert got[0].detail == "seal id SEAL-9"
+
+
+def test_a_bundle_this_key_did_not_sign_leaves_no_ledger_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drill.evidence.filing import FolderFiler
+
+    signer = Signer.load(state_dir=tmp_path / "state")
+    book = tmp_path / "reports" / "ledger.jsonl"
+    planted = tmp_path / "reports" / "drill-planted"
+    planted.mkdir(parents=True)
+    (planted / "manifest.json").write_text("{}\n")
+    [result] = file_and_report(planted, [FolderFiler(tmp_path / "share")], signer, book, "retry")
+    assert not result.ok
+    assert "FILING FAILED" in capsys.readouterr().err
+    assert not book.exists()  # nothing signed about a bundle we did not write
