@@ -38,7 +38,7 @@ def file_and_report(
         if result.ok:
             _echo(f"filed: {result.target} -> {result.detail}")
             continue
-        reason = redact_text(result.detail)[:500]
+        reason = redact_text(result.detail.removeprefix(f"{result.target}: "))[:500]
         _echo("!" * 72, err=True)
         _echo(f"FILING FAILED: {result.target}", err=True)
         _echo(f"  why: {reason}", err=True)
