@@ -108,6 +108,23 @@ def _unpinned(signers: set[str]) -> None:
     )
 
 
+def _receipt(copy: Path, ledger: Path, destination: str | None) -> int:
+    """A filed copy needs a filing receipt in the ledger: the same drill and manifest hash (and target)."""
+    from drill.evidence.filing import receipts
+    from drill.fsutil import sha256_file
+
+    digest = sha256_file(copy / "manifest.json")
+    for line in receipts(ledger, copy.name):
+        if line.get("manifest_sha256") == digest and destination in (None, line.get("destination")):
+            _say(
+                f"receipt: {ledger} line {line.get('seq')} "
+                f"({line.get('destination')}: {line.get('location')})"
+            )
+            return 0
+    _say(f"INVALID: {ledger}: no filing receipt for drill {copy.name} with this manifest")
+    return 1
+
+
 def register(app: typer.Typer) -> None:
     """Attach the evidence commands to the root app."""
 
@@ -134,6 +151,17 @@ def register(app: typer.Typer) -> None:
                 help="A ledger head hash recorded earlier: fail if the ledger no longer holds that line.",
             ),
         ] = None,
+        sharepoint: Annotated[
+            str | None,
+            typer.Option(
+                "--sharepoint",
+                help="A drill id filed to SharePoint: read that copy back through Graph and verify it "
+                "(with --playbook and --ledger).",
+            ),
+        ] = None,
+        playbook: Annotated[
+            Path | None, typer.Option("--playbook", help="With --sharepoint: the playbook naming the site.")
+        ] = None,
     ) -> None:
         """Recompute hashes, check signatures and the ledger chain.
 
@@ -143,6 +171,13 @@ def register(app: typer.Typer) -> None:
         from drill.evidence.signing import parse_trust
         from drill.evidence.verify import verify_bundle, verify_ledger
 
+        if sharepoint is not None:
+            if bundle is not None or playbook is None or ledger is None:
+                raise DrillUserError(
+                    "drill verify --sharepoint DRILL_ID needs --playbook PATH and --ledger PATH (the ledger "
+                    "holding the drill and its filing receipt), and no bundle folder"
+                )
+            _verify_sharepoint(sharepoint, playbook, ledger, trust, expect_head)
         if bundle is None and ledger is None:
             raise DrillUserError("drill verify: give a bundle folder, or --ledger PATH")
         trusted = {parse_trust(t) for t in trust} if trust else None
@@ -172,6 +207,12 @@ def register(app: typer.Typer) -> None:
             if result.fingerprint:
                 signers.add(result.fingerprint)
             code = EXIT[result.status]
+            if (
+                ledger is not None
+                and result.status == "VALID"
+                and bundle.resolve().parent != ledger.resolve().parent
+            ):
+                code = _worse(code, _receipt(bundle, ledger, None))
         if ledger is not None:
             report = verify_ledger(ledger, trusted=trusted, expect_head=expect_head)
             code = _worse(code, _ledger_lines(report, ledger, signers))
@@ -180,6 +221,43 @@ def register(app: typer.Typer) -> None:
             if code == 0:
                 code = UNPINNED_EXIT
         raise typer.Exit(code)
+
+    def _verify_sharepoint(
+        drill_id: str, playbook: Path, ledger: Path, trust: list[str] | None, expect_head: str | None
+    ) -> None:
+        import tempfile
+
+        from drill.run.file_evidence import read_back_sharepoint
+        from drill.secrets import forget_secrets
+
+        try:
+            with tempfile.TemporaryDirectory(prefix="drill-verify-") as tmp:
+                copy, destination = read_back_sharepoint(drill_id, playbook, Path(tmp))
+                _say(f"read back {drill_id} from {destination}")
+                try:
+                    verify(copy, ledger, trust, expect_head, None, None)
+                except typer.Exit as done:
+                    code = int(done.exit_code or 0)
+                    if code in (0, UNPINNED_EXIT):
+                        code = _worse(code, _receipt(copy, ledger, destination))
+                    raise typer.Exit(code) from None
+        finally:
+            forget_secrets()
+
+    @app.command("file")
+    def file_(
+        bundle: Annotated[Path, typer.Argument(help="A finished drill's evidence folder.")],
+        playbook: Annotated[
+            Path, typer.Option("--playbook", "-p", help="The playbook naming the targets (evidence.filing).")
+        ],
+    ) -> None:
+        """File a bundle to the playbook's filing targets (again): idempotent, never overwrites.
+
+        Exit 0 when every target holds a verified copy (receipts appended to the ledger), 1 otherwise.
+        """
+        from drill.run.file_evidence import file_later
+
+        raise typer.Exit(file_later(bundle, playbook))
 
     @app.command()
     def report(

@@ -79,6 +79,13 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
         ("reason", record.reason),
         ("tenant_id", record.tenant_id or ""),
         ("account_upn", record.account_upn or ""),
+        ("operator", str(record.operator.get("name") or record.operator.get("os_user") or "")),
+        ("witness", record.witness or ""),
+        *[(f"control:{c.framework} {c.id}", c.title) for c in record.controls],
+        *[
+            (f"confirmation:{c.id}", ("yes" if c.confirmed else "NO") + (f": {c.detail}" if c.detail else ""))
+            for c in record.confirmations
+        ],
         *([("evidence", attestation)] if attestation is not None else []),
     ):
         ET.SubElement(props, "property", name=prop[0], value=prop[1])

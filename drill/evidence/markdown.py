@@ -69,6 +69,17 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
         lines.append(f"| {code(step.step)} | | **{_ICON[step.status.value]}** | {code(step.reason)} |")
         for check in step.checks:
             lines.append(f"| | {code(check.id)} | {_ICON[check.status.value]} | {code(check.reason)} |")
+    if record.confirmations:
+        lines += ["", "Operator confirmations after the drill:", ""]
+        lines += [
+            f"- **{'yes' if c.confirmed else 'NO'}** {code(c.statement)}"
+            + (f": {code(c.detail)}" if c.detail else "")
+            + (f" ({code(c.by)})" if c.by else "")
+            for c in record.confirmations
+        ]
+    if record.controls:
+        lines += ["", "Controls this drill evidences:", ""]
+        lines += [f"- {code(c.framework)} {code(c.id)}: {code(c.title)}" for c in record.controls]
     if record.findings:
         lines += ["", "Findings:", ""]
         lines += [

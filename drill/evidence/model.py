@@ -103,6 +103,25 @@ class Timings(_Strict):
     clock_skew_s: float | None = None  # tenant clock - workstation clock, from the services' Date headers
 
 
+class Control(_Strict):
+    """A compliance control this drill is evidence for (framework, control id, its title)."""
+
+    framework: str
+    id: str
+    title: str
+
+
+class Confirmation(_Strict):
+    """A statement the operator confirmed (or did not) after the drill; signed with the bundle."""
+
+    id: str
+    statement: str
+    confirmed: bool
+    detail: str | None = None  # the seal id, or why there is no answer
+    by: str | None = None  # the operator who answered
+    at: datetime
+
+
 class DrillRecord(_Strict):
     """Everything one drill proved. Never holds a PIN, token, code or cookie (redacted before it lands)."""
 
@@ -127,6 +146,8 @@ class DrillRecord(_Strict):
     findings: list[Finding] = Field(default_factory=list)
     next_due: date | None = None
     sla: dict[str, float] = Field(default_factory=dict)  # seconds, e.g. {"time_to_alert_s": 1800}
+    controls: list[Control] = Field(default_factory=list)  # what this drill evidences (set at start)
+    confirmations: list[Confirmation] = Field(default_factory=list)  # the operator's, after the drill
 
 
 def first_failure(steps: list[StepResult]) -> str | None:

@@ -137,7 +137,6 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
-    from drill.run.loop import execute, summary_printer
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
@@ -148,10 +147,60 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
         ctx = build_context(world, account, headed=headed)
-        writer = writer_for(output, log_path=log_path)
-        code = execute(ctx, writer, on_done=summary_printer(writer))
+        code = demo_drill(world, ctx, writer_for(output, log_path=log_path), output)
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
+
+
+def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
+    """One demo drill in a running world, as `drill demo` runs it: the verdict, the summary, the scripted
+    post-drill confirmations, then filing to the demo playbook's folder and the simulated SharePoint."""
+    from drill.run.file_evidence import chain, filing_after_verdict
+    from drill.run.loop import execute, summary_printer
+
+    done = chain(
+        summary_printer(writer),
+        filing_after_verdict(
+            writer,
+            lambda: demo_filers(world, output),
+            lambda bundle: f"drill file {bundle} (the demo SharePoint lives only while the demo runs)",
+        ),
+    )
+    return execute(
+        ctx,
+        writer,
+        operator_name="Demo Operator",
+        witness="Demo Witness",
+        on_done=done,
+        confirm=scripted_confirmations,
+    )
+
+
+DEMO_SEAL = "DEMO-SEAL-0001"
+
+
+def scripted_confirmations(record: Any) -> list[Any]:
+    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact."""
+    from drill.evidence.controls import confirm
+
+    def ask(question: str, _secret: bool) -> str:
+        answer = DEMO_SEAL if "seal id" in question else "y"
+        typer.echo(f"{question} {answer} (scripted)", err=True)
+        return answer
+
+    return confirm(ask, "Demo Operator", "the demo state folder")
+
+
+def demo_filers(world: DemoWorld, output: Path) -> list[Any]:
+    """The demo playbook's filing targets; a relative folder sits beside the `--output` folder."""
+    from drill.evidence.filing import FolderFiler, filers_for
+
+    out: list[Any] = []
+    for filer in filers_for(world.playbook, world.cloud):
+        if isinstance(filer, FolderFiler) and not filer.target.is_absolute():
+            filer = FolderFiler(output.parent / filer.target)
+        out.append(filer)
+    return out
 
 
 # -- `drill sim ...`: the simulator for rehearsals and alert-rule authors (commands/sim_cmds.py parses) ------

@@ -60,7 +60,9 @@ def run_live(
     playbook: Path, account: str, *, operator: str | None, witness: str | None, output: Path | None
 ) -> int:
     from drill.evidence.bundle import writer_for
+    from drill.evidence.filing import filers_for
     from drill.logs import configure_logging
+    from drill.run.file_evidence import chain, filing_after_verdict
     from drill.run.loop import execute, summary_printer
 
     ctx = _context(playbook, account)  # user errors (software key on a Microsoft cloud) before any prompt
@@ -75,10 +77,43 @@ def run_live(
         log_path=log_path,
     )
 
+    done = chain(
+        summary_printer(writer),
+        filing_after_verdict(
+            writer,
+            lambda: filers_for(pb, ctx.cloud),
+            lambda bundle: f"drill file {bundle} --playbook {playbook}",
+        ),
+    )
     try:
-        return execute(ctx, writer, operator_name=operator, witness=witness, on_done=summary_printer(writer))
+        return execute(
+            ctx,
+            writer,
+            operator_name=operator,
+            witness=witness,
+            on_done=done,
+            confirm=lambda _record: post_drill_confirmations(operator, ctx.account.storage_location),
+        )
     finally:
         shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
+
+
+def _ask(question: str, _secret: bool) -> str | None:
+    """One console question; None when the operator gives no answer (Ctrl-D, Ctrl-C)."""
+    import click
+
+    try:
+        return str(typer.prompt(question, default="", show_default=False))
+    except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
+        return None
+
+
+def post_drill_confirmations(operator: str | None, storage_location: str | None) -> list[Any]:
+    """Asked at the end of `drill run`, before the bundle is signed: the key resealed, the PIN envelope."""
+    from drill.evidence.controls import confirm
+
+    typer.echo("Before the evidence is signed: confirm where the key and its PIN are now.", err=True)
+    return confirm(_ask, operator, storage_location)
 
 
 def run_preflight(playbook: Path, account: str | None) -> int:

@@ -18,7 +18,7 @@ import typer
 
 from drill.browser.launch import sweep_stale
 from drill.evidence.bundle import BundleWriter
-from drill.evidence.model import DrillRecord, Verdict
+from drill.evidence.model import Confirmation, DrillRecord, Verdict
 from drill.run.orchestrator import EXIT_CODES, RecordSink, run_drill
 from drill.secrets import forget_secrets, redact_text
 from drill.steps.context import DrillContext
@@ -33,8 +33,13 @@ def execute(
     operator_name: str | None = None,
     witness: str | None = None,
     on_done: Callable[[DrillRecord], None] | None = None,
+    confirm: Callable[[DrillRecord], list[Confirmation]] | None = None,
 ) -> int:
-    """Run the drill; exit code 0 PASS, 1 FAIL, 3 INCOMPLETE (interrupted or crashed before the verdict)."""
+    """Run the drill; exit code 0 PASS, 1 FAIL, 3 INCOMPLETE (interrupted or crashed before the verdict).
+
+    `confirm` asks the operator's post-drill confirmations once the verdict is decided and before the
+    bundle is signed, so they are signed statements in it.
+    """
     try:
         swept = sweep_stale()
     except OSError as exc:  # a sweep that cannot run must not stop the drill
@@ -43,7 +48,9 @@ def execute(
         if swept:
             log.info("swept stale drill folders", folders=[str(p) for p in swept])
     try:
-        return _execute(ctx, sink, operator_name=operator_name, witness=witness, on_done=on_done)
+        return _execute(
+            ctx, sink, operator_name=operator_name, witness=witness, on_done=on_done, confirm=confirm
+        )
     finally:
         forget_secrets()
 
@@ -67,6 +74,7 @@ def _execute(
     operator_name: str | None,
     witness: str | None,
     on_done: Callable[[DrillRecord], None] | None,
+    confirm: Callable[[DrillRecord], list[Confirmation]] | None = None,
 ) -> int:
     holder: dict[str, DrillRecord] = {}
     if ctx.save_screenshot is None:
@@ -81,6 +89,11 @@ def _execute(
             sink.update(record)
 
         def finish(self, record: DrillRecord) -> None:
+            if confirm is not None:
+                try:
+                    record = record.model_copy(update={"confirmations": confirm(record)})
+                except Exception as exc:  # noqa: BLE001 (the bundle is written whatever the prompts did)
+                    log.warning("post-drill confirmations failed", error=f"{type(exc).__name__}: {exc}")
             holder["record"] = record
             sink.finish(record)
 

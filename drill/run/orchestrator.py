@@ -20,6 +20,7 @@ import structlog
 
 from drill import __version__
 from drill.browser.launch import sandbox_decision
+from drill.evidence.controls import controls
 from drill.evidence.model import DrillRecord, Status, StepResult, Verdict, decide_verdict
 from drill.progress import safe_progress
 from drill.steps import admin_task, alert, announce, cleanup, ga_proof, log_rows, preflight, signin
@@ -101,6 +102,7 @@ def new_record(ctx: DrillContext, operator_name: str | None, witness: str | None
         workstation={**workstation(None), "endpoints": ctx.cloud.endpoints()},
         started_at=datetime.now(UTC),
         sla={k: float(v) for k, v in pb.sla.model_dump().items()},
+        controls=controls(),
     )
 
 

@@ -79,7 +79,15 @@ def run_drill(
             )
         ctx = build_context(world, "ea01", quiet=True)
         writer = BundleWriter(out, Signer.load(state_dir=tmp_path / "signing"), pdf=None)
-        code = execute(ctx, writer)
+        filing = None
+        if fault and fault.startswith("filing-"):  # issue 16: file after the verdict, as `drill demo` does
+            from drill.run.demo import demo_filers
+            from drill.run.file_evidence import filing_after_verdict
+
+            filing = filing_after_verdict(
+                writer, lambda: demo_filers(world, out), lambda b: f"drill file {b}"
+            )
+        code = execute(ctx, writer, on_done=filing)
         secrets = [world.pin, os.environ.get("DRILL_DEMO_OBSERVER_SECRET", ""), *issued]
     assert writer.finished is not None
     record = json.loads((writer.finished.path / "report.json").read_text())
@@ -151,6 +159,12 @@ EXPECTED_STEP: dict[str, str | None] = {
     "ga-group-only": "ga_proof",
     "graph-throttled": None,
     "graph-5xx-burst": None,
+    # Filing faults (drill/sim/graph/sites.py) act after the verdict: the drill still passes.
+    "filing-quota-exceeded": None,
+    "filing-access-denied": None,
+    "filing-name-conflict": None,
+    "filing-5xx-mid-upload": None,
+    "filing-throttled": None,
     "diag-missing": "log_rows",
     "diag-no-signinlogs": "log_rows",
     "ingestion-stopped": "log_rows",
@@ -247,6 +261,8 @@ def test_fault_matrix(fault: str, tmp_path: Path) -> None:
         assert record["verdict"] == "PASS", record["reason"]
         assert code == 0
         _passes_as_it_should(fault, record, steps)
+        if fault.startswith("filing-"):
+            _filed_as_it_should(fault, record, writer.ledger_path)
         return
     assert record["verdict"] == "FAIL", f"{fault} must never pass"
     assert code == 1
@@ -286,6 +302,24 @@ def _passes_as_it_should(fault: str, record: dict[str, Any], steps: dict[str, An
         pim = next(c for c in steps["ga_proof"]["checks"] if c["id"] == "pim_licence")
         assert "AadPremiumLicenseRequired" in pim["reason"]
     assert rows["transient_error_count"] >= 0
+
+
+def _filed_as_it_should(fault: str, record: dict[str, Any], book: Path) -> None:
+    """Filing faults act after the verdict (PASS): the folder copy is receipted whatever the site does; the
+    site's copy is too when its upload resumed (5xx, 429), and is a signed filing-failed line otherwise."""
+    from drill.evidence import ledger
+    from drill.evidence.filing import receipts
+
+    got = {r["destination"].split(" ", 1)[0] for r in receipts(book, record["drill_id"])}
+    failed = [
+        e for e in ledger.read_entries(book, kind="filing-failed") if e["drill_id"] == record["drill_id"]
+    ]
+    if fault in ("filing-5xx-mid-upload", "filing-throttled"):
+        assert got == {"folder", "SharePoint"}
+        assert failed == []
+    else:
+        assert got == {"folder"}
+        assert [e["destination"].split(" ", 1)[0] for e in failed] == ["SharePoint"]
 
 
 @pytest.mark.parametrize(("wait_scale", "sla"), [SHORT, FAST_LATE], ids=["short", "fast-late"])

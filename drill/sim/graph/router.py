@@ -26,6 +26,7 @@ from drill.sim.graph import policies as graph_policies
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
 from drill.sim.graph import signins as graph_signins
+from drill.sim.graph import sites as graph_sites
 from drill.sim.graph.http import (
     GraphError,
     GraphRequest,
@@ -56,6 +57,7 @@ def route_table() -> list[RouteSpec]:
         *graph_mail.routes(),
         *graph_policies.routes(),
         *graph_signins.routes(),
+        *graph_sites.routes(),
     ]
 
 
@@ -241,6 +243,7 @@ def install(state: SimState) -> list[BaseRoute]:
             return _plain({"requests": stats["requests"], "faults": active}, 200)
 
     return [
+        *graph_sites.install(state),
         Route("/v1.0/{rest:path}", endpoint, methods=["GET", "POST", "PATCH", "PUT", "DELETE"]),
         Route("/_sim/graph/faults", control, methods=["GET", "POST"]),
     ]
@@ -273,6 +276,7 @@ def _burst(state: SimState) -> None:
 FAULTS: list[Fault] = [
     *graph_role_faults.FAULTS,
     *graph_group_writes.FAULTS,
+    *graph_sites.FAULTS,
     Fault(THROTTLED, "graph", "Graph answers 429 with Retry-After to the next 4 requests", _throttled),
     Fault(BURST, "graph", "Graph answers 503/504 to the next 4 requests, then recovers", _burst),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import xml.etree.ElementTree as ET  # our own output, not untrusted input
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from typer.testing import CliRunner
 
 from drill.cli import app
 from drill.errors import DrillUserError
-from drill.evidence import junit, markdown
+from drill.evidence import junit, ledger, markdown
 from drill.evidence.bundle import BundleWriter
-from drill.evidence.filing import FolderFiler, SharePointFiler, file_bundle
+from drill.evidence.filing import FolderFiler, file_bundle, receipts
 from drill.evidence.html import render_report
 from drill.evidence.signing import Signer
 from drill.evidence.verify import verify_bundle
@@ -129,18 +130,47 @@ def test_history_page_lists_the_accounts_drills(write_bundle: WriteBundle, tmp_p
     assert html.count("<polyline") == 4  # one line per latency, two drills each
 
 
-def test_folder_filing_copies_and_verifies(write_bundle: WriteBundle, tmp_path: Path) -> None:
+def test_folder_filing_copies_verifies_receipts_and_is_idempotent(
+    write_bundle: WriteBundle, tmp_path: Path, signer: Signer, reports: Path
+) -> None:
     bundle = write_bundle(healthy("drill-file"))
     share = tmp_path / "share"
-    results = file_bundle(
-        bundle.path, [FolderFiler(share), SharePointFiler("https://contoso.sharepoint.com/sites/sec")]
-    )
-    assert results[0].ok, results[0].detail
-    assert verify_bundle(share / "drill-file", check_ledger=False).status == "VALID"
-    assert not results[1].ok
-    assert "not implemented" in results[1].detail
-    again = file_bundle(bundle.path, [FolderFiler(share)])
-    assert not again[0].ok  # never overwritten
+    book = reports / "ledger.jsonl"
+    [result] = file_bundle(bundle.path, [FolderFiler(share)], signer, book)
+    assert result.ok, result.detail
+    copy = share / "drill-file"
+    assert verify_bundle(copy, trusted={signer.fingerprint}, ledger_path=book).status == "VALID"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o700
+    assert stat.S_IMODE((copy / "manifest.json").stat().st_mode) == 0o600
+    assert [p.name for p in share.iterdir()] == ["drill-file"]  # no staging folder left behind
+    [line] = receipts(book, "drill-file")
+    assert line["location"] == str(copy)
+    assert line["manifest_sha256"] == bundle.manifest_sha256
+    [again] = file_bundle(bundle.path, [FolderFiler(share)], signer, book)  # `drill file` retry
+    assert again.ok
+    assert again.receipt is not None
+    assert again.receipt.already_filed
+    (copy / "manifest.json").chmod(0o600)
+    (copy / "manifest.json").write_text("{}\n")  # a different bundle under the same name
+    [clash] = file_bundle(bundle.path, [FolderFiler(share)], signer, book)
+    assert not clash.ok
+    assert "never overwritten" in clash.detail
+    assert (copy / "manifest.json").read_text() == "{}\n"
+    assert len(receipts(book, "drill-file")) == 2
+    assert ledger.verify(book, {signer.fingerprint}).ok
+
+
+def test_filing_refuses_a_bundle_this_key_did_not_sign(
+    write_bundle: WriteBundle, tmp_path: Path, reports: Path
+) -> None:
+    bundle = write_bundle(healthy("drill-foreign"))
+    stranger = Signer.load(state_dir=tmp_path / "stranger")
+    [result] = file_bundle(bundle.path, [FolderFiler(tmp_path / "share")], stranger, reports / "ledger.jsonl")
+    assert not result.ok
+    assert "not a trusted key" in result.detail
+    assert not result.attempted
+    assert not (tmp_path / "share").exists()
+    assert receipts(reports / "ledger.jsonl", "drill-foreign") == []
 
 
 def test_cli_verify_whole_reports_dir(write_bundle: WriteBundle, reports: Path, signer: Signer) -> None:
