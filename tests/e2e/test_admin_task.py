@@ -10,12 +10,14 @@ run must fail.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import record_issued_tokens
 
 from drill.evidence import ledger
 from drill.evidence.bundle import BundleWriter
@@ -23,6 +25,7 @@ from drill.evidence.signing import Signer
 from drill.run.demo import build_context, demo_world
 from drill.run.loop import execute
 from drill.steps import admin_task
+from drill.testing import scan_for_secrets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 GROUP = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e01"
@@ -44,6 +47,7 @@ def run(
         state.clock.set_scale(scale)
         world.playbook = world.playbook.model_copy(update={"sla": world.playbook.sla.model_copy(update=sla)})
         before = state.tenant.group(GROUP)["description"]
+        issued = record_issued_tokens(world)
         ctx = build_context(world, "ea01", quiet=True)
         writer = BundleWriter(tmp_path / "reports", signer, pdf=None)
         code = execute(ctx, writer)
@@ -51,7 +55,9 @@ def run(
         audits = [e for e in state.audits if e.operation_name == "Update group"]
         if then is not None:
             watched = then(world, signer, writer.ledger_path)
+        secrets = [world.pin, os.environ.get("DRILL_DEMO_OBSERVER_SECRET", ""), *issued]
     assert writer.finished is not None
+    assert scan_for_secrets([writer.finished.path], [s for s in secrets if s]) == []
     record = json.loads((writer.finished.path / "report.json").read_text())
     steps = {s["step"]: s for s in record["steps"]}
     html = (writer.finished.path / "report.html").read_text()
