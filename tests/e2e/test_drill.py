@@ -176,6 +176,10 @@ EXPECTED_STEP: dict[str, str | None] = {
     "alert-other-account": "alert",
     "alert-already-fired": "alert",
     "ingestion-later-than-window": "alert",
+    # issue 13: the deployed monitoring, read from ARM
+    "diag-other-workspace": "log_rows",
+    "arm-observer-no-read": None,
+    "arm-throttled": None,
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.

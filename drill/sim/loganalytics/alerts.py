@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.arm import ids
 from drill.sim.loganalytics.isotime import parse_duration
 from drill.sim.loganalytics.schema import iso
 from drill.sim.loganalytics.store import QueryError
 from drill.sim.state import Fault, SignInEvent, SimState
 
-ALERTS_PREFIX = "/subscriptions/sim/providers/Microsoft.AlertsManagement/alerts"
 # Azure's action groups send email from these three addresses (action-groups.md, "Email").
 SENDERS = (
     "azure-noreply@microsoft.com",
@@ -82,6 +82,9 @@ class RuleState:
     # stateful alerts in the Fired condition, by dimension key ("" for an unsplit rule)
     open: dict[str, AlertInstance] = field(default_factory=dict)
     last_notified: datetime | None = None
+    # Alert instances as Microsoft.AlertsManagement lists them (drill/sim/arm/alerts.py), by alert id:
+    # {alertId, firedAt, resolvedAt, window, dimensions, metricValue, condition}
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def rule_query(state: SimState, rule: dict[str, Any]) -> str:
@@ -241,13 +244,13 @@ class AlertEngine:
                 if open_alert is not None:
                     open_alert.last_met = max(open_alert.last_met, at)
                     continue
-                rs.open[key] = AlertInstance(f"{ALERTS_PREFIX}/{uuid.uuid4()}", at, at, window, dimensions)
+                rs.open[key] = AlertInstance(_new_alert_id(self.state), at, at, window, dimensions)
             if rs.muted_until is not None and at < rs.muted_until:
                 continue
             mute = rule.get("muteActionsDuration")
             if mute:
                 rs.muted_until = at + parse_duration(str(mute))
-            alert_id = rs.open[key].alert_id if stateful else f"{ALERTS_PREFIX}/{uuid.uuid4()}"
+            alert_id = rs.open[key].alert_id if stateful else _new_alert_id(self.state)
             self.notify(rule, rs, at, "Fired", window, dimensions, columns, grouped, alert_id)
         if stateful and not retry:
             wait = resolve_after(_freq(rule))
@@ -276,10 +279,7 @@ class AlertEngine:
             "signalType": "Log",
             "monitorCondition": condition,
             "monitoringService": "Log Alerts V2",
-            "alertTargetIDs": [
-                f"/subscriptions/sim/resourcegroups/sim/providers/microsoft.operationalinsights"
-                f"/workspaces/{workspace_name}"
-            ],
+            "alertTargetIDs": [ids.workspace_id(self.state).lower()],
             "firedDateTime": iso(fired_at or at),
             "resolvedDateTime": iso(at) if condition == "Resolved" else None,
             "description": rule.get("description", ""),
@@ -311,6 +311,12 @@ class AlertEngine:
                                        content_type="html") is not None:  # fmt: skip
                 sent.append(receiver)
         rs.last_notified = at
+        instance = rs.instances.setdefault(alert_id, {"alertId": alert_id, "firedAt": fired_at or at,
+                                                      "window": window, "dimensions": dimensions,
+                                                      "metricValue": len(rows)})  # fmt: skip
+        instance["condition"] = condition
+        if condition == "Resolved":
+            instance["resolvedAt"] = at
         rs.fired.append({"at": iso(at), "condition": condition, "results": len(rows), "subject": subject,
                          "sentTo": sent, "window": [iso(window[0]), iso(window[1])],
                          "dimensions": dimensions})  # fmt: skip
@@ -339,6 +345,10 @@ class AlertEngine:
                 "openAlerts": sorted(rs.open) if rs else [],
             })  # fmt: skip
         return out
+
+
+def _new_alert_id(state: SimState) -> str:
+    return ids.alert_id(state, str(uuid.uuid4()))
 
 
 def _search_link(state: SimState, rule: dict[str, Any], window: tuple[datetime, datetime]) -> str:
