@@ -151,15 +151,15 @@ EXPECTED_STEP: dict[str, str | None] = {
     "ga-group-only": "ga_proof",
     "graph-throttled": None,
     "graph-5xx-burst": None,
-    "diag-missing": "log_rows",
-    "diag-no-signinlogs": "log_rows",
+    "diag-missing": "preflight",
+    "diag-no-signinlogs": "preflight",
     "ingestion-stopped": "log_rows",
     "ingestion-slow": "log_rows",
     "alert-wrong-query": "alert",
-    "alert-disabled": "alert",
-    "alert-muted": "alert",
-    "alert-frequency-too-slow": "alert",
-    "action-group-no-mailbox": "alert",
+    "alert-disabled": "preflight",
+    "alert-muted": "preflight",
+    "alert-frequency-too-slow": "preflight",
+    "action-group-no-mailbox": "preflight",
     "mail-dropped": "alert",
     "la-throttled": None,
     "la-5xx-burst": None,
@@ -172,23 +172,28 @@ EXPECTED_STEP: dict[str, str | None] = {
     "burst-429-mid-wait": None,
     "burst-503-mid-wait": None,
     "pim-licence-missing": None,
-    "alert-resolved-only": "alert",
+    "alert-resolved-only": "preflight",
     "alert-other-account": "alert",
-    "alert-already-fired": "alert",
+    "alert-already-fired": "preflight",
     "ingestion-later-than-window": "alert",
     # issue 13: the deployed monitoring, read from ARM
-    "diag-other-workspace": "log_rows",
-    "arm-observer-no-read": None,
+    "diag-other-workspace": "preflight",
+    "arm-observer-no-read": "preflight",
     "arm-throttled": None,
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.
 REASON_SAYS: dict[str, str] = {
-    "alert-resolved-only": "only a Resolved notification",
+    # issue 13: preflight reads the rule's Fired alert from ARM before the key is touched
+    "alert-resolved-only": "Automatically resolve alerts",
     "alert-other-account": "another account's row",
     "alert-already-fired": "Automatically resolve alerts",
     "ingestion-later-than-window": "Widen the rule's window",
     "la-throttled-persistent": "429",
+    "arm-observer-no-read": "give the observer",
+    "diag-other-workspace": "law-central-it",
+    "alert-disabled": "is disabled: enable it",
+    "action-group-no-mailbox": "no email receiver for soc-alerts@contoso.test",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
 # at 120x where the simulated story takes many minutes (late ingestion, an alert resolving), at 30x with a
