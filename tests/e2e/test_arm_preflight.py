@@ -7,6 +7,8 @@ the failing or passing preflight says.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,89 @@ def test_healthy_preflight_records_the_deployed_rule(tmp_path: Path) -> None:
                   "arm_rule_not_fired"):  # fmt: skip
         assert any(c == check or c.startswith(check + ":") for c in passed), check
     assert "query_drift" not in preflight["evidence"]
+    steps = _steps(info)
+    deployed = next(c for c in steps["log_rows"]["checks"] if c["id"].startswith("deployed_rule_query:"))
+    assert deployed["status"] == "pass", deployed
+    instance = next(c for c in steps["alert"]["checks"] if c["id"] == "alert_instance")
+    assert instance["status"] == "pass", instance
+    assert instance["evidence"]["rule"] == rules["Break-glass account sign-in"]
+    assert instance["evidence"]["firedDateTime"]
+    assert instance["evidence"]["latency_s"] is not None
+    assert instance["evidence"]["mail_alert_id_matches"] is True
+
+
+def _drill_with(tmp_path: Path, update: Callable[[Any], Any], *, fault: str | None = None) -> dict[str, Any]:
+    """A demo drill at 10x (30x after the sign-in) whose playbook `update` changes; returns the record."""
+    from test_drill import speed_up_after_signin
+
+    from drill.evidence.bundle import BundleWriter
+    from drill.evidence.signing import Signer
+    from drill.run.demo import build_context, demo_world
+    from drill.run.loop import execute
+
+    out = tmp_path / "reports"
+    with demo_world(tmp_path / "state", fault=fault) as world:
+        world.sim.state.clock.set_scale(10)
+        speed_up_after_signin(world, 30)
+        world.playbook = update(world.playbook)
+        ctx = build_context(world, "ea01", quiet=True)
+        writer = BundleWriter(out, Signer.load(state_dir=tmp_path / "signing"), pdf=None)
+        code = execute(ctx, writer)
+    assert writer.finished is not None
+    record = json.loads((writer.finished.path / "report.json").read_text())
+    return {"record": record, "code": code}
+
+
+def _seed_style(pb: Any) -> Any:
+    """Watch the demo tenant's five-minute `let` + `union` rule (SigninLogs and AuditLogs) instead."""
+    rule = "Break-glass account activity"
+    return pb.model_copy(
+        update={
+            "alert": pb.alert.model_copy(
+                update={"rules": [rule], "subject_match": "(Emergency Access|Break-glass account activity)"}
+            ),
+            "monitoring": pb.monitoring.model_copy(update={"rules": [rule]}),
+            "log_analytics": pb.log_analytics.model_copy(
+                update={"alert_query_file": Path("queries/demo-breakglass-alert.kql")}
+            ),
+            # A five-minute rule notifies up to five minutes after the row arrives (simulated seconds).
+            "sla": pb.sla.model_copy(update={"log_row": 60, "alert": 420}),
+        }
+    )
+
+
+def test_seed_style_five_minute_rule_passes_and_another_rules_mail_is_not_accepted(tmp_path: Path) -> None:
+    info = _drill_with(tmp_path, _seed_style)
+    record = info["record"]
+    assert record["verdict"] == "PASS", record["reason"]
+    steps = _steps(info)
+    checks = {c["id"]: c for c in steps["preflight"]["checks"]}
+    cadence = checks["arm_rule_cadence:Break-glass account activity"]
+    assert cadence["status"] == "pass"
+    assert "every 5 minutes" in cadence["reason"]
+    assert "1 minute is recommended" in cadence["reason"]
+    assert "query_drift" not in steps["preflight"]["evidence"]  # the playbook's copy is the deployed query
+    alert = steps["alert"]
+    accepted = next(c for c in alert["checks"] if c["id"] == "alert_mail")
+    assert accepted["evidence"]["rule"] == "Break-glass account activity"
+    # The one-minute sign-in rule mails the same mailbox first, with a matching subject: not accepted.
+    other = [m for m in alert["evidence"]["rejected_mails"] if m["rule"] == "Break-glass account sign-in"]
+    assert other, alert["evidence"]["rejected_mails"]
+    assert "is not one of the playbook's alert.rules" in other[0]["reason"]
+    instance = next(c for c in alert["checks"] if c["id"] == "alert_instance")
+    assert instance["status"] == "pass"
+    assert instance["evidence"]["rule"].lower().endswith("/scheduledqueryrules/break-glass account activity")
+
+
+def test_mail_for_another_account_is_not_accepted(tmp_path: Path) -> None:
+    """The rule fires for the other break-glass account right after the drill: the drill fails, and the
+    deployed rule's query is what shows it never returned this sign-in."""
+    code, _writer, info = run_drill(
+        tmp_path, fault="alert-other-account", scale=10, sla={"log_row": 15, "alert": 6}
+    )
+    assert code == 1
+    steps = _steps(info)
+    assert steps["alert"]["status"] != "pass"
+    check = next(c for c in steps["log_rows"]["checks"] if c["id"].startswith("deployed_rule_query:"))
+    assert check["status"] == "fail"
+    assert "the deployed rule would not return this sign-in" in check["reason"]

@@ -155,7 +155,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     "diag-no-signinlogs": "preflight",
     "ingestion-stopped": "log_rows",
     "ingestion-slow": "log_rows",
-    "alert-wrong-query": "alert",
+    "alert-wrong-query": "log_rows",
     "alert-disabled": "preflight",
     "alert-muted": "preflight",
     "alert-frequency-too-slow": "preflight",
@@ -173,7 +173,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     "burst-503-mid-wait": None,
     "pim-licence-missing": None,
     "alert-resolved-only": "preflight",
-    "alert-other-account": "alert",
+    "alert-other-account": "log_rows",
     "alert-already-fired": "preflight",
     "ingestion-later-than-window": "alert",
     # issue 13: the deployed monitoring, read from ARM
@@ -186,7 +186,9 @@ EXPECTED_STEP: dict[str, str | None] = {
 REASON_SAYS: dict[str, str] = {
     # issue 13: preflight reads the rule's Fired alert from ARM before the key is touched
     "alert-resolved-only": "Automatically resolve alerts",
-    "alert-other-account": "another account's row",
+    # issue 13: the deployed rule's query, run over its own window, does not return this sign-in
+    "alert-other-account": "the deployed rule would not return this sign-in",
+    "alert-wrong-query": "the deployed rule would not return this sign-in",
     "alert-already-fired": "Automatically resolve alerts",
     "ingestion-later-than-window": "Widen the rule's window",
     "la-throttled-persistent": "429",
