@@ -159,7 +159,9 @@ async def _rule_checks(
         sb.check(f"arm_rule_notifies:{ref}", f"Alert rule {ref} is not muted and mails the mailbox", False,
                  exc.reason)  # fmt: skip
     try:
-        alerts = await _read(lambda: arm.fired_alerts(group, rule.id), left, f"the fired alerts of {rule.id}",
+        # 30 days, the longest range the alerts API offers: a stateful alert stays Fired until it resolves.
+        alerts = await _read(lambda: arm.fired_alerts(group, rule.id, time_range="30d"), left,
+                             f"the fired alerts of {rule.id}",
                              scope, failure)  # fmt: skip
         _add(sb, checks.rule_not_fired(ref, rule, alerts, ctx.skew.tenant_time(datetime.now(UTC))))
     except _Refused as exc:
