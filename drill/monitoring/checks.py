@@ -92,6 +92,19 @@ def rule_enabled(ref: str, rule_id: str, rule: DeployedRule | None) -> Verdict:
     return Verdict(f"arm_rule_exists:{ref}", title, True, f"enabled: {rule.id}", {"rule": rule.id})
 
 
+def rule_scope(ref: str, rule: DeployedRule, workspace_resource_id: str) -> Verdict:
+    """The rule queries the playbook's workspace: one watching another workspace never sees these rows."""
+    title = f"Alert rule {ref} queries the playbook's workspace"
+    target = workspace_resource_id.lower().rstrip("/")
+    evidence = {"rule": rule.id, "scopes": list(rule.scopes), "workspace": workspace_resource_id}
+    if any(scope.lower().rstrip("/") == target for scope in rule.scopes):
+        return Verdict(f"arm_rule_scope:{ref}", title, True, f"scope {workspace_resource_id}", evidence)
+    return Verdict(f"arm_rule_scope:{ref}", title, False,
+                   f"rule {rule.id} queries {', '.join(rule.scopes) or 'no workspace'}, not "
+                   f"{workspace_resource_id}: set the rule's scope to that workspace, or fix "
+                   "monitoring.workspace_resource_id", evidence)  # fmt: skip
+
+
 def rule_cadence(ref: str, rule: DeployedRule) -> Verdict:
     """Evaluated at most every 5 minutes, threshold "count greater than 0" on its one condition."""
     title = f"Alert rule {ref} runs at least every 5 minutes with threshold greater than 0"

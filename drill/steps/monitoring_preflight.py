@@ -147,6 +147,9 @@ async def _rule_checks(
     _add(sb, verdict)
     if rule is None or not verdict.ok:
         return rule
+    monitoring = ctx.playbook.monitoring
+    if monitoring is not None:
+        _add(sb, checks.rule_scope(ref, rule, monitoring.workspace_resource_id))
     _add(sb, checks.rule_cadence(ref, rule))
     groups: dict[str, ActionGroup | None] = {}
     try:

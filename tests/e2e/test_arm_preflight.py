@@ -70,7 +70,7 @@ def test_healthy_preflight_records_the_deployed_rule(tmp_path: Path) -> None:
     )
     passed = {c["id"] for c in preflight["checks"] if c["status"] == "pass"}
     for check in ("arm_diagnostic_setting", "arm_rule_exists", "arm_rule_cadence", "arm_rule_notifies",
-                  "arm_rule_not_fired"):  # fmt: skip
+                  "arm_rule_not_fired", "arm_rule_scope"):  # fmt: skip
         assert any(c == check or c.startswith(check + ":") for c in passed), check
     assert "query_drift" not in preflight["evidence"]
     steps = _steps(info)

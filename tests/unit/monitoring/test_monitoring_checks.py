@@ -51,6 +51,13 @@ def test_rule_existence_and_state() -> None:
     assert "is disabled: enable it" in disabled.reason
 
 
+def test_rule_must_query_the_playbooks_workspace() -> None:
+    assert checks.rule_scope("bg", rule(), WS.upper()).ok
+    other = checks.rule_scope("bg", rule(scopes=(WS + "-it",)), WS)
+    assert not other.ok
+    assert "law-it" in other.reason
+
+
 def test_cadence_and_threshold() -> None:
     assert checks.rule_cadence("bg", rule()).ok
     five = checks.rule_cadence("bg", rule(evaluation_frequency=timedelta(minutes=5)))
