@@ -1,6 +1,6 @@
 """ARM's error envelope `{"error": {"code", "message"}}` and the errors the surface answers.
 
-Codes and wording: README.md (AuthorizationFailed VERIFIED; the others BELIEF where marked there).
+Codes and wording: README.md (each marked VERIFIED or BELIEF there).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def unsupported_api_version(version: str, rtype: str, supported: tuple[str, ...]
         400,
         "NoRegisteredProviderFound",
         f"No registered resource provider found for location '{loc}' and API version '{version}' for type "
-        f"'{rtype}'. The supported api-versions are '{', '.join(supported)}'.",
+        f"'{rtype.rsplit('/', 1)[-1]}'. The supported api-versions are '{', '.join(supported)}'.",
     )
 
 
