@@ -58,6 +58,12 @@ def test_rule_edited_in_the_portal_is_shown_as_drift(tmp_path: Path) -> None:
     findings = [f for f in info["record"]["findings"] if "differs from the playbook's copy" in f["title"]]
     assert findings
     assert findings[0]["severity"] == "warning"
+    # ... and the log rows step runs the deployed query over the rule's window: it misses this sign-in.
+    assert steps["log_rows"]["status"] == "fail"
+    assert "the deployed rule would not return this sign-in" in steps["log_rows"]["reason"]
+    copy = next(c for c in steps["log_rows"]["checks"] if c["id"] == "alert_query")
+    assert copy["status"] == "pass"  # the playbook's copy still matches: only an expectation now
+    assert copy["required"] is False
 
 
 def test_healthy_preflight_records_the_deployed_rule(tmp_path: Path) -> None:
