@@ -180,6 +180,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     "diag-other-workspace": "preflight",
     "arm-observer-no-read": "preflight",
     "arm-throttled": None,
+    "action-group-receiver-disabled": "preflight",
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.
@@ -196,6 +197,7 @@ REASON_SAYS: dict[str, str] = {
     "diag-other-workspace": "law-central-it",
     "alert-disabled": "is disabled: enable it",
     "action-group-no-mailbox": "no email receiver for soc-alerts@contoso.test",
+    "action-group-receiver-disabled": "is not enabled",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
 # at 120x where the simulated story takes many minutes (late ingestion, an alert resolving), at 30x with a

@@ -325,8 +325,13 @@ class AlertEngine:
         out = []
         for name in rule.get("actionGroups") or []:
             group = next((g for g in self.state.tenant.actionGroups if g.get("name") == name), None)
-            for receiver in (group or {}).get("emailReceivers") or []:
-                out.append(str(receiver["emailAddress"]))
+            # "If an action group is not enabled, then none of its receivers will receive communications";
+            # a receiver whose status is Disabled is not mailed either (BELIEF: drill/sim/arm/README.md).
+            if group is None or not group.get("enabled", True):
+                continue
+            for receiver in group.get("emailReceivers") or []:
+                if str(receiver.get("status", "Enabled")) == "Enabled":
+                    out.append(str(receiver["emailAddress"]))
         return out
 
     def status(self) -> list[dict[str, Any]]:
@@ -560,6 +565,12 @@ def _no_mailbox(state: SimState) -> None:
         group["emailReceivers"] = []
 
 
+def _receiver_disabled(state: SimState) -> None:
+    for group in state.tenant.actionGroups:
+        for receiver in group.get("emailReceivers") or []:
+            receiver["status"] = "Disabled"
+
+
 def _drop_mail(state: SimState) -> None:
     state.faults["mail-dropped"] = {}
 
@@ -579,5 +590,7 @@ FAULTS = [
     Fault("alert-other-account", "alert", "the rules match only the other break-glass account, which signs "
           "in right after the drill: a Fired mail for the wrong row", _other_account),
     Fault("action-group-no-mailbox", "mail", "the action group has no email receiver", _no_mailbox),
+    Fault("action-group-receiver-disabled", "mail", "the action group's email receiver is Disabled "
+          "(it no longer receives mail)", _receiver_disabled),
     Fault("mail-dropped", "mail", "alert mail is accepted but never delivered", _drop_mail),
 ]  # fmt: skip
