@@ -51,10 +51,16 @@ class Cloud:
     # Set only by a custom cloud whose playbook says `allow_untrusted_endpoints: true` (the simulator): its
     # Microsoft audiences go to hosts that are not Microsoft's, and the evidence records that.
     allow_untrusted_endpoints: bool = False
+    # Azure Resource Manager, where the deployed alert rules, action groups and fired alerts are read
+    # (drill/monitoring/). Empty for a custom cloud that names none: the ARM checks then fail, saying so.
+    arm_endpoint: str = ""
+    arm_audience: str = ""
 
     def __post_init__(self) -> None:
         if not self.graph_audience:
             object.__setattr__(self, "graph_audience", self.graph_endpoint)
+        if not self.arm_audience:
+            object.__setattr__(self, "arm_audience", self.arm_endpoint)
 
     def graph_scope(self, permission: str) -> str:
         """A fully qualified Graph scope for this cloud (``User.Read`` -> ``https://graph.../User.Read``)."""
@@ -67,6 +73,10 @@ class Cloud:
     @property
     def logs_default_scope(self) -> str:
         return f"{self.logs_audience}/.default"
+
+    @property
+    def arm_default_scope(self) -> str:
+        return f"{self.arm_audience.rstrip('/')}/.default"
 
     def authority(self, tenant: str) -> str:
         """The msal authority URL for a tenant id or domain."""
@@ -83,6 +93,11 @@ class Cloud:
             "logs_audience": self.logs_audience,
             "webauthn_related_origins": {rp: list(o) for rp, o in self.webauthn_related_origins.items()},
             "allow_untrusted_endpoints": self.allow_untrusted_endpoints,
+            **(
+                {"arm_endpoint": self.arm_endpoint, "arm_audience": self.arm_audience}
+                if self.arm_endpoint
+                else {}
+            ),
         }
 
 
@@ -93,6 +108,7 @@ PUBLIC = Cloud(
     logs_endpoint="https://api.loganalytics.io",
     logs_audience="https://api.loganalytics.io",
     webauthn_related_origins=_frozen({"login.microsoft.com": ("https://login.microsoftonline.com",)}),
+    arm_endpoint="https://management.azure.com",
 )
 
 USGOV = Cloud(
@@ -103,6 +119,7 @@ USGOV = Cloud(
     logs_audience="https://api.loganalytics.us",
     # Assumption (see module docstring): mirrors the public split.
     webauthn_related_origins=_frozen({"login.microsoft.us": ("https://login.microsoftonline.us",)}),
+    arm_endpoint="https://management.usgovcloudapi.net",
 )
 
 CHINA = Cloud(
@@ -112,6 +129,7 @@ CHINA = Cloud(
     logs_endpoint="https://api.loganalytics.azure.cn",
     logs_audience="https://api.loganalytics.azure.cn",
     webauthn_related_origins=_frozen({}),
+    arm_endpoint="https://management.chinacloudapi.cn",
 )
 
 BUILTIN: Mapping[str, Cloud] = MappingProxyType({c.name: c for c in (PUBLIC, USGOV, CHINA)})
@@ -147,4 +165,6 @@ def cloud_for(playbook: Playbook) -> Cloud:
         ca_bundle=str(playbook.resolve(custom.ca_bundle)) if custom.ca_bundle is not None else None,
         graph_audience=custom.graph_audience or custom.graph_endpoint,
         allow_untrusted_endpoints=custom.allow_untrusted_endpoints,
+        arm_endpoint=custom.arm_endpoint or "",
+        arm_audience=custom.arm_audience or custom.arm_endpoint or "",
     )

@@ -55,7 +55,18 @@ def playbook_warnings(pb: Playbook) -> list[str]:
     if pb.observer.kind == "client-secret-env":
         out.append("the observer uses a client secret: a certificate or managed identity is harder to leak")
     out.extend(_query_matches_ids(pb))
+    if pb.monitoring is None:
+        out.append(MONITORING_MISSING)
     return out
+
+
+# Issue 13: a playbook from before the `monitoring:` section still runs, without the ARM preflight checks.
+MONITORING_MISSING = (
+    "no `monitoring:` section: preflight cannot read the deployed alert rule, its action group and the Entra "
+    "diagnostic setting from Azure Resource Manager, so a rule disabled or edited in the portal is found "
+    "only after the alert SLA; add monitoring: {subscription_id, resource_group, workspace_resource_id, "
+    "rules: [rule names or ids]} and give the observer Monitoring Reader on that resource group"
+)
 
 
 def _key_diversity(pb: Playbook) -> list[str]:

@@ -97,6 +97,8 @@ def untrusted_pairings(
     logs_audience: str | None,
     webauthn_related_origins: dict[str, list[str]] | None = None,
     scopes: Sequence[str] = (),
+    arm_endpoint: str | None = None,
+    arm_audience: str | None = None,
 ) -> list[Pairing]:
     """Each pairing of a Microsoft audience, scope or RP ID with a host that is not its Microsoft one.
 
@@ -129,6 +131,8 @@ def untrusted_pairings(
     token_for(
         logs_audience or logs_endpoint, logs_endpoint, (*base, "logs_endpoint"), "a Log Analytics token"
     )
+    if arm_endpoint:
+        token_for(arm_audience or arm_endpoint, arm_endpoint, (*base, "arm_endpoint"), "an ARM token")
     for index, scope in enumerate(scopes):
         if "://" in scope:
             token_for(scope, graph_endpoint, ("drill_app", "scopes", index), "a token for this scope")

@@ -372,6 +372,8 @@ def custom_cloud_pairings(pb: Playbook) -> list[Pairing]:
         logs_audience=custom.logs_audience,
         webauthn_related_origins=custom.webauthn_related_origins,
         scopes=pb.drill_app.scopes,
+        arm_endpoint=custom.arm_endpoint,
+        arm_audience=custom.arm_audience,
     )
 
 

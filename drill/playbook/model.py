@@ -40,6 +40,7 @@ from pydantic import (
 
 from drill.errors import DrillUserError
 from drill.playbook.endpoints import RESERVED_CLOUD_NAMES
+from drill.playbook.monitoring import Monitoring
 from drill.playbook.types import (
     Domain,
     Email,
@@ -79,6 +80,12 @@ class CustomEndpoints(StrictModel):
     )
     logs_audience: HttpsUrl | None = Field(
         default=None, description="Token audience for Log Analytics; default: logs_endpoint."
+    )
+    arm_endpoint: HttpsUrl | None = Field(
+        default=None, description="Azure Resource Manager endpoint (reads the deployed monitoring)."
+    )
+    arm_audience: HttpsUrl | None = Field(
+        default=None, description="Token audience for Azure Resource Manager; default: arm_endpoint."
     )
     ca_bundle: Path | None = Field(
         default=None, description="PEM file of extra CAs to trust (relative to the playbook)."
@@ -408,6 +415,9 @@ class Playbook(StrictModel):
     observer: Observer
     log_analytics: LogAnalytics
     alert: Alert
+    monitoring: Monitoring | None = Field(
+        default=None, description="Where the alert rules are deployed in Azure (read by preflight)."
+    )
     conditional_access: ConditionalAccess = Field(default_factory=lambda: ConditionalAccess())
     sla: Sla = Field(default_factory=lambda: Sla())
     schedule: Schedule = Field(default_factory=lambda: Schedule())

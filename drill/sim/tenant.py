@@ -69,6 +69,9 @@ class Tenant:
     # Trusted vendor attestation roots (PEM text) for attestation enforcement.
     attestationRoots: list[str] = field(default_factory=list)
     seedLogs: dict[str, list[Obj]] = field(default_factory=dict)
+    # Where the monitoring lives in Azure Resource Manager (issue 13): {subscriptionId, resourceGroup,
+    # location}. Rules, action groups and the workspace get resource ids under it (drill/sim/arm/).
+    azure: Obj = field(default_factory=dict)
     # Which branch Entra's sign-in pages take (drill/sim/identity/pages.py): preferredCredential 7|1000,
     # showKmsi, interrupt (cmsi|proofUp|mfaRegistrationNag|mfa), fidoOfferedToBrowser.
     signInExperience: Obj = field(default_factory=dict)
@@ -161,6 +164,7 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         "attestationRoots",
         "seedLogs",
         "signInExperience",
+        "azure",
         *_SECTIONS,
     }
     if unknown:
@@ -174,6 +178,7 @@ def tenant_from_dict(data: dict[str, Any], source: Path | None = None) -> Tenant
         attestationRoots=list(data.get("attestationRoots") or []),
         seedLogs=dict(data.get("seedLogs") or {}),
         signInExperience=dict(data.get("signInExperience") or {}),
+        azure=dict(data.get("azure") or {}),
         source=source,
         pim_licensed=bool(head.get("pimLicensed", True)),
     )

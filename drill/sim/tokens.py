@@ -19,6 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 LOGS_AUDIENCE = "https://api.loganalytics.io"
+# Azure Resource Manager; also requested as https://management.core.windows.net/ or by the app id of
+# "Windows Azure Service Management API" (797f4846-ba00-4fd7-ba43-dac1f8f63013).
+ARM_AUDIENCE = "https://management.azure.com"
 
 
 def _b64u_uint(value: int) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from drill.evidence.model import StepResult
 from drill.isotime import parse_utc, utc_z
+from drill.steps.alert_instance import prove_instance
 from drill.steps.alert_mail import judge, parse_alert_mail
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -248,6 +249,8 @@ async def run(ctx: DrillContext) -> StepResult:
         "the mail names the account" if mentions else "the mail does not name the account",
         required=False,
     )
+    if row_time is not None:
+        await prove_instance(ctx, sb, fields.get("alert_id"), row_time, signed_in, 60.0)
     sla = float(ctx.playbook.sla.alert)
     if t.time_to_alert_s is not None and t.time_to_alert_s > sla:
         sb.check("alert_sla", "Alert within the SLA", False, f"{t.time_to_alert_s:.0f}s exceeds {sla:.0f}s")

@@ -56,6 +56,10 @@ class DrillContext:
     skew: ClockSkew = field(default_factory=ClockSkew)
     # The drill's own SigninLogs success row (Id, CorrelationId, CreatedDateTime, TimeGenerated), once found.
     signin_row: dict[str, Any] = field(default_factory=dict)
+    # The deployed break-glass rules preflight read from ARM (drill.monitoring.DeployedRule by playbook
+    # reference) and their reader, for the log rows and alert steps (issue 13). Empty without `monitoring:`.
+    deployed_rules: dict[str, Any] = field(default_factory=dict)
+    arm: Any = None
 
     def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
         self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]

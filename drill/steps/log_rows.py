@@ -234,6 +234,10 @@ async def run(ctx: DrillContext) -> StepResult:
         window = (since - timedelta(minutes=5), ctx.skew.tenant_time(utcnow()) + timedelta(days=1))
         return client.query_workspace(workspace, kql, timespan=window)
 
+    def _query_span(kql: str, span: tuple[datetime, datetime]) -> Any:
+        ctx.counters["logs_queries"] += 1
+        return client.query_workspace(workspace, kql, timespan=span)
+
     async def probe() -> dict[str, Any] | None:
         result = await asyncio.to_thread(_query, query)
         if result.status == LogsQueryStatus.FAILURE:
@@ -359,17 +363,18 @@ async def run(ctx: DrillContext) -> StepResult:
     if not ok_ca:
         ctx.finding("warning", "Conditional Access drift", reason_ca, NAME)
 
-    # The alert rule's own query must see this sign-in over the drill window.
+    # The alert rule's own query must see this sign-in. With the deployed rules read from ARM (preflight),
+    # their queries run over each rule's own window around the row's arrival; the playbook's copy is then an
+    # expectation only (issue 13). Without them, the copy is what is checked.
+    deployed = dict(ctx.deployed_rules)
+    for ref, rule in deployed.items():
+        await _deployed_rule_check(ctx, sb, ref, rule, _query_span, max(5.0, deadline - outcome.waited_s))
     query_path = ctx.playbook.alert_query_path
+    title = "The playbook's copy of the alert query returns this sign-in"
     try:
         alert_kql = query_path.read_text(encoding="utf-8")
     except OSError as exc:
-        sb.check(
-            "alert_query",
-            "The alert rule's query returns this sign-in",
-            False,
-            f"cannot read {query_path}: {exc}",
-        )
+        sb.check("alert_query", title, False, f"cannot read {query_path}: {exc}", required=not deployed)
         return sb.finish()
     try:
         result, errors = await call_within(
@@ -380,22 +385,76 @@ async def run(ctx: DrillContext) -> StepResult:
     except ServiceRefused as exc:
         sb.check(
             "alert_query",
-            "The alert rule's query returns this sign-in",
+            title,
             False,
             f"Log Analytics refused the alert query (HTTP {exc.status}): {exc.message}",
+            required=not deployed,
         )
         return sb.finish()
     rows = _rows(result)
-    ids = {str(row.get("Id")), str(row.get("CorrelationId")), str(ctx.account.object_id)}
-    hits = [r for r in rows if any(str(v) in ids or any(i in str(v) for i in ids) for v in r.values())]
+    hits = _hits(ctx, rows)
     sb.check(
         "alert_query",
-        "The alert rule's query returns this sign-in",
+        title,
         bool(hits),
         f"{len(hits)} of {len(rows)} result rows mention this sign-in"
         if hits
         else f"the alert query returned {len(rows)} rows, none for this account or sign-in: "
         "the rule would not fire",
         {"file": str(query_path.name), "rows": len(rows), "matching_rows": len(hits)},
+        required=not deployed,
     )
     return sb.finish("row present, passkey, expected policies, alert query matches")
+
+
+def _hits(ctx: DrillContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Result rows that name this sign-in (its Id or CorrelationId) or this account's object id."""
+    ids = {
+        str(ctx.signin_row.get("Id")),
+        str(ctx.signin_row.get("CorrelationId")),
+        str(ctx.account.object_id),
+    }
+    ids.discard("None")
+    return [r for r in rows if any(str(v) in ids or any(i in str(v) for i in ids) for v in r.values())]
+
+
+def rule_window(rule: Any, row_time: datetime, arrived: datetime) -> tuple[datetime, datetime]:
+    """The evaluation window of `rule` that first sees the row: ending when it arrived, or at the last end
+    whose window still holds its TimeGenerated if it arrived later than that (lateness is the alert step's
+    finding, with Azure's retries; here the question is whether the rule's query returns the row)."""
+    size = rule.window_size or timedelta(minutes=5)
+    end = min(max(arrived, row_time), row_time + size)
+    return end - size, end
+
+
+async def _deployed_rule_check(
+    ctx: DrillContext, sb: StepBuilder, ref: str, rule: Any, query_span: Any, budget: float
+) -> None:
+    check_id, title = f"deployed_rule_query:{ref}", f"The deployed rule {ref} returns this sign-in"
+    row_time = _as_dt(ctx.signin_row.get("TimeGenerated"))
+    arrived = ctx.timings.row_ingested_at or row_time
+    if row_time is None or arrived is None:
+        sb.check(check_id, title, False, "no TimeGenerated on the sign-in row to place the rule's window")
+        return
+    start, end = rule_window(rule, row_time, arrived)
+    try:
+        result, _errors = await call_within(
+            lambda: asyncio.to_thread(query_span, rule.query, (start, end)), budget
+        )
+    except ServiceRefused as exc:
+        sb.check(check_id, title, False,
+                 f"Log Analytics refused the deployed query of {rule.id} (HTTP {exc.status}): "
+                 f"{exc.message}")  # fmt: skip
+        return
+    rows = _rows(result)
+    hits = _hits(ctx, rows)
+    window = f"{start.isoformat()} to {end.isoformat()}"
+    evidence = {"rule": rule.id, "window": [start.isoformat(), end.isoformat()], "rows": len(rows),
+                "matching_rows": len(hits)}  # fmt: skip
+    sb.check(check_id, title, bool(hits),
+             f"{len(hits)} of {len(rows)} rows over the rule's window {window} name this sign-in"
+             if hits else
+             f"the deployed rule would not return this sign-in: rule {rule.id}'s query, run over its own "
+             f"window {window}, returned {len(rows)} rows, none for this account or sign-in; fix the "
+             "rule's query (compare it with the playbook's copy in preflight's drift warning)",
+             evidence)  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.monitoring_preflight import check_monitoring
 from drill.steps.skew import FINDING_S, hook_for
 from drill.steps.waiting import REFUSED, ServiceRefused, call_within, classify
 
@@ -236,6 +237,7 @@ async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
         sb.check("endpoints", "Identity platform answers", False, _failure(exc))
     await check_observer(ctx, sb, deadline)
     record_skew(ctx, sb)
+    await check_monitoring(ctx, sb, deadline.left, _failure)
     check_browser(ctx, sb)
     if with_key:
         await asyncio.to_thread(check_key, ctx, sb)

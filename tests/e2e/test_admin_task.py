@@ -142,7 +142,6 @@ def test_healthy_drill_proves_write_restore_and_audit_row(tmp_path: Path) -> Non
 FAULTS = {
     "admin-write-restricted-au": "restricted management administrative unit",
     "admin-restore-refused": "put it back by hand: group 'Emergency Access Accounts'",
-    "diag-no-auditlogs": "diagnostic setting sends AuditLogs",
 }
 
 

@@ -150,15 +150,15 @@ EXPECTED_STEP: dict[str, str | None] = {
     "filing-name-conflict": None,
     "filing-5xx-mid-upload": None,
     "filing-throttled": None,
-    "diag-missing": "log_rows",
-    "diag-no-signinlogs": "log_rows",
+    "diag-missing": "preflight",
+    "diag-no-signinlogs": "preflight",
     "ingestion-stopped": "log_rows",
     "ingestion-slow": "log_rows",
-    "alert-wrong-query": "alert",
-    "alert-disabled": "alert",
-    "alert-muted": "alert",
-    "alert-frequency-too-slow": "alert",
-    "action-group-no-mailbox": "alert",
+    "alert-wrong-query": "log_rows",
+    "alert-disabled": "preflight",
+    "alert-muted": "preflight",
+    "alert-frequency-too-slow": "preflight",
+    "action-group-no-mailbox": "preflight",
     "mail-dropped": "alert",
     "la-throttled": None,
     "la-5xx-burst": None,
@@ -171,23 +171,38 @@ EXPECTED_STEP: dict[str, str | None] = {
     "burst-429-mid-wait": None,
     "burst-503-mid-wait": None,
     "pim-licence-missing": None,
-    "alert-resolved-only": "alert",
-    "alert-other-account": "alert",
-    "alert-already-fired": "alert",
+    "alert-resolved-only": "preflight",
+    "alert-other-account": "log_rows",
+    "alert-already-fired": "preflight",
     "ingestion-later-than-window": "alert",
     # issue 15: the admin task (tests/e2e/test_admin_task.py checks reasons and that no marker is left)
     "admin-write-restricted-au": "admin_task",
     "admin-restore-refused": "admin_task",
-    "diag-no-auditlogs": "admin_task",
+    # Caught before the key is touched since issue 13: preflight reads the deployed diagnostic setting.
+    "diag-no-auditlogs": "preflight",
+    # issue 13: the deployed monitoring, read from ARM
+    "diag-other-workspace": "preflight",
+    "arm-observer-no-read": "preflight",
+    "arm-throttled": None,
+    "action-group-receiver-disabled": "preflight",
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.
 REASON_SAYS: dict[str, str] = {
-    "alert-resolved-only": "only a Resolved notification",
-    "alert-other-account": "another account's row",
+    # issue 13: preflight reads the rule's Fired alert from ARM before the key is touched
+    "alert-resolved-only": "Automatically resolve alerts",
+    # issue 13: the deployed rule's query, run over its own window, does not return this sign-in
+    "alert-other-account": "the deployed rule would not return this sign-in",
+    "alert-wrong-query": "the deployed rule would not return this sign-in",
     "alert-already-fired": "Automatically resolve alerts",
     "ingestion-later-than-window": "Widen the rule's window",
     "la-throttled-persistent": "429",
+    "arm-observer-no-read": "give the observer",
+    "diag-other-workspace": "law-central-it",
+    "diag-no-auditlogs": "AuditLogs",
+    "alert-disabled": "is disabled: enable it",
+    "action-group-no-mailbox": "no email receiver for soc-alerts@contoso.test",
+    "action-group-receiver-disabled": "is not enabled",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
 # at 120x where the simulated story takes many minutes (late ingestion, an alert resolving), at 30x with a

@@ -40,7 +40,7 @@ from drill.sim.identity.store import (
     tenant_matches,
 )
 from drill.sim.state import LOGIN_HOST, SimState, token_service
-from drill.sim.tokens import GRAPH_AUDIENCE, LOGS_AUDIENCE
+from drill.sim.tokens import ARM_AUDIENCE, GRAPH_AUDIENCE, LOGS_AUDIENCE
 
 LIFETIME_S = 3599
 OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
@@ -50,6 +50,9 @@ RESOURCES = {
     "00000003-0000-0000-c000-000000000000": GRAPH_AUDIENCE,
     LOGS_AUDIENCE: LOGS_AUDIENCE,
     "ca7f3f0b-7d91-482c-8e09-c5d840d0eac5": LOGS_AUDIENCE,
+    ARM_AUDIENCE: ARM_AUDIENCE,
+    "https://management.core.windows.net": ARM_AUDIENCE,
+    "797f4846-ba00-4fd7-ba43-dac1f8f63013": ARM_AUDIENCE,
 }
 
 
@@ -205,6 +208,8 @@ def app_token(state: SimState, app: dict[str, Any], requested: list[str]) -> dic
     resource, _ = split_scopes(requested)
     if resource == LOGS_AUDIENCE:
         roles = ["Data.Read"] if app.get("workspaceRoles") else []
+    elif resource == ARM_AUDIENCE:
+        roles = []  # ARM authorises by Azure RBAC role assignments (drill/sim/arm/rbac.py), not app roles
     else:
         roles = [str(r) for r in app.get("appRoles") or []]
     sp_id = str(app.get("servicePrincipalId") or uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{app['appId']}"))

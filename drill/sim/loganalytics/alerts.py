@@ -30,12 +30,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.arm import ids
 from drill.sim.loganalytics.isotime import parse_duration
 from drill.sim.loganalytics.schema import iso
 from drill.sim.loganalytics.store import QueryError
 from drill.sim.state import Fault, SignInEvent, SimState
 
-ALERTS_PREFIX = "/subscriptions/sim/providers/Microsoft.AlertsManagement/alerts"
 # Azure's action groups send email from these three addresses (action-groups.md, "Email").
 SENDERS = (
     "azure-noreply@microsoft.com",
@@ -82,6 +82,9 @@ class RuleState:
     # stateful alerts in the Fired condition, by dimension key ("" for an unsplit rule)
     open: dict[str, AlertInstance] = field(default_factory=dict)
     last_notified: datetime | None = None
+    # Alert instances as Microsoft.AlertsManagement lists them (drill/sim/arm/alerts.py), by alert id:
+    # {alertId, firedAt, resolvedAt, window, dimensions, metricValue, condition}
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def rule_query(state: SimState, rule: dict[str, Any]) -> str:
@@ -241,13 +244,13 @@ class AlertEngine:
                 if open_alert is not None:
                     open_alert.last_met = max(open_alert.last_met, at)
                     continue
-                rs.open[key] = AlertInstance(f"{ALERTS_PREFIX}/{uuid.uuid4()}", at, at, window, dimensions)
+                rs.open[key] = AlertInstance(_new_alert_id(self.state), at, at, window, dimensions)
             if rs.muted_until is not None and at < rs.muted_until:
                 continue
             mute = rule.get("muteActionsDuration")
             if mute:
                 rs.muted_until = at + parse_duration(str(mute))
-            alert_id = rs.open[key].alert_id if stateful else f"{ALERTS_PREFIX}/{uuid.uuid4()}"
+            alert_id = rs.open[key].alert_id if stateful else _new_alert_id(self.state)
             self.notify(rule, rs, at, "Fired", window, dimensions, columns, grouped, alert_id)
         if stateful and not retry:
             wait = resolve_after(_freq(rule))
@@ -276,10 +279,7 @@ class AlertEngine:
             "signalType": "Log",
             "monitorCondition": condition,
             "monitoringService": "Log Alerts V2",
-            "alertTargetIDs": [
-                f"/subscriptions/sim/resourcegroups/sim/providers/microsoft.operationalinsights"
-                f"/workspaces/{workspace_name}"
-            ],
+            "alertTargetIDs": [ids.workspace_id(self.state).lower()],
             "firedDateTime": iso(fired_at or at),
             "resolvedDateTime": iso(at) if condition == "Resolved" else None,
             "description": rule.get("description", ""),
@@ -311,6 +311,12 @@ class AlertEngine:
                                        content_type="html") is not None:  # fmt: skip
                 sent.append(receiver)
         rs.last_notified = at
+        instance = rs.instances.setdefault(alert_id, {"alertId": alert_id, "firedAt": fired_at or at,
+                                                      "window": window, "dimensions": dimensions,
+                                                      "metricValue": len(rows)})  # fmt: skip
+        instance["condition"] = condition
+        if condition == "Resolved":
+            instance["resolvedAt"] = at
         rs.fired.append({"at": iso(at), "condition": condition, "results": len(rows), "subject": subject,
                          "sentTo": sent, "window": [iso(window[0]), iso(window[1])],
                          "dimensions": dimensions})  # fmt: skip
@@ -319,8 +325,13 @@ class AlertEngine:
         out = []
         for name in rule.get("actionGroups") or []:
             group = next((g for g in self.state.tenant.actionGroups if g.get("name") == name), None)
-            for receiver in (group or {}).get("emailReceivers") or []:
-                out.append(str(receiver["emailAddress"]))
+            # "If an action group is not enabled, then none of its receivers will receive communications";
+            # a receiver whose status is Disabled is not mailed either (BELIEF: drill/sim/arm/README.md).
+            if group is None or not group.get("enabled", True):
+                continue
+            for receiver in group.get("emailReceivers") or []:
+                if str(receiver.get("status", "Enabled")) == "Enabled":
+                    out.append(str(receiver["emailAddress"]))
         return out
 
     def status(self) -> list[dict[str, Any]]:
@@ -339,6 +350,10 @@ class AlertEngine:
                 "openAlerts": sorted(rs.open) if rs else [],
             })  # fmt: skip
         return out
+
+
+def _new_alert_id(state: SimState) -> str:
+    return ids.alert_id(state, str(uuid.uuid4()))
 
 
 def _search_link(state: SimState, rule: dict[str, Any], window: tuple[datetime, datetime]) -> str:
@@ -550,6 +565,12 @@ def _no_mailbox(state: SimState) -> None:
         group["emailReceivers"] = []
 
 
+def _receiver_disabled(state: SimState) -> None:
+    for group in state.tenant.actionGroups:
+        for receiver in group.get("emailReceivers") or []:
+            receiver["status"] = "Disabled"
+
+
 def _drop_mail(state: SimState) -> None:
     state.faults["mail-dropped"] = {}
 
@@ -569,5 +590,7 @@ FAULTS = [
     Fault("alert-other-account", "alert", "the rules match only the other break-glass account, which signs "
           "in right after the drill: a Fired mail for the wrong row", _other_account),
     Fault("action-group-no-mailbox", "mail", "the action group has no email receiver", _no_mailbox),
+    Fault("action-group-receiver-disabled", "mail", "the action group's email receiver is Disabled "
+          "(it no longer receives mail)", _receiver_disabled),
     Fault("mail-dropped", "mail", "alert mail is accepted but never delivered", _drop_mail),
 ]  # fmt: skip

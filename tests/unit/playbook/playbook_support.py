@@ -49,6 +49,16 @@ BASE_LINES = [
     "  revoke_sessions: true",  # 42
 ]
 BASE = "\n".join(BASE_LINES) + "\n"
+# Issue 13: where the alert rules are deployed. BASE stays in today's format (its line numbers are what the
+# error tests point at); append this for a playbook that raises no advice.
+MONITORING_SECTION = (
+    "monitoring:\n"
+    "  subscription_id: 5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01\n"
+    "  resource_group: rg-mon\n"
+    "  workspace_resource_id: /subscriptions/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01/resourceGroups/rg-mon"
+    "/providers/Microsoft.OperationalInsights/workspaces/law\n"
+    "  rules: [Break-glass sign-in]\n"
+)
 ALERT_KQL = (
     'let Ids = dynamic(["11111111-2222-4333-8444-555555555501", "11111111-2222-4333-8444-555555555502"]);\n'
     "SigninLogs | where UserId in (Ids)\n"

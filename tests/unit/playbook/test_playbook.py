@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import run_cli
-from playbook_support import BASE, edit, write_playbook
+from playbook_support import BASE, MONITORING_SECTION, edit, write_playbook
 from ruamel.yaml import YAML
 
 from drill.clouds import cloud_for
@@ -183,7 +183,7 @@ def test_variables_are_not_expanded_outside_the_custom_cloud(tmp_path: Path) -> 
 
 # --- advice ---------------------------------------------------------------------------------------------
 def _warnings(tmp_path: Path, text: str) -> list[str]:
-    return playbook_warnings(load(tmp_path, text))
+    return playbook_warnings(load(tmp_path, text + MONITORING_SECTION))
 
 
 def test_base_playbook_has_no_advice(tmp_path: Path) -> None:
@@ -300,7 +300,8 @@ def test_check_prints_a_normalised_playbook_that_loads_back(tmp_path: Path) -> N
 def test_check_strict_fails_on_warnings(tmp_path: Path) -> None:
     path = write_playbook(tmp_path, edit(sub={38: "  cycle_days: 365"}))
     assert run_cli("playbook", "check", "--strict", str(path))[0] == 1
-    assert run_cli("playbook", "check", "--strict", str(write_playbook(tmp_path / "b", BASE)))[0] == 0
+    base = write_playbook(tmp_path / "b", BASE + MONITORING_SECTION)
+    assert run_cli("playbook", "check", "--strict", str(base))[0] == 0
 
 
 # --- Maester import -------------------------------------------------------------------------------------

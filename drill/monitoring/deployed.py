@@ -1,0 +1,68 @@
+"""What preflight and the alert step need to know of the deployed objects, free of SDK model classes.
+
+The readers (arm.py) turn azure-mgmt-monitor / azure-mgmt-alertsmanagement models and the aadiam JSON into
+these, so the checks (checks.py) are plain functions over plain data and are tested without a network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class DeployedRule:
+    """A scheduled query rule (log search alert) as ARM returns it."""
+
+    id: str
+    name: str
+    enabled: bool
+    query: str
+    evaluation_frequency: timedelta | None
+    window_size: timedelta | None
+    operator: str
+    threshold: float | None
+    time_aggregation: str
+    mute_actions_duration: timedelta | None
+    auto_mitigate: bool
+    action_group_ids: tuple[str, ...]
+    scopes: tuple[str, ...]
+    criteria_count: int = 1
+
+
+@dataclass(frozen=True)
+class EmailReceiver:
+    name: str
+    email_address: str
+    status: str | None
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    id: str
+    name: str
+    enabled: bool
+    email_receivers: tuple[EmailReceiver, ...]
+
+
+@dataclass(frozen=True)
+class DiagnosticSetting:
+    """An Entra ID (microsoft.aadiam) diagnostic setting."""
+
+    name: str
+    workspace_id: str
+    enabled_categories: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FiredAlert:
+    """One alert instance of Microsoft.AlertsManagement."""
+
+    id: str
+    rule_id: str
+    monitor_condition: str
+    fired: datetime | None
+    resolved: datetime | None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    dimensions: tuple[tuple[str, str], ...] = field(default_factory=tuple)

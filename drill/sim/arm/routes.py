@@ -1,0 +1,204 @@
+"""The management.azure.com surface: reads of the deployed monitoring, with ARM's auth, RBAC and errors.
+
+Served (GET only): scheduled query rules (one, or a resource group's list), action groups, Entra's
+diagnostic settings (`/providers/microsoft.aadiam/diagnosticSettings`), and Microsoft.AlertsManagement
+alerts of a subscription. Paths are matched case-insensitively, as ARM does; every request needs a bearer
+token for the ARM audience, a supported api-version, and an RBAC read role over the resource's scope
+(drill/sim/arm/rbac.py), checked before the resource is looked up, so a caller without the role cannot
+learn whether it exists. Facts and their sources: README.md in this folder.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from drill.sim.arm import errors, ids, rbac, resources
+from drill.sim.state import Fault, SimState, token_service
+from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
+
+RULES_API = ("2021-08-01", "2023-03-15-preview", "2023-12-01")
+ACTION_GROUPS_API = ("2021-09-01", "2022-06-01", "2023-01-01")
+AADIAM_API = ("2017-04-01", "2017-04-01-preview")
+ALERTS_API = ("2019-05-05-preview", "2023-07-12-preview")
+_TIME_RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7),
+                "30d": timedelta(days=30)}  # fmt: skip
+# Alert list parameters the simulator applies; the API's others answer 400 here rather than be ignored.
+_ALERT_FILTERS = {"api-version", "alertRule", "monitorCondition", "targetResourceGroup", "timeRange",
+                  "includeContext", "includeEgressConfig"}  # fmt: skip
+
+_RG = r"subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/"
+_ROUTES: list[tuple[str, re.Pattern[str]]] = [
+    ("rules", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/?$", re.I)),
+    ("rule", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/(?P<name>[^/]+)$", re.I)),
+    ("action_group", re.compile(_RG + r"microsoft\.insights/actiongroups/(?P<name>[^/]+)$", re.I)),
+    (
+        "alerts",
+        re.compile(r"subscriptions/(?P<sub>[^/]+)/providers/microsoft\.alertsmanagement/alerts$", re.I),
+    ),
+    ("diagnostics", re.compile(r"providers/microsoft\.aadiam/diagnosticsettings/?$", re.I)),
+]
+_INSIGHTS = "microsoft.insights"
+# route kind -> (resource type, the RBAC action a read needs, api-versions served)
+_TYPES = {
+    "rules": (f"{_INSIGHTS}/scheduledqueryrules", "Microsoft.Insights/scheduledQueryRules/read", RULES_API),
+    "rule": (f"{_INSIGHTS}/scheduledqueryrules", "Microsoft.Insights/scheduledQueryRules/read", RULES_API),
+    "action_group": (f"{_INSIGHTS}/actiongroups", "Microsoft.Insights/ActionGroups/Read", ACTION_GROUPS_API),
+    "alerts": ("Microsoft.AlertsManagement/alerts", "Microsoft.AlertsManagement/alerts/read", ALERTS_API),
+    "diagnostics": ("microsoft.aadiam/diagnosticSettings", "microsoft.aadiam/diagnosticSettings/read",
+                    AADIAM_API),
+}  # fmt: skip
+
+
+def _throttled(state: SimState) -> bool:
+    budget = state.fault("arm-throttled")
+    if budget is None or int(budget.get("remaining", 0)) <= 0:
+        return False
+    budget["remaining"] = int(budget["remaining"]) - 1
+    return True
+
+
+def install(state: SimState) -> list[BaseRoute]:
+    state.services["arm"] = {"requests": 0}
+
+    async def handle(request: Request) -> Response:
+        state.services["arm"]["requests"] += 1
+        path = request.url.path.lstrip("/")
+        match = next(((kind, m) for kind, pattern in _ROUTES if (m := pattern.match(path))), None)
+        if match is None:
+            return errors.arm_error(
+                404, "InvalidResourceType", f"The resource type could not be found: {path}"
+            )
+        kind, found = match
+        rtype, action, versions = _TYPES[kind]
+        token = bearer(request.headers)
+        if token is None:
+            return errors.arm_error(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
+        try:
+            claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
+        except TokenError as exc:
+            return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
+        version = request.query_params.get("api-version")
+        if not version:
+            return errors.missing_api_version()
+        if version not in versions:
+            return errors.unsupported_api_version(version, rtype, versions, ids.location(state))
+        if _throttled(state):
+            return errors.arm_error(
+                429,
+                "TooManyRequests",
+                "The request is being throttled; retry after the given seconds.",
+                retry_after=1,
+            )
+        app = state.tenant.application(str(claims.get("appid") or claims.get("azp") or ""))
+        scope = "/" + path.rstrip("/")
+        readable = rbac.can_read(app, scope)
+        if kind == "alerts" and not readable and request.query_params.get("targetResourceGroup"):
+            group_scope = (
+                f"/subscriptions/{found['sub']}/resourceGroups/{request.query_params['targetResourceGroup']}"
+            )
+            readable = rbac.can_read(app, group_scope)
+        if not readable:
+            client = str(claims.get("appid") or claims.get("oid") or "")
+            return errors.authorization_failed(client, str(claims.get("oid", "")), action, scope)
+        params = found.groupdict()
+        if "sub" in params and params["sub"].lower() != ids.subscription(state).lower():
+            return errors.arm_error(
+                404, "SubscriptionNotFound", f"The subscription '{params['sub']}' could not be found."
+            )
+        if "rg" in params and params["rg"].lower() != ids.resource_group(state).lower():
+            return errors.arm_error(
+                404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found."
+            )
+        with state.lock:
+            return _serve(state, request, kind, params)
+
+    return [
+        Route("/subscriptions/{rest:path}", handle, methods=["GET"]),
+        Route("/providers/{rest:path}", handle, methods=["GET"]),
+    ]
+
+
+def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any]) -> Response:
+    tenant = state.tenant
+    if kind == "rules":
+        return JSONResponse({"value": [resources.rule_resource(state, r) for r in tenant.alertRules]})
+    if kind == "rule":
+        rule = next((r for r in tenant.alertRules if r["name"].lower() == params["name"].lower()), None)
+        if rule is None:
+            return errors.not_found("Microsoft.Insights/scheduledQueryRules", params["name"], params["rg"])
+        return JSONResponse(resources.rule_resource(state, rule))
+    if kind == "action_group":
+        group = next(
+            (g for g in tenant.actionGroups if str(g["name"]).lower() == params["name"].lower()), None
+        )
+        if group is None:
+            return errors.not_found("microsoft.insights/actiongroups", params["name"], params["rg"])
+        return JSONResponse(resources.action_group_resource(state, group))
+    if kind == "diagnostics":
+        return JSONResponse(
+            {"value": [resources.diagnostic_setting_resource(state, s) for s in tenant.diagnosticSettings]}
+        )
+    return _alerts(state, request)
+
+
+def _alerts(state: SimState, request: Request) -> Response:
+    query = request.query_params
+    unknown = sorted(set(query) - _ALERT_FILTERS)
+    if unknown:
+        return errors.arm_error(
+            400, "BadRequest", f"The simulator does not implement the alert filters {unknown}."
+        )
+    span = _TIME_RANGES.get(query.get("timeRange", "1d"))
+    if span is None:
+        return errors.arm_error(400, "BadRequest", f"Invalid timeRange '{query.get('timeRange')}'.")
+    since = state.clock.now() - span
+    rule, condition, group = (
+        query.get("alertRule"),
+        query.get("monitorCondition"),
+        query.get("targetResourceGroup"),
+    )
+    with_context = query.get("includeContext", "false").lower() == "true"
+    out = []
+    for alert, changed in resources.alert_resources(state):
+        essentials = alert["properties"]["essentials"]
+        if changed < since:
+            continue
+        if rule and essentials["alertRule"].lower() != rule.lower():
+            continue
+        if condition and essentials["monitorCondition"] != condition:
+            continue
+        if group and essentials["targetResourceGroup"].lower() != group.lower():
+            continue
+        if not with_context:
+            alert["properties"]["context"] = {}
+        out.append(alert)
+    return JSONResponse({"value": out})
+
+
+def _no_read(state: SimState) -> None:
+    for app in state.tenant.applications:
+        app["armRoles"] = []
+
+
+def _other_workspace(state: SimState) -> None:
+    for setting in state.tenant.diagnosticSettings:
+        setting["workspaceId"] = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+        setting["workspaceResourceId"] = ids.workspace_id(state, "law-central-it")
+
+
+FAULTS = [
+    Fault("arm-observer-no-read", "arm", "the observer holds no Azure RBAC role: ARM answers 403 "
+          "AuthorizationFailed to every read of the monitoring", _no_read),
+    Fault("diag-other-workspace", "logs", "the Entra diagnostic setting sends the logs to another workspace",
+          _other_workspace),
+    Fault("arm-throttled", "arm", "ARM answers 429 with Retry-After to the next 4 requests (the SDK retries)",
+          lambda state: state.faults.__setitem__("arm-throttled", {"remaining": 4})),
+]  # fmt: skip
