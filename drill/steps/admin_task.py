@@ -353,7 +353,14 @@ async def _audit_row(
 
 
 async def _alert_query(ctx: DrillContext, sb: StepBuilder, run_query: Any, row: dict[str, Any]) -> None:
-    """The alert rule's query must return the audit row: seed-style rules watch what the accounts initiate."""
+    """The alert rule's query must return the audit row: seed-style rules watch what the accounts initiate.
+
+    With the deployed rules read from ARM (preflight, issue 13), one of their queries must return it; the
+    playbook's copy is then an expectation only, as in the log rows step.
+    """
+    deployed = list(ctx.deployed_rules.values())
+    if deployed:
+        await _deployed_rules_query(ctx, sb, run_query, row, deployed)
     task = ctx.playbook.admin_task
     path = (
         ctx.playbook.resolve(task.alert_query_file)
@@ -364,7 +371,7 @@ async def _alert_query(ctx: DrillContext, sb: StepBuilder, run_query: Any, row: 
     try:
         kql = path.read_text(encoding="utf-8")
     except OSError as exc:
-        sb.check("audit_alert_query", title, False, f"cannot read {path}: {exc}")
+        sb.check("audit_alert_query", title, False, f"cannot read {path}: {exc}", required=not deployed)
         return
     try:
         result, _errors = await call_within(
@@ -376,11 +383,11 @@ async def _alert_query(ctx: DrillContext, sb: StepBuilder, run_query: Any, row: 
             title,
             False,
             f"Log Analytics refused the alert query (HTTP {exc.status}): {exc.message}",
+            required=not deployed,
         )
         return
     rows = _rows(result)
-    ids = {str(row.get("Id")), str(row.get("CorrelationId"))}
-    hits = [r for r in rows if any(i in str(v) for v in r.values() for i in ids)]
+    hits = _audit_hits(rows, row)
     sb.check(
         "audit_alert_query",
         title,
@@ -390,4 +397,50 @@ async def _alert_query(ctx: DrillContext, sb: StepBuilder, run_query: Any, row: 
         else f"the alert query ({path.name}) returned {len(rows)} rows, none for this write: a rule on it "
         "would not see directory changes the account makes; add AuditLogs rows initiated by the accounts",
         {"file": path.name, "rows": len(rows), "matching_rows": len(hits)},
+        required=not deployed,
+    )
+
+
+def _audit_hits(rows: list[dict[str, Any]], row: dict[str, Any]) -> list[dict[str, Any]]:
+    ids = {str(row.get("Id")), str(row.get("CorrelationId"))}
+    ids.discard("None")
+    return [r for r in rows if any(i in str(v) for v in r.values() for i in ids)]
+
+
+async def _deployed_rules_query(
+    ctx: DrillContext, sb: StepBuilder, run_query: Any, row: dict[str, Any], rules: list[Any]
+) -> None:
+    """Each deployed rule's own query over the write's time; together they must return the audit row."""
+    title = "A deployed alert rule returns the write's audit row"
+    found: dict[str, int] = {}
+    refused: list[str] = []
+    for rule in rules:
+        query = str(rule.query)
+
+        async def run_rule(kql: str = query) -> Any:
+            return await asyncio.to_thread(run_query, kql)
+
+        try:
+            result, _errors = await call_within(run_rule, float(ctx.playbook.sla.log_row))
+        except ServiceRefused as exc:
+            refused.append(f"{rule.name}: HTTP {exc.status} {exc.message}")
+            continue
+        found[rule.name] = len(_audit_hits(_rows(result), row))
+    hit = sorted(name for name, n in found.items() if n)
+    if hit:
+        reason = f"returned by {', '.join(hit)}"
+    elif refused:
+        reason = f"Log Analytics refused a deployed rule's query: {'; '.join(refused)}"
+    else:
+        reason = (
+            f"none of the deployed rules ({', '.join(sorted(found))}) returns this write's audit row: no "
+            "alert would fire for a directory change the account makes; deploy a rule over AuditLogs rows "
+            "initiated by the break-glass accounts (the seed-style union query)"
+        )
+    sb.check(
+        "audit_deployed_rules",
+        title,
+        bool(hit),
+        reason,
+        {"rules": {r.name: r.id for r in rules}, "matching_rows": found, "refused": refused},
     )

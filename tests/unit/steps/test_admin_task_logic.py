@@ -44,3 +44,35 @@ def test_audit_query_filters_on_the_initiator_and_the_group() -> None:
     assert "InitiatedBy.user.id) == 'u1'" in kql
     assert "has 'g1'" in kql
     assert "ingestion_time()" in kql
+
+
+def test_the_deployed_rules_together_must_return_the_audit_row() -> None:
+    """Issue 13 + 15: with the rules read from ARM, one deployed query must return the write's audit row."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from drill.steps.base import StepBuilder
+
+    def table(rows: list[list[object]]) -> SimpleNamespace:
+        return SimpleNamespace(tables=[SimpleNamespace(columns=["Id", "Activity"], rows=rows)])
+
+    answers = {
+        "SigninLogs | where 1 == 1": table([["a-sign-in", "Sign-in"]]),
+        "AuditLogs | where 1 == 1": table([["audit-1", "Update group"]]),
+    }
+    signin = SimpleNamespace(name="sign-in rule", id="/rules/s", query="SigninLogs | where 1 == 1")
+    activity = SimpleNamespace(name="activity rule", id="/rules/a", query="AuditLogs | where 1 == 1")
+    ctx = SimpleNamespace(playbook=SimpleNamespace(sla=SimpleNamespace(log_row=5)))
+    row = {"Id": "audit-1", "CorrelationId": "c-1"}
+
+    def judged(rules: list[SimpleNamespace]) -> tuple[str, str]:
+        sb = StepBuilder("admin_task", "admin task")
+        asyncio.run(admin_task._deployed_rules_query(ctx, sb, answers.__getitem__, row, rules))  # type: ignore[arg-type]
+        (check,) = sb.checks
+        return check.status.value, check.reason
+
+    assert judged([signin, activity]) == ("pass", "returned by activity rule")
+    status, reason = judged([signin])
+    assert status == "fail"
+    assert "none of the deployed rules (sign-in rule)" in reason
+    assert "seed-style" in reason
