@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 # Most of the suite waits on Chromium, TLS and simulated ingestion, not on the CPU: three workers per core
-# (measured: 2 cores stay about 70% busy, and the suite runs in well under 6 minutes; see the README).
+# (measured on a fresh clone: the suite runs in under 5 minutes on 2 cores; figures in the README).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 3 )))
 
 .PHONY: setup demo test check lint typecheck bench clean
