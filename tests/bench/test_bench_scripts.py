@@ -17,3 +17,21 @@ def test_kql_scale_prints_latencies_ratio_and_machine() -> None:
     assert out.returncode == 0, out.stderr
     for needle in ("machine:", "cores", "KQL alert query", "hand-written DuckDB SQL", "ratio KQL / SQL"):
         assert needle in out.stdout
+
+
+def test_drill_overhead_runs_a_passing_drill_and_prints_its_lags_and_machine() -> None:
+    """The README's `make bench` must stay true: a short pair, a PASS, the figures and the machine."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "drill_overhead.py"), "--pairs", "10:10"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    for needle in (
+        "machine:",
+        "cores",
+        "verdict=PASS",
+        "detection lag: row",
+        "Log Analytics",
+        "worst detection lag",
+    ):
+        assert needle in out.stdout
