@@ -24,7 +24,7 @@ from drill.evidence.model import StepResult
 from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.steps.log_rows import _as_dt, _rows, fold
+from drill.steps.log_rows import _as_dt, _as_json, _rows, fold
 from drill.steps.waiting import ServiceRefused, call_within, poll
 
 NAME, TITLE = "admin_task", "The account can perform an admin task, restore it, and the write is audited"
@@ -59,19 +59,10 @@ def audit_query(user_id: str, group_id: str, since: datetime) -> str:
     )
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def write_row(rows: list[dict[str, Any]], mark: str) -> dict[str, Any] | None:
     """The audit row whose Description newValue carries this drill's marker (the write, not the restore)."""
     for row in rows:
-        targets = _json(row.get("TargetResources"))
+        targets = _as_json(row.get("TargetResources"))
         for target in targets if isinstance(targets, list) else []:
             props = target.get("modifiedProperties") if isinstance(target, dict) else None
             for prop in props if isinstance(props, list) else []:
@@ -313,7 +304,7 @@ async def _audit_row(
         return
     seen = ctx.skew.tenant_time(utcnow())
     activity, arrived = _as_dt(row.get("ActivityDateTime")), _as_dt(row.get("Ingested"))
-    initiated = _json(row.get("InitiatedBy")) or {}
+    initiated = _as_json(row.get("InitiatedBy")) or {}
     initiator = str(((initiated.get("user") or {}) if isinstance(initiated, dict) else {}).get("id"))
     timings = {
         "write_at": utc_z(write_at),
