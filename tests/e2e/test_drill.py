@@ -178,6 +178,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     # issue 15: the admin task (tests/e2e/test_admin_task.py checks reasons and that no marker is left)
     "admin-write-restricted-au": "admin_task",
     "admin-restore-refused": "admin_task",
+    "auditlogs-export-stalled": "admin_task",
     # Caught before the key is touched since issue 13: preflight reads the deployed diagnostic setting.
     "diag-no-auditlogs": "preflight",
     # issue 13: the deployed monitoring, read from ARM

@@ -138,6 +138,8 @@ class Workspace:
             self.store.insert("SigninLogs", row, arrival + timedelta(seconds=float(dup.get("after", 20))))
 
     def on_audit(self, event: AuditEvent) -> None:
+        if self.state.fault("auditlogs-export-stalled") is not None:
+            return  # the setting still lists AuditLogs (ARM shows nothing wrong); no row ever arrives
         if sends(self.state.tenant, "AuditLogs"):
             row = audit_row(event, self.state.tenant.id, event.created)
             self.store.insert("AuditLogs", row, event.created + self.delay())
@@ -373,6 +375,13 @@ FAULTS = [
         "logs",
         "the diagnostic setting no longer sends AuditLogs: directory changes never reach the workspace",
         _diag_no_auditlogs,
+    ),
+    Fault(
+        "auditlogs-export-stalled",
+        "logs",
+        "the diagnostic setting still lists AuditLogs, but no audit row reaches the workspace (an export "
+        "outage): only a drill that makes a change and waits for its row can see it",
+        _set("auditlogs-export-stalled"),
     ),
     Fault(
         "ingestion-stopped",
