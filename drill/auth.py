@@ -27,12 +27,25 @@ if TYPE_CHECKING:
 
 
 def _session(ca_bundle: str | None) -> Any:
-    """A requests session that trusts exactly what we say: env CA variables would silently override msal."""
+    """A requests session that trusts exactly what we say: env CA variables would silently override msal.
+
+    A pooled connection the server closed while it sat idle (the browser sign-in takes a while) makes the
+    next request fail with "Connection aborted" before any answer: the code exchange would then fail a
+    healthy drill. One retry on a fresh connection covers that; answers (4xx/5xx) are msal's to judge, so
+    no status is retried. At worst a code the service did redeem is refused as already redeemed: a FAIL
+    either way, never a PASS.
+    """
     import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     session = requests.Session()
     session.trust_env = False
     session.verify = ca_bundle or True
+    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
