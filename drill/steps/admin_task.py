@@ -24,8 +24,8 @@ from drill.evidence.model import StepResult
 from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.steps.log_rows import _as_dt, _as_json, _rows, fold
-from drill.steps.waiting import ServiceRefused, call_within, poll
+from drill.steps.log_rows import _as_dt, _as_json, _rows, answered_rows, workspace_query
+from drill.steps.waiting import CountedCalls, ServiceRefused, call_within, poll
 
 NAME, TITLE = "admin_task", "The account can perform an admin task, restore it, and the write is audited"
 SCOPES = ("Group.ReadWrite.All",)
@@ -126,13 +126,7 @@ async def run(ctx: DrillContext) -> StepResult:
             select=["id", "displayName", PROPERTY]
         )
     )
-    transients: list[dict[str, Any]] = []
-
-    async def call(fn: Any) -> Any:
-        ctx.counters["graph_requests"] += 1
-        value, errors = await call_within(fn, deadline)
-        transients.extend(errors)
-        return value
+    call = CountedCalls(ctx.counters, "graph_requests", deadline)
 
     async def read() -> dict[str, Any]:
         g = await call(lambda: by_id.get(request_configuration=select))
@@ -238,8 +232,8 @@ async def run(ctx: DrillContext) -> StepResult:
             "seconds_marked": round((restore_at - write_at).total_seconds(), 3),
         },
     )
-    if transients:
-        sb.evidence["transient_errors"] = transients[:50]
+    if call.transients:
+        sb.evidence["transient_errors"] = call.transients[:50]
     await _audit_row(ctx, sb, group_id, mark, since, write_at)
     return sb.finish("write made, read back, restored, audited by Core Directory, seen by the alert query")
 
@@ -248,32 +242,19 @@ async def _audit_row(
     ctx: DrillContext, sb: StepBuilder, group_id: str, mark: str, since: datetime, write_at: datetime
 ) -> None:
     """Wait for the write's AuditLogs row (the sign-in row's wait, reused) and run the alert query on it."""
-    from azure.monitor.query import LogsQueryStatus
-
-    from drill.clients import logs_client
-
     if ctx.observer is None:
         sb.check(
             "audit_row", "The write's AuditLogs row", False, "no observer credential to query Log Analytics"
         )
         return
-    client = logs_client(ctx.observer, ctx.cloud)
-    workspace = str(ctx.playbook.log_analytics.workspace_id)
     user_id = str(ctx.account.object_id)
     query = audit_query(user_id, group_id, since)
     deadline = float(ctx.playbook.sla.log_row)
 
-    def _query(kql: str) -> Any:
-        ctx.counters["logs_queries"] += 1
-        window = (since - timedelta(minutes=5), ctx.skew.tenant_time(utcnow()) + timedelta(days=1))
-        return client.query_workspace(workspace, kql, timespan=window)
+    _query = workspace_query(ctx, ctx.observer, since)
 
     async def probe() -> dict[str, Any] | None:
-        result = await asyncio.to_thread(_query, query)
-        if result.status == LogsQueryStatus.FAILURE:
-            raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
-        rows, _folded = fold(_rows(result))
-        return write_row(rows, mark)
+        return write_row(answered_rows(await asyncio.to_thread(_query, query)), mark)
 
     sb.evidence["audit_query"] = query
     try:

@@ -17,7 +17,7 @@ from typing import Any
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import GLOBAL_ADMIN, DrillContext
-from drill.steps.waiting import ServiceRefused, call_within
+from drill.steps.waiting import CountedCalls, ServiceRefused
 
 NAME, TITLE = "ga_proof", "Global Administrator is active, direct, permanent and tenant-wide"
 SCOPES = ("User.Read", "RoleManagement.Read.Directory")
@@ -129,13 +129,7 @@ async def run(ctx: DrillContext) -> StepResult:
     user_id = str(ctx.account.object_id)
     client = graph_client(ctx.tokens.credential(), ctx.cloud, graph_scopes(ctx.cloud, SCOPES))
     deadline = float(ctx.playbook.sla.ga_proof)
-    transients: list[dict[str, Any]] = []
-
-    async def read(call: Any) -> Any:
-        ctx.counters["graph_requests"] += 1
-        value, errors = await call_within(call, deadline)
-        transients.extend(errors)
-        return value
+    read = CountedCalls(ctx.counters, "graph_requests", deadline)
 
     user_cfg = RequestConfiguration(
         query_parameters=UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
@@ -228,8 +222,8 @@ async def run(ctx: DrillContext) -> StepResult:
             {"status": exc.status, "message": exc.message},
             required=False,
         )
-    if transients:
-        sb.evidence["transient_errors"] = transients[:50]
+    if read.transients:
+        sb.evidence["transient_errors"] = read.transients[:50]
     _corroborate(ctx, sb, graph_says_ga)
     _token_time(ctx, sb)
     return sb.finish("Global Administrator proven active, direct, permanent and tenant-wide")

@@ -103,6 +103,36 @@ def _rows(result: Any) -> list[dict[str, Any]]:
     return out
 
 
+def workspace_query(ctx: DrillContext, observer: Any, since: datetime) -> Any:
+    """A function running KQL (counted) on the playbook's workspace with one client: over `span` when given,
+    else over [since - 5 min, a day past now].
+
+    That default end is generous on purpose: a tenant clock ahead of ours (or a sped-up simulator) must not
+    hide rows. Shared by every wait for a row of this drill (the sign-in, the admin task's write).
+    """
+    from drill.clients import logs_client
+
+    client = logs_client(observer, ctx.cloud)
+    workspace = str(ctx.playbook.log_analytics.workspace_id)
+
+    def run(kql: str, span: tuple[datetime, datetime] | None = None) -> Any:
+        ctx.counters["logs_queries"] += 1
+        window = span or (since - timedelta(minutes=5), ctx.skew.tenant_time(utcnow()) + timedelta(days=1))
+        return client.query_workspace(workspace, kql, timespan=window)
+
+    return run
+
+
+def answered_rows(result: Any) -> list[dict[str, Any]]:
+    """A query's rows, duplicates folded; a failed query raises, so the wait treats it as transient."""
+    from azure.monitor.query import LogsQueryStatus
+
+    if result.status == LogsQueryStatus.FAILURE:
+        raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
+    rows, _folded = fold(_rows(result))
+    return rows
+
+
 def applied_policy_names(row: dict[str, Any]) -> dict[str, str]:
     """Policy id -> display name of every policy that applied, report-only ones included.
 
@@ -213,36 +243,19 @@ def _row_evidence(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run(ctx: DrillContext) -> StepResult:
-    from azure.monitor.query import LogsQueryStatus
-
-    from drill.clients import logs_client
-
     sb = StepBuilder(NAME, TITLE)
     if ctx.observer is None or ctx.timings.signin_started_at is None:
         return sb.fail("no sign-in to look for (the sign-in step did not run)")
-    client = logs_client(ctx.observer, ctx.cloud)
-    workspace = str(ctx.playbook.log_analytics.workspace_id)
     # The tenant stamps CreatedDateTime with its clock: shift our start by the measured skew.
     since = ctx.skew.tenant_time(ctx.timings.signin_started_at) - timedelta(seconds=5)
     query = signin_query(str(ctx.account.object_id), str(ctx.playbook.drill_app.client_id), since)
     deadline = float(ctx.playbook.sla.log_row)
     latest: list[list[dict[str, Any]]] = [[]]
 
-    def _query(kql: str) -> Any:
-        ctx.counters["logs_queries"] += 1
-        # The end is generous on purpose: a clock ahead of ours (or a sped-up simulator) must not hide rows.
-        window = (since - timedelta(minutes=5), ctx.skew.tenant_time(utcnow()) + timedelta(days=1))
-        return client.query_workspace(workspace, kql, timespan=window)
-
-    def _query_span(kql: str, span: tuple[datetime, datetime]) -> Any:
-        ctx.counters["logs_queries"] += 1
-        return client.query_workspace(workspace, kql, timespan=span)
+    _query = workspace_query(ctx, ctx.observer, since)
 
     async def probe() -> dict[str, Any] | None:
-        result = await asyncio.to_thread(_query, query)
-        if result.status == LogsQueryStatus.FAILURE:
-            raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
-        rows, _folded = fold(_rows(result))
+        rows = answered_rows(await asyncio.to_thread(_query, query))
         latest[0] = rows
         return pick_success(rows)
 
@@ -368,7 +381,7 @@ async def run(ctx: DrillContext) -> StepResult:
     # expectation only (issue 13). Without them, the copy is what is checked.
     deployed = dict(ctx.deployed_rules)
     for ref, rule in deployed.items():
-        await _deployed_rule_check(ctx, sb, ref, rule, _query_span, max(5.0, deadline - outcome.waited_s))
+        await _deployed_rule_check(ctx, sb, ref, rule, _query, max(5.0, deadline - outcome.waited_s))
     query_path = ctx.playbook.alert_query_path
     title = "The playbook's copy of the alert query returns this sign-in"
     try:

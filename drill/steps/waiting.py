@@ -218,3 +218,18 @@ async def call_within(
             raise last[0]
         raise TimeoutError(f"no answer within {deadline_s:.0f}s")
     return box[0], outcome.errors
+
+
+class CountedCalls:
+    """A step's single requests (not waits): each counted under `counter`, retried through transient errors
+    within `deadline_s` (call_within), the transient errors kept for the step's evidence."""
+
+    def __init__(self, counters: dict[str, int], counter: str, deadline_s: float) -> None:
+        self.counters, self.counter, self.deadline_s = counters, counter, deadline_s
+        self.transients: list[dict[str, Any]] = []
+
+    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
+        self.counters[self.counter] += 1
+        value, errors = await call_within(call, self.deadline_s)
+        self.transients.extend(errors)
+        return value
