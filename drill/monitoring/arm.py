@@ -9,11 +9,9 @@ Calls are synchronous: callers run them in a thread.
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from drill.isotime import parse_utc
+from drill.isotime import parse_duration, parse_utc
 from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, EmailReceiver, FiredAlert
 
 if TYPE_CHECKING:
@@ -34,21 +32,6 @@ def missing_role(what: str, scope: str) -> str:
             "(Security Reader in Entra ID)"
         )
     return f"give the observer {SUPPORT_ROLE} on {scope}"
-
-
-_DURATION = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
-
-
-def _duration(value: Any) -> timedelta | None:
-    """An ISO 8601 duration as ARM writes them (PT5M, P1D), or the SDK's already parsed timedelta."""
-    if value is None or isinstance(value, timedelta):
-        return value
-    match = _DURATION.match(str(value).upper())
-    if not match or str(value).upper() in {"P", "PT"}:
-        return None
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(days=parts.get("d", 0), hours=parts.get("h", 0), minutes=parts.get("m", 0),
-                     seconds=parts.get("s", 0))  # fmt: skip
 
 
 class ArmReader:
@@ -84,12 +67,12 @@ class ArmReader:
             name=str(model.name),
             enabled=bool(model.enabled),
             query=str(getattr(first, "query", "") or ""),
-            evaluation_frequency=_duration(model.evaluation_frequency),
-            window_size=_duration(model.window_size),
+            evaluation_frequency=parse_duration(model.evaluation_frequency),
+            window_size=parse_duration(model.window_size),
             operator=str(getattr(first, "operator", "") or ""),
             threshold=getattr(first, "threshold", None),
             time_aggregation=str(getattr(first, "time_aggregation", "") or ""),
-            mute_actions_duration=_duration(model.mute_actions_duration),
+            mute_actions_duration=parse_duration(model.mute_actions_duration),
             auto_mitigate=bool(model.auto_mitigate),
             action_group_ids=tuple(str(g) for g in (getattr(actions, "action_groups", None) or [])),
             scopes=tuple(str(s) for s in model.scopes or []),
