@@ -83,7 +83,7 @@ async def _sign_in(site: Any, start: str, **kw: Any) -> tuple[Any, list[str]]:
             session.context,
             site.url("rp.test", start),
             REDIRECT,
-            "ea01@contoso.test",
+            "ea01@contoso.onmicrosoft.com",
             UiProfile(),
             recorder,
             20,
@@ -120,7 +120,7 @@ def test_walks_username_and_kmsi_and_traps_the_code(site: Any, no_target: str) -
     assert [p.kind for p in outcome.pages][:2] == ["username", "kmsi"]
     assert f"code={CODE}" in outcome.redirect_url
     assert "state=s1" in outcome.redirect_url
-    assert "rp.test /kmsi?u=ea01%40contoso.test" in site.requests  # the name was typed, then Next
+    assert "rp.test /kmsi?u=ea01%40contoso.onmicrosoft.com" in site.requests  # the name was typed, then Next
     assert "rp.test /yes" not in site.requests  # "No", never the submit button
     assert names[:2] == ["signin-01-username", "signin-02-kmsi"]
     _no_code_left(site, outcome, names)

@@ -48,7 +48,7 @@ def plant_pass(reports: Path, tenant_id: str, forger: Signer, elsewhere: Path) -
         reason="every required step and check passed",
         tenant_id=tenant_id,
         account_name="ea02",
-        account_upn="ea02@contoso.test",
+        account_upn="ea02@contoso.onmicrosoft.com",
         started_at=now,
         ended_at=now + timedelta(minutes=5),
         steps=[step],

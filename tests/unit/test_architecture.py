@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("drill.commands",),
     ("drill.run",),
     ("drill.schedule",),
+    ("drill.audit",),
     ("drill.steps",),
     ("drill.evidence",),
     ("drill.browser",),

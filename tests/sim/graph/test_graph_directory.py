@@ -26,7 +26,7 @@ def test_me_through_msgraph_sdk(sim: SimServer, delegated: Any) -> None:
             await close(client)
 
     me = asyncio.run(go())
-    assert (me.id, me.user_principal_name) == (EA01, "ea01@contoso.test")
+    assert (me.id, me.user_principal_name) == (EA01, "ea01@contoso.onmicrosoft.com")
     assert me.account_enabled is None  # not in Graph's default user view: it must be $selected
 
 
@@ -35,7 +35,7 @@ def test_user_select_and_errors(sim: SimServer, delegated: Any, app_token: Any, 
     body = api.get(f"/users/{EA01}", params={"$select": "id,accountEnabled"}, headers=h).json()
     assert body == {"@odata.context": f"{sim.base_url}/v1.0/$metadata#users(id,accountEnabled)/$entity",
                     "id": EA01, "accountEnabled": True}  # fmt: skip
-    by_upn = api.get("/users/EA02@contoso.test", headers=h).json()
+    by_upn = api.get("/users/EA02@contoso.onmicrosoft.com", headers=h).json()
     assert by_upn["id"] == EA02
     missing = api.get("/users/nobody@contoso.test", headers=h)
     assert missing.status_code == 404

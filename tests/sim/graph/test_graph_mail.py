@@ -19,7 +19,7 @@ def _fill(sim: SimServer, n: int) -> list[str]:
     subjects = []
     for i in range(n):
         subject = f"[CRITICAL] Emergency Access Activity #{i:02d}"
-        sim.state.mail.deliver(to=MAILBOX, subject=subject, body=f"rule fired for ea01@contoso.test ({i})",
+        sim.state.mail.deliver(to=MAILBOX, subject=subject, body=f"rule fired for ea01@contoso.onmicrosoft.com ({i})",
                                sender="azure-noreply@microsoft.com", sender_name="Microsoft Azure",
                                received=start + timedelta(minutes=i))  # fmt: skip
         subjects.append(subject)
@@ -52,7 +52,7 @@ def test_alert_query_as_the_drill_sends_it(sim: SimServer, app_token: Any) -> No
     first = resp.value[0]
     assert first.from_.email_address.address == "azure-noreply@microsoft.com"
     assert first.sender.email_address.address == "azure-noreply@microsoft.com"
-    assert "ea01@contoso.test" in first.body_preview
+    assert "ea01@contoso.onmicrosoft.com" in first.body_preview
     assert first.internet_message_id
     assert first.body is None  # not selected
 

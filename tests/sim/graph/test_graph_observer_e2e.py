@@ -28,7 +28,7 @@ def test_observer_reads_mailbox_and_sign_ins_with_client_credentials(
         connection_verify=str(sim.ca_path), disable_instance_discovery=True,
     )  # fmt: skip
     sim.state.mail.deliver(
-        to=MAILBOX, subject="[CRITICAL] Emergency Access Activity", body="ea01@contoso.test",
+        to=MAILBOX, subject="[CRITICAL] Emergency Access Activity", body="ea01@contoso.onmicrosoft.com",
         sender="azure-noreply@microsoft.com", sender_name="Microsoft Azure",
         received=sim.state.clock.now() - timedelta(seconds=5),
     )  # fmt: skip

@@ -124,7 +124,7 @@ def test_chromium_registers_and_signs_in_with_a_virtual_authenticator(
         token_cache=msal.TokenCache(),
     )
     flow = app.initiate_auth_code_flow(
-        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.test", prompt="login"
+        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.onmicrosoft.com", prompt="login"
     )
     registration, final_url, seen = asyncio.run(_drive(browser_sim, flow["auth_uri"], tmp_path))
     assert registration["status"] == 200, registration

@@ -37,7 +37,7 @@ def test_fault_gives_an_error_and_a_failed_signin(
     why: str,
 ) -> None:
     apply(registered, http, fault)
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     assert run.final is not None
     assert run.final.status_code == 200
     config = page_config(run.final.text)
@@ -66,7 +66,7 @@ def test_ca_block_records_the_blocking_policy(
     registered: SimServer, http: requests.Session, pages: Pages, authenticator: Any
 ) -> None:
     apply(registered, http, "ca-block")
-    pages.sign_in("ea01@contoso.test", authenticator(0))
+    pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     [event] = registered.state.signins
     assert event.conditional_access_status == "failure"
     blocking = [p for p in event.applied_policies if p["result"] == "failure"]
@@ -78,7 +78,7 @@ def test_passkey_deleted_stops_before_webauthn(
     registered: SimServer, http: requests.Session, pages: Pages, authenticator: Any
 ) -> None:
     apply(registered, http, "passkey-deleted")
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     assert run.options is None  # no ceremony was offered
     assert run.final is not None
     creds = page_config(run.final.text)["oGetCredTypeResult"]["Credentials"]
@@ -90,7 +90,7 @@ def test_auth_strength_unmet_shows_another_method_page(
     registered: SimServer, http: requests.Session, pages: Pages, authenticator: Any
 ) -> None:
     apply(registered, http, "auth-strength-aaguid-unmet")
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     assert run.final is not None
     assert page_config(run.final.text)["strMainMessage"].startswith("Another sign-in method is required")
     [event] = registered.state.signins
@@ -102,7 +102,7 @@ def test_extra_report_only_policy_changes_applied_policies_not_the_outcome(
     registered: SimServer, http: requests.Session, pages: Pages, authenticator: Any
 ) -> None:
     apply(registered, http, "ca-extra-policy-applies")
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     assert "access_token" in run.redeem()
     kmsi, event = registered.state.signins
     assert (kmsi.result_type, event.result_type) == ("50140", "0")
@@ -113,7 +113,7 @@ def test_extra_report_only_policy_changes_applied_policies_not_the_outcome(
 def test_token_endpoint_down(
     registered: SimServer, http: requests.Session, pages: Pages, authenticator: Any
 ) -> None:
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     apply(registered, http, "token-endpoint-down")
     # msal 1.39 raises on a 5xx from /token (its throttled HTTP client) instead of returning an error dict.
     with pytest.raises(MsalServiceError, match="503"):

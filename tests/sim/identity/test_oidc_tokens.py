@@ -41,12 +41,12 @@ def test_metadata_splits_browser_and_client_hosts(sim: SimServer, http: requests
 def test_auth_code_flow_with_msal_gives_fido_tokens(
     registered: SimServer, pages: Pages, authenticator: Any
 ) -> None:
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     result = run.redeem()
     assert "access_token" in result, result
     claims = token_service(registered.state).verify(result["access_token"], (GRAPH_AUDIENCE,))
     assert claims["oid"] == EA01
-    assert claims["upn"] == "ea01@contoso.test"
+    assert claims["upn"] == "ea01@contoso.onmicrosoft.com"
     assert claims["appid"] == DRILL_APP
     assert set(claims["scp"].split()) == set(SCOPES)
     assert GLOBAL_ADMIN in claims["wids"]
@@ -68,7 +68,7 @@ def test_auth_code_flow_with_msal_gives_fido_tokens(
 def test_code_is_single_use_and_bound_to_the_pkce_verifier(
     registered: SimServer, pages: Pages, authenticator: Any
 ) -> None:
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     query = run.redirect_query
     flow = dict(run.flow, code_verifier="x" * 43)
     bad = run.app.acquire_token_by_auth_code_flow(flow, query)
@@ -79,7 +79,7 @@ def test_code_is_single_use_and_bound_to_the_pkce_verifier(
 
 
 def test_state_mismatch_is_refused_by_msal(registered: SimServer, pages: Pages, authenticator: Any) -> None:
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     with pytest.raises(ValueError, match="state"):
         run.app.acquire_token_by_auth_code_flow(run.flow, dict(run.redirect_query, state="forged"))
 
@@ -225,7 +225,7 @@ def test_graph_revoke_sign_in_sessions_kills_the_refresh_token(
     app = registered.state.tenant.application(DRILL_APP)
     assert app is not None
     app["delegatedScopes"].append("User.RevokeSessions.All")
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     first = run.app.acquire_token_by_auth_code_flow(run.flow, run.redirect_query, scopes=[*SCOPES])
     assert "access_token" in first, first
     silent = run.app.acquire_token_silent(

@@ -63,7 +63,7 @@ def _every_page(sim: SimServer, pages: Pages, http: requests.Session, key: Any) 
     seen: dict[str, str] = {}
     first = pages.get(authorize_url(sim))
     seen["signin-username"] = first.text
-    hinted = pages.get(authorize_url(sim, login_hint="ea01@contoso.test"))
+    hinted = pages.get(authorize_url(sim, login_hint="ea01@contoso.onmicrosoft.com"))
     seen["signin-hinted"] = hinted.text
     config = page_config(hinted.text)
     seen["fido-get"] = pages.fido_post(config).text
@@ -73,21 +73,21 @@ def _every_page(sim: SimServer, pages: Pages, http: requests.Session, key: Any) 
     ).text
     wrong = pages.post(
         f"https://login.microsoftonline.test{config['urlPost']}",
-        {"type": "11", "loginfmt": "ea01@contoso.test", "passwd": "x", "flowToken": config["sFT"],
+        {"type": "11", "loginfmt": "ea01@contoso.onmicrosoft.com", "passwd": "x", "flowToken": config["sFT"],
          "ctx": config["sCtx"], "canary": config["canary"]},
     )  # fmt: skip
     seen["signin-50126"] = wrong.text
-    run = pages.sign_in("ea01@contoso.test", key)
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", key)
     seen["kmsi"] = run.pages[-1].text
     for interrupt in ("cmsi", "proofUp", "mfaRegistrationNag", "mfa"):
         sim.state.tenant.signInExperience = {"interrupt": interrupt}
-        final = pages.sign_in("ea01@contoso.test", key).final
+        final = pages.sign_in("ea01@contoso.onmicrosoft.com", key).final
         assert final is not None
         seen[interrupt] = final.text
     sim.state.tenant.signInExperience = {}
     for fault in ("auth-strength-aaguid-unmet", "ca-block", "account-disabled"):
         apply_fault(sim.state, fault)
-        final = pages.sign_in("ea01@contoso.test", key).final
+        final = pages.sign_in("ea01@contoso.onmicrosoft.com", key).final
         assert final is not None
         seen[fault] = final.text
     return seen

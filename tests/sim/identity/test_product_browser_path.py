@@ -34,7 +34,7 @@ async def _sign_in(sim: SimServer, key: Any, auth_uri: str) -> Any:
             session.context,
             auth_uri,
             REDIRECT,
-            "ea01@contoso.test",
+            "ea01@contoso.onmicrosoft.com",
             UiProfile(),
             None,
             30,
@@ -49,7 +49,7 @@ def test_product_driver_and_bridge_sign_in_then_meet_a_block(
     key = authenticator(0)
     app = pages.app()
     flow = app.initiate_auth_code_flow(
-        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.test", prompt="login"
+        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.onmicrosoft.com", prompt="login"
     )
     outcome, ceremonies = asyncio.run(_sign_in(registered, key, flow["auth_uri"]))
     assert outcome.ok, outcome.reason
@@ -64,7 +64,7 @@ def test_product_driver_and_bridge_sign_in_then_meet_a_block(
 
     apply_fault(registered.state, "ca-block")
     flow = app.initiate_auth_code_flow(
-        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.test", prompt="login"
+        SCOPES, redirect_uri=REDIRECT, login_hint="ea01@contoso.onmicrosoft.com", prompt="login"
     )
     blocked, _ = asyncio.run(_sign_in(registered, key, flow["auth_uri"]))
     assert not blocked.ok

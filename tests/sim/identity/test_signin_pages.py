@@ -74,11 +74,11 @@ def test_converged_page_shape_and_the_credential_lookup(registered: SimServer, p
     assert field is not None
     assert (field["name"], field["type"]) == ("loginfmt", "email")
     assert by_id(page.text, "i0118")["name"] == "passwd"  # type: ignore[index]
-    lookup = {"username": "EA01@contoso.test", "flowToken": config["sFT"], "isFidoSupported": True}
+    lookup = {"username": "EA01@contoso.onmicrosoft.com", "flowToken": config["sFT"], "isFidoSupported": True}
     headers = {"canary": config["apiCanary"], "Host": "login.microsoftonline.test"}
     url = f"{registered.base_url}/common/GetCredentialType?mkt=en-US"
     found = pages.http.post(url, json=lookup, headers=headers).json()
-    assert (found["IfExistsResult"], found["Username"]) == (0, "ea01@contoso.test")
+    assert (found["IfExistsResult"], found["Username"]) == (0, "ea01@contoso.onmicrosoft.com")
     creds = found["Credentials"]
     assert (creds["PrefCredential"], creds["HasFido"]) == (7, True)
     stored = [p["credentialId"] for p in registered.state.tenant.passkeys_of(EA01)]
@@ -93,10 +93,10 @@ def test_converged_page_shape_and_the_credential_lookup(registered: SimServer, p
 
 def test_variants_picker_and_fido_not_offered(registered: SimServer, pages: Pages) -> None:
     registered.state.tenant.signInExperience = {"preferredCredential": 1000}
-    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
+    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.onmicrosoft.com")).text)
     assert config["oGetCredTypeResult"]["Credentials"]["PrefCredential"] == 1000
     registered.state.tenant.signInExperience = {"fidoOfferedToBrowser": False}
-    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
+    config = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.onmicrosoft.com")).text)
     for absent in ("fIsFidoSupported", "urlFidoLogin", "urlPostAad", "urlPostMsa"):
         assert absent not in config
     registered.state.tenant.signInExperience = {}
@@ -113,7 +113,7 @@ def test_variants_picker_and_fido_not_offered(registered: SimServer, pages: Page
 def test_login_hint_goes_to_the_fido_host_with_the_users_credentials(
     registered: SimServer, pages: Pages
 ) -> None:
-    page = pages.get(authorize_url(registered, login_hint="ea01@contoso.test", prompt="login"))
+    page = pages.get(authorize_url(registered, login_hint="ea01@contoso.onmicrosoft.com", prompt="login"))
     config = page_config(page.text)
     assert config["oGetCredTypeResult"]["Credentials"]["PrefCredential"] == 7
     wrong_host = pages.post(
@@ -139,7 +139,7 @@ def test_related_origins_document(sim: SimServer, pages: Pages) -> None:
 
 
 def test_kmsi_page_and_success_record(registered: SimServer, pages: Pages, authenticator: Any) -> None:
-    run = pages.sign_in("ea01@contoso.test", authenticator(0))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(0))
     kmsi = run.pages[-1].text
     kconfig = page_config(kmsi)
     assert (kconfig["pgid"], kconfig["hpgid"], kconfig["hpgact"], kconfig["urlPost"]) == (
@@ -190,7 +190,7 @@ def test_assertion_checks_beyond_fido2_server(
 ) -> None:
     # userHandle naming another user: the signature does not cover it, Fido2Server does not check it.
     key = authenticator(0)
-    page = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.test")).text)
+    page = page_config(pages.get(authorize_url(registered, login_hint="ea01@contoso.onmicrosoft.com")).text)
     fido = page_config(pages.fido_post(page).text)
     import threading
 
@@ -203,12 +203,12 @@ def test_assertion_checks_beyond_fido2_server(
     # A counter that does not grow: a cloned key.
     for p in registered.state.tenant.passkeys_of(EA01):
         p["signCount"] = 10_000
-    run = pages.sign_in("ea01@contoso.test", key)
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", key)
     assert run.final is not None
     assert page_config(run.final.text)["iErrorCode"] == 500121
     assert "counter" in registered.state.signins[-1].extra["failureReason"]
     # The other account's key: not registered for this user.
-    run = pages.sign_in("ea01@contoso.test", authenticator(1))
+    run = pages.sign_in("ea01@contoso.onmicrosoft.com", authenticator(1))
     assert run.final is not None
     assert registered.state.signins[-1].result_type == "500121"
 
@@ -241,7 +241,7 @@ def test_registration_verifies_attestation_and_audits(
 
 
 def test_a_wrong_cross_domain_canary_or_a_password_is_refused(registered: SimServer, pages: Pages) -> None:
-    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.test")).text)
+    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.onmicrosoft.com")).text)
     fido = page_config(pages.fido_post(page).text)
     reply = pages.assertion_post({**fido, "sCrossDomainCanary": "forged"}, "{}")
     assert page_config(reply.text)["iErrorCode"] == 500121
@@ -253,10 +253,10 @@ def test_a_wrong_cross_domain_canary_or_a_password_is_refused(registered: SimSer
     assert page_config(again.text)["iErrorCode"] == 50058
     assert len(registered.state.signins) == 1
     # A password posted on a fresh flow: refused in place with 50126 (no password is ever right here).
-    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.test")).text)
+    page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.onmicrosoft.com")).text)
     wrong = pages.post(
         f"https://login.microsoftonline.test{page['urlPost']}",
-        {"type": "11", "ps": "2", "loginfmt": "ea02@contoso.test", "passwd": "x", "flowToken": page["sFT"],
+        {"type": "11", "ps": "2", "loginfmt": "ea02@contoso.onmicrosoft.com", "passwd": "x", "flowToken": page["sFT"],
          "ctx": page["sCtx"], "canary": page["canary"]},
     )  # fmt: skip
     assert (page_config(wrong.text)["pgid"], page_config(wrong.text)["sErrorCode"]) == (

@@ -39,7 +39,7 @@ def test_timespan_excludes_rows_ingested_before_it(sim, http) -> None:
     event = SignInEvent(
         created=sim.state.clock.now(),
         user_id=EA01,
-        user_principal_name="ea01@contoso.test",
+        user_principal_name="ea01@contoso.onmicrosoft.com",
         user_display_name="EA01",
         app_id="2b7e1c4d-9f3a-4e5b-8c6d-0a1b2c3d4e01",
         app_display_name="Break-glass drill",

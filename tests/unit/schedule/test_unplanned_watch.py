@@ -34,7 +34,7 @@ def inject_signin(world: World, at: datetime, correlation_id: str | None = None)
     from drill.sim.state import SignInEvent
 
     event = SignInEvent(
-        created=at, user_id=EA01, user_principal_name="ea01@contoso.test",
+        created=at, user_id=EA01, user_principal_name="ea01@contoso.onmicrosoft.com",
         user_display_name="Emergency Access 01", app_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46",
         app_display_name="Microsoft Azure CLI", result_type="0",
         correlation_id=correlation_id or str(uuid.uuid4()),

@@ -135,7 +135,7 @@ def _timeout_ctx(latency: float | None = 5.0) -> object:
     )
     return SimpleNamespace(
         playbook=SimpleNamespace(alert=alert),
-        account=SimpleNamespace(upn="ea01@contoso.test", object_id=USER),
+        account=SimpleNamespace(upn="ea01@contoso.onmicrosoft.com", object_id=USER),
         timings=SimpleNamespace(ingestion_latency_s=latency),
     )
 
