@@ -323,6 +323,16 @@ class Schedule(StrictModel):
         return self
 
 
+class Audit(StrictModel):
+    """What the posture audit (`drill audit`) cannot discover by itself."""
+
+    sentinel_rules: list[Text] = Field(
+        default_factory=list,
+        description="Display names of Microsoft Sentinel analytics rules watching the accounts (BG.AL.5); "
+        "empty when Sentinel is not used.",
+    )
+
+
 # --- evidence -----------------------------------------------------------------------------------------------
 class FolderFiling(StrictModel):
     kind: Literal["folder"]
@@ -426,6 +436,7 @@ class Playbook(StrictModel):
     announce: Announce | None = None
     cleanup: Cleanup = Field(default_factory=lambda: Cleanup())
     admin_task: AdminTask = Field(default_factory=lambda: AdminTask())
+    audit: Audit = Field(default_factory=lambda: Audit())
 
     _source: Path | None = PrivateAttr(None)
 
