@@ -5,6 +5,11 @@ endpoint with its CA bundle and the ARM audience's `.default` scope, as drill/cl
 Analytics client. Entra's diagnostic settings (`/providers/microsoft.aadiam/diagnosticSettings`) have no
 SDK operation, so they go through the monitor client's own pipeline (same auth, retries and error format).
 Calls are synchronous: callers run them in a thread.
+
+The posture audit reads the same objects as ARM REST JSON (the `*_json` methods: the SDK model's own
+`serialize()`, so property names are ARM's camelCase), plus Azure RBAC through azure-mgmt-authorization
+and Microsoft Sentinel's analytics rules (no SDK in our dependencies: a GET through the monitor client's
+pipeline, like the aadiam settings).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ if TYPE_CHECKING:
 
 RULES_API = "2023-12-01"  # azure-mgmt-monitor 7.0.0's default for scheduledQueryRules
 AADIAM_API = "2017-04-01"
+SENTINEL_API = "2024-03-01"  # Microsoft.SecurityInsights stable
 SUPPORT_ROLE = "Monitoring Reader"
+# How Microsoft.SecurityInsights answers a workspace without Sentinel (400 BadRequest, this text inside).
+NOT_ONBOARDED = "is not onboarded to Microsoft Sentinel"
 
 
 def missing_role(what: str, scope: str) -> str:
@@ -48,7 +56,111 @@ class ArmReader:
         self.subscription_id = subscription_id
         self.monitor = MonitorManagementClient(credential, subscription_id, base_url=base, **kwargs)
         self.alerts = AlertsManagementClient(credential, subscription_id, base_url=base, **kwargs)
+        self._credential, self._base, self._kwargs = credential, base, kwargs
+        self._authorization: Any = None
+        self._role_names: dict[str, str] = {}
         self.requests = 0
+
+    @property
+    def authorization(self) -> Any:
+        """azure-mgmt-authorization's client, built on first use (only the audit reads RBAC)."""
+        if self._authorization is None:
+            from azure.mgmt.authorization import AuthorizationManagementClient
+
+            self._authorization = AuthorizationManagementClient(
+                self._credential, self.subscription_id, base_url=self._base, **self._kwargs
+            )
+        return self._authorization
+
+    def rule_json(self, resource_group: str, name: str) -> dict[str, Any] | None:
+        """The scheduledQueryRule as ARM REST JSON (with "identity"), or None on 404."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        self.requests += 1
+        try:
+            model = self.monitor.scheduled_query_rules.get(resource_group, name)
+        except ResourceNotFoundError:
+            return None
+        return dict(model.serialize(keep_readonly=True))
+
+    def action_group_json(self, group_id: str) -> dict[str, Any] | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        resource_group, name = _group_and_name(group_id)
+        self.requests += 1
+        try:
+            model = self.monitor.action_groups.get(resource_group, name)
+        except ResourceNotFoundError:
+            return None
+        return dict(model.serialize(keep_readonly=True))
+
+    def diagnostic_settings_json(self) -> list[dict[str, Any]]:
+        """Entra's diagnostic settings as ARM lists them (`value`)."""
+        return list(self._get_json(f"/providers/microsoft.aadiam/diagnosticSettings?api-version={AADIAM_API}")
+                    .get("value") or [])  # fmt: skip
+
+    def role_assignments(self, scope: str, principal_id: str) -> list[dict[str, Any]]:
+        """The principal's role assignments that apply to `scope` (at it or above it), as REST JSON.
+
+        `principalId eq` returns assignments at, above or below the scope (the SDK's docstring); one
+        below the scope does not grant access to it, so those are dropped here.
+        """
+        self.requests += 1
+        pages = self.authorization.role_assignments.list_for_scope(
+            scope, filter=f"principalId eq '{principal_id}'"
+        )
+        out = []
+        for model in pages:
+            body = dict(model.serialize(keep_readonly=True))
+            at = str((body.get("properties") or {}).get("scope") or "")
+            if _covers(at, scope):
+                out.append(body)
+        return out
+
+    def role_name(self, scope: str, role_definition_id: str) -> str:
+        """The roleName of a role definition, read at `scope` (cached: built-in ids repeat)."""
+        guid = role_definition_id.rstrip("/").rsplit("/", 1)[-1]
+        if guid not in self._role_names:
+            self.requests += 1
+            model = self.authorization.role_definitions.get(scope, guid)
+            self._role_names[guid] = str(model.role_name or "")
+        return self._role_names[guid]
+
+    def sentinel_rules(self, workspace_id: str) -> list[dict[str, Any]] | None:
+        """Sentinel analytics rules on the workspace; None when the workspace has no Sentinel."""
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            body = self._get_json(
+                f"{workspace_id.rstrip('/')}/providers/Microsoft.SecurityInsights/alertRules"
+                f"?api-version={SENTINEL_API}"
+            )
+        except HttpResponseError as exc:
+            if exc.status_code == 400 and NOT_ONBOARDED in str(exc):
+                return None
+            raise
+        return list(body.get("value") or [])
+
+    def _get_json(self, url: str) -> dict[str, Any]:
+        """One GET through the monitor client's pipeline (auth, retries, ARM error format), every page."""
+        from azure.core.exceptions import HttpResponseError
+        from azure.core.rest import HttpRequest
+        from azure.mgmt.core.exceptions import ARMErrorFormat
+
+        out: dict[str, Any] = {}
+        next_url: str | None = url
+        while next_url:
+            self.requests += 1
+            response = self.monitor._send_request(HttpRequest("GET", next_url))
+            if response.status_code != 200:
+                raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+            page = response.json()
+            if "value" in page:
+                out.setdefault("value", []).extend(page.get("value") or [])
+            else:
+                out.update(page)
+            next_url = page.get("nextLink")
+        return out
 
     def rule(self, resource_group: str, name: str) -> DeployedRule | None:
         """The rule, or None when ARM says it does not exist (404)."""
@@ -82,10 +194,7 @@ class ArmReader:
     def action_group(self, group_id: str) -> ActionGroup | None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        parts = group_id.strip("/").split("/")
-        lowered = [p.lower() for p in parts]
-        resource_group = parts[lowered.index("resourcegroups") + 1]
-        name = parts[-1]
+        resource_group, name = _group_and_name(group_id)
         self.requests += 1
         try:
             model = self.monitor.action_groups.get(resource_group, name)
@@ -134,6 +243,18 @@ class ArmReader:
         out = [_fired(alert) for alert in pages]
         out.sort(key=lambda a: a.fired.timestamp() if a.fired else 0.0, reverse=True)
         return out
+
+
+def _group_and_name(resource_id: str) -> tuple[str, str]:
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1], parts[-1]
+
+
+def _covers(scope: str, resource: str) -> bool:
+    """Whether an assignment at `scope` reaches `resource` (ARM ids compare case-insensitively)."""
+    s, r = scope.lower().rstrip("/"), resource.lower().rstrip("/")
+    return s == "" or r == s or r.startswith(s + "/")
 
 
 def _fired(alert: Any) -> FiredAlert:

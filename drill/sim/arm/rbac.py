@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 READ_ROLES = frozenset(
-    {"Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner", "Security Reader"}
-)
+    {"Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner", "Security Reader",
+     "Log Analytics Reader", "Log Analytics Contributor"}
+)  # fmt: skip
 
 
 def covers(scope: str, resource: str) -> bool:

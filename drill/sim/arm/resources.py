@@ -14,8 +14,28 @@ from drill.sim.loganalytics.alerts import AlertEngine, rule_query
 from drill.sim.loganalytics.schema import iso
 from drill.sim.state import SimState
 
+# api-versions of scheduledQueryRules without the resource's managed identity (README.md, BELIEF).
+NO_IDENTITY_API = frozenset({"2021-08-01"})
 
-def rule_resource(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
+
+def rule_identity(state: SimState, rule: dict[str, Any]) -> dict[str, Any] | None:
+    """The rule's managed identity as ARM shows it: {type, principalId, tenantId} or user-assigned ones."""
+    spec = rule.get("identity")
+    if not spec:
+        return None
+    kind = str(spec.get("type", "SystemAssigned"))
+    if kind == "SystemAssigned":
+        return {"type": kind, "principalId": str(spec["principalId"]), "tenantId": state.tenant.id}
+    base = f"{ids.resource_group_id(state)}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+    assigned = {
+        f"{base}/{u['name']}": {"principalId": str(u["principalId"]),
+                                "clientId": str(u.get("clientId", u["principalId"]))}
+        for u in spec.get("userAssigned") or []
+    }  # fmt: skip
+    return {"type": kind, "userAssignedIdentities": assigned}
+
+
+def rule_resource(state: SimState, rule: dict[str, Any], api_version: str | None = None) -> dict[str, Any]:
     """A scheduledQueryRules resource (kind LogAlert), fields of the 2021-08-01 .. 2023-12-01 shape."""
     threshold = rule.get("threshold") or {}
     condition: dict[str, Any] = {
@@ -48,7 +68,7 @@ def rule_resource(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
     }
     if rule.get("muteActionsDuration"):
         properties["muteActionsDuration"] = str(rule["muteActionsDuration"])
-    return {
+    out: dict[str, Any] = {
         "id": ids.rule_id(state, rule["name"]),
         "name": rule["name"],
         "type": "microsoft.insights/scheduledqueryrules",
@@ -57,6 +77,10 @@ def rule_resource(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
         "kind": "LogAlert",
         "properties": properties,
     }
+    identity = rule_identity(state, rule)
+    if identity is not None and api_version not in NO_IDENTITY_API:
+        out["identity"] = identity
+    return out
 
 
 def action_group_resource(state: SimState, group: dict[str, Any]) -> dict[str, Any]:

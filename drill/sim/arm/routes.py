@@ -1,11 +1,13 @@
 """The management.azure.com surface: reads of the deployed monitoring, with ARM's auth, RBAC and errors.
 
 Served (GET only): scheduled query rules (one, or a resource group's list), action groups, Entra's
-diagnostic settings (`/providers/microsoft.aadiam/diagnosticSettings`), and Microsoft.AlertsManagement
-alerts of a subscription. Paths are matched case-insensitively, as ARM does; every request needs a bearer
-token for the ARM audience, a supported api-version, and an RBAC read role over the resource's scope
-(drill/sim/arm/rbac.py), checked before the resource is looked up, so a caller without the role cannot
-learn whether it exists. Facts and their sources: README.md in this folder.
+diagnostic settings (`/providers/microsoft.aadiam/diagnosticSettings`), Microsoft.AlertsManagement
+alerts of a subscription, Microsoft.Authorization role assignments (list for a scope) and role
+definitions, and Microsoft Sentinel's analytics rules on the workspace. Paths are matched
+case-insensitively, as ARM does; every request needs a bearer token for the ARM audience, a supported
+api-version, and an RBAC read role over the resource's scope (drill/sim/arm/rbac.py), checked before the
+resource is looked up, so a caller without the role cannot learn whether it exists. Facts and their
+sources: README.md in this folder.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from drill.sim.arm import errors, ids, rbac, resources
+from drill.sim.arm import authorization, errors, ids, rbac, resources, sentinel
 from drill.sim.state import Fault, SimState, token_service
 from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
 
@@ -26,6 +28,9 @@ RULES_API = ("2021-08-01", "2023-03-15-preview", "2023-12-01")
 ACTION_GROUPS_API = ("2021-09-01", "2022-06-01", "2023-01-01")
 AADIAM_API = ("2017-04-01", "2017-04-01-preview")
 ALERTS_API = ("2019-05-05-preview", "2023-07-12-preview")
+ROLE_ASSIGNMENTS_API = ("2015-07-01", "2018-01-01-preview", "2020-04-01-preview", "2022-04-01")
+ROLE_DEFINITIONS_API = ("2015-07-01", "2018-01-01-preview", "2022-04-01")
+SENTINEL_API = ("2022-11-01", "2023-02-01", "2024-03-01")
 _TIME_RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7),
                 "30d": timedelta(days=30)}  # fmt: skip
 # Alert list parameters the simulator applies; the API's others answer 400 here rather than be ignored.
@@ -33,6 +38,8 @@ _ALERT_FILTERS = {"api-version", "alertRule", "monitorCondition", "targetResourc
                   "includeContext", "includeEgressConfig"}  # fmt: skip
 
 _RG = r"subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/"
+_WS = r"microsoft\.operationalinsights/workspaces/(?P<ws>[^/]+)"
+_SI = r"/providers/microsoft\.securityinsights/alertrules"
 _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("rules", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/?$", re.I)),
     ("rule", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/(?P<name>[^/]+)$", re.I)),
@@ -42,7 +49,15 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"subscriptions/(?P<sub>[^/]+)/providers/microsoft\.alertsmanagement/alerts$", re.I),
     ),
     ("diagnostics", re.compile(r"providers/microsoft\.aadiam/diagnosticsettings/?$", re.I)),
-]
+    ("sentinel_rules", re.compile(_RG + _WS + _SI + r"/?$", re.I)),
+    ("sentinel_rule", re.compile(_RG + _WS + _SI + r"/(?P<name>[^/]+)$", re.I)),
+    ("role_assignments", re.compile(r"(?P<scope>.*?)/?providers/microsoft\.authorization/roleassignments/?$",
+                                    re.I)),
+    ("role_definition", re.compile(r"(?P<scope>.*?)/?providers/microsoft\.authorization/roledefinitions/"
+                                   r"(?P<guid>[^/]+)$", re.I)),
+]  # fmt: skip
+# The subscription and resource group a scope names (role reads take any scope).
+_SCOPE = re.compile(r"subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?", re.I)
 _INSIGHTS = "microsoft.insights"
 # route kind -> (resource type, the RBAC action a read needs, api-versions served)
 _TYPES = {
@@ -52,6 +67,14 @@ _TYPES = {
     "alerts": ("Microsoft.AlertsManagement/alerts", "Microsoft.AlertsManagement/alerts/read", ALERTS_API),
     "diagnostics": ("microsoft.aadiam/diagnosticSettings", "microsoft.aadiam/diagnosticSettings/read",
                     AADIAM_API),
+    "sentinel_rules": ("Microsoft.SecurityInsights/alertRules", "Microsoft.SecurityInsights/alertRules/read",
+                       SENTINEL_API),
+    "sentinel_rule": ("Microsoft.SecurityInsights/alertRules", "Microsoft.SecurityInsights/alertRules/read",
+                      SENTINEL_API),
+    "role_assignments": ("Microsoft.Authorization/roleAssignments",
+                         "Microsoft.Authorization/roleAssignments/read", ROLE_ASSIGNMENTS_API),
+    "role_definition": ("Microsoft.Authorization/roleDefinitions",
+                        "Microsoft.Authorization/roleDefinitions/read", ROLE_DEFINITIONS_API),
 }  # fmt: skip
 
 
@@ -108,7 +131,9 @@ def install(state: SimState) -> list[BaseRoute]:
         if not readable:
             client = str(claims.get("appid") or claims.get("oid") or "")
             return errors.authorization_failed(client, str(claims.get("oid", "")), action, scope)
-        params = found.groupdict()
+        params = {k: v for k, v in found.groupdict().items() if v is not None}
+        if "scope" in params and (m := _SCOPE.match(params["scope"].lstrip("/"))):
+            params.update({k: v for k, v in m.groupdict().items() if v is not None})
         if "sub" in params and params["sub"].lower() != ids.subscription(state).lower():
             return errors.arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{params['sub']}' could not be found."
@@ -117,6 +142,8 @@ def install(state: SimState) -> list[BaseRoute]:
             return errors.arm_error(
                 404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found."
             )
+        if "ws" in params and params["ws"].lower() != str(state.tenant.workspace.get("name", "")).lower():
+            return errors.not_found("Microsoft.OperationalInsights/workspaces", params["ws"], params["rg"])
         with state.lock:
             return _serve(state, request, kind, params)
 
@@ -128,13 +155,32 @@ def install(state: SimState) -> list[BaseRoute]:
 
 def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any]) -> Response:
     tenant = state.tenant
+    version = request.query_params.get("api-version")
     if kind == "rules":
-        return JSONResponse({"value": [resources.rule_resource(state, r) for r in tenant.alertRules]})
+        return JSONResponse(
+            {"value": [resources.rule_resource(state, r, version) for r in tenant.alertRules]}
+        )
     if kind == "rule":
         rule = next((r for r in tenant.alertRules if r["name"].lower() == params["name"].lower()), None)
         if rule is None:
             return errors.not_found("Microsoft.Insights/scheduledQueryRules", params["name"], params["rg"])
-        return JSONResponse(resources.rule_resource(state, rule))
+        return JSONResponse(resources.rule_resource(state, rule, version))
+    if kind in ("sentinel_rules", "sentinel_rule"):
+        return _sentinel(state, params)
+    if kind == "role_assignments":
+        scope = "/" + params["scope"].strip("/")
+        try:
+            found = authorization.list_for_scope(state, scope, request.query_params.get("$filter"))
+        except authorization.FilterError as exc:
+            return errors.arm_error(400, "UnsupportedQuery", f"The filter '{exc}' is not supported.")
+        return JSONResponse({"value": found})
+    if kind == "role_definition":
+        body = authorization.role_definition(state, params["guid"])
+        if body is None:
+            return errors.arm_error(404, "RoleDefinitionDoesNotExist",
+                                    "The specified role definition with ID "
+                                    f"'{params['guid']}' does not exist.")  # fmt: skip
+        return JSONResponse(body)
     if kind == "action_group":
         group = next(
             (g for g in tenant.actionGroups if str(g["name"]).lower() == params["name"].lower()), None
@@ -147,6 +193,18 @@ def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any])
             {"value": [resources.diagnostic_setting_resource(state, s) for s in tenant.diagnosticSettings]}
         )
     return _alerts(state, request)
+
+
+def _sentinel(state: SimState, params: dict[str, Any]) -> Response:
+    if not sentinel.onboarded(state):
+        return sentinel.not_onboarded(state)
+    found = sentinel.rules(state)
+    if "name" not in params:
+        return JSONResponse({"value": found})
+    rule = next((r for r in found if r["name"].lower() == params["name"].lower()), None)
+    if rule is None:
+        return errors.arm_error(404, "NotFound", f"Alert rule with id '{params['name']}' not found")
+    return JSONResponse(rule)
 
 
 def _alerts(state: SimState, request: Request) -> Response:

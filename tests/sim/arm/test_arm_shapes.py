@@ -18,8 +18,10 @@ RULE = "Break-glass account sign-in"
 # In the scheduledQueryRules schema but not in the GET example: `kind` (LogAlert) and `displayName`
 # (bicep-types-az generated/monitor/microsoft.insights/2020-05-01-preview/types.md and later), and
 # `actions.actionProperties` (azure-mgmt-monitor 7.0.0 model Actions.action_properties; Email.Subject is
-# the documented key for a custom subject, alerts-customize-email-subject-how-to.md).
-RULE_EXTRA = frozenset({"kind", "properties.displayName", "properties.actions.actionProperties"})
+# the documented key for a custom subject, alerts-customize-email-subject-how-to.md), and the rule's
+# managed `identity` (azure-mgmt-monitor 7.0.0, generated from the 2023-12-01 spec:
+# ScheduledQueryRuleResource.identity, Identity {principalId, tenantId, type, userAssignedIdentities}).
+RULE_EXTRA = frozenset({"kind", "properties.displayName", "properties.actions.actionProperties", "identity"})
 
 
 def _get(http: requests.Session, sim: SimServer, secret: str, path: str) -> requests.Response:

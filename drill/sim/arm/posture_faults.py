@@ -1,0 +1,139 @@
+"""Posture variants of the demo tenant's monitoring: each makes exactly one audit check fail (issue 14).
+
+Each is a fault (drill/sim/state.py) changing the tenant fixture in place, as the drill's faults do, so
+the audit reads the broken object over the same ARM and Log Analytics surfaces. CHECK_VARIANTS maps a
+check id to the variants (and older faults) that make exactly that check fail on the demo tenant.
+`onboard_sentinel` gives the workspace a Sentinel rule for the tests of BG.AL.5 (the demo has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drill.sim.loganalytics.alerts import rule_query
+from drill.sim.state import Fault, SimState
+
+EA02 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02"
+EA02_TYPO = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a20"  # two digits swapped: reads right, matches nobody
+SENTINEL_RULE = "Break-glass account sign-in (Sentinel)"
+SENTINEL_RULE_ID = "5e2f1c0d-8b7a-4c69-9e58-3d2c1b0a9f01"
+HEALTHY_SENTINEL_RULE: dict[str, Any] = {
+    "name": SENTINEL_RULE_ID,
+    "displayName": SENTINEL_RULE,
+    "queryFile": "../queries/demo-breakglass-alert.kql",
+    "queryFrequency": "PT5M",
+    "queryPeriod": "PT5M",
+    "triggerOperator": "GreaterThan",
+    "triggerThreshold": 0,
+    "aggregationKind": "AlertPerResult",
+    "createIncident": True,
+    "severity": "High",
+}
+
+
+def onboard_sentinel(state: SimState, **changes: Any) -> None:
+    """Onboard the workspace to Sentinel with one break-glass analytics rule (`changes` override it)."""
+    state.tenant.azure["sentinel"] = {"alertRules": [{**HEALTHY_SENTINEL_RULE, **changes}]}
+
+
+def _rewrite_queries(
+    change: Callable[[str], str], *, rules: tuple[str, ...] = ()
+) -> Callable[[SimState], None]:
+    def apply(state: SimState) -> None:
+        for rule in state.tenant.alertRules:
+            query = rule_query(state, rule)
+            rule.pop("queryFile", None)
+            rule["query"] = change(query)
+
+    return apply
+
+
+def _upns(state: SimState) -> str:
+    return ", ".join(
+        f'"{u["userPrincipalName"]}"'
+        for u in state.tenant.users
+        if str(u.get("displayName", "")).startswith("Emergency")
+    )
+
+
+def _has_any_upn(state: SimState) -> None:
+    """Rules matching UPNs with has_any: the text names both accounts, a passkey sign-in row slips by."""
+    upns = _upns(state)
+    for rule in state.tenant.alertRules:
+        rule.pop("queryFile", None)
+        rule["query"] = (
+            f"let BreakGlass = dynamic([{upns}]);\n"
+            "SigninLogs\n| where UserPrincipalName has_any (BreakGlass)\n"
+            "| project TimeGenerated, UserPrincipalName, Source = 'SigninLogs'"
+        )
+        if rule.get("evaluationFrequency") != "PT1M":
+            rule["query"] += (
+                "\n| union (AuditLogs"
+                "\n    | extend UserPrincipalName = tostring(InitiatedBy.user.userPrincipalName)"
+                "\n    | where UserPrincipalName has_any (BreakGlass)"
+                "\n    | project TimeGenerated, UserPrincipalName, Source = 'AuditLogs')"
+            )
+
+
+def _signin_only(state: SimState) -> None:
+    signin = next(r for r in state.tenant.alertRules if r.get("evaluationFrequency") == "PT1M")
+    query = rule_query(state, signin)
+    for rule in state.tenant.alertRules:
+        rule.pop("queryFile", None)
+        rule["query"] = query
+
+
+def _each_rule(change: Callable[[dict[str, Any]], None]) -> Callable[[SimState], None]:
+    def apply(state: SimState) -> None:
+        for rule in state.tenant.alertRules:
+            change(rule)
+
+    return apply
+
+
+def _no_reader(state: SimState) -> None:
+    grants = state.tenant.azure.get("roleAssignments") or []
+    state.tenant.azure["roleAssignments"] = [g for g in grants if g.get("role") != "Reader"]
+
+
+def _no_auditlogs(state: SimState) -> None:
+    for setting in state.tenant.diagnosticSettings:
+        setting["logs"] = [log for log in setting.get("logs") or [] if log.get("category") != "AuditLogs"]
+
+
+FAULTS = [
+    Fault("posture-diag-no-auditlogs", "arm", "the Entra diagnostic setting no longer sends AuditLogs",
+          _no_auditlogs),
+    Fault("posture-alert-id-typo", "arm", "both rules' queries carry ea02's object id, two digits swapped",
+          _rewrite_queries(lambda q: q.replace(EA02, EA02_TYPO))),
+    Fault("posture-alert-has-any-upn", "arm", "the rules match UPNs with has_any: both accounts named, but a "
+          "passkey sign-in logged with the object id in UserPrincipalName returns nothing", _has_any_upn),
+    Fault("posture-alert-signin-only", "arm", "both rules run the sign-in query: no rule sees directory "
+          "changes", _signin_only),
+    Fault("posture-alert-slow", "arm", "the activity rule runs every 15 minutes",
+          _each_rule(lambda r: r.update(evaluationFrequency="PT15M", windowSize="PT15M")
+                     if r.get("evaluationFrequency") == "PT5M" else None)),
+    Fault("posture-alert-threshold-2", "arm", "the rules fire only on more than 2 rows",
+          _each_rule(lambda r: r.update(threshold={"operator": "GreaterThan", "value": 2}))),
+    Fault("posture-alert-identity-no-reader", "arm", "the rules' managed identities hold Log Analytics "
+          "Reader but not Reader on the workspace", _no_reader),
+    Fault("posture-alert-no-identity", "arm", "the rules have no managed identity",
+          _each_rule(lambda r: r.pop("identity", None))),
+    Fault("posture-alert-no-subject", "arm", "the rules set no custom e-mail subject",
+          _each_rule(lambda r: r.update(customEmailSubject=None))),
+    Fault("posture-sentinel-weak-rule", "arm", "the workspace's Sentinel rule runs hourly over a day, "
+          "fires on more than 5 results as one alert, and creates no incident",
+          lambda s: onboard_sentinel(s, queryFrequency="PT1H", queryPeriod="P1D", triggerThreshold=5,
+                                     aggregationKind="SingleAlert", createIncident=False)),
+]  # fmt: skip
+
+CHECK_VARIANTS: dict[str, list[str]] = {
+    "BG.DIAG.1": ["posture-diag-no-auditlogs", "diag-other-workspace"],
+    "BG.AL.1": ["posture-alert-id-typo", "posture-alert-has-any-upn", "posture-alert-signin-only"],
+    "BG.AL.2": ["posture-alert-slow", "posture-alert-threshold-2"],
+    "BG.AL.3": ["posture-alert-identity-no-reader", "posture-alert-no-identity"],
+    "BG.AL.4": ["posture-alert-no-subject", "action-group-no-mailbox"],
+    # With a playbook naming SENTINEL_RULE in audit.sentinel_rules.
+    "BG.AL.5": ["posture-sentinel-weak-rule"],
+}

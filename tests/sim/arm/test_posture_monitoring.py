@@ -1,0 +1,247 @@
+"""The posture audit's monitoring reader over real HTTPS against the simulator, as the observer.
+
+azure-mgmt-monitor, azure-mgmt-authorization and azure-monitor-query talk to the simulator exactly as to
+Azure; the demo tenant reads clean, each posture variant changes what the check needs, and a missing role
+is recorded in `facts.unread` with the role to grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drill.audit.facts import Facts
+from drill.audit.read_monitoring import read_monitoring
+from drill.clouds import cloud_for
+from drill.playbook import Playbook
+from drill.playbook.load import load_playbook
+from drill.sim.arm import posture_faults
+from drill.sim.faults import apply_fault
+from drill.sim.server import SimServer
+
+REPO = Path(__file__).resolve().parents[3]
+OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
+SIGNIN_RULE, ACTIVITY_RULE = "Break-glass account sign-in", "Break-glass account activity"
+IDENTITY = {
+    SIGNIN_RULE: "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f01",
+    ACTIVITY_RULE: "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f02",
+}
+
+
+def _playbook(sim: SimServer, change: Callable[[Playbook], Playbook] | None = None) -> Playbook:
+    env = {"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
+    pb = load_playbook(REPO / "playbooks" / "demo.yaml", env=env)
+    return change(pb) if change else pb
+
+
+def _read(sim: SimServer, secret: str, pb: Playbook | None = None) -> Facts:
+    from azure.identity import ClientSecretCredential
+
+    pb = pb or _playbook(sim)
+    cloud = cloud_for(pb)
+    cred = ClientSecretCredential(
+        str(pb.tenant.id),
+        OBSERVER,
+        secret,
+        authority=sim.base_url,
+        connection_verify=str(sim.ca_path),
+        disable_instance_discovery=True,
+    )
+    facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
+    read_monitoring(facts, pb, cred, cloud)
+    return facts
+
+
+def _rule(facts: Facts, name: str) -> dict[str, Any]:
+    return next(r for r in facts.alert_rules if r["name"] == name)
+
+
+def _coverage(facts: Facts, name: str) -> dict[str, dict[str, bool]]:
+    return facts.coverage[_rule(facts, name)["id"]]
+
+
+def test_demo_tenant_reads_clean_in_arm_json(sim: SimServer, observer_secret: str) -> None:
+    facts = _read(sim, observer_secret)
+    assert facts.unread == {}
+    # Entra's diagnostic setting, as ARM lists it
+    [setting] = facts.diagnostic_settings
+    categories = {log["category"] for log in setting["properties"]["logs"] if log["enabled"]}
+    assert categories == {"SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs"}
+    # both rules, in REST JSON with their managed identity, criteria, frequency and actions
+    assert {r["name"] for r in facts.alert_rules} == {SIGNIN_RULE, ACTIVITY_RULE}
+    for name, principal in IDENTITY.items():
+        rule = _rule(facts, name)
+        assert rule["identity"]["type"] == "SystemAssigned"
+        assert rule["identity"]["principalId"] == principal
+        props = rule["properties"]
+        assert props["criteria"]["allOf"][0]["operator"] == "GreaterThan"
+        assert props["evaluationFrequency"] in ("PT1M", "PT5M")
+        assert props["actions"]["actionProperties"]["Email.Subject"]
+        roles = {a["roleName"] for a in facts.identity_roles[principal]}
+        assert roles == {"Log Analytics Reader", "Reader"}
+        assert all(a["properties"]["scope"].endswith("/workspaces/law-security-contoso")
+                   for a in facts.identity_roles[principal])  # fmt: skip
+    # the action group, keyed by its lower-cased id
+    [group] = facts.action_groups.values()
+    assert group["properties"]["emailReceivers"][0]["emailAddress"] == "soc-alerts@contoso.test"
+    # no Sentinel on the demo workspace: None, not an empty list, and a note saying why
+    assert facts.sentinel_rules is None
+    assert any("not onboarded to Microsoft Sentinel" in n for n in facts.notes)
+    # the two rules together cover both accounts' sign-ins and directory changes
+    assert _coverage(facts, SIGNIN_RULE) == {
+        "ea01": {"signin": True, "audit": False},
+        "ea02": {"signin": True, "audit": False},
+    }
+    assert _coverage(facts, ACTIVITY_RULE) == {
+        "ea01": {"signin": True, "audit": True},
+        "ea02": {"signin": True, "audit": True},
+    }
+    assert facts.requests["arm"] >= 7
+    assert facts.requests["logs"] >= 10
+
+
+def test_observer_without_azure_rbac_is_told_which_role_to_grant(
+    sim: SimServer, observer_secret: str
+) -> None:
+    apply_fault(sim.state, "arm-observer-no-read")
+    facts = _read(sim, observer_secret)
+    assert "Security Reader" in facts.unread["diagnostic_settings"]
+    assert "Monitoring Reader on /subscriptions/" in facts.unread["alert_rules"]
+    assert "AuthorizationFailed" in facts.unread["alert_rules"]
+    assert facts.alert_rules == []
+    assert facts.coverage == {}
+
+
+def test_role_reads_demand_their_own_scope(sim: SimServer, observer_secret: str) -> None:
+    """Monitoring Reader on the resource group reads the rules but not RBAC at another resource group."""
+    from azure.core.exceptions import HttpResponseError
+
+    from drill.monitoring.arm import ArmReader
+
+    pb = _playbook(sim)
+    facts = _read(sim, observer_secret, pb)
+    assert facts.identity_roles
+    from azure.identity import ClientSecretCredential
+
+    cred = ClientSecretCredential(
+        str(pb.tenant.id),
+        OBSERVER,
+        observer_secret,
+        authority=sim.base_url,
+        connection_verify=str(sim.ca_path),
+        disable_instance_discovery=True,
+    )
+    arm = ArmReader(cred, cloud_for(pb), str(pb.monitoring.subscription_id))  # type: ignore[union-attr]
+    other = f"/subscriptions/{pb.monitoring.subscription_id}/resourceGroups/rg-other"  # type: ignore[union-attr]
+    with pytest.raises(HttpResponseError) as refused:
+        arm.role_assignments(other, IDENTITY[SIGNIN_RULE])
+    assert refused.value.status_code == 403
+    assert "Microsoft.Authorization/roleAssignments/read" in str(refused.value)
+
+
+@pytest.mark.parametrize("fault", posture_faults.CHECK_VARIANTS["BG.AL.1"])
+def test_coverage_variants_lose_an_account_or_a_kind(
+    sim: SimServer, observer_secret: str, fault: str
+) -> None:
+    apply_fault(sim.state, fault)
+    facts = _read(sim, observer_secret)
+    assert facts.unread == {}
+    covered = {
+        (account, kind)
+        for per_rule in facts.coverage.values()
+        for account, kinds in per_rule.items()
+        for kind, ok in kinds.items()
+        if ok
+    }
+    everything = {(a, k) for a in ("ea01", "ea02") for k in ("signin", "audit")}
+    assert covered < everything, f"{fault} should leave something uncovered, covered {sorted(covered)}"
+
+
+def test_id_typo_loses_exactly_the_mistyped_account(sim: SimServer, observer_secret: str) -> None:
+    apply_fault(sim.state, "posture-alert-id-typo")
+    facts = _read(sim, observer_secret)
+    for name in (SIGNIN_RULE, ACTIVITY_RULE):
+        assert _coverage(facts, name)["ea02"] == {"signin": False, "audit": False}
+        assert _coverage(facts, name)["ea01"]["signin"] is True
+
+
+def test_has_any_on_upns_misses_the_passkey_sign_in_row(sim: SimServer, observer_secret: str) -> None:
+    apply_fault(sim.state, "posture-alert-has-any-upn")
+    facts = _read(sim, observer_secret)
+    assert _coverage(facts, ACTIVITY_RULE)["ea01"] == {"signin": False, "audit": True}
+    assert any("object id in UserPrincipalName" in n for n in facts.notes)
+
+
+def _frequency(f: Facts) -> bool:
+    return bool(_rule(f, ACTIVITY_RULE)["properties"]["evaluationFrequency"] == "PT15M")
+
+
+def _threshold(f: Facts) -> bool:
+    return bool(_rule(f, SIGNIN_RULE)["properties"]["criteria"]["allOf"][0]["threshold"] == 2)
+
+
+def _roles(f: Facts) -> bool:
+    return {a["roleName"] for a in f.identity_roles[IDENTITY[SIGNIN_RULE]]} == {"Log Analytics Reader"}
+
+
+def _no_identity(f: Facts) -> bool:
+    return f.identity_roles == {} and all("identity" not in r for r in f.alert_rules)
+
+
+def _no_subject(f: Facts) -> bool:
+    actions = _rule(f, SIGNIN_RULE)["properties"]["actions"] or {}
+    return not (actions.get("actionProperties") or {}).get("Email.Subject")
+
+
+def _no_auditlogs(f: Facts) -> bool:
+    return "AuditLogs" not in {lg["category"] for lg in f.diagnostic_settings[0]["properties"]["logs"]}
+
+
+@pytest.mark.parametrize(
+    ("fault", "read"),
+    [
+        ("posture-alert-slow", _frequency),
+        ("posture-alert-threshold-2", _threshold),
+        ("posture-alert-identity-no-reader", _roles),
+        ("posture-alert-no-identity", _no_identity),
+        ("posture-alert-no-subject", _no_subject),
+        ("posture-diag-no-auditlogs", _no_auditlogs),
+    ],
+)
+def test_variants_show_in_what_is_read(
+    sim: SimServer, observer_secret: str, fault: str, read: Callable[[Facts], bool]
+) -> None:
+    assert not read(_read(sim, observer_secret)), f"{fault}: the healthy demo already looks broken"
+    apply_fault(sim.state, fault)
+    assert read(_read(sim, observer_secret))
+
+
+def test_sentinel_rule_is_read_when_the_workspace_is_onboarded(sim: SimServer, observer_secret: str) -> None:
+    posture_faults.onboard_sentinel(sim.state)
+    facts = _read(sim, observer_secret)
+    [rule] = facts.sentinel_rules or []
+    props = rule["properties"]
+    assert rule["kind"] == "Scheduled"
+    assert props["displayName"] == posture_faults.SENTINEL_RULE
+    timing = (
+        props["queryFrequency"],
+        props["queryPeriod"],
+        props["triggerOperator"],
+        props["triggerThreshold"],
+    )
+    assert timing == ("PT5M", "PT5M", "GreaterThan", 0)
+    assert props["eventGroupingSettings"]["aggregationKind"] == "AlertPerResult"
+    assert props["incidentConfiguration"]["createIncident"] is True
+
+
+def test_weak_sentinel_rule_variant(sim: SimServer, observer_secret: str) -> None:
+    apply_fault(sim.state, "posture-sentinel-weak-rule")
+    props = (_read(sim, observer_secret).sentinel_rules or [{}])[0]["properties"]
+    assert props["queryFrequency"] == "PT1H"
+    assert props["triggerThreshold"] == 5
+    assert props["eventGroupingSettings"]["aggregationKind"] == "SingleAlert"
+    assert props["incidentConfiguration"]["createIncident"] is False
