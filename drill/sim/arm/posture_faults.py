@@ -92,9 +92,11 @@ def _each_rule(change: Callable[[dict[str, Any]], None]) -> Callable[[SimState],
     return apply
 
 
-def _no_reader(state: SimState) -> None:
-    grants = state.tenant.azure.get("roleAssignments") or []
-    state.tenant.azure["roleAssignments"] = [g for g in grants if g.get("role") != "Reader"]
+def _roles_elsewhere(state: SimState) -> None:
+    """The identities' reader roles sit on another resource group's workspace, none on ours."""
+    for grant in state.tenant.azure.get("roleAssignments") or []:
+        grant["scope"] = str(grant["scope"]).replace("/resourceGroups/rg-breakglass-monitoring/",
+                                                     "/resourceGroups/rg-sandbox/")  # fmt: skip
 
 
 def _no_auditlogs(state: SimState) -> None:
@@ -116,8 +118,8 @@ FAULTS = [
                      if r.get("evaluationFrequency") == "PT5M" else None)),
     Fault("posture-alert-threshold-2", "arm", "the rules fire only on more than 2 rows",
           _each_rule(lambda r: r.update(threshold={"operator": "GreaterThan", "value": 2}))),
-    Fault("posture-alert-identity-no-reader", "arm", "the rules' managed identities hold Log Analytics "
-          "Reader but not Reader on the workspace", _no_reader),
+    Fault("posture-alert-identity-no-reader", "arm", "the rules' managed identities hold their reader roles "
+          "on a sandbox workspace, none on the watched one", _roles_elsewhere),
     Fault("posture-alert-no-identity", "arm", "the rules have no managed identity",
           _each_rule(lambda r: r.pop("identity", None))),
     Fault("posture-alert-no-subject", "arm", "the rules set no custom e-mail subject",

@@ -185,7 +185,7 @@ def _threshold(f: Facts) -> bool:
 
 
 def _roles(f: Facts) -> bool:
-    return {a["roleName"] for a in f.identity_roles[IDENTITY[SIGNIN_RULE]]} == {"Log Analytics Reader"}
+    return f.identity_roles[IDENTITY[SIGNIN_RULE]] == []
 
 
 def _no_identity(f: Facts) -> bool:
