@@ -315,10 +315,15 @@ def audit_row(account: Account, tenant_id: str) -> Row:
 
 
 def with_rows(query: str, rows: dict[str, list[Row]]) -> str:
-    """The rule's query, unmodified, after inline tables for every table it names."""
+    """The rule's query after inline tables for every table it names.
+
+    Blank lines are dropped: Kusto allows none between let statements and the statements after them
+    (let-statement docs), and whitespace-only lines mean nothing else to KQL.
+    """
     named = [t for t in TABLES if re.search(rf"\b{t}\b", query)]
     lets = [inline_table(t, rows.get(t, [])) for t in named]
-    return "\n".join([*lets, query])
+    body = "\n".join(line for line in query.splitlines() if line.strip())
+    return "\n".join([*lets, body])
 
 
 def prove_rule(

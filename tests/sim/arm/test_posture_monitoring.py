@@ -245,3 +245,29 @@ def test_weak_sentinel_rule_variant(sim: SimServer, observer_secret: str) -> Non
     assert props["triggerThreshold"] == 5
     assert props["eventGroupingSettings"]["aggregationKind"] == "SingleAlert"
     assert props["incidentConfiguration"]["createIncident"] is False
+
+
+def test_playbook_without_monitoring_marks_every_monitoring_fact_unread(
+    sim: SimServer, observer_secret: str
+) -> None:
+    def bare(pb: Playbook) -> Playbook:
+        audit = pb.audit.model_copy(update={"sentinel_rules": [posture_faults.SENTINEL_RULE]})
+        return pb.model_copy(update={"monitoring": None, "audit": audit})
+
+    facts = _read(sim, observer_secret, _playbook(sim, bare))
+    assert set(facts.unread) == {
+        "diagnostic_settings", "alert_rules", "identity_roles", "action_groups", "coverage", "sentinel_rules",
+    }  # fmt: skip
+    assert facts.requests == {}
+
+
+def test_rule_named_in_the_playbook_but_not_deployed_is_noted(sim: SimServer, observer_secret: str) -> None:
+    def extra(pb: Playbook) -> Playbook:
+        assert pb.monitoring is not None
+        rules = [*pb.monitoring.rules, "Break-glass rule never deployed"]
+        return pb.model_copy(update={"monitoring": pb.monitoring.model_copy(update={"rules": rules})})
+
+    facts = _read(sim, observer_secret, _playbook(sim, extra))
+    assert "alert_rules" not in facts.unread
+    assert len(facts.alert_rules) == 2
+    assert any("Break-glass rule never deployed does not exist" in n for n in facts.notes)

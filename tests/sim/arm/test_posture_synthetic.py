@@ -168,3 +168,9 @@ def test_non_interactive_table_is_shadowed_too(run: Any) -> None:
         " | where TimeGenerated between (ago(5m) .. now())"
     )
     assert _prove(run, query).coverage["ea01"] == {"signin": True, "audit": False}
+
+
+def test_blank_lines_in_a_deployed_query_do_not_split_it(run: Any) -> None:
+    query = f'\n// sign-ins\n\nSigninLogs\n\n| where UserId == "{EA01.object_id}"\n'
+    assert synthetic.with_rows(query, {}).count("\n\n") == 0
+    assert _prove(run, query).coverage["ea01"] == {"signin": True, "audit": False}
