@@ -272,3 +272,15 @@ def test_rule_named_in_the_playbook_but_not_deployed_is_noted(sim: SimServer, ob
     assert "alert_rules" not in facts.unread
     assert len(facts.alert_rules) == 2
     assert any("Break-glass rule never deployed does not exist" in n for n in facts.notes)
+
+
+def test_every_posture_variant_is_registered_and_mapped_to_a_monitoring_check() -> None:
+    from drill.audit.catalog import BY_ID
+    from drill.sim.faults import all_faults
+
+    known = all_faults()
+    mapped = {name for names in posture_faults.CHECK_VARIANTS.values() for name in names}
+    assert mapped <= set(known)
+    assert {f.name for f in posture_faults.FAULTS} <= mapped
+    assert set(posture_faults.CHECK_VARIANTS) <= set(BY_ID)
+    assert set(posture_faults.CHECK_VARIANTS) == {"BG.DIAG.1", *(f"BG.AL.{n}" for n in range(1, 6))}
