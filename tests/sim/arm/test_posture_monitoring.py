@@ -284,3 +284,20 @@ def test_every_posture_variant_is_registered_and_mapped_to_a_monitoring_check() 
     assert {f.name for f in posture_faults.FAULTS} <= mapped
     assert set(posture_faults.CHECK_VARIANTS) <= set(BY_ID)
     assert set(posture_faults.CHECK_VARIANTS) == {"BG.DIAG.1", *(f"BG.AL.{n}" for n in range(1, 6))}
+
+
+def test_user_assigned_identity_roles_are_read_by_its_principal(sim: SimServer, observer_secret: str) -> None:
+    shared = "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f09"
+    for rule in sim.state.tenant.alertRules:
+        rule["identity"] = {"type": "UserAssigned", "userAssigned": [{"name": "id-breakglass-alerts",
+                                                                      "principalId": shared}]}  # fmt: skip
+    for grant in sim.state.tenant.azure["roleAssignments"]:
+        grant["principalId"] = shared
+    facts = _read(sim, observer_secret)
+    identity = _rule(facts, SIGNIN_RULE)["identity"]
+    assert identity["type"] == "UserAssigned"
+    [(resource_id, user)] = identity["userAssignedIdentities"].items()
+    assert resource_id.endswith("/userAssignedIdentities/id-breakglass-alerts")
+    assert user["principalId"] == shared
+    assert list(facts.identity_roles) == [shared]
+    assert {a["roleName"] for a in facts.identity_roles[shared]} == {"Log Analytics Reader", "Reader"}
