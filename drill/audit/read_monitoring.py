@@ -181,15 +181,21 @@ def _coverage(facts: Facts, playbook: Playbook, logs: Any) -> None:
     accounts = synthetic.account_list(playbook.accounts)
     count = 0
 
-    def run(query: str) -> list[Any]:
+    def run(query: str) -> list[dict[str, Any]]:
         nonlocal count
         count += 1
         return run_query(logs, workspace, query)
 
     try:
         for rule in facts.alert_rules:
+            conditions = synthetic.rule_conditions(rule)
             proof = synthetic.prove_rule(
-                str(rule.get("id")), synthetic.rule_queries(rule), accounts, str(playbook.tenant.id), run
+                str(rule.get("id")),
+                [query for query, _ in conditions],
+                accounts,
+                str(playbook.tenant.id),
+                run,
+                [measure for _, measure in conditions],
             )
             facts.coverage[proof.rule_id] = proof.coverage
             facts.notes.extend(proof.notes)
@@ -202,8 +208,8 @@ def _coverage(facts: Facts, playbook: Playbook, logs: Any) -> None:
         facts.requests["logs"] = facts.requests.get("logs", 0) + count
 
 
-def run_query(logs: Any, workspace: str, query: str) -> list[Any]:
-    """One query's rows; a query the service rejects as invalid raises synthetic.QueryFailed.
+def run_query(logs: Any, workspace: str, query: str) -> list[dict[str, Any]]:
+    """One query's rows (column -> value); a query the service rejects raises synthetic.QueryFailed.
 
     No timespan: the inline rows are stamped with the service's now(), and the rule's own filters decide.
     """
@@ -219,4 +225,8 @@ def run_query(logs: Any, workspace: str, query: str) -> list[Any]:
     if result.status == LogsQueryStatus.FAILURE:
         raise synthetic.QueryFailed(str(getattr(result, "error", "query failed")))
     tables = result.tables if result.status == LogsQueryStatus.SUCCESS else result.partial_data
-    return [row for table in tables or [] for row in table.rows]
+    out: list[dict[str, Any]] = []
+    for table in tables or []:
+        names = [c if isinstance(c, str) else str(getattr(c, "name", c)) for c in table.columns]
+        out.extend(dict(zip(names, row, strict=False)) for row in table.rows)
+    return out

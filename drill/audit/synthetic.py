@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Row = dict[str, Any]
-# (query text) -> rows returned; raises QueryFailed when the service refused the query itself.
-RunQuery = Callable[[str], list[Any]]
+# (query text) -> rows returned, each column name -> value; raises QueryFailed when the service refused it.
+RunQuery = Callable[[str], list[dict[str, Any]]]
 
 SIGNIN_TABLE, AUDIT_TABLE, NONINTERACTIVE_TABLE = "SigninLogs", "AuditLogs", "AADNonInteractiveUserSignInLogs"
 
@@ -327,10 +327,20 @@ def with_rows(query: str, rows: dict[str, list[Row]]) -> str:
 
 
 def prove_rule(
-    rule_id: str, queries: Sequence[str], accounts: Sequence[Account], tenant_id: str, run: RunQuery
+    rule_id: str,
+    queries: Sequence[str],
+    accounts: Sequence[Account],
+    tenant_id: str,
+    run: RunQuery,
+    measures: Sequence[str | None] = (),
 ) -> RuleProof:
-    """Run the rule's condition queries over each synthetic row; a condition returning rows catches it."""
+    """Run the rule's condition queries over each synthetic row; a condition returning rows catches it.
+
+    `measures[i]` is condition i's metricMeasureColumn: with one, a row counts only when that column is
+    non-zero, so `summarize Count = count()` (one row with 0 over nothing) is judged by its count.
+    """
     proof = RuleProof(rule_id)
+    measure_of = {q: (measures[i] if i < len(measures) else None) for i, q in enumerate(queries)}
     if not queries:
         proof.notes.append(f"rule {rule_id} has no query")
     for q in queries:
@@ -347,7 +357,7 @@ def prove_rule(
         except QueryFailed as exc:
             proof.notes.append(f"rule {rule_id}: the service refused its query ({exc}): it can never fire")
             continue
-        if control:
+        if _fires(control, measure_of.get(q)):
             proof.notes.append(f"rule {rule_id}: the query returns rows with every table empty, so its rows "
                                "do not show which sign-in or change it caught")  # fmt: skip
             continue
@@ -359,21 +369,27 @@ def prove_rule(
         }
         caught: dict[str, bool] = {}
         for form, row in signin_rows.items():
-            caught[form] = _any_rows(live, {SIGNIN_TABLE: [row]}, run, proof)
+            caught[form] = _any_rows(live, {SIGNIN_TABLE: [row]}, run, proof, measure_of)
         missed = [form for form, ok in caught.items() if not ok]
         if live and len(missed) == 1:
             proof.notes.append(f"rule {rule_id} misses {account.name}'s sign-in when the row carries the "
                                f"{missed[0]} (passkey sign-ins can log the object id there)")  # fmt: skip
-        audit = _any_rows(live, {AUDIT_TABLE: [audit_row(account, tenant_id)]}, run, proof)
+        audit = _any_rows(live, {AUDIT_TABLE: [audit_row(account, tenant_id)]}, run, proof, measure_of)
         proof.coverage[account.name] = {"signin": not missed, "audit": audit}
     return proof
 
 
-def _any_rows(queries: Sequence[str], rows: dict[str, list[Row]], run: RunQuery, proof: RuleProof) -> bool:
+def _any_rows(
+    queries: Sequence[str],
+    rows: dict[str, list[Row]],
+    run: RunQuery,
+    proof: RuleProof,
+    measure_of: dict[str, str | None],
+) -> bool:
     for q in queries:
         proof.queries += 1
         try:
-            if run(with_rows(q, rows)):
+            if _fires(run(with_rows(q, rows)), measure_of.get(q)):
                 return True
         except QueryFailed as exc:
             proof.notes.append(f"rule {proof.rule_id}: the service refused its query over a synthetic row "
@@ -385,10 +401,27 @@ def _strip_comments(kql: str) -> str:
     return re.sub(r"//[^\n]*", "", kql)
 
 
-def rule_queries(rule: Row) -> list[str]:
-    """The query of every condition of a scheduledQueryRule in ARM JSON."""
+def _fires(rows: list[dict[str, Any]], measure: str | None) -> bool:
+    """Whether the result holds a row the rule counts: any row, or one with a non-zero measure."""
+    if measure is None:
+        return bool(rows)
+    for row in rows:
+        try:
+            if float(row.get(measure) or 0) != 0:
+                return True
+        except (TypeError, ValueError):
+            return True  # a non-numeric measure: the service would refuse the rule, not ignore the row
+    return False
+
+
+def rule_conditions(rule: Row) -> list[tuple[str, str | None]]:
+    """(query, metricMeasureColumn) of every condition of a scheduledQueryRule in ARM JSON."""
     conditions = (((rule.get("properties") or {}).get("criteria") or {}).get("allOf")) or []
-    return [str(c.get("query")) for c in conditions if c.get("query")]
+    return [(str(c["query"]), c.get("metricMeasureColumn") or None) for c in conditions if c.get("query")]
+
+
+def rule_queries(rule: Row) -> list[str]:
+    return [query for query, _ in rule_conditions(rule)]
 
 
 def account_list(accounts: Sequence[Any]) -> list[Account]:

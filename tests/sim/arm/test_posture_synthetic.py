@@ -174,3 +174,14 @@ def test_blank_lines_in_a_deployed_query_do_not_split_it(run: Any) -> None:
     query = f'\n// sign-ins\n\nSigninLogs\n\n| where UserId == "{EA01.object_id}"\n'
     assert synthetic.with_rows(query, {}).count("\n\n") == 0
     assert _prove(run, query).coverage["ea01"] == {"signin": True, "audit": False}
+
+
+def test_a_count_query_is_judged_by_its_measure_column(run: Any) -> None:
+    """`summarize count()` answers one row even over nothing; with metricMeasureColumn the count decides."""
+    query = f'SigninLogs | where UserId == "{EA01.object_id}" | summarize Hits = count()'
+    by_rows = _prove(run, query)
+    assert by_rows.coverage == {"ea01": NONE, "ea02": NONE}
+    assert any("every table empty" in n for n in by_rows.notes)
+    by_measure = synthetic.prove_rule("rule", [query], ACCOUNTS, TENANT, run, ["Hits"])
+    assert by_measure.coverage == {"ea01": {"signin": True, "audit": False}, "ea02": NONE}
+    assert by_measure.notes == []
