@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from drill.playbook import Playbook
 
 NO_MONITORING = "the playbook has no monitoring section (subscription, resource group, workspace, rules)"
+NO_ARM = "the cloud names no arm_endpoint: add tenant.cloud.custom.arm_endpoint (and arm_audience)"
+FACTS = ("diagnostic_settings", "alert_rules", "identity_roles", "action_groups", "coverage")
+
+
+def monitoring_reader(credential: TokenCredential, cloud: Cloud) -> Callable[[Facts, Playbook], None]:
+    """The audit's monitoring reader (drill/audit/run.py FactReader) for this observer and cloud."""
+
+    def monitoring_reader(facts: Facts, playbook: Playbook) -> None:
+        read_monitoring(facts, playbook, credential, cloud)
+
+    return monitoring_reader
 
 
 def read_monitoring(facts: Facts, playbook: Playbook, credential: TokenCredential, cloud: Cloud) -> None:
@@ -32,6 +43,9 @@ def read_monitoring(facts: Facts, playbook: Playbook, credential: TokenCredentia
     group, Security Reader for the aadiam settings, Log Analytics Reader on the workspace)."""
     from drill.clients import logs_client
 
+    if not cloud.arm_endpoint:
+        _all_unread(facts, playbook, NO_ARM)
+        return
     readers: dict[str, ArmReader] = {}
 
     def reader(subscription: str) -> ArmReader:
@@ -50,10 +64,7 @@ def read_monitoring_with(
     """`read_monitoring` with its clients given (an ArmReader per subscription, a LogsQueryClient)."""
     mon = playbook.monitoring
     if mon is None:
-        for name in ("diagnostic_settings", "alert_rules", "identity_roles", "action_groups", "coverage"):
-            facts.unread[name] = NO_MONITORING
-        if playbook.audit.sentinel_rules:
-            facts.unread["sentinel_rules"] = NO_MONITORING
+        _all_unread(facts, playbook, NO_MONITORING)
         return
     home = reader(str(mon.subscription_id))
     workspace = mon.workspace_resource_id
@@ -63,6 +74,13 @@ def read_monitoring_with(
     _action_groups(facts, home)
     _sentinel(facts, home, workspace)
     _coverage(facts, playbook, logs)
+
+
+def _all_unread(facts: Facts, playbook: Playbook, reason: str) -> None:
+    for name in FACTS:
+        facts.unread[name] = reason
+    if playbook.audit.sentinel_rules:
+        facts.unread["sentinel_rules"] = reason
 
 
 def refusal(exc: BaseException, what: str, scope: str) -> str:
@@ -79,18 +97,18 @@ def refusal(exc: BaseException, what: str, scope: str) -> str:
 
 
 def _diagnostics(facts: Facts, arm: ArmReader) -> None:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     try:
         facts.diagnostic_settings = arm.diagnostic_settings_json()
-    except HttpResponseError as exc:
+    except AzureError as exc:
         facts.unread["diagnostic_settings"] = refusal(
             exc, "diagnostic settings", "/providers/microsoft.aadiam"
         )
 
 
 def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader]) -> None:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     mon = playbook.monitoring
     assert mon is not None
@@ -103,7 +121,7 @@ def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader])
         scope = f"/subscriptions/{sub}/resourceGroups/{group}"
         try:
             rule = reader(sub).rule_json(group, name)
-        except HttpResponseError as exc:
+        except AzureError as exc:
             facts.unread["alert_rules"] = refusal(exc, "alert rules", scope)
             continue
         if rule is None:
@@ -123,7 +141,7 @@ def principal_ids(rule: Obj) -> list[str]:
 
 
 def _identities(facts: Facts, arm: ArmReader, workspace: str) -> None:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     for rule in facts.alert_rules:
         for pid in principal_ids(rule):
@@ -134,14 +152,14 @@ def _identities(facts: Facts, arm: ArmReader, workspace: str) -> None:
                 for item in assignments:
                     role_id = str((item.get("properties") or {}).get("roleDefinitionId") or "")
                     item["roleName"] = arm.role_name(workspace, role_id) if role_id else ""
-            except HttpResponseError as exc:
+            except AzureError as exc:
                 facts.unread["identity_roles"] = refusal(exc, "role assignments", workspace)
                 return
             facts.identity_roles[pid] = assignments
 
 
 def _action_groups(facts: Facts, arm: ArmReader) -> None:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     for rule in facts.alert_rules:
         for group_id in ((rule.get("properties") or {}).get("actions") or {}).get("actionGroups") or []:
@@ -150,7 +168,7 @@ def _action_groups(facts: Facts, arm: ArmReader) -> None:
                 continue
             try:
                 group = arm.action_group_json(str(group_id))
-            except HttpResponseError as exc:
+            except AzureError as exc:
                 facts.unread["action_groups"] = refusal(exc, "action groups", str(group_id))
                 continue
             if group is None:
@@ -162,11 +180,11 @@ def _action_groups(facts: Facts, arm: ArmReader) -> None:
 
 
 def _sentinel(facts: Facts, arm: ArmReader, workspace: str) -> None:
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     try:
         facts.sentinel_rules = arm.sentinel_rules(workspace)
-    except HttpResponseError as exc:
+    except AzureError as exc:
         facts.unread["sentinel_rules"] = refusal(exc, "Sentinel analytics rules", workspace)
         return
     if facts.sentinel_rules is None:
@@ -175,7 +193,7 @@ def _sentinel(facts: Facts, arm: ArmReader, workspace: str) -> None:
 
 def _coverage(facts: Facts, playbook: Playbook, logs: Any) -> None:
     """Run every read rule's query over each account's synthetic rows (drill/audit/synthetic.py)."""
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     workspace = str(playbook.log_analytics.workspace_id)
     accounts = synthetic.account_list(playbook.accounts)
@@ -199,10 +217,13 @@ def _coverage(facts: Facts, playbook: Playbook, logs: Any) -> None:
             )
             facts.coverage[proof.rule_id] = proof.coverage
             facts.notes.extend(proof.notes)
-    except HttpResponseError as exc:
+    except AzureError as exc:
         status = getattr(exc, "status_code", None)
         role = " (give the observer Log Analytics Reader on the workspace)" if status == 403 else ""
-        facts.unread["coverage"] = f"the workspace refused the synthetic-row queries ({status}){role}"
+        why = str(getattr(exc, "message", None) or exc).splitlines()[0][:200]
+        facts.unread["coverage"] = (
+            f"the synthetic-row queries failed ({status or type(exc).__name__}: {why}){role}"
+        )
         facts.coverage = {}
     finally:
         facts.requests["logs"] = facts.requests.get("logs", 0) + count
@@ -213,12 +234,12 @@ def run_query(logs: Any, workspace: str, query: str) -> list[dict[str, Any]]:
 
     No timespan: the inline rows are stamped with the service's now(), and the rule's own filters decide.
     """
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
     from azure.monitor.query import LogsQueryStatus
 
     try:
         result = logs.query_workspace(workspace, query, timespan=None)
-    except HttpResponseError as exc:
+    except AzureError as exc:
         if getattr(exc, "status_code", None) == 400:
             raise synthetic.QueryFailed(str(getattr(exc, "message", exc)).splitlines()[0][:300]) from exc
         raise

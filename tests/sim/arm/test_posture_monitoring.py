@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from drill.audit.facts import Facts
-from drill.audit.read_monitoring import read_monitoring
+from drill.audit.read_monitoring import NO_ARM, monitoring_reader, read_monitoring
 from drill.clouds import cloud_for
 from drill.playbook import Playbook
 from drill.playbook.load import load_playbook
@@ -52,7 +52,7 @@ def _read(sim: SimServer, secret: str, pb: Playbook | None = None) -> Facts:
         disable_instance_discovery=True,
     )
     facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
-    read_monitoring(facts, pb, cred, cloud)
+    monitoring_reader(cred, cloud)(facts, pb)  # as drill/audit/run.py's default_readers calls it
     return facts
 
 
@@ -301,3 +301,40 @@ def test_user_assigned_identity_roles_are_read_by_its_principal(sim: SimServer, 
     assert user["principalId"] == shared
     assert list(facts.identity_roles) == [shared]
     assert {a["roleName"] for a in facts.identity_roles[shared]} == {"Log Analytics Reader", "Reader"}
+
+
+def test_a_cloud_without_arm_endpoint_leaves_every_monitoring_fact_unread(sim: SimServer) -> None:
+    import dataclasses
+
+    pb = _playbook(sim)
+    cloud = dataclasses.replace(cloud_for(pb), arm_endpoint="")
+    facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
+    read_monitoring(facts, pb, object(), cloud)  # type: ignore[arg-type]  # never used: nothing is read
+    assert facts.unread["alert_rules"] == NO_ARM
+    assert facts.unread["coverage"] == NO_ARM
+    assert facts.alert_rules == []
+
+
+def test_an_unreachable_workspace_query_api_is_unread_not_raised(
+    sim: SimServer, observer_secret: str
+) -> None:
+    """Log Analytics down (connection refused): coverage is unread with the cause, ARM facts still read."""
+    import dataclasses
+
+    from azure.identity import ClientSecretCredential
+
+    pb = _playbook(sim)
+    cloud = dataclasses.replace(cloud_for(pb), logs_endpoint="https://127.0.0.1:9")
+    cred = ClientSecretCredential(
+        str(pb.tenant.id),
+        OBSERVER,
+        observer_secret,
+        authority=sim.base_url,
+        connection_verify=str(sim.ca_path),
+        disable_instance_discovery=True,
+    )
+    facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
+    monitoring_reader(cred, cloud)(facts, pb)
+    assert len(facts.alert_rules) == 2
+    assert "synthetic-row queries failed" in facts.unread["coverage"]
+    assert facts.coverage == {}
