@@ -32,7 +32,11 @@ def last_pass_within_cycle(facts: Facts, playbook: Playbook) -> Outcome:
     evidence = []
     for account in playbook.accounts:
         raw = facts.last_pass.get(account.name)
-        entry = {"account": account.name, "lastPass": raw, "cycleDays": playbook.schedule.cycle_days}
+        entry: dict[str, object] = {
+            "account": account.name,
+            "lastPass": raw,
+            "cycleDays": playbook.schedule.cycle_days,
+        }
         evidence.append(entry)
         if raw is None:
             offenders.append(f"{account.name}: never passed a drill")
