@@ -89,8 +89,10 @@ def _description(result: Result) -> str:
 
 
 def _result_text(result: Result) -> str:
+    """Maester's own prefixes for a skipped or errored test ("Skipped. <reason>", "Error. <reason>")."""
     outcome = result.outcome
-    lines = [_md(outcome.summary)]
+    prefix = {Status.NOT_APPLICABLE: "Skipped. ", Status.ERROR: "Error. "}.get(outcome.status, "")
+    lines = [prefix + _md(outcome.summary)]
     if outcome.offenders:
         lines += ["", "#### Offending objects", "", *(f"- {_md(o)}" for o in outcome.offenders)]
     lines += ["", f"Evidence: the objects judged are in the {TOOL} audit bundle (report.json)."]
@@ -103,7 +105,8 @@ def _test(result: Result) -> dict[str, Any]:
     severity = spec.severity.value.capitalize()
     title = _plain(spec.title)
     name = f"{spec.id}: {title}"
-    skipped = outcome.status is Status.NOT_APPLICABLE
+    # Maester marks an errored test with TestSkipped "Error" (ConvertTo-MtMaesterResult then says Error).
+    skipped = {Status.NOT_APPLICABLE: "Custom", Status.ERROR: "Error"}.get(outcome.status)
     return {
         "Index": 0,  # numbered after sorting, as Maester does
         "Id": spec.id,
@@ -127,7 +130,7 @@ def _test(result: Result) -> dict[str, Any]:
             "TestTitle": name,
             "TestDescription": _description(result),
             "TestResult": _result_text(result),
-            "TestSkipped": "Custom" if skipped else None,
+            "TestSkipped": skipped,
             "SkippedReason": _md(outcome.summary) if skipped else None,
             "TestInvestigate": outcome.status is Status.WARNING,
             "Severity": severity,
