@@ -14,7 +14,11 @@ alerts-customize-email-subject-how-to); the resource's `identity` {type, princip
 Sentinel Scheduled rules (Microsoft.SecurityInsights alertRules, kind Scheduled): `displayName`, `enabled`,
 `queryFrequency`, `queryPeriod`, `triggerOperator`, `triggerThreshold`, `suppressionEnabled`,
 `eventGroupingSettings.aggregationKind` (SingleAlert | AlertPerResult),
-`incidentConfiguration.createIncident`.
+`incidentConfiguration.createIncident` (learn.microsoft.com
+azure/templates/microsoft.securityinsights/alertrules; the Az.SecurityInsights and
+@azure/arm-securityinsight references give the serialized names). NRT rules (kind NRT) have no
+queryFrequency or trigger at all (@azure/arm-securityinsight NrtAlertRule); BELIEF (not re-read here):
+Sentinel runs them every minute and alerts on any result, so those two tests do not apply.
 """
 
 from __future__ import annotations

@@ -407,3 +407,24 @@ def test_al5_fails_for_each_setting(playbook: Playbook, changes: dict[str, Any],
     outcome = CHECKS["BG.AL.5"](facts, with_sentinel(playbook, "Break-glass sign-in (Sentinel)"))
     assert outcome.status is Status.FAILED
     assert any(fragment in o for o in outcome.offenders), outcome.offenders
+
+
+def test_al5_an_nrt_rule_has_no_frequency_or_trigger_to_judge(playbook: Playbook) -> None:
+    nrt = sentinel()
+    nrt["kind"] = "NRT"
+    for key in ("queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold"):
+        del nrt["properties"][key]
+    pb = with_sentinel(playbook, "Break-glass sign-in (Sentinel)")
+    assert CHECKS["BG.AL.5"](healthy(sentinel_rules=[nrt]), pb).status is Status.PASSED
+    nrt["properties"]["eventGroupingSettings"] = {"aggregationKind": "SingleAlert"}
+    assert CHECKS["BG.AL.5"](healthy(sentinel_rules=[nrt]), pb).status is Status.FAILED
+
+
+def test_al5_another_rule_kind_fails(playbook: Playbook) -> None:
+    fusion = sentinel()
+    fusion["kind"] = "Fusion"
+    outcome = CHECKS["BG.AL.5"](
+        healthy(sentinel_rules=[fusion]), with_sentinel(playbook, "Break-glass sign-in (Sentinel)")
+    )
+    assert outcome.status is Status.FAILED
+    assert any("kind Fusion" in o for o in outcome.offenders)
