@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from drill import __version__
 from drill.audit.facts import AccountFacts, Facts
 from drill.audit.judge import judge
-from drill.audit.model import Result, Status
+from drill.audit.model import Outcome, Result, Status
+from drill.audit.report import AuditReport
 from drill.evidence import ledger
 from drill.evidence.audit_record import AuditCheck, AuditRecord, DriftItem, decide
 
@@ -35,13 +36,46 @@ FactReader = Callable[[Facts, "Playbook"], None]
 @dataclass
 class AuditRun:
     facts: Facts
-    results: list[Result]
+    results: list[Result]  # redacted: every renderer and the bundle take these
     record: AuditRecord
     finished: FinishedAudit | None = None
 
     @property
     def exit_code(self) -> int:
         return 0 if self.record.verdict.value == "PASS" else 1
+
+    @property
+    def report(self) -> AuditReport:
+        """What the console, JUnit and Maester renderers take."""
+        return AuditReport.from_facts(
+            self.facts, self.record.playbook, self.results, finished_at=self.record.ended_at
+        )
+
+
+def redacted(results: list[Result]) -> list[Result]:
+    """Every text and object a check produced, through the evidence redactor, before anything prints it.
+
+    Checks quote tenant objects; an object read from Graph or ARM could carry a secret-shaped value
+    (a key in an action group's webhook URL, a token pasted into a description).
+    """
+    from drill.evidence._redact import redact, redact_text
+
+    out = []
+    for r in results:
+        o = r.outcome
+        out.append(
+            Result(
+                r.spec,
+                Outcome(
+                    o.status,
+                    redact_text(o.summary),
+                    redact(o.evidence),
+                    [redact_text(x) for x in o.offenders],
+                    redact(o.details),
+                ),
+            )
+        )
+    return out
 
 
 def new_audit_id(now: datetime) -> str:
@@ -164,7 +198,7 @@ def audit(
         except Exception as exc:  # noqa: BLE001 - a reader that breaks leaves its facts unread (fail closed)
             name = getattr(reader, "__name__", type(reader).__name__)
             facts.unread[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
-    results = judge(facts, playbook)
+    results = redacted(judge(facts, playbook))
     record = to_record(
         new_audit_id(started),
         playbook,
@@ -179,7 +213,13 @@ def audit(
 
 
 def write(
-    run: AuditRun, reports_dir: Path, signer: Signer, *, pdf: PdfRenderer | None, ledger_path: Path
+    run: AuditRun,
+    reports_dir: Path,
+    signer: Signer,
+    *,
+    pdf: PdfRenderer | None,
+    ledger_path: Path,
+    extra_files: Callable[[AuditRecord], dict[str, bytes]] | None = None,
 ) -> None:
     """The signed bundle and its ledger line (the record was redacted by the bundle writer)."""
     from drill.evidence.audit_bundle import write_audit_bundle
@@ -192,6 +232,7 @@ def write(
         render_html=render_audit,
         pdf=pdf,
         ledger_path=ledger_path,
+        extra_files=extra_files,
         log_lines=[
             {"event": "audit", "audit_id": run.record.audit_id, "verdict": run.record.verdict.value},
             {"event": "requests", **run.facts.requests},
