@@ -71,11 +71,11 @@ def _target_hits(target: Obj, facts: Facts, acc: AccountFacts) -> bool:
 
 def _covering_targets(config: Obj, facts: Facts, acc: AccountFacts) -> list[Obj]:
     """The include targets that reach the account, [] when an exclude target removes it."""
-    if "includeTargets" not in config:
-        # No targets listed: treat as reaching everyone (fail closed for "excluded from other methods").
-        return [{"id": "all_users", "targetType": "group", "note": "no includeTargets listed"}]
     if any(_target_hits(t, facts, acc) for t in config.get("excludeTargets") or []):
         return []
+    if "includeTargets" not in config:
+        # No include targets listed: taken as reaching everyone (fail closed for "excluded from other methods").
+        return [{"id": "all_users", "targetType": "group", "note": "no includeTargets listed"}]
     return [t for t in config.get("includeTargets") or [] if _target_hits(t, facts, acc)]
 
 
