@@ -74,7 +74,7 @@ def _covering_targets(config: Obj, facts: Facts, acc: AccountFacts) -> list[Obj]
     if any(_target_hits(t, facts, acc) for t in config.get("excludeTargets") or []):
         return []
     if "includeTargets" not in config:
-        # No include targets listed: taken as reaching everyone (fail closed for "excluded from other methods").
+        # No include targets listed: taken as reaching everyone (fail closed for "excluded elsewhere").
         return [{"id": "all_users", "targetType": "group", "note": "no includeTargets listed"}]
     return [t for t in config.get("includeTargets") or [] if _target_hits(t, facts, acc)]
 

@@ -57,7 +57,8 @@ def demo_playbook() -> Playbook:
 
 
 def rule_id(name: str) -> str:
-    return f"/subscriptions/{SUB}/resourcegroups/rg-breakglass-monitoring/providers/microsoft.insights/scheduledqueryrules/{name}"
+    rg = f"/subscriptions/{SUB}/resourcegroups/rg-breakglass-monitoring"
+    return f"{rg}/providers/microsoft.insights/scheduledqueryrules/{name}"
 
 
 def _user(oid: str, n: str) -> Obj:
@@ -91,16 +92,30 @@ def _member_of() -> list[Obj]:
     # transitiveMemberOf: the group, the unit and the directory role (directoryRole.roleTemplateId).
     return [
         {"@odata.type": "#microsoft.graph.group", "id": GROUP, "displayName": "Emergency Access Accounts"},
-        {"@odata.type": "#microsoft.graph.administrativeUnit", "id": AU, "displayName": "Emergency Access (restricted)"},
-        {"@odata.type": "#microsoft.graph.directoryRole", "id": "1f0e2d3c-0000-4000-8000-00000000ga01",
-         "displayName": "Global Administrator", "roleTemplateId": GA},
-    ]  # fmt: skip
+        {
+            "@odata.type": "#microsoft.graph.administrativeUnit",
+            "id": AU,
+            "displayName": "Emergency Access (restricted)",
+        },
+        {
+            "@odata.type": "#microsoft.graph.directoryRole",
+            "id": "1f0e2d3c-0000-4000-8000-00000000ga01",
+            "displayName": "Global Administrator",
+            "roleTemplateId": GA,
+        },
+    ]
 
 
 def _users_condition(**kw: Any) -> Obj:
     # conditionalAccessUsers.
-    base: Obj = {"includeUsers": [], "excludeUsers": [], "includeGroups": [], "excludeGroups": [],
-                 "includeRoles": [], "excludeRoles": []}  # fmt: skip
+    base: Obj = {
+        "includeUsers": [],
+        "excludeUsers": [],
+        "includeGroups": [],
+        "excludeGroups": [],
+        "includeRoles": [],
+        "excludeRoles": [],
+    }
     base.update(kw)
     return base
 
@@ -126,28 +141,87 @@ def _policy(pid: str, name: str, users: Obj, grant: Obj | None, session: Obj | N
 def _ca_policies() -> list[Obj]:
     exclude_group = _users_condition(includeUsers=["All"], excludeGroups=[GROUP])
     return [
-        _policy(CA1, "EA01 - Emergency access - require approved passkey", _users_condition(includeGroups=[GROUP]),
-                {"operator": "OR", "builtInControls": [], "customAuthenticationFactors": [], "termsOfUse": [],
-                 "authenticationStrength": {"id": STRENGTH, "displayName": "Emergency access passkeys"}}, None),
-        _policy(CA2, "EA02 - Emergency access - 4 hour sign-in frequency, no persistent browser",
-                _users_condition(includeGroups=[GROUP]), None,
-                {"signInFrequency": {"isEnabled": True, "value": 4, "type": "hours", "frequencyInterval": "timeBased",
-                                     "authenticationType": "primaryAndSecondaryAuthentication"},
-                 "persistentBrowser": {"isEnabled": True, "mode": "never"}}),
-        _policy(CA001, "CA001 - Require MFA for all users", copy.deepcopy(exclude_group),
-                {"operator": "OR", "builtInControls": ["mfa"], "customAuthenticationFactors": [], "termsOfUse": []},
-                None),
-        _policy(CA002, "CA002 - Block legacy authentication", copy.deepcopy(exclude_group),
-                {"operator": "OR", "builtInControls": ["block"], "customAuthenticationFactors": [], "termsOfUse": []},
-                None, clientAppTypes=["exchangeActiveSync", "other"]),
-        _policy(CA010, "CA010 - Break-glass management (auth context c1)", copy.deepcopy(exclude_group),
-                {"operator": "AND", "builtInControls": ["compliantDevice"], "customAuthenticationFactors": [],
-                 "termsOfUse": [], "authenticationStrength": {"id": "00000000-0000-0000-0000-000000000004",
-                                                              "displayName": "Phishing-resistant MFA"}},
-                {"signInFrequency": {"isEnabled": True, "value": None, "type": None, "frequencyInterval": "everyTime",
-                                     "authenticationType": "primaryAndSecondaryAuthentication"}},
-                includeApplications=[], includeAuthenticationContextClassReferences=["c1"]),
-    ]  # fmt: skip
+        _policy(
+            CA1,
+            "EA01 - Emergency access - require approved passkey",
+            _users_condition(includeGroups=[GROUP]),
+            {
+                "operator": "OR",
+                "builtInControls": [],
+                "customAuthenticationFactors": [],
+                "termsOfUse": [],
+                "authenticationStrength": {"id": STRENGTH, "displayName": "Emergency access passkeys"},
+            },
+            None,
+        ),
+        _policy(
+            CA2,
+            "EA02 - Emergency access - 4 hour sign-in frequency, no persistent browser",
+            _users_condition(includeGroups=[GROUP]),
+            None,
+            {
+                "signInFrequency": {
+                    "isEnabled": True,
+                    "value": 4,
+                    "type": "hours",
+                    "frequencyInterval": "timeBased",
+                    "authenticationType": "primaryAndSecondaryAuthentication",
+                },
+                "persistentBrowser": {"isEnabled": True, "mode": "never"},
+            },
+        ),
+        _policy(
+            CA001,
+            "CA001 - Require MFA for all users",
+            copy.deepcopy(exclude_group),
+            {
+                "operator": "OR",
+                "builtInControls": ["mfa"],
+                "customAuthenticationFactors": [],
+                "termsOfUse": [],
+            },
+            None,
+        ),
+        _policy(
+            CA002,
+            "CA002 - Block legacy authentication",
+            copy.deepcopy(exclude_group),
+            {
+                "operator": "OR",
+                "builtInControls": ["block"],
+                "customAuthenticationFactors": [],
+                "termsOfUse": [],
+            },
+            None,
+            clientAppTypes=["exchangeActiveSync", "other"],
+        ),
+        _policy(
+            CA010,
+            "CA010 - Break-glass management (auth context c1)",
+            copy.deepcopy(exclude_group),
+            {
+                "operator": "AND",
+                "builtInControls": ["compliantDevice"],
+                "customAuthenticationFactors": [],
+                "termsOfUse": [],
+                "authenticationStrength": {
+                    "id": "00000000-0000-0000-0000-000000000004",
+                    "displayName": "Phishing-resistant MFA",
+                },
+            },
+            {
+                "signInFrequency": {
+                    "isEnabled": True,
+                    "value": None,
+                    "type": None,
+                    "frequencyInterval": "everyTime",
+                    "authenticationType": "primaryAndSecondaryAuthentication",
+                }
+            },
+            includeApplications=[],
+            includeAuthenticationContextClassReferences=["c1"],
+        ),
+    ]
 
 
 def _what_if(policies: list[Obj]) -> list[Obj]:
@@ -155,24 +229,43 @@ def _what_if(policies: list[Obj]) -> list[Obj]:
     out = []
     for p in policies:
         applies = p["id"] in (CA1, CA2)
-        out.append({**{k: p[k] for k in ("id", "displayName", "state", "conditions", "grantControls",
-                                          "sessionControls")},
-                    "policyApplies": applies, "analysisReasons": "notSet" if applies else "users"})  # fmt: skip
+        out.append(
+            {
+                **{
+                    k: p[k]
+                    for k in ("id", "displayName", "state", "conditions", "grantControls", "sessionControls")
+                },
+                "policyApplies": applies,
+                "analysisReasons": "notSet" if applies else "users",
+            }
+        )
     return out
 
 
 def _instance(iid: str, principal: str, role: str, scope: str, **kw: Any) -> Obj:
     # unifiedRoleAssignmentScheduleInstance / unifiedRoleEligibilityScheduleInstance.
-    out = {"id": iid, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope,
-           "appScopeId": None, "startDateTime": "2025-01-01T00:00:00Z", "endDateTime": None,
-           "memberType": "Direct"}  # fmt: skip
+    out = {
+        "id": iid,
+        "principalId": principal,
+        "roleDefinitionId": role,
+        "directoryScopeId": scope,
+        "appScopeId": None,
+        "startDateTime": "2025-01-01T00:00:00Z",
+        "endDateTime": None,
+        "memberType": "Direct",
+    }
     out.update(kw)
     return out
 
 
 def _target() -> Obj:
-    return {"caller": "EndUser", "operations": ["All"], "level": "Assignment", "inheritableSettings": [],
-            "enforcedSettings": []}  # fmt: skip
+    return {
+        "caller": "EndUser",
+        "operations": ["All"],
+        "level": "Assignment",
+        "inheritableSettings": [],
+        "enforcedSettings": [],
+    }
 
 
 def _role_policy() -> Obj:
@@ -183,32 +276,64 @@ def _role_policy() -> Obj:
         "scopeId": "/",
         "scopeType": "DirectoryRole",
         "rules": [
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
-             "id": "Expiration_EndUser_Assignment", "isExpirationRequired": True, "maximumDuration": "PT1H",
-             "target": _target()},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
-             "id": "Approval_EndUser_Assignment",
-             "setting": {"isApprovalRequired": True, "isApprovalRequiredForExtension": False,
-                         "isRequestorJustificationRequired": True, "approvalMode": "SingleStage",
-                         "approvalStages": [{"approvalStageTimeOutInDays": 1, "isApproverJustificationRequired": True,
-                                             "escalationTimeInMinutes": 0, "isEscalationEnabled": False,
-                                             "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser",
-                                                                   "userId": ALICE, "description": "Alice"}],
-                                             "escalationApprovers": []}]},
-             "target": _target()},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
-             "id": "Enablement_EndUser_Assignment", "enabledRules": ["Justification", "Ticketing"],
-             "target": _target()},
-            {"@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule",
-             "id": "AuthenticationContext_EndUser_Assignment", "isEnabled": True, "claimValue": "c1",
-             "target": _target()},
+            {
+                "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyExpirationRule",
+                "id": "Expiration_EndUser_Assignment",
+                "isExpirationRequired": True,
+                "maximumDuration": "PT1H",
+                "target": _target(),
+            },
+            {
+                "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyApprovalRule",
+                "id": "Approval_EndUser_Assignment",
+                "setting": {
+                    "isApprovalRequired": True,
+                    "isApprovalRequiredForExtension": False,
+                    "isRequestorJustificationRequired": True,
+                    "approvalMode": "SingleStage",
+                    "approvalStages": [
+                        {
+                            "approvalStageTimeOutInDays": 1,
+                            "isApproverJustificationRequired": True,
+                            "escalationTimeInMinutes": 0,
+                            "isEscalationEnabled": False,
+                            "primaryApprovers": [
+                                {
+                                    "@odata.type": "#microsoft.graph.singleUser",
+                                    "userId": ALICE,
+                                    "description": "Alice",
+                                }
+                            ],
+                            "escalationApprovers": [],
+                        }
+                    ],
+                },
+                "target": _target(),
+            },
+            {
+                "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+                "id": "Enablement_EndUser_Assignment",
+                "enabledRules": ["Justification", "Ticketing"],
+                "target": _target(),
+            },
+            {
+                "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyAuthenticationContextRule",
+                "id": "AuthenticationContext_EndUser_Assignment",
+                "isEnabled": True,
+                "claimValue": "c1",
+                "target": _target(),
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def _other_method(kind: str, mid: str, state: str = "enabled") -> Obj:
-    return {"@odata.type": f"#microsoft.graph.{kind}AuthenticationMethodConfiguration", "id": mid, "state": state,
-            "excludeTargets": [{"id": GROUP, "targetType": "group"}]}  # fmt: skip
+    return {
+        "@odata.type": f"#microsoft.graph.{kind}AuthenticationMethodConfiguration",
+        "id": mid,
+        "state": state,
+        "excludeTargets": [{"id": GROUP, "targetType": "group"}],
+    }
 
 
 def _methods_policy() -> Obj:
@@ -217,11 +342,20 @@ def _methods_policy() -> Obj:
         "id": "authenticationMethodsPolicy",
         "displayName": "Authentication Methods Policy",
         "authenticationMethodConfigurations": [
-            {"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
-             "state": "enabled", "isSelfServiceRegistrationAllowed": False, "isAttestationEnforced": False,
-             "keyRestrictions": {"isEnforced": True, "enforcementType": "allow", "aaGuids": [AAGUID_A, AAGUID_B]},
-             "includeTargets": [{"targetType": "group", "id": GROUP, "isRegistrationRequired": False}],
-             "excludeTargets": []},
+            {
+                "@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+                "id": "Fido2",
+                "state": "enabled",
+                "isSelfServiceRegistrationAllowed": False,
+                "isAttestationEnforced": False,
+                "keyRestrictions": {
+                    "isEnforced": True,
+                    "enforcementType": "allow",
+                    "aaGuids": [AAGUID_A, AAGUID_B],
+                },
+                "includeTargets": [{"targetType": "group", "id": GROUP, "isRegistrationRequired": False}],
+                "excludeTargets": [],
+            },
             _other_method("microsoftAuthenticator", "MicrosoftAuthenticator"),
             _other_method("sms", "Sms"),
             _other_method("voice", "Voice", "disabled"),
@@ -230,23 +364,36 @@ def _methods_policy() -> Obj:
             _other_method("temporaryAccessPass", "TemporaryAccessPass"),
             _other_method("x509Certificate", "X509Certificate", "disabled"),
         ],
-    }  # fmt: skip
+    }
 
 
 def _strengths() -> list[Obj]:
     # authenticationStrengthPolicy (v1.0): the custom one and a built-in.
     return [
-        {"id": STRENGTH, "displayName": "Emergency access passkeys", "policyType": "custom",
-         "requirementsSatisfied": "mfa", "allowedCombinations": ["fido2"],
-         "combinationConfigurations": [{"@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
-                                        "id": "2f6a4b5c-8d7e-4f9a-b0c1-d2e3f4a5b601",
-                                        "appliesToCombinations": ["fido2"],
-                                        "allowedAAGUIDs": [AAGUID_A, AAGUID_B]}]},
-        {"id": "00000000-0000-0000-0000-000000000004", "displayName": "Phishing-resistant MFA",
-         "policyType": "builtIn", "requirementsSatisfied": "mfa",
-         "allowedCombinations": ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"],
-         "combinationConfigurations": []},
-    ]  # fmt: skip
+        {
+            "id": STRENGTH,
+            "displayName": "Emergency access passkeys",
+            "policyType": "custom",
+            "requirementsSatisfied": "mfa",
+            "allowedCombinations": ["fido2"],
+            "combinationConfigurations": [
+                {
+                    "@odata.type": "#microsoft.graph.fido2CombinationConfiguration",
+                    "id": "2f6a4b5c-8d7e-4f9a-b0c1-d2e3f4a5b601",
+                    "appliesToCombinations": ["fido2"],
+                    "allowedAAGUIDs": [AAGUID_A, AAGUID_B],
+                }
+            ],
+        },
+        {
+            "id": "00000000-0000-0000-0000-000000000004",
+            "displayName": "Phishing-resistant MFA",
+            "policyType": "builtIn",
+            "requirementsSatisfied": "mfa",
+            "allowedCombinations": ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"],
+            "combinationConfigurations": [],
+        },
+    ]
 
 
 def _query(file: str) -> str:
@@ -261,26 +408,50 @@ def _alert_rule(
     if subject:
         actions["actionProperties"] = {"Email.Subject": subject}
     return {
-        "id": rule_id(name), "name": name, "type": "microsoft.insights/scheduledqueryrules",
-        "location": "westeurope", "kind": "LogAlert",
+        "id": rule_id(name),
+        "name": name,
+        "type": "microsoft.insights/scheduledqueryrules",
+        "location": "westeurope",
+        "kind": "LogAlert",
         "identity": {"type": "SystemAssigned", "principalId": principal, "tenantId": TENANT},
         "properties": {
-            "displayName": name, "severity": 0, "enabled": True, "evaluationFrequency": frequency,
-            "windowSize": window, "scopes": [WORKSPACE], "autoMitigate": False, "actions": actions,
-            "criteria": {"allOf": [{"query": query, "timeAggregation": "Count", "dimensions": [],
-                                    "operator": "GreaterThan", "threshold": 0.0,
-                                    "failingPeriods": {"numberOfEvaluationPeriods": 1,
-                                                       "minFailingPeriodsToAlert": 1}}]},
+            "displayName": name,
+            "severity": 0,
+            "enabled": True,
+            "evaluationFrequency": frequency,
+            "windowSize": window,
+            "scopes": [WORKSPACE],
+            "autoMitigate": False,
+            "actions": actions,
+            "criteria": {
+                "allOf": [
+                    {
+                        "query": query,
+                        "timeAggregation": "Count",
+                        "dimensions": [],
+                        "operator": "GreaterThan",
+                        "threshold": 0.0,
+                        "failingPeriods": {"numberOfEvaluationPeriods": 1, "minFailingPeriodsToAlert": 1},
+                    }
+                ]
+            },
         },
-    }  # fmt: skip
+    }
 
 
 def _role_assignment(principal: str, role: str, n: int) -> Obj:
     # Microsoft.Authorization/roleAssignments with the role definition's roleName resolved.
-    return {"id": f"{WORKSPACE}/providers/Microsoft.Authorization/roleAssignments/00000000-0000-4000-8000-{n:012d}",
-            "properties": {"principalId": principal, "principalType": "ServicePrincipal", "scope": WORKSPACE,
-                           "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{role}"},
-            "roleName": "Log Analytics Reader" if role.startswith("73c42c96") else "Reader"}  # fmt: skip
+    return {
+        "id": f"{WORKSPACE}/providers/Microsoft.Authorization/roleAssignments/"
+        f"00000000-0000-4000-8000-{n:012d}",
+        "properties": {
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "scope": WORKSPACE,
+            "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{role}",
+        },
+        "roleName": "Log Analytics Reader" if role.startswith("73c42c96") else "Reader",
+    }
 
 
 def healthy_facts() -> Facts:
@@ -292,7 +463,10 @@ def healthy_facts() -> Facts:
             object_id=oid,
             user=_user(oid, n),
             methods=[
-                {"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"},
+                {
+                    "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+                    "id": "28c10230-6103-485e-b985-444c60001490",
+                },
                 _key(n, aaguid, model),
             ],
             fido2=[_key(n, aaguid, model)],
@@ -304,7 +478,7 @@ def healthy_facts() -> Facts:
             ("01", EA01, AAGUID_A, "Vendor A KeyGuard 2"),
             ("02", EA02, AAGUID_B, "Vendor B SecureTouch N"),
         )
-    ]  # fmt: skip
+    ]
     ga = [
         _instance(
             "lAPpYvVpN0KRkAEhdxReEJNPhCcVo0hBhz5xDzo7LoI-1-e", EA01, GA, "/", assignmentType="Assigned"
@@ -319,64 +493,147 @@ def healthy_facts() -> Facts:
         read_at=datetime(2026, 1, 15, 9, 0, tzinfo=UTC),
         accounts=accounts,
         domains=[
-            {"id": "contoso.test", "isDefault": True, "isInitial": False, "isVerified": True,
-             "passwordValidityPeriodInDays": 2147483647},
-            {"id": "contoso.onmicrosoft.com", "isDefault": False, "isInitial": True, "isVerified": True,
-             "passwordValidityPeriodInDays": 2147483647},
+            {
+                "id": "contoso.test",
+                "isDefault": True,
+                "isInitial": False,
+                "isVerified": True,
+                "passwordValidityPeriodInDays": 2147483647,
+            },
+            {
+                "id": "contoso.onmicrosoft.com",
+                "isDefault": False,
+                "isInitial": True,
+                "isVerified": True,
+                "passwordValidityPeriodInDays": 2147483647,
+            },
         ],
         ga_assignments=ga,
         ga_eligibilities=[_instance("kl8Ah8Jp2kC3XVcU1r0bpJNPhCcVo0hBhz5xDzo7LoI-1-e", ALICE, GA, "/")],
-        group={"id": GROUP, "displayName": "Emergency Access Accounts", "isAssignableToRole": True,
-               "securityEnabled": True, "mailEnabled": False, "groupTypes": [], "membershipRule": None},
+        group={
+            "id": GROUP,
+            "displayName": "Emergency Access Accounts",
+            "isAssignableToRole": True,
+            "securityEnabled": True,
+            "mailEnabled": False,
+            "groupTypes": [],
+            "membershipRule": None,
+        },
         group_members=[
-            {"@odata.type": "#microsoft.graph.user", "id": EA01, "displayName": "Emergency Access 01",
-             "userPrincipalName": "ea01@contoso.onmicrosoft.com"},
-            {"@odata.type": "#microsoft.graph.user", "id": EA02, "displayName": "Emergency Access 02",
-             "userPrincipalName": "ea02@contoso.onmicrosoft.com"},
+            {
+                "@odata.type": "#microsoft.graph.user",
+                "id": EA01,
+                "displayName": "Emergency Access 01",
+                "userPrincipalName": "ea01@contoso.onmicrosoft.com",
+            },
+            {
+                "@odata.type": "#microsoft.graph.user",
+                "id": EA02,
+                "displayName": "Emergency Access 02",
+                "userPrincipalName": "ea02@contoso.onmicrosoft.com",
+            },
         ],
-        admin_units=[{"id": AU, "displayName": "Emergency Access (restricted)", "isMemberManagementRestricted": True,
-                      "visibility": None, "members": [{"id": EA01}, {"id": EA02}, {"id": GROUP}]}],
+        admin_units=[
+            {
+                "id": AU,
+                "displayName": "Emergency Access (restricted)",
+                "isMemberManagementRestricted": True,
+                "visibility": None,
+                "members": [{"id": EA01}, {"id": EA02}, {"id": GROUP}],
+            }
+        ],
         unit_assignments=[],
-        unit_eligibilities=[_instance("kl8Ah8Jp2kC3XVcU1r0bpJNPhCcVo0hBhz5xDzo7LoI-2-e", ALICE, ROLE,
-                                      f"/administrativeUnits/{AU}")],
-        unit_roles=[{"id": ROLE, "templateId": ROLE, "displayName": "Emergency access account manager",
-                     "isBuiltIn": False, "isEnabled": True, "resourceScopes": ["/"],
-                     "rolePermissions": [{"allowedResourceActions": ["microsoft.directory/users/basic/update"],
-                                          "condition": None}]}],
+        unit_eligibilities=[
+            _instance(
+                "kl8Ah8Jp2kC3XVcU1r0bpJNPhCcVo0hBhz5xDzo7LoI-2-e", ALICE, ROLE, f"/administrativeUnits/{AU}"
+            )
+        ],
+        unit_roles=[
+            {
+                "id": ROLE,
+                "templateId": ROLE,
+                "displayName": "Emergency access account manager",
+                "isBuiltIn": False,
+                "isEnabled": True,
+                "resourceScopes": ["/"],
+                "rolePermissions": [
+                    {"allowedResourceActions": ["microsoft.directory/users/basic/update"], "condition": None}
+                ],
+            }
+        ],
         role_policies={ROLE: _role_policy()},
-        auth_contexts=[{"id": "c1", "displayName": "Break-glass account management",
-                        "description": "Activating the role that manages the emergency access accounts.",
-                        "isAvailable": True}],
+        auth_contexts=[
+            {
+                "id": "c1",
+                "displayName": "Break-glass account management",
+                "description": "Activating the role that manages the emergency access accounts.",
+                "isAvailable": True,
+            }
+        ],
         methods_policy=_methods_policy(),
         auth_strengths=_strengths(),
         ca_policies=policies,
-        diagnostic_settings=[{
-            "id": "providers/Microsoft.Aadiam/diagnosticSettings/entra-to-law", "name": "entra-to-law",
-            "properties": {"workspaceId": WORKSPACE, "logs": [
-                {"category": c, "enabled": True, "retentionPolicy": {"enabled": False, "days": 0}}
-                for c in ("SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs")]}}],
-        alert_rules=[
-            _alert_rule(RULES[0], RULE_PRINCIPALS[0], "PT1M", "PT5M", _query("demo-breakglass-signin.kql"),
-                        "[CRITICAL] Emergency Access Activity"),
-            _alert_rule(RULES[1], RULE_PRINCIPALS[1], "PT5M", "PT10M", _query("demo-breakglass-alert.kql"), None),
+        diagnostic_settings=[
+            {
+                "id": "providers/Microsoft.Aadiam/diagnosticSettings/entra-to-law",
+                "name": "entra-to-law",
+                "properties": {
+                    "workspaceId": WORKSPACE,
+                    "logs": [
+                        {"category": c, "enabled": True, "retentionPolicy": {"enabled": False, "days": 0}}
+                        for c in ("SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs")
+                    ],
+                },
+            }
         ],
-        identity_roles={p: [_role_assignment(p, r, i * 2 + j) for j, r in enumerate(reader_roles)]
-                        for i, p in enumerate(RULE_PRINCIPALS)},
-        action_groups={ACTION_GROUP.lower(): {
-            "id": ACTION_GROUP, "name": "ag-soc-breakglass", "type": "Microsoft.Insights/ActionGroups",
-            "location": "Global",
-            "properties": {"groupShortName": "soc-bg", "enabled": True, "emailReceivers": [
-                {"name": "SOC shared mailbox", "emailAddress": "soc-alerts@contoso.test", "status": "Enabled",
-                 "useCommonAlertSchema": True}]}}},
+        alert_rules=[
+            _alert_rule(
+                RULES[0],
+                RULE_PRINCIPALS[0],
+                "PT1M",
+                "PT5M",
+                _query("demo-breakglass-signin.kql"),
+                "[CRITICAL] Emergency Access Activity",
+            ),
+            _alert_rule(
+                RULES[1], RULE_PRINCIPALS[1], "PT5M", "PT10M", _query("demo-breakglass-alert.kql"), None
+            ),
+        ],
+        identity_roles={
+            p: [_role_assignment(p, r, i * 2 + j) for j, r in enumerate(reader_roles)]
+            for i, p in enumerate(RULE_PRINCIPALS)
+        },
+        action_groups={
+            ACTION_GROUP.lower(): {
+                "id": ACTION_GROUP,
+                "name": "ag-soc-breakglass",
+                "type": "Microsoft.Insights/ActionGroups",
+                "location": "Global",
+                "properties": {
+                    "groupShortName": "soc-bg",
+                    "enabled": True,
+                    "emailReceivers": [
+                        {
+                            "name": "SOC shared mailbox",
+                            "emailAddress": "soc-alerts@contoso.test",
+                            "status": "Enabled",
+                            "useCommonAlertSchema": True,
+                        }
+                    ],
+                },
+            }
+        },
         sentinel_rules=None,
-        coverage={rule_id(RULES[0]): {a: {"signin": True, "audit": False} for a in ("ea01", "ea02")},
-                  rule_id(RULES[1]): {a: {"signin": True, "audit": True} for a in ("ea01", "ea02")}},
+        coverage={
+            rule_id(RULES[0]): {a: {"signin": True, "audit": False} for a in ("ea01", "ea02")},
+            rule_id(RULES[1]): {a: {"signin": True, "audit": True} for a in ("ea01", "ea02")},
+        },
         last_pass={"ea01": "2026-01-10T10:00:00Z", "ea02": "2026-01-11T10:00:00Z"},
         requests={"graph": 40, "arm": 8},
-    )  # fmt: skip
+    )
 
 
-# -- mutators: small, named changes to a healthy copy ---------------------------------------------------------
+# -- mutators: small, named changes to a healthy copy -------------------------------------------------------
 def account(facts: Facts, name: str) -> AccountFacts:
     acc = facts.account(name)
     assert acc is not None, name
@@ -404,9 +661,13 @@ def add_policy(
 ) -> Obj:
     """A further CA policy (e.g. one that forgets to exclude the group)."""
     controls = ["block"] if block else ["mfa"]
-    new = _policy(pid, name, _users_condition(**users),
-                  {"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": [], "termsOfUse": []},
-                  None)  # fmt: skip
+    new = _policy(
+        pid,
+        name,
+        _users_condition(**users),
+        {"operator": "OR", "builtInControls": controls, "customAuthenticationFactors": [], "termsOfUse": []},
+        None,
+    )
     new["state"] = state
     facts.ca_policies.append(new)
     return new
