@@ -123,7 +123,7 @@ def check_count(facts: Facts, playbook: Playbook) -> Outcome:
         return Outcome.failed(
             f"{len(present)} emergency access account(s) exist; at least 2 are needed{missing}",
             evidence,
-            offenders,
+            offenders or [f"the playbook lists {len(playbook.accounts)} account(s)"],
             present=len(present),
         )
     if absent:
