@@ -167,7 +167,8 @@ def test_initial_domain_of_a_sovereign_cloud_is_accepted_and_named() -> None:
         acc.user["userPrincipalName"] = acc.user["userPrincipalName"].replace(".com", ".us")
     outcome = CHECKS["BG.ACC.3"](facts, demo_playbook())
     assert outcome.status is Status.PASSED
-    assert "onmicrosoft.us" in outcome.summary and "sovereign" in outcome.summary
+    assert "onmicrosoft.us" in outcome.summary
+    assert "sovereign" in outcome.summary
 
 
 def test_no_initial_domain_is_an_error() -> None:
