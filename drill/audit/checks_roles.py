@@ -66,17 +66,16 @@ def check_ga_direct(facts: Facts, playbook: Playbook) -> Outcome:
     for account in playbook.accounts:
         uid = str(account.object_id)
         acc = facts.account(account.name)
+        # The drill reads with $filter=principalId eq '{user}': give classify exactly that view.
+        active = [i for i in facts.ga_assignments if str(i.get("principalId", "")).lower() == uid.lower()]
+        eligible = [i for i in facts.ga_eligibilities if str(i.get("principalId", "")).lower() == uid.lower()]
         if acc is None or acc.user is None:
             ok, why = False, "the account does not exist in the directory (Graph: 404)"
         elif schedule:
-            ok, why = classify(facts.ga_assignments, facts.ga_eligibilities, uid)
+            ok, why = classify(active, eligible, uid)
         else:
-            ok, why = classify_assignments(facts.ga_assignments, uid)
-        mine = [
-            trim(i, *INSTANCE_KEYS)
-            for i in facts.ga_assignments + facts.ga_eligibilities
-            if str(i.get("principalId", "")).lower() == uid.lower()
-        ]
+            ok, why = classify_assignments(active, uid)
+        mine = [trim(i, *INSTANCE_KEYS) for i in active + eligible]
         evidence.append({"account": account.name, "objectId": uid, "instances": mine, "verdict": why})
         reasons[account.name] = why
         if not ok:
