@@ -205,7 +205,10 @@ def _exclusion_check(facts: Facts, playbook: Playbook, state: str, what: str) ->
         "judged": len(judged),
         "verdict_reading": "all_policies",
     }
-    ev = [
+    ev: list[Obj] = [
+        {"state": state, "policies_in_state": len(judged), "policies_read": len(facts.ca_policies)}
+    ]
+    ev += [
         {
             **trim(p, "id", "displayName", "state"),
             "users": policy_users(p),
