@@ -25,8 +25,17 @@ PHISHING_RESISTANT_MODES = frozenset({"windowsHelloForBusiness", "fido2", "x509C
 
 
 def unread(facts: Facts, *names: str) -> Outcome | None:
-    """ERROR naming every needed fact that could not be read; None when all were read."""
+    """ERROR naming every needed fact that could not be read; None when all were read.
+
+    "accounts.<name>" also counts as unread when the reader produced no AccountFacts for that playbook
+    account at all: a check iterating the facts' accounts would otherwise skip it and pass.
+    """
     missing = {n: facts.unread[n] for n in names if n in facts.unread}
+    for n in names:
+        kind, _, name = n.partition(".")
+        whole_account = kind == "accounts" and name and "." not in name
+        if whole_account and n not in missing and facts.account(name) is None:
+            missing[n] = "no facts were read for this playbook account"
     if not missing:
         return None
     said = "; ".join(f"{n}: {why}" for n, why in missing.items())

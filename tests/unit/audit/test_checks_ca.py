@@ -272,3 +272,26 @@ def test_judge_passes_every_graph_side_check_on_the_demo_facts(monkeypatch: pyte
         cid: results[cid].outcome.summary for cid in GRAPH_SIDE if results[cid].status is not Status.PASSED
     }
     assert failing == {}
+
+
+@pytest.mark.parametrize("check_id", sorted(GRAPH_SIDE))
+def test_an_account_with_no_facts_at_all_is_never_a_pass(check_id: str) -> None:
+    facts = healthy_facts()
+    facts.accounts = [a for a in facts.accounts if a.name != "ea02"]
+    outcome = GRAPH_SIDE[check_id](facts, demo_playbook())
+    assert outcome.status is not Status.PASSED or check_id in NOT_PER_ACCOUNT, outcome.summary
+
+
+# Checks that judge tenant objects only (no account is read for them).
+NOT_PER_ACCOUNT = {
+    "BG.GA.2",
+    "BG.GRP.1",
+    "BG.GRP.2",
+    "BG.AU.1",
+    "BG.PIM.1",
+    "BG.PIM.2",
+    "BG.PIM.3",
+    "BG.PIM.4",
+    "BG.PIM.5",
+    "BG.AM.3",
+}
