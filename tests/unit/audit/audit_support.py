@@ -596,7 +596,12 @@ def healthy_facts() -> Facts:
                 "[CRITICAL] Emergency Access Activity",
             ),
             _alert_rule(
-                RULES[1], RULE_PRINCIPALS[1], "PT5M", "PT10M", _query("demo-breakglass-alert.kql"), None
+                RULES[1],
+                RULE_PRINCIPALS[1],
+                "PT5M",
+                "PT10M",
+                _query("demo-breakglass-alert.kql"),
+                "[HIGH] Emergency Access directory activity",
             ),
         ],
         identity_roles={
