@@ -172,6 +172,12 @@ def test_the_daily_schedule_runs_the_audit_and_notifies_drift(tmp_path: Path, si
     audits = ledger.read_entries(ledger_path, kind=ledger.KIND_AUDIT)
     assert [a["verdict"] for a in audits] == ["PASS", "FAIL"]
     assert any(d["id"] == "BG.AM.2" for d in audits[-1]["drift"])
+    from drill.schedule.due import account_statuses
+    from drill.schedule.status import StatusRow
+
+    statuses = account_statuses(ledger.read_entries(ledger_path), str(pb.tenant.id), ["ea01"], 90)
+    shown = StatusRow("contoso.test", statuses[0], clock["now"]).last_keyless
+    assert "audit FAIL (BG.AM.2" in shown  # `drill schedule status` shows the newest daily audit
 
 
 def test_the_daily_audit_records_a_missing_observer_as_a_failed_audit(tmp_path: Path, signer: Signer) -> None:
