@@ -63,7 +63,8 @@ class StatusRow:
         audit = self.status.last_audit
         if audit:
             at = parse_time(audit.get("ended_at"))
-            checks = audit.get("checks") if isinstance(audit.get("checks"), dict) else {}
+            raw = audit.get("checks")
+            checks: dict[str, Any] = raw if isinstance(raw, dict) else {}
             failed = [k for k, v in checks.items() if v in ("failed", "error")]
             verdict = "PASS" if audit.get("verdict") == "PASS" else "FAIL"
             shown = ", ".join(failed[:4]) + (" …" if len(failed) > 4 else "")
