@@ -40,6 +40,7 @@ check: lint typecheck
 bench: setup
 	$(PY) bench/kql_scale.py
 	$(PY) bench/drill_overhead.py
+	$(PY) bench/audit_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,6 +12,7 @@ import typer
 
 from drill import __version__
 from drill.commands import (
+    audit_cmds,
     drill_cmds,
     evidence_cmds,
     keys_cmds,
@@ -51,6 +52,7 @@ app.add_typer(keys_cmds.app, name="keys")
 app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(schedule_cmds.app, name="schedule")
 drill_cmds.register(app)
+audit_cmds.register(app)
 evidence_cmds.register(app)
 review_cmds.register(app)
 

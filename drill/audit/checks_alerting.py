@@ -1,7 +1,444 @@
-"""Posture checks: alerting (placeholder until the area's checks land)."""
+"""Posture checks: diagnostic settings and alerting (BG.DIAG.1, BG.AL.1-5), over ARM's own JSON.
+
+Coverage (BG.AL.1) is what the deployed queries returned over synthetic rows, never a reading of the query
+text: `has_any`, a typo in an object id or a split across rules all fool a pattern match. The other alerting
+checks judge only the rules that contribute coverage, because those are the rules the emergency depends
+on: an unrelated slow rule in the playbook's list must not fail the audit, and a fast rule that covers
+nothing must not make it pass.
+
+Shapes (VERIFIED against azure-mgmt-monitor 7.0.0 models, api-version 2023-12-01, and the simulator's
+drill/sim/arm/resources.py): scheduledQueryRules `properties.enabled`, `evaluationFrequency` (ISO 8601),
+`criteria.allOf[].operator/threshold/timeAggregation`, `actions.actionGroups[]` and
+`actions.actionProperties["Email.Subject"]` (the custom e-mail subject, Azure Monitor's
+alerts-customize-email-subject-how-to); the resource's `identity` {type, principalId, userAssignedIdentities}.
+Sentinel Scheduled rules (Microsoft.SecurityInsights alertRules, kind Scheduled): `displayName`, `enabled`,
+`queryFrequency`, `queryPeriod`, `triggerOperator`, `triggerThreshold`, `suppressionEnabled`,
+`eventGroupingSettings.aggregationKind` (SingleAlert | AlertPerResult),
+`incidentConfiguration.createIncident` (learn.microsoft.com
+azure/templates/microsoft.securityinsights/alertrules; the Az.SecurityInsights and
+@azure/arm-securityinsight references give the serialized names). NRT rules (kind NRT) have no
+queryFrequency or trigger at all (@azure/arm-securityinsight NrtAlertRule); BELIEF (not re-read here):
+Sentinel runs them every minute and alerts on any result, so those two tests do not apply.
+"""
 
 from __future__ import annotations
 
-from drill.audit.model import CheckFn
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
-CHECKS: dict[str, CheckFn] = {}
+from drill.audit.model import CheckFn, Obj, Outcome, Status
+from drill.isotime import parse_duration
+
+if TYPE_CHECKING:
+    from drill.audit.facts import Facts
+    from drill.playbook import Playbook
+
+MAX_FREQUENCY = timedelta(minutes=5)
+DIAG_CATEGORIES = ("SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs")
+RULE_ROLES = ("Log Analytics Reader", "Reader")
+SUBJECT_KEY = "Email.Subject"
+
+
+def _props(obj: Obj) -> Obj:
+    props = obj.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _same_id(a: object, b: object) -> bool:
+    """ARM ids compare case-insensitively (ARM itself lower-cases some segments in answers)."""
+    return str(a or "").lower().rstrip("/") == str(b or "").lower().rstrip("/")
+
+
+def _rule_label(rule: Obj) -> str:
+    return str(_props(rule).get("displayName") or rule.get("name") or rule.get("id") or "unnamed rule")
+
+
+def _unread(facts: Facts, *names: str) -> Outcome | None:
+    missing = [f"{name} ({facts.unread[name]})" for name in names if name in facts.unread]
+    if missing:
+        return Outcome.error("could not read " + "; ".join(missing))
+    return None
+
+
+def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
+    for rule_id, by_account in facts.coverage.items():
+        if _same_id(rule_id, rule.get("id")):
+            return by_account
+    return {}
+
+
+def _covering_rules(facts: Facts, playbook: Playbook) -> list[Obj]:
+    """Enabled rules whose query returned at least one synthetic row of a playbook account."""
+    names = {a.name for a in playbook.accounts}
+    out = []
+    for rule in facts.alert_rules:
+        if _props(rule).get("enabled") is not True:
+            continue
+        coverage = _coverage_of(facts, rule)
+        if any(any(kinds.values()) for name, kinds in coverage.items() if name in names):
+            out.append(rule)
+    return out
+
+
+def _no_covering_rule() -> Outcome:
+    return Outcome.failed(
+        "no enabled alert rule returns any break-glass account's sign-in or audit row (see BG.AL.1)",
+        offenders=["no covering rule"],
+    )
+
+
+# -- BG.DIAG.1 -------------------------------------------------------------------------------------
+
+
+def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
+    """One Entra diagnostic setting sends all three categories, enabled, to the playbook's workspace."""
+    if (err := _unread(facts, "diagnostic_settings")) is not None:
+        return err
+    if playbook.monitoring is None:
+        return Outcome.failed(
+            "the playbook has no monitoring.workspace_resource_id: which workspace the logs must reach "
+            "is unknown",
+            offenders=["playbook: monitoring section missing"],
+        )
+    target = playbook.monitoring.workspace_resource_id
+    evidence = []
+    best_missing: list[str] | None = None
+    best_name = ""
+    for setting in facts.diagnostic_settings:
+        props = _props(setting)
+        enabled = {
+            str(log.get("category", "")).lower()
+            for log in props.get("logs") or []
+            if isinstance(log, dict) and log.get("enabled") is True
+        }
+        evidence.append(
+            {
+                "name": setting.get("name"),
+                "workspaceId": props.get("workspaceId"),
+                "enabledCategories": sorted(enabled),
+            }
+        )
+        if not _same_id(props.get("workspaceId"), target):
+            continue
+        missing = [c for c in DIAG_CATEGORIES if c.lower() not in enabled]
+        if not missing:
+            return Outcome.passed(
+                f"diagnostic setting {setting.get('name')} sends "
+                f"{', '.join(DIAG_CATEGORIES)} to the workspace",
+                evidence,
+                workspace=target,
+            )
+        if best_missing is None or len(missing) < len(best_missing):
+            best_missing, best_name = missing, str(setting.get("name"))
+    if best_missing is not None:
+        return Outcome.failed(
+            f"diagnostic setting {best_name} sends to the workspace but not {', '.join(best_missing)}",
+            evidence,
+            [f"{best_name}: {c} not enabled" for c in best_missing],
+            workspace=target,
+        )
+    if facts.diagnostic_settings:
+        return Outcome.failed(
+            f"no Entra diagnostic setting sends to {target}",
+            evidence,
+            [f"{e['name']} -> {e['workspaceId'] or 'no workspace'}" for e in evidence],
+            workspace=target,
+        )
+    return Outcome.failed(
+        "Entra ID has no diagnostic setting: no sign-in or audit log reaches any workspace",
+        evidence,
+        ["no diagnostic setting"],
+        workspace=target,
+    )
+
+
+# -- BG.AL.1 ---------------------------------------------------------------------------------------
+
+
+def rules_cover_accounts(facts: Facts, playbook: Playbook) -> Outcome:
+    """Every account's sign-in row and audit row is returned by at least one enabled rule."""
+    if (err := _unread(facts, "alert_rules", "coverage")) is not None:
+        return err
+    enabled = [r for r in facts.alert_rules if _props(r).get("enabled") is True]
+    disabled = [_rule_label(r) for r in facts.alert_rules if _props(r).get("enabled") is not True]
+    table: dict[str, dict[str, list[str]]] = {}
+    offenders = []
+    for account in playbook.accounts:
+        row: dict[str, list[str]] = {"signin": [], "audit": []}
+        for rule in enabled:
+            kinds = _coverage_of(facts, rule).get(account.name, {})
+            for kind in row:
+                if kinds.get(kind) is True:
+                    row[kind].append(_rule_label(rule))
+        table[account.name] = row
+        if not row["signin"]:
+            offenders.append(f"{account.name}: sign-in row returned by no enabled rule")
+        if not row["audit"]:
+            offenders.append(f"{account.name}: audit row returned by no enabled rule")
+    evidence: list[Obj] = [
+        {
+            "rule": rule.get("id"),
+            "displayName": _rule_label(rule),
+            "enabled": _props(rule).get("enabled"),
+            "coverage": _coverage_of(facts, rule),
+        }
+        for rule in facts.alert_rules
+    ]
+    if offenders:
+        note = f" (disabled, not counted: {', '.join(disabled)})" if disabled else ""
+        return Outcome.failed(
+            f"{len(offenders)} account rows are not covered by the enabled rules{note}",
+            evidence,
+            offenders,
+            coverage=table,
+        )
+    return Outcome.passed(
+        f"the {len(enabled)} enabled rules return every account's sign-in and audit row",
+        evidence,
+        coverage=table,
+    )
+
+
+# -- BG.AL.2 ---------------------------------------------------------------------------------------
+
+
+def _threshold_fires_on_one_row(condition: Obj) -> bool:
+    operator = condition.get("operator")
+    try:
+        threshold = float(condition.get("threshold"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return (operator == "GreaterThan" and threshold == 0) or (
+        operator == "GreaterThanOrEqual" and threshold == 1
+    )
+
+
+def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
+    """Each covering rule is evaluated at most every 5 minutes and fires on one row (count > 0)."""
+    if (err := _unread(facts, "alert_rules", "coverage")) is not None:
+        return err
+    rules = _covering_rules(facts, playbook)
+    if not rules:
+        return _no_covering_rule()
+    offenders = []
+    evidence = []
+    for rule in rules:
+        props = _props(rule)
+        label = _rule_label(rule)
+        raw_frequency = props.get("evaluationFrequency")
+        conditions = [c for c in (props.get("criteria") or {}).get("allOf") or [] if isinstance(c, dict)]
+        evidence.append(
+            {
+                "rule": rule.get("id"),
+                "evaluationFrequency": raw_frequency,
+                "conditions": [
+                    {k: c.get(k) for k in ("operator", "threshold", "timeAggregation")} for c in conditions
+                ],
+            }
+        )
+        frequency = parse_duration(raw_frequency)
+        if frequency is None or frequency > MAX_FREQUENCY:
+            offenders.append(f"{label}: evaluated every {raw_frequency or 'unknown'} (at most PT5M)")
+        if not conditions:
+            offenders.append(f"{label}: no condition in criteria.allOf")
+        for condition in conditions:
+            if not _threshold_fires_on_one_row(condition):
+                offenders.append(
+                    f"{label}: threshold {condition.get('operator')} {condition.get('threshold')} "
+                    "(use GreaterThan 0)"
+                )
+            aggregation = condition.get("timeAggregation")
+            if aggregation is not None and aggregation != "Count":
+                offenders.append(f"{label}: aggregates by {aggregation}, not Count of rows")
+    if offenders:
+        return Outcome.failed(f"{len(offenders)} cadence problems in the covering rules", evidence, offenders)
+    return Outcome.passed(
+        f"{len(rules)} covering rules run at most every 5 minutes and fire on more than 0 rows", evidence
+    )
+
+
+# -- BG.AL.3 ---------------------------------------------------------------------------------------
+
+
+def _principal_ids(identity: Obj) -> list[str]:
+    ids = []
+    if identity.get("principalId"):
+        ids.append(str(identity["principalId"]))
+    for assigned in (identity.get("userAssignedIdentities") or {}).values():
+        if isinstance(assigned, dict) and assigned.get("principalId"):
+            ids.append(str(assigned["principalId"]))
+    return ids
+
+
+def _role_name(assignment: Obj) -> str:
+    return str(assignment.get("roleName") or _props(assignment).get("roleName") or "")
+
+
+def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
+    """Each covering rule runs as a managed identity holding Log Analytics Reader and Reader."""
+    if (err := _unread(facts, "alert_rules", "coverage", "identity_roles")) is not None:
+        return err
+    rules = _covering_rules(facts, playbook)
+    if not rules:
+        return _no_covering_rule()
+    offenders = []
+    evidence = []
+    for rule in rules:
+        label = _rule_label(rule)
+        raw_identity = rule.get("identity")
+        identity: Obj = raw_identity if isinstance(raw_identity, dict) else {}
+        kind = str(identity.get("type") or "None")
+        principals = _principal_ids(identity)
+        held = {p: sorted({_role_name(a) for a in facts.identity_roles.get(p, [])}) for p in principals}
+        evidence.append({"rule": rule.get("id"), "identity": identity, "roles": held})
+        if not any(t in kind for t in ("SystemAssigned", "UserAssigned")) or not principals:
+            offenders.append(f"{label}: no managed identity (identity.type {kind})")
+            continue
+        if not any(all(role in roles for role in RULE_ROLES) for roles in held.values()):
+            best = max(held.values(), key=len)
+            missing = [role for role in RULE_ROLES if role not in best]
+            offenders.append(f"{label}: identity lacks {', '.join(missing)}")
+    if offenders:
+        return Outcome.failed(
+            f"{len(offenders)} covering rules cannot read the workspace", evidence, offenders
+        )
+    return Outcome.passed(
+        f"{len(rules)} covering rules run as managed identities with {' and '.join(RULE_ROLES)}", evidence
+    )
+
+
+# -- BG.AL.4 ---------------------------------------------------------------------------------------
+
+
+def _group_mails(group: Obj, mailbox: str) -> bool:
+    props = _props(group)
+    if props.get("enabled") is not True:
+        return False
+    return any(
+        isinstance(r, dict)
+        and str(r.get("emailAddress", "")).lower() == mailbox.lower()
+        and r.get("status") == "Enabled"
+        for r in props.get("emailReceivers") or []
+    )
+
+
+def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
+    """Each covering rule's action group mails the watched mailbox, and the rule sets a custom subject."""
+    if (err := _unread(facts, "alert_rules", "coverage", "action_groups")) is not None:
+        return err
+    rules = _covering_rules(facts, playbook)
+    if not rules:
+        return _no_covering_rule()
+    mailbox = str(playbook.alert.mailbox)
+    offenders = []
+    evidence = []
+    for rule in rules:
+        label = _rule_label(rule)
+        actions = _props(rule).get("actions") or {}
+        group_ids = [str(g) for g in actions.get("actionGroups") or []]
+        subject = (actions.get("actionProperties") or {}).get(SUBJECT_KEY)
+        groups = {g: facts.action_groups.get(g.lower()) for g in group_ids}
+        evidence.append(
+            {
+                "rule": rule.get("id"),
+                "actionGroups": group_ids,
+                "actionProperties": actions.get("actionProperties") or {},
+                "groups": [g for g in groups.values() if g is not None],
+            }
+        )
+        if not group_ids:
+            offenders.append(f"{label}: no action group")
+        else:
+            missing = [g for g, found in groups.items() if found is None]
+            offenders.extend(f"{label}: action group {g} does not exist" for g in missing)
+            if not any(g is not None and _group_mails(g, mailbox) for g in groups.values()):
+                offenders.append(
+                    f"{label}: no enabled action group with an enabled e-mail receiver for {mailbox}"
+                )
+        if not isinstance(subject, str) or not subject.strip():
+            offenders.append(f"{label}: no custom e-mail subject (actions.actionProperties['{SUBJECT_KEY}'])")
+    if offenders:
+        return Outcome.failed(
+            f"{len(offenders)} notification problems in the covering rules",
+            evidence,
+            offenders,
+            mailbox=mailbox,
+        )
+    return Outcome.passed(
+        f"{len(rules)} covering rules mail {mailbox} with a custom subject", evidence, mailbox=mailbox
+    )
+
+
+# -- BG.AL.5 ---------------------------------------------------------------------------------------
+
+
+def _sentinel_problems(rule: Obj) -> list[str]:
+    props = _props(rule)
+    problems = []
+    if props.get("enabled") is not True:
+        problems.append("disabled")
+    kind = str(rule.get("kind") or "")
+    if kind == "Scheduled":
+        frequency = parse_duration(props.get("queryFrequency"))
+        period = parse_duration(props.get("queryPeriod"))
+        if frequency is None or frequency > MAX_FREQUENCY:
+            problems.append(f"queryFrequency {props.get('queryFrequency')} (at most PT5M)")
+        if frequency is not None and (period is None or period < frequency):
+            problems.append(
+                f"queryPeriod {props.get('queryPeriod')} shorter than queryFrequency: events are skipped"
+            )
+        if props.get("triggerOperator") != "GreaterThan" or props.get("triggerThreshold") != 0:
+            problems.append(
+                f"trigger {props.get('triggerOperator')} {props.get('triggerThreshold')} (use GreaterThan 0)"
+            )
+    elif kind != "NRT":
+        # NRT rules have no frequency or threshold to set (Microsoft: they run every minute on any result).
+        problems.append(f"kind {kind or 'unknown'} (expected Scheduled or NRT)")
+    if props.get("suppressionEnabled") is True:
+        problems.append(f"suppression on for {props.get('suppressionDuration')}: later events raise no alert")
+    aggregation = (props.get("eventGroupingSettings") or {}).get("aggregationKind")
+    if aggregation != "AlertPerResult":
+        problems.append(f"event grouping {aggregation or 'unset (SingleAlert)'} (use AlertPerResult)")
+    if (props.get("incidentConfiguration") or {}).get("createIncident") is not True:
+        problems.append("incident creation off")
+    return problems
+
+
+def sentinel_rule(facts: Facts, playbook: Playbook) -> Outcome:
+    """Each Sentinel analytics rule the playbook names exists and alerts on every event, at once."""
+    wanted = list(playbook.audit.sentinel_rules)
+    if not wanted:
+        return Outcome(
+            Status.NOT_APPLICABLE,
+            "the playbook names no Sentinel analytics rule (audit.sentinel_rules is empty)",
+        )
+    if (err := _unread(facts, "sentinel_rules")) is not None:
+        return err
+    if facts.sentinel_rules is None:
+        return Outcome.failed(
+            "the workspace has no Microsoft Sentinel, but the playbook names Sentinel rules",
+            offenders=[f"{name}: Sentinel not onboarded" for name in wanted],
+        )
+    offenders = []
+    evidence = []
+    for name in wanted:
+        found = [r for r in facts.sentinel_rules if _props(r).get("displayName") == name]
+        if not found:
+            offenders.append(f"{name}: no such analytics rule")
+            continue
+        evidence.extend(found)
+        for rule in found:
+            offenders.extend(f"{name}: {p}" for p in _sentinel_problems(rule))
+    if offenders:
+        return Outcome.failed(f"{len(offenders)} problems in the Sentinel rules", evidence, offenders)
+    return Outcome.passed(f"{len(wanted)} Sentinel rules alert on every event within 5 minutes", evidence)
+
+
+CHECKS: dict[str, CheckFn] = {
+    "BG.DIAG.1": diagnostic_setting,
+    "BG.AL.1": rules_cover_accounts,
+    "BG.AL.2": rules_cadence,
+    "BG.AL.3": rules_identity,
+    "BG.AL.4": rules_notify,
+    "BG.AL.5": sentinel_rule,
+}

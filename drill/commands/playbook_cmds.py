@@ -68,13 +68,17 @@ def schema(
 @app.command("import-maester")
 def import_maester_cmd(
     file: Annotated[
-        Path, typer.Argument(help="maester-config.json (GlobalSettings.EmergencyAccessAccounts).")
+        Path,
+        typer.Argument(
+            help="maester-config.json, or the Zero Trust Assessment's zt-config.json "
+            "(both: GlobalSettings.EmergencyAccessAccounts)."
+        ),
     ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the skeleton here instead of stdout.")
     ] = None,
 ) -> None:
-    """Start a playbook from the emergency access accounts Maester already knows."""
+    """Start a playbook from the emergency access accounts Maester or the Zero Trust Assessment know."""
     from drill.errors import DrillUserError
     from drill.playbook import import_maester
 

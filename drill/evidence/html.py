@@ -28,6 +28,7 @@ from markupsafe import Markup
 from drill.evidence import timeline
 from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import clean_text
+from drill.evidence.audit_record import AuditRecord
 from drill.evidence.model import DrillRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -184,6 +185,27 @@ def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerpri
             ],
             events=[(label, getattr(t, name)) for label, name in EVENTS],
             shots=_shots(record, bundle_dir),
+            fingerprint=fingerprint,
+            generated=datetime.now(UTC),
+        )
+    )
+
+
+def render_audit(record: AuditRecord, fingerprint: str = "—") -> str:
+    """The auditor's page of a posture audit: verdict, drift, then every control with its mappings and
+    the (already redacted) objects it was judged on, grouped by area in catalogue order."""
+    css, csp = _css()
+    areas: dict[str, list[Any]] = {}
+    for check in record.checks:
+        areas.setdefault(check.area, []).append(check)
+    return (
+        _env()
+        .get_template("audit.html.j2")
+        .render(
+            r=record,
+            css=css,
+            csp=csp,
+            areas=list(areas.items()),
             fingerprint=fingerprint,
             generated=datetime.now(UTC),
         )

@@ -37,6 +37,7 @@ GENESIS = "0" * 64
 KIND_DRILL = "drill"
 KIND_KEYLESS_CHECK = "keyless-check"
 KIND_UNPLANNED_USE = "unplanned-use"  # break-glass activity that matches no drill (the scheduler's watch)
+KIND_AUDIT = "audit"  # one posture audit (`drill audit`, and the scheduler's daily audit)
 KIND_REVIEW = "review"  # the post-use review of one unplanned use (`drill review`)
 _RESERVED = frozenset({"v", "seq", "prev", "recorded_at", "public_key", "signer", "sig"})
 

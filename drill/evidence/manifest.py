@@ -51,18 +51,45 @@ def bundle_files(folder: Path) -> list[str]:
 
 def build(folder: Path, record: DrillRecord, signer: Signer, pdf_status: str) -> bytes:
     """The manifest bytes for a folder whose every other file is already written and synced."""
+    return build_for(
+        folder,
+        signer,
+        pdf_status,
+        bundle_id=record.drill_id,
+        account=record.account_name,
+        verdict=record.verdict.value,
+        reason=record.reason,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+    )
+
+
+def build_for(
+    folder: Path,
+    signer: Signer,
+    pdf_status: str,
+    *,
+    bundle_id: str,
+    account: str,
+    verdict: str,
+    reason: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+    kind: str | None = None,
+) -> bytes:
+    """Any bundle's manifest. `kind` is absent for drills (every bundle before audits existed had none)."""
     files: dict[str, Any] = {}
     for rel in bundle_files(folder):
         path = folder / rel
         files[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
-    body = {
+    body: dict[str, Any] = {
         "schema": SCHEMA,
-        "drill_id": record.drill_id,
-        "account": record.account_name,
-        "verdict": record.verdict.value,
-        "reason": record.reason,
-        "started_at": record.started_at.isoformat(),
-        "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+        "drill_id": bundle_id,
+        "account": account,
+        "verdict": verdict,
+        "reason": reason,
+        "started_at": started_at.isoformat(),
+        "ended_at": ended_at.isoformat() if ended_at else None,
         "created_at": datetime.now(UTC).isoformat(),
         "pdf": pdf_status,
         "files": files,
@@ -72,6 +99,8 @@ def build(folder: Path, record: DrillRecord, signer: Signer, pdf_status: str) ->
             "fingerprint": signer.fingerprint,
         },
     }
+    if kind is not None:
+        body["kind"] = kind
     return (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
 
 

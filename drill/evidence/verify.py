@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from drill.evidence import ledger, manifest
+from drill.evidence.audit_record import AuditRecord
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import fingerprint, public_key_from_b64, verify_signature
 from drill.fsutil import sha256_file
@@ -36,6 +37,7 @@ class BundleResult:
     fingerprint: str | None = None
     manifest_sha256: str | None = None
     record: DrillRecord | None = None
+    audit: AuditRecord | None = None
 
     def fail(self, what: str) -> None:
         self.problems.append(what)
@@ -197,6 +199,12 @@ def _check_report(folder: Path, data: dict[str, Any], result: BundleResult) -> N
     path = folder / manifest.REPORT_JSON
     if not path.is_file():
         return
+    if data.get("kind") == ledger.KIND_AUDIT:
+        _check_audit_report(path, folder, data, result)
+        return
+    if data.get("kind") is not None:
+        result.fail(f"{manifest.MANIFEST}: unknown bundle kind {str(data.get('kind'))[:40]!r}")
+        return
     try:
         record = DrillRecord.model_validate_json(path.read_bytes())
     except ValidationError as exc:
@@ -207,6 +215,20 @@ def _check_report(folder: Path, data: dict[str, Any], result: BundleResult) -> N
         result.fail(f"{manifest.REPORT_JSON}: verdict {record.verdict.value} differs from the manifest's")
     if record.drill_id != data.get("drill_id") or record.drill_id != folder.name:
         result.fail(f"{manifest.REPORT_JSON}: drill id does not match the manifest and folder name")
+
+
+def _check_audit_report(path: Path, folder: Path, data: dict[str, Any], result: BundleResult) -> None:
+    try:
+        audit = AuditRecord.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        count = exc.error_count()
+        result.fail(f"{manifest.REPORT_JSON}: does not match the audit report schema ({count} errors)")
+        return
+    result.audit = audit
+    if audit.verdict.value != data.get("verdict"):
+        result.fail(f"{manifest.REPORT_JSON}: verdict {audit.verdict.value} differs from the manifest's")
+    if audit.audit_id != data.get("drill_id") or audit.audit_id != folder.name:
+        result.fail(f"{manifest.REPORT_JSON}: audit id does not match the manifest and folder name")
 
 
 def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None:
@@ -220,7 +242,7 @@ def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None
             continue
         if (
             isinstance(entry, dict)
-            and entry.get("kind") == ledger.KIND_DRILL
+            and entry.get("kind") in (ledger.KIND_DRILL, ledger.KIND_AUDIT)
             and entry.get("drill_id") == drill_id
         ):
             found = (number, entry)
@@ -258,7 +280,9 @@ def verify_ledger(
         if isinstance(entry, dict):
             numbered.append((number, entry))
     for number, entry in numbered:
-        if entry.get("kind") != ledger.KIND_DRILL or not isinstance(entry.get("bundle"), str):
+        if entry.get("kind") not in (ledger.KIND_DRILL, ledger.KIND_AUDIT) or not isinstance(
+            entry.get("bundle"), str
+        ):
             continue
         if not manifest.DRILL_ID.fullmatch(entry["bundle"]):
             report.notes.append(f"{path}:{number}: bundle {entry['bundle']!r} is not a drill id; not checked")

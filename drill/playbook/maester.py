@@ -3,7 +3,16 @@
 Maester keeps them under ``GlobalSettings.EmergencyAccessAccounts``. Its documentation shows objects
 ``{"UserPrincipalName": ..., "Type": "User"}`` and ``{"Id": <object id>, "Type": "Group"}``; its own tests
 also accept bare strings (a UPN or an object id) and a ``DisplayName``. We accept all of those, key names in
-any case. Groups become the playbook's break-glass group; users become accounts. What Maester does not know
+any case.
+
+The Zero Trust Assessment reads the same setting in the same shape: `Invoke-ZtAssessment -ConfigurationFile
+zt-config.json` takes `GlobalSettings.EmergencyAccessAccounts` ("Maester-style config", entries with Type
+User|Group and UserPrincipalName or Id) beside its own top-level parameters (Days, Path, Tests, ...)
+(microsoft/zerotrustassessment, src/powershell/public/Invoke-ZtAssessment.ps1 and
+src/powershell/private/tests-shared/Get-ZtEmergencyAccessAccounts.ps1 at commit 83a8700). So one reader serves
+both files, and the audit's accounts always come from an explicit list, never from guessing.
+
+Groups become the playbook's break-glass group; users become accounts. What Maester does not know
 (key AAGUIDs, storage, people, the observer) is left as ``<...>`` placeholders that fail validation until
 filled in, so a skeleton can never run by accident.
 """
@@ -41,10 +50,12 @@ def _entries(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise DrillUserError(f"{path}: no such file; give the path of maester-config.json") from None
+        raise DrillUserError(
+            f"{path}: no such file; give the path of maester-config.json or zt-config.json"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DrillUserError(
-            f"{path}:1:1: cannot read it as UTF-8 text ({exc}); give maester-config.json"
+            f"{path}:1:1: cannot read it as UTF-8 text ({exc}); give maester-config.json or zt-config.json"
         ) from None
     try:
         config = json.loads(text)
@@ -55,7 +66,8 @@ def _entries(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     settings = _get(config, "GlobalSettings") if isinstance(config, dict) else None
     if not isinstance(settings, dict):
         raise DrillUserError(
-            f"{path}:1:1: no GlobalSettings object; is this a maester-config.json? (expected "
+            f"{path}:1:1: no GlobalSettings object; is this a maester-config.json or a Zero Trust Assessment "
+            "zt-config.json? (expected "
             '{"GlobalSettings": {"EmergencyAccessAccounts": [...]}})'
         )
     accounts = _get(settings, "EmergencyAccessAccounts")
@@ -122,7 +134,8 @@ def import_maester(path: Path | str) -> str:
     users, groups = _entries(source)
     domains = [u["upn"].split("@", 1)[1] for u in users if "@" in u["upn"]]
     lines = [
-        f"# Playbook skeleton imported from {source.name} (Maester GlobalSettings.EmergencyAccessAccounts).",
+        f"# Playbook skeleton imported from {source.name} (GlobalSettings.EmergencyAccessAccounts, "
+        "the setting Maester and the Zero Trust Assessment share).",
         "# Replace every <...> placeholder, then run `drill playbook check` on this file.",
         "# playbooks/example-tenant.yaml explains every key.",
         "tenant:",

@@ -13,7 +13,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +76,17 @@ def _register(world: DemoWorld, account: str) -> None:
 
 
 @contextmanager
-def demo_world(state_dir: Path | None = None, *, fault: str | None = None) -> Iterator[DemoWorld]:
-    """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked)."""
+def demo_world(
+    state_dir: Path | None = None,
+    *,
+    fault: str | None = None,
+    tenant_transform: Callable[[Any], Any] | None = None,
+) -> Iterator[DemoWorld]:
+    """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked).
+
+    `tenant_transform` reshapes the demo tenant before the server starts (the audit bench grows it to
+    100,000 users with drill.sim.large_tenant.grow).
+    """
     from drill.clouds import cloud_for
     from drill.keys.software import provision_software_keys
     from drill.keys.vendor import vendor_root_pems
@@ -98,6 +107,8 @@ def demo_world(state_dir: Path | None = None, *, fault: str | None = None) -> It
         key_paths = provision_software_keys(skeleton.accounts, base / "keys", base / "vendors", pin)
         tenant = load_tenant(DEMO_TENANT)
         tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(base / "vendors").values()]
+        if tenant_transform is not None:
+            tenant = tenant_transform(tenant)
         with SimServer(tenant, base / "sim") as sim:
             secret = secrets.token_urlsafe(32)
             register_secret(secret)

@@ -59,6 +59,7 @@ class AccountStatus:
     last_drill: Mapping[str, Any] | None = None  # latest drill line of any verdict
     last_pass_at: datetime | None = None
     last_keyless: Mapping[str, Any] | None = None  # latest keyless-check line of the tenant
+    last_audit: Mapping[str, Any] | None = None  # latest posture-audit line of the tenant
 
     @property
     def due_at(self) -> datetime | None:
@@ -91,11 +92,17 @@ def account_statuses(
     last: dict[str, tuple[datetime, Mapping[str, Any]]] = {}
     last_pass: dict[str, datetime] = {}
     keyless: tuple[datetime, Mapping[str, Any]] | None = None
+    audit: tuple[datetime, Mapping[str, Any]] | None = None
     for entry in entries:
         tid = entry.get("tenant_id")
         if tid not in (None, "", tenant_id):
             continue
         kind = entry.get("kind")
+        if kind == "audit":
+            at = parse_time(entry.get("ended_at"))
+            if at is not None and (audit is None or at >= audit[0]):
+                audit = (at, entry)
+            continue
         if kind == "keyless-check":
             at = parse_time(entry.get("checked_at"))
             if at is not None and (keyless is None or at >= keyless[0]):
@@ -118,6 +125,7 @@ def account_statuses(
             last_drill=last[name][1] if name in last else None,
             last_pass_at=last_pass.get(name),
             last_keyless=keyless[1] if keyless else None,
+            last_audit=audit[1] if audit else None,
         )
         for name in accounts
     ]

@@ -46,6 +46,8 @@ from drill.schedule.watch import (
 )
 
 if TYPE_CHECKING:
+    from drill.audit.run import AuditRun, FactReader
+    from drill.evidence.audit_bundle import PdfRenderer
     from drill.evidence.signing import Signer
     from drill.playbook import Playbook
 
@@ -83,6 +85,10 @@ class ScheduleRuntime:
     probes_for: Callable[[Playbook], KeylessProbes] | None = None
     # Reads the break-glass accounts' activity for the unplanned-use watch (drill.schedule.watch).
     activity_for: Callable[[Playbook], ActivityProbe] | None = None
+    # The daily posture audit's readers for a playbook (drill.audit.run.default_readers on the observer).
+    # When set, the daily job runs the whole audit in place of the narrower keyless check.
+    audit_readers_for: Callable[[Playbook], list[FactReader]] | None = None
+    audit_pdf: PdfRenderer | None = None
     sent: SentStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -189,6 +195,59 @@ class ScheduleRuntime:
             self._deliver(target, notice, f"{tenant_id}/keyless", day.toordinal(), now)
         return result
 
+    # --- the daily posture audit -------------------------------------------------------------------------
+    def run_audit(self, tenant_id: str) -> AuditRun | None:
+        """Audit one playbook's tenant, sign the bundle beside its ledger, and ledger the drift.
+
+        The audit line carries every check's status and what changed since the previous verified audit
+        line, so the ledger shows the day a control drifted. A failing audit or any drift is a notice.
+        """
+        from drill.audit.run import audit, write
+
+        target = self.target(tenant_id)
+        if (
+            target is None
+            or self.audit_readers_for is None
+            or not target.playbook.schedule.daily_keyless_check
+        ):
+            return None
+        signer = target.signer or self.signer
+        try:
+            readers = self.audit_readers_for(target.playbook)
+        except Exception as exc:  # noqa: BLE001 - no observer is itself the drift to record
+            reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+
+            def observer(facts: Any, _pb: Any) -> None:
+                raise RuntimeError(f"no observer credential: {reason}")
+
+            readers = [observer]
+        run = audit(
+            target.playbook,
+            readers,
+            ledger_path=target.ledger_path,
+            pinned={signer.fingerprint},
+            now=self.clock,
+        )
+        write(run, target.ledger_path.parent, signer, pdf=self.audit_pdf, ledger_path=target.ledger_path)
+        record = run.record
+        log.info("schedule.audit", tenant_id=tenant_id, verdict=record.verdict.value, drift=len(record.drift))
+        if record.failing or record.drift:
+            day = self.clock().date()
+            failed = "\n".join(f"- {c.id} {c.title}: {c.summary}" for c in record.failing[:20])
+            changed = "\n".join(f"- {d.id} {d.title}: {d.before} -> {d.after}" for d in record.drift[:20])
+            bundle = run.finished.path if run.finished else "(not written)"
+            notice = Notice(
+                f"{tenant_id}/audit/{day.isoformat()}",
+                "critical" if record.failing else "warning",
+                f"{SUBJECT_PREFIX} Posture audit: {len(record.failing)} failed, {len(record.drift)} changed",
+                (f"Failed checks:\n{failed}\n" if failed else "")
+                + (f"Changed since the previous audit:\n{changed}\n" if changed else "")
+                + f"Evidence: {bundle}\nRe-run by hand: drill audit PLAYBOOK",
+                facts={"failed": [c.id for c in record.failing], "drift": [d.id for d in record.drift]},
+            )
+            self._deliver(target, notice, f"{tenant_id}/audit", day.toordinal(), self.clock())
+        return run
+
     # --- the unplanned-use watch --------------------------------------------------------------------
     def watch_unplanned(self, tenant_id: str) -> list[Notice]:
         """Ledger every break-glass activity that matches no drill, and notify each use once.
@@ -280,8 +339,12 @@ def reminder_job(tenant_id: str, account: str) -> None:
 
 
 def keyless_job(tenant_id: str) -> None:
+    """The daily job (its stored name predates the audit): the posture audit, else the keyless check."""
     runtime = _current()
-    runtime.run_keyless(tenant_id)
+    if runtime.audit_readers_for is not None:
+        runtime.run_audit(tenant_id)
+    else:
+        runtime.run_keyless(tenant_id)
     runtime.watch_unplanned(tenant_id)
 
 
@@ -328,7 +391,11 @@ class DrillScheduler:
                     [target.tenant_id, account.name],
                     self.reminder_every,
                 )
-            daily = self.runtime.probes_for is not None or self.runtime.activity_for is not None
+            daily = (
+                self.runtime.probes_for is not None
+                or self.runtime.activity_for is not None
+                or self.runtime.audit_readers_for is not None
+            )
             if target.playbook.schedule.daily_keyless_check and daily:
                 jobs[keyless_job_id(target.tenant_id)] = (keyless_job, [target.tenant_id], self.keyless_every)
         return jobs

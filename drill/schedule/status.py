@@ -1,4 +1,4 @@
-"""`drill schedule status`: one row per account: last drill, verdict, next due, days left, last keyless check.
+"""`drill schedule status`: one row per account: last drill, verdict, next due, days left, last daily check.
 
 Read from the same ledger, with the same rules as the scheduler (`drill.schedule.due`), so the table and the
 reminders never disagree. Only lines that verify and are signed by the pinned key (the playbook's
@@ -59,6 +59,17 @@ class StatusRow:
 
     @property
     def last_keyless(self) -> str:
+        """The newest daily check: the posture audit, or (older ledgers) the keyless check."""
+        audit = self.status.last_audit
+        if audit:
+            at = parse_time(audit.get("ended_at"))
+            raw = audit.get("checks")
+            checks: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            failed = [k for k, v in checks.items() if v in ("failed", "error")]
+            verdict = "PASS" if audit.get("verdict") == "PASS" else "FAIL"
+            shown = ", ".join(failed[:4]) + (" …" if len(failed) > 4 else "")
+            text = f"audit {verdict}" + (f" ({shown})" if failed else "")
+            return f"{at:%Y-%m-%d %H:%M} {text}" if at else text
         last = self.status.last_keyless
         if not last:
             return "never"
@@ -151,7 +162,7 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
     several = len(tenants) > 1
     where = "" if several or not tenants else f" for {next(iter(tenants.values()))}"
     table = Table(title=f"Break-glass drill schedule{where} as of {now:%Y-%m-%d %H:%M} UTC")
-    columns = ["Account", "Last drill", "Verdict", "Next due", "Days left", "Last keyless check"]
+    columns = ["Account", "Last drill", "Verdict", "Next due", "Days left", "Last daily check"]
     for column in ["Tenant", *columns] if several else columns:
         table.add_column(column, overflow="fold")
     styles = {"PASS": "green", "FAIL": "red", "INCOMPLETE": "yellow"}
@@ -188,6 +199,8 @@ def as_dicts(blocks: Sequence[LedgerStatus]) -> list[dict[str, Any]]:
             "overdue": row.status.overdue(row.now),
             "last_keyless_check": (row.status.last_keyless or {}).get("checked_at"),
             "last_keyless_status": (row.status.last_keyless or {}).get("status"),
+            "last_audit_at": (row.status.last_audit or {}).get("ended_at"),
+            "last_audit_verdict": (row.status.last_audit or {}).get("verdict"),
             "unreviewed_unplanned_use": [
                 u.get("use_id") for u in block.unreviewed if u.get("account") == row.status.account
             ],

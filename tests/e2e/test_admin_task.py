@@ -84,7 +84,8 @@ def watch_after_drill(world: Any, signer: Signer, ledger_path: Path) -> dict[str
     tid = str(pb.tenant.id)
     quiet = rt.watch_unplanned(tid)
     rogue = SignInEvent(
-        created=state.clock.now() - timedelta(hours=3), user_id=EA01, user_principal_name="ea01@contoso.onmicrosoft.com",
+        created=state.clock.now() - timedelta(hours=3), user_id=EA01,
+        user_principal_name="ea01@contoso.onmicrosoft.com",
         user_display_name="Emergency Access 01", app_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46",
         app_display_name="Microsoft Azure CLI", result_type="0",
     )  # fmt: skip

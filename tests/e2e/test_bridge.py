@@ -100,7 +100,9 @@ def rp(rp_id: str = "rp.test") -> Fido2Server:
     return Fido2Server(PublicKeyCredentialRpEntity(name="Test RP", id=rp_id))
 
 
-USER = PublicKeyCredentialUserEntity(name="ea01@contoso.onmicrosoft.com", id=b"user-ea01", display_name="EA 01")
+USER = PublicKeyCredentialUserEntity(
+    name="ea01@contoso.onmicrosoft.com", id=b"user-ea01", display_name="EA 01"
+)
 
 
 async def _with_page(site: Any, key: Any, body: Callable[[Any, Any], Any]) -> Any:

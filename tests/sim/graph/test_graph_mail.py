@@ -19,7 +19,8 @@ def _fill(sim: SimServer, n: int) -> list[str]:
     subjects = []
     for i in range(n):
         subject = f"[CRITICAL] Emergency Access Activity #{i:02d}"
-        sim.state.mail.deliver(to=MAILBOX, subject=subject, body=f"rule fired for ea01@contoso.onmicrosoft.com ({i})",
+        sim.state.mail.deliver(to=MAILBOX, subject=subject,
+                               body=f"rule fired for ea01@contoso.onmicrosoft.com ({i})",
                                sender="azure-noreply@microsoft.com", sender_name="Microsoft Azure",
                                received=start + timedelta(minutes=i))  # fmt: skip
         subjects.append(subject)

@@ -256,7 +256,8 @@ def test_a_wrong_cross_domain_canary_or_a_password_is_refused(registered: SimSer
     page = page_config(pages.get(authorize_url(registered, login_hint="ea02@contoso.onmicrosoft.com")).text)
     wrong = pages.post(
         f"https://login.microsoftonline.test{page['urlPost']}",
-        {"type": "11", "ps": "2", "loginfmt": "ea02@contoso.onmicrosoft.com", "passwd": "x", "flowToken": page["sFT"],
+        {"type": "11", "ps": "2", "loginfmt": "ea02@contoso.onmicrosoft.com", "passwd": "x",
+         "flowToken": page["sFT"],
          "ctx": page["sCtx"], "canary": page["canary"]},
     )  # fmt: skip
     assert (page_config(wrong.text)["pgid"], page_config(wrong.text)["sErrorCode"]) == (

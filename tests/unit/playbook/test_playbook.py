@@ -343,6 +343,31 @@ def test_import_maester_documented_shape(tmp_path: Path) -> None:
     assert data["conditional_access"]["break_glass_group_id"] == "00000000-0000-0000-0000-0000000000aa"
 
 
+# The Zero Trust Assessment's -ConfigurationFile (zt-config.json): its own top-level parameters beside the
+# Maester-style GlobalSettings (microsoft/zerotrustassessment Invoke-ZtAssessment.ps1, commit 83a8700).
+ZTA_SHAPE = {
+    "Days": 30,
+    "MaximumSignInLogQueryTime": 60,
+    "Tests": ["21835"],
+    "GlobalSettings": {
+        "EmergencyAccessAccounts": [
+            {"Type": "User", "UserPrincipalName": "bg-zta-1@contoso.onmicrosoft.com"},
+            {"Type": "User", "Id": "11111111-2222-4333-8444-555555555509"},
+            {"Type": "Group", "Id": "00000000-0000-0000-0000-0000000000bb"},
+        ]
+    },
+}
+
+
+def test_import_reads_the_zero_trust_assessment_config(tmp_path: Path) -> None:
+    path = tmp_path / "zt-config.json"
+    path.write_text(json.dumps(ZTA_SHAPE, indent=2), encoding="utf-8")
+    data = YAML(typ="safe").load(import_maester(path))
+    assert [a["upn"] for a in data["accounts"]] == ["bg-zta-1@contoso.onmicrosoft.com", "<upn>"]
+    assert data["accounts"][1]["object_id"] == "11111111-2222-4333-8444-555555555509"
+    assert data["conditional_access"]["break_glass_group_id"] == "00000000-0000-0000-0000-0000000000bb"
+
+
 def test_import_maester_strings_and_any_case(tmp_path: Path) -> None:
     text = import_maester(_maester(tmp_path, MIXED_SHAPE))
     accounts = YAML(typ="safe").load(text)["accounts"]

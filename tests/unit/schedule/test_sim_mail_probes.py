@@ -67,7 +67,8 @@ def test_observer_probes_pass_on_a_healthy_tenant_and_catch_a_removed_ga(world: 
     apply_fault(world.sim.state, "ga-removed")
     drifted = keyless_check(world.playbook, probes, now)
     assert [c.id for c in drifted.failed] == ["account_ea01", "account_ea02"]
-    assert drifted.failed[0].reason == "ea01@contoso.onmicrosoft.com: no Global Administrator assignment at all"
+    expected = "ea01@contoso.onmicrosoft.com: no Global Administrator assignment at all"
+    assert drifted.failed[0].reason == expected
 
 
 def test_the_keyless_ga_probe_falls_back_to_role_assignments_without_a_pim_licence(world: World) -> None:
