@@ -233,9 +233,12 @@ RUN_ELSEWHERE = dict.fromkeys(ADMIN_FAULTS, "tests/e2e/test_admin_task.py")
 
 
 def _faults() -> list[str]:
+    """The drill's faults. `posture-*` faults are posture-audit variants (a design control broken); each is
+    judged by the audit in tests/e2e/test_audit.py, where the ones a drill would also notice are named by
+    the drill fault of the same link (diag-no-auditlogs, alert-rule-disabled, ...)."""
     from drill.sim.faults import all_faults
 
-    return sorted(all_faults())
+    return sorted(name for name in all_faults() if not name.startswith("posture-"))
 
 
 def test_every_simulator_fault_has_an_expectation() -> None:
