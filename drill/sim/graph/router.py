@@ -23,6 +23,7 @@ from drill.sim.graph import auth_methods as graph_auth_methods
 from drill.sim.graph import directory as graph_directory
 from drill.sim.graph import group_writes as graph_group_writes
 from drill.sim.graph import policies as graph_policies
+from drill.sim.graph import posture as graph_posture
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
 from drill.sim.graph import signins as graph_signins
@@ -56,6 +57,7 @@ def route_table() -> list[RouteSpec]:
         *graph_roles.routes(),
         *graph_mail.routes(),
         *graph_policies.routes(),
+        *graph_posture.routes(),
         *graph_signins.routes(),
         *graph_sites.routes(),
     ]
