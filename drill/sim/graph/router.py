@@ -24,6 +24,7 @@ from drill.sim.graph import directory as graph_directory
 from drill.sim.graph import group_writes as graph_group_writes
 from drill.sim.graph import policies as graph_policies
 from drill.sim.graph import posture as graph_posture
+from drill.sim.graph import posture_faults as graph_posture_faults
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
 from drill.sim.graph import signins as graph_signins
@@ -279,6 +280,7 @@ FAULTS: list[Fault] = [
     *graph_role_faults.FAULTS,
     *graph_group_writes.FAULTS,
     *graph_sites.FAULTS,
+    *graph_posture_faults.FAULTS,
     Fault(THROTTLED, "graph", "Graph answers 429 with Retry-After to the next 4 requests", _throttled),
     Fault(BURST, "graph", "Graph answers 503/504 to the next 4 requests, then recovers", _burst),
 ]
