@@ -64,6 +64,19 @@ def route_table() -> list[RouteSpec]:
     ]
 
 
+LOG_LIMIT = 5000
+
+
+def _log(req: GraphRequest) -> None:
+    """Every request the Graph surface answered, `$batch` envelopes and the requests inside them alike, so a
+    test can show what a client asked (which options, how batched) the way Graph's own logs would."""
+    stats = req.state.services.setdefault("graph", {"requests": 0})
+    with req.state.lock:
+        log = stats.setdefault("log", [])
+        log.append({"method": req.method, "path": req.path, "query": dict(req.query)})
+        del log[:-LOG_LIMIT]
+
+
 def _fault_response(state: SimState) -> GraphError | None:
     """The next request's injected failure, counting down the active fault's budget."""
     with state.lock:
@@ -93,6 +106,7 @@ def _split_me(req: GraphRequest) -> None:
 
 
 async def dispatch(req: GraphRequest, authorization: str | None, table: list[RouteSpec]) -> GraphResponse:
+    _log(req)
     try:
         return await _route(req, authorization, table)
     except GraphError as err:

@@ -42,16 +42,22 @@ def audit_read(world: Any) -> Facts:
     return facts
 
 
-def graph_log(world: Any) -> list[str]:
+def graph_log(world: Any) -> int:
     """The simulator's Graph request counter (HTTP requests, `$batch` envelopes counting once)."""
     return world.sim.state.services["graph"]["requests"]  # type: ignore[no-any-return]
 
 
+def request_log(world: Any) -> list[dict[str, Any]]:
+    """Every request Graph answered, the ones inside `$batch` envelopes too."""
+    return list(world.sim.state.services["graph"].get("log", []))
+
+
 def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
     with demo_world(tmp_path) as world:
-        before = graph_log(world)
+        before, logged = graph_log(world), len(request_log(world))
         facts = audit_read(world)
         served = graph_log(world) - before
+        log = request_log(world)[logged:]
     assert facts.unread == {}, facts.unread
     assert facts.notes == []
     # Domains: the initial onmicrosoft.com domain, the default custom one.
@@ -62,8 +68,10 @@ def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
     for acct in (ea01, ea02):
         user = acct.user or {}
         assert user["passwordPolicies"] == "DisablePasswordExpiration"
-        assert user["accountEnabled"] is True and user["onPremisesSyncEnabled"] is None
-        assert user["assignedLicenses"] == [] and acct.licenses == []
+        assert user["accountEnabled"] is True
+        assert user["onPremisesSyncEnabled"] is None
+        assert user["assignedLicenses"] == []
+        assert acct.licenses == []
         kinds = sorted(m["@odata.type"] for m in acct.methods)
         assert kinds == ["#microsoft.graph.fido2AuthenticationMethod",
                          "#microsoft.graph.passwordAuthenticationMethod"]  # fmt: skip
@@ -79,7 +87,8 @@ def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
     assert {a["roleDefinitionId"] for a in facts.ga_assignments + facts.ga_eligibilities} == {GA}
     assert len(facts.ga_eligibilities) == 1
     # The group and the restricted unit holding the accounts and the group.
-    assert facts.group is not None and facts.group["isAssignableToRole"] is True
+    assert facts.group is not None
+    assert facts.group["isAssignableToRole"] is True
     assert "@odata.context" not in facts.group
     assert {m["id"] for m in facts.group_members} == {EA01, EA02}
     [unit] = facts.admin_units
@@ -108,3 +117,130 @@ def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
     assert facts.requests["graph"] == served
     assert served <= 5, facts.requests
     assert facts.requests["graph_batched"] >= 24
+    # The simulator's log: batched, selected, named objects only (never a list of users or groups).
+    paths = [(e["method"], e["path"]) for e in log]
+    assert paths.count(("POST", "/$batch")) == served
+    assert ("GET", "/users") not in paths
+    assert ("GET", "/groups") not in paths
+    assert len(log) == served + facts.requests["graph_batched"]
+    for e in log:
+        if e["path"] in (f"/users/{EA01}", f"/users/{EA02}", "/domains", f"/groups/{GROUP}"):
+            assert "$select" in e["query"], e
+        if e["path"].endswith("ScheduleInstances") or e["path"].endswith("roleManagementPolicyAssignments"):
+            assert "$filter" in e["query"], e
+
+
+def _acct(facts: Facts, i: int = 1) -> Any:
+    return facts.accounts[i]
+
+
+def _configs(facts: Facts) -> dict[str, Any]:
+    return {c["id"]: c for c in facts.methods_policy["authenticationMethodConfigurations"]}
+
+
+def _rules(facts: Facts) -> dict[str, Any]:
+    return {r["id"]: r for r in facts.role_policies[MANAGER_ROLE]["rules"]}
+
+
+def _policy(facts: Facts, prefix: str) -> Any:
+    return next(p for p in facts.ca_policies if p["displayName"].startswith(prefix))
+
+
+# variant -> what the observer must now read (False on the healthy demo tenant)
+SEEN: dict[str, Any] = {
+    "posture-account-deleted": lambda f: _acct(f).user is None,
+    "posture-account-synced": lambda f: _acct(f).user["onPremisesSyncEnabled"] is True,
+    "posture-upn-custom-domain": lambda f: _acct(f).user["userPrincipalName"].endswith("@contoso.test"),
+    "posture-personal-name": lambda f: _acct(f).user["displayName"] == "John Smith",
+    "posture-account-disabled": lambda f: _acct(f).user["accountEnabled"] is False,
+    "posture-password-expires": lambda f: (
+        _acct(f).user["passwordPolicies"] is None
+        and {d["passwordValidityPeriodInDays"] for d in f.domains} == {90, 2147483647}
+    ),
+    "posture-extra-method-sms": lambda f: (
+        "#microsoft.graph.phoneAuthenticationMethod" in {m["@odata.type"] for m in _acct(f).methods}
+    ),
+    "posture-account-licensed": lambda f: (
+        [x["skuId"] for x in _acct(f).licenses] == ["06ebc4ee-1bb5-47dd-8120-11324bc54e06"]
+    ),
+    "posture-ga-time-bound": lambda f: any(
+        a["principalId"] == EA02 and a["endDateTime"] for a in f.ga_assignments
+    ),
+    "posture-ga-over-ceiling": lambda f: len(f.ga_assignments) + len(f.ga_eligibilities) == 6,
+    "posture-group-not-role-assignable": lambda f: f.group["isAssignableToRole"] is False,
+    "posture-group-extra-member": lambda f: len(f.group_members) == 3,
+    "posture-au-not-restricted": lambda f: f.admin_units[0]["isMemberManagementRestricted"] is False,
+    "posture-au-without-group": lambda f: GROUP not in {m["id"] for m in f.admin_units[0]["members"]},
+    "posture-unit-role-standing": lambda f: (
+        not f.unit_eligibilities and [a["roleDefinitionId"] for a in f.unit_assignments] == [MANAGER_ROLE]
+    ),
+    "posture-pim-8h-activation": lambda f: (
+        _rules(f)["Expiration_EndUser_Assignment"]["maximumDuration"] == "PT8H"
+    ),
+    "posture-pim-no-approval": lambda f: (
+        not _rules(f)["Approval_EndUser_Assignment"]["setting"]["isApprovalRequired"]
+    ),
+    "posture-pim-no-justification": lambda f: (
+        "Justification" not in _rules(f)["Enablement_EndUser_Assignment"]["enabledRules"]
+    ),
+    "posture-pim-no-auth-context": lambda f: (
+        not _rules(f)["AuthenticationContext_EndUser_Assignment"]["isEnabled"]
+    ),
+    "posture-context-policy-no-device": lambda f: (
+        "compliantDevice" not in _policy(f, "CA010")["grantControls"]["builtInControls"]
+    ),
+    "posture-fido2-disabled": lambda f: _configs(f)["Fido2"]["state"] == "disabled",
+    "posture-key-restriction-locks-out": lambda f: (
+        _acct(f).fido2[0]["aaGuid"] not in _configs(f)["Fido2"]["keyRestrictions"]["aaGuids"]
+    ),
+    "posture-passkey-profile-elsewhere": lambda f: (
+        len(_configs(f)["Fido2"].get("passkeyProfiles") or []) == 1
+    ),
+    "posture-authenticator-targets-group": lambda f: (
+        _configs(f)["MicrosoftAuthenticator"]["excludeTargets"] == []
+    ),
+    "posture-account-without-key": lambda f: _acct(f).fido2 == [] and len(_acct(f, 0).fido2) == 2,
+    "posture-keys-one-vendor": lambda f: _acct(f).fido2[0]["aaGuid"] == _acct(f, 0).fido2[0]["aaGuid"],
+    "posture-strength-any-key": lambda f: (
+        next(s for s in f.auth_strengths if s["policyType"] == "custom")["combinationConfigurations"] == []
+    ),
+    "posture-ca1-builtin-strength": lambda f: (
+        _policy(f, "EA01")["grantControls"]["authenticationStrength"]["id"]
+        == "00000000-0000-0000-0000-000000000002"
+    ),
+    "posture-ca2-12h-frequency": lambda f: (
+        _policy(f, "EA02")["sessionControls"]["signInFrequency"]["value"] == 12
+    ),
+    "posture-legacy-block-includes-group": lambda f: (
+        GROUP not in _policy(f, "CA002")["conditions"]["users"]["excludeGroups"]
+    ),
+    "posture-report-only-includes-group": lambda f: any(
+        p["state"] == "enabledForReportingButNotEnforced" for p in f.ca_policies
+    ),
+    "posture-whatif-account-excluded": lambda f: (
+        [r["displayName"][:4] for r in _acct(f).what_if if r["policyApplies"]] == ["EA02"]
+    ),
+}
+
+
+def test_every_posture_variant_is_read_as_graph_serves_it(tmp_path: Path) -> None:
+    """Each variant changes what the observer reads, and nothing it reads becomes unreadable."""
+    from drill.sim.faults import all_faults, apply_fault
+    from drill.sim.graph.posture_faults import CHECK_VARIANTS, FAULTS
+
+    variants = sorted(f.name for f in FAULTS)
+    assert all(name.startswith("posture-") and name in all_faults() for name in variants)
+    assert sorted(SEEN) == variants
+    assert sorted({v for names in CHECK_VARIANTS.values() for v in names}) == variants
+    with demo_world(tmp_path) as world:
+        state = world.sim.state
+        healthy = state.tenant.copy()
+        baseline = audit_read(world)
+        for name in variants:
+            assert not SEEN[name](baseline), f"{name} already holds on the demo tenant"
+            state.tenant = healthy.copy()
+            state.faults.clear()
+            apply_fault(state, name)
+            facts = audit_read(world)
+            assert facts.unread == {}, (name, facts.unread)
+            assert SEEN[name](facts), name
