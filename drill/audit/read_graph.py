@@ -313,6 +313,9 @@ async def read_graph(
         _account(facts, acct, a[f"u{i}"], a[f"m{i}"], a[f"f{i}"], a[f"t{i}"], a[f"w{i}"])
 
     # -- round 2: the units the accounts belong to; PIM fallbacks without Entra ID P2 --
+    blind = [k for k in facts.unread if k.startswith("accounts.") and k.endswith(".member_of")]
+    if blind:
+        facts.unread["admin_units"] = f"depends on {blind[0]}, which could not be read"
     no_p2 = any(a[k].error_code() == NO_P2 for k in ("ga_a", "ga_e"))
     units = sorted(
         {
@@ -350,6 +353,10 @@ async def read_graph(
     _units(facts, units, b, no_p2)
 
     # -- round 3: the roles scoped to those units and their PIM settings --
+    for name in ("unit_assignments", "unit_eligibilities", "admin_units"):
+        if name in facts.unread:  # which roles to read is itself unknown
+            facts.unread.setdefault("unit_roles", f"depends on {name}, which could not be read")
+            facts.unread.setdefault("role_policies", f"depends on {name}, which could not be read")
     role_ids = sorted(
         {str(x["roleDefinitionId"]) for x in [*facts.unit_assignments, *facts.unit_eligibilities]}
     )

@@ -244,3 +244,54 @@ def test_every_posture_variant_is_read_as_graph_serves_it(tmp_path: Path) -> Non
             facts = audit_read(world)
             assert facts.unread == {}, (name, facts.unread)
             assert SEEN[name](facts), name
+
+
+def test_refusals_and_missing_objects_are_unread_never_empty(tmp_path: Path) -> None:
+    """An observer without a permission reads an ERROR (unread with Graph's words), not an empty list."""
+    with demo_world(tmp_path) as world:
+        state = world.sim.state
+        observer = state.tenant.application(str(world.playbook.observer.client_id))  # type: ignore[union-attr]
+        assert observer is not None
+        keep = {"Mail.Read", "Directory.Read.All", "Policy.Read.All"}
+        observer["appRoles"] = [r for r in observer["appRoles"] if r in keep]
+        state.tenant.users[:] = [u for u in state.tenant.users if u["id"] != EA02]
+        facts = audit_read(world)
+    ea01, ea02 = facts.accounts
+    assert ea02.user is None  # the account is missing: not unreadable
+    assert not any(k.startswith("accounts.ea02") for k in facts.unread)
+    assert facts.unread["accounts.ea01.methods"].startswith("HTTP 403 Authorization_RequestDenied")
+    assert facts.unread["accounts.ea01.fido2"].startswith("HTTP 403")
+    assert ea01.methods == []
+    assert "domains" not in facts.unread  # Directory.Read.All reads domains
+    assert facts.unread["ga_assignments"].startswith("HTTP 403 UnknownError")  # PIM's wording
+    assert "PermissionScopeNotGranted" in facts.unread["ga_assignments"]
+    assert "role_policies" in facts.unread
+    assert {"group", "group_members", "ca_policies", "methods_policy"}.isdisjoint(facts.unread)
+
+
+def test_throttled_batch_items_are_retried_then_reported(tmp_path: Path) -> None:
+    with demo_world(tmp_path) as world:
+        state = world.sim.state
+        state.faults["graph-throttled"] = {"remaining": 4, "retryAfter": 1}
+        healed = audit_read(world)
+        state.faults["graph-throttled"] = {"remaining": 10_000, "retryAfter": 1}
+        broken = audit_read(world)
+    assert healed.unread == {}
+    assert healed.requests["graph_batched"] > 24  # the four throttled requests went again
+    assert broken.unread
+    assert all("HTTP 429 TooManyRequests" in why for why in broken.unread.values()), broken.unread
+    assert broken.domains == []  # and the unread names say why
+
+
+def test_without_entra_id_p2_the_reader_falls_back_and_says_so(tmp_path: Path) -> None:
+    with demo_world(tmp_path) as world:
+        world.sim.state.tenant.pim_licensed = False
+        facts = audit_read(world)
+    assert facts.unread == {}
+    [note] = facts.notes
+    assert "AadPremiumLicenseRequired" in note
+    assert sorted(a["principalId"] for a in facts.ga_assignments) == [EA01, EA02]
+    assert {(a["assignmentType"], a["memberType"]) for a in facts.ga_assignments} == {("Assigned", "Direct")}
+    assert facts.ga_eligibilities == []
+    assert facts.unit_eligibilities == []
+    assert facts.role_policies == {}
