@@ -71,7 +71,13 @@ _PIM_POLICY = (
     "RoleManagement.ReadWrite.Directory",
 )
 READ_ROLE_POLICIES = Perms(delegated=_PIM_POLICY, application=_PIM_POLICY, flavour="pim")
-_CTX = ("Policy.Read.ConditionalAccess", "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess")
+# Not Policy.Read.All: conditionalaccessroot-list-authenticationcontextclassreferences lists only these.
+_CTX = (
+    "AuthenticationContext.Read.All",
+    "AuthenticationContext.ReadWrite.All",
+    "Policy.Read.ConditionalAccess",
+    "Policy.ReadWrite.ConditionalAccess",
+)
 READ_CONTEXTS = Perms(delegated=_CTX, application=_CTX, flavour="policy")
 
 _EXPANDS = {"policy": False, "policy($expand=rules)": True}

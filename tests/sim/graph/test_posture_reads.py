@@ -266,6 +266,7 @@ def test_refusals_and_missing_objects_are_unread_never_empty(tmp_path: Path) -> 
     assert facts.unread["ga_assignments"].startswith("HTTP 403 UnknownError")  # PIM's wording
     assert "PermissionScopeNotGranted" in facts.unread["ga_assignments"]
     assert "role_policies" in facts.unread
+    assert facts.unread["auth_contexts"].startswith("HTTP 403 AccessDenied")  # Policy.Read.All is not enough
     assert {"group", "group_members", "ca_policies", "methods_policy"}.isdisjoint(facts.unread)
 
 

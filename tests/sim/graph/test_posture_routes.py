@@ -23,7 +23,7 @@ ROUTES = {
     f"/policies/roleManagementPolicyAssignments?$filter={PIM_FILTER}": (
         "RoleManagementPolicy.Read.Directory", "Directory.Read.All"),
     "/identity/conditionalAccess/authenticationContextClassReferences": (
-        "Policy.Read.ConditionalAccess", "Directory.Read.All"),
+        "AuthenticationContext.Read.All", "Policy.Read.All"),
 }  # fmt: skip
 
 
@@ -138,7 +138,7 @@ def test_pim_policies_need_entra_id_p2(sim: SimServer, app_token: Any, api: Any)
 
 
 def test_authentication_contexts(app_token: Any, api: Any) -> None:
-    h = bearer(app_token(roles=["Policy.Read.ConditionalAccess"]))
+    h = bearer(app_token(roles=["Policy.Read.ConditionalAccess"]))  # a higher-privileged alternative
     body = api.get("/identity/conditionalAccess/authenticationContextClassReferences", headers=h).json()
     [c1] = body["value"]
     assert c1["description"] == "Activating the role that manages the emergency access accounts."
