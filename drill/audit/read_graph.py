@@ -70,7 +70,8 @@ class Answer:
         err = (self.body or {}).get("error") if isinstance(self.body, dict) else None
         if isinstance(err, dict):
             message = str(err.get("message") or "").strip().splitlines()
-            return f"HTTP {self.status} {err.get('code') or ''}: {message[0] if message else ''}"[:400]
+            head = f"HTTP {self.status}" if self.status else "no answer from Graph"
+            return f"{head} {err.get('code') or ''}: {message[0] if message else ''}"[:400]
         return f"HTTP {self.status}"
 
 
@@ -109,7 +110,12 @@ class GraphReader:
             info.set_stream_content(json.dumps(body).encode(), "application/json")
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
         self.facts.requests["graph"] += 1
-        response = await self.client.request_adapter.send_primitive_async(info, "bytes", None)
+        try:
+            response = await self.client.request_adapter.send_primitive_async(info, "bytes", None)
+        except Exception as exc:  # noqa: BLE001 - no answer (token, network): its facts are unread
+            from drill.steps.waiting import service_message
+
+            return Answer(0, {"error": {"code": type(exc).__name__, "message": service_message(exc)}})
         try:
             parsed = response.json() if response.content else None
         except ValueError:

@@ -298,3 +298,15 @@ def test_without_entra_id_p2_the_reader_falls_back_and_says_so(tmp_path: Path) -
     assert facts.ga_eligibilities == []
     assert facts.unit_eligibilities == []
     assert facts.role_policies == {}
+
+
+def test_no_token_means_everything_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drill.run.demo import OBSERVER_SECRET_ENV
+
+    with demo_world(tmp_path) as world:
+        monkeypatch.setenv(OBSERVER_SECRET_ENV, "not-the-secret")
+        facts = audit_read(world)
+    assert facts.domains == []
+    assert facts.unread["domains"].startswith("no answer from Graph ClientAuthenticationError")
+    assert "not-the-secret" not in " ".join(facts.unread.values())
+    assert {"ca_policies", "methods_policy", "group", "accounts.ea01.user"} <= set(facts.unread)
