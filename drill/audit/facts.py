@@ -33,7 +33,8 @@ class AccountFacts:
     methods: list[Obj] = field(default_factory=list)
     # GET /users/{id}/authentication/fido2Methods (id, displayName, aaGuid, model, createdDateTime)
     fido2: list[Obj] = field(default_factory=list)
-    # GET /users/{id}/transitiveMemberOf (groups and administrative units, each with "@odata.type")
+    # GET /users/{id}/transitiveMemberOf?$select=id,displayName (groups, administrative units and directory
+    # roles, each with "@odata.type")
     member_of: list[Obj] = field(default_factory=list)
     # The user's assignedLicenses (skuId, disabledPlans): GET /users/{id}/licenseDetails has no application
     # permission ("Application: Not supported", learn.microsoft.com/graph/api/user-list-licensedetails), so
@@ -62,13 +63,13 @@ class Facts:
     ga_assignments: list[Obj] = field(default_factory=list)
     ga_eligibilities: list[Obj] = field(default_factory=list)
     # GET /groups/{conditional_access.break_glass_group_id}?$select=id,displayName,isAssignableToRole,
-    #   securityEnabled,mailEnabled,groupTypes,membershipRule ; and GET /groups/{id}/members (each with
-    #   "@odata.type" and the member type's default properties).
+    #   securityEnabled,mailEnabled,groupTypes,membershipRule ; and GET /groups/{id}/members
+    #   ?$select=id,displayName,userPrincipalName (each with "@odata.type").
     group: Obj | None = None
     group_members: list[Obj] = field(default_factory=list)
     # The administrative units the accounts belong to (from member_of), each
     # GET /directory/administrativeUnits/{id} (isMemberManagementRestricted, ...) with its members under
-    # "members" (GET .../members: each member with "@odata.type" and "id").
+    # "members" (GET .../members?$select=id,displayName: each member with "@odata.type").
     admin_units: list[Obj] = field(default_factory=list)
     # Role assignments and eligibilities scoped to those units
     # (directoryScopeId eq '/administrativeUnits/{id}'):

@@ -45,6 +45,7 @@ USER_SELECT = (
 GROUP_SELECT = "id,displayName,isAssignableToRole,securityEnabled,mailEnabled,groupTypes,membershipRule"
 DOMAIN_SELECT = "id,isInitial,isDefault,isVerified,passwordValidityPeriodInDays"
 AU_SELECT = "id,displayName,description,isMemberManagementRestricted,membershipType,visibility"
+MEMBER_SELECT = "id,displayName,userPrincipalName"
 ASSIGNMENTS = "/roleManagement/directory/roleAssignmentScheduleInstances"
 ELIGIBILITIES = "/roleManagement/directory/roleEligibilityScheduleInstances"
 NO_P2 = "AadPremiumLicenseRequired"
@@ -284,7 +285,7 @@ async def read_graph(
     one.add("ga_e", f"{ELIGIBILITIES}?{ga}")
     if group_id:
         one.add("group", f"/groups/{group_id}?$select={GROUP_SELECT}")
-        one.add("group_members", f"/groups/{group_id}/members")
+        one.add("group_members", f"/groups/{group_id}/members?$select={MEMBER_SELECT}")
     one.add("contexts", "/identity/conditionalAccess/authenticationContextClassReferences")
     one.add("methods_policy", "/policies/authenticationMethodsPolicy")
     one.add("strengths", "/policies/authenticationStrengthPolicies")
@@ -294,7 +295,7 @@ async def read_graph(
         one.add(f"u{i}", f"{user}?$select={USER_SELECT}")
         one.add(f"m{i}", f"{user}/authentication/methods")
         one.add(f"f{i}", f"{user}/authentication/fido2Methods")
-        one.add(f"t{i}", f"{user}/transitiveMemberOf")
+        one.add(f"t{i}", f"{user}/transitiveMemberOf?$select=id,displayName")
         one.add(f"w{i}", "/identity/conditionalAccess/evaluate", "POST", what_if_body(acct.object_id))
     await one.run()
     a = one.answers
@@ -337,7 +338,7 @@ async def read_graph(
     for j, unit in enumerate(units):
         scope = f"directoryScopeId eq '/administrativeUnits/{unit}'"
         two.add(f"au{j}", f"/directory/administrativeUnits/{unit}?$select={AU_SELECT}")
-        two.add(f"aum{j}", f"/directory/administrativeUnits/{unit}/members")
+        two.add(f"aum{j}", f"/directory/administrativeUnits/{unit}/members?$select=id,displayName")
         if no_p2:
             two.add(f"aua{j}", f"/roleManagement/directory/roleAssignments?{_filter(scope)}")
         else:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from drill.sim.graph.auth_methods import READ_METHODS
 from drill.sim.graph.auth_methods import _view as fido2_view
-from drill.sim.graph.directory import AUNITS, GROUPS, MEMBER_OF, OBJECTS, find_user, view
+from drill.sim.graph.directory import AUNITS, GROUPS, MEMBER_OF, MEMBERS, find_user, view
 from drill.sim.graph.http import (
     GraphError,
     GraphRequest,
@@ -145,13 +145,17 @@ async def transitive_member_of(req: GraphRequest) -> GraphResponse:
         found = [g for g in _groups_containing(t, frontier) if g["id"] not in seen]
         seen.update({g["id"]: g for g in found})
         frontier = {g["id"] for g in found}
-    out: list[Obj] = [{"@odata.type": "#microsoft.graph.group", **view(GROUPS, g)} for g in seen.values()]
+    out: list[Obj] = [
+        {"@odata.type": "#microsoft.graph.group", **view(GROUPS, g), "_full": g} for g in seen.values()
+    ]
     for au in t.administrativeUnits:
         if user["id"] in au.get("members", []):
-            out.append({"@odata.type": "#microsoft.graph.administrativeUnit", **view(AUNITS, au)})
+            out.append(
+                {"@odata.type": "#microsoft.graph.administrativeUnit", **view(AUNITS, au), "_full": au}
+            )
     for template in direct_role_ids(req, user["id"]):
         out.append({"@odata.type": "#microsoft.graph.directoryRole", **directory_role(req, template)})
-    return ok(collection(req, OBJECTS, out, "directoryObjects"))
+    return ok(collection(req, MEMBERS, out, "directoryObjects"))
 
 
 async def list_licenses(req: GraphRequest) -> GraphResponse:

@@ -154,3 +154,23 @@ def test_unit_scoped_eligibility_by_directory_scope(app_token: Any, api: Any) ->
     assert (item["principalId"], item["roleDefinitionId"]) == (ALICE, MANAGER_ROLE)
     custom = api.get(f"/roleManagement/directory/roleDefinitions/{MANAGER_ROLE}", headers=h).json()
     assert (custom["displayName"], custom["isBuiltIn"]) == ("Emergency access account manager", False)
+
+
+def test_member_collections_take_select_over_their_member_types(app_token: Any, api: Any) -> None:
+    h = bearer(app_token(roles=["Directory.Read.All"]))
+    q = {"$select": "id,accountEnabled,isAssignableToRole"}
+    items = api.get(f"/directory/administrativeUnits/{AU}/members", params=q, headers=h).json()["value"]
+    by_id = {m["id"]: m for m in items}
+    assert by_id[EA01] == {"@odata.type": "#microsoft.graph.user", "id": EA01, "accountEnabled": True,
+                           "isAssignableToRole": None}  # fmt: skip
+    assert by_id[GROUP]["isAssignableToRole"] is True
+    restricted = {"$select": "id,isMemberManagementRestricted"}
+    units = api.get(f"/users/{EA01}/transitiveMemberOf", params=restricted, headers=h).json()["value"]
+    assert {
+        "@odata.type": "#microsoft.graph.administrativeUnit",
+        "id": AU,
+        "isMemberManagementRestricted": True,
+    } in units
+    bad = api.get(f"/groups/{GROUP}/members", params={"$select": "members"}, headers=h)
+    assert bad.status_code == 400
+    assert api.get(f"/groups/{GROUP}/members", params={"$filter": "id eq 'x'"}, headers=h).status_code == 400
