@@ -6,6 +6,9 @@ group the passkey method targets, the accounts are its members, policy 1 is the 
 authentication strength of that group, policy 2 the one with its session controls. Variants that touch
 passkeys expect them registered (`drill demo` registers them before applying a fault).
 
+Their link is "posture": they leave every drill step working (except where a variant breaks what a drill
+needs, like the passkey method), so a drill's fault matrix can tell them apart.
+
 `CHECK_VARIANTS` maps each check id to the variants that make it fail. Most break that check alone; where
 the design makes that impossible, the docstring of the variant names the checks that fail with it.
 """
@@ -400,7 +403,7 @@ _VARIANTS: list[tuple[str, tuple[str, ...], Callable[[SimState], None], str]] = 
      "policy 1 excludes the second account by id (only What If shows it)"),
 ]  # fmt: skip
 
-FAULTS: list[Fault] = [Fault(name, "graph", description, apply) for name, _, apply, description in _VARIANTS]
+FAULTS: list[Fault] = [Fault(name, "posture", summary, apply) for name, _, apply, summary in _VARIANTS]
 CHECK_VARIANTS: dict[str, list[str]] = {}
 for _variant in _VARIANTS:
     for _check in _variant[1]:
