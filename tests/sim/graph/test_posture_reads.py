@@ -310,3 +310,23 @@ def test_no_token_means_everything_unread(tmp_path: Path, monkeypatch: pytest.Mo
     assert facts.unread["domains"].startswith("no answer from Graph ClientAuthenticationError")
     assert "not-the-secret" not in " ".join(facts.unread.values())
     assert {"ca_policies", "methods_policy", "group", "accounts.ea01.user"} <= set(facts.unread)
+
+
+def test_every_ca_policy_page_is_read(tmp_path: Path) -> None:
+    """A tenant with 300 policies: the reader follows @odata.nextLink (pages of 100) and reads them all."""
+    with demo_world(tmp_path) as world:
+        policies = world.sim.state.tenant.conditionalAccessPolicies
+        template = policies[2]  # CA001, excluding the break-glass group
+        for n in range(300 - len(policies)):
+            policies.append(
+                {**template, "id": f"00000000-0000-4000-8000-{n:012d}", "displayName": f"CA{n:04d}"}
+            )
+        logged = len(request_log(world))
+        facts = audit_read(world)
+        log = request_log(world)[logged:]
+    assert facts.unread == {}
+    assert len(facts.ca_policies) == 300
+    assert len({p["id"] for p in facts.ca_policies}) == 300
+    pages = [e for e in log if e["path"] == "/identity/conditionalAccess/policies"]
+    assert len(pages) == 3
+    assert all("$skiptoken" in e["query"] for e in pages[1:])
