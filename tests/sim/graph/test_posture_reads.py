@@ -111,6 +111,8 @@ def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
     for cid, config in configs.items():
         if cid != "Fido2":
             assert {t["id"] for t in config["excludeTargets"]} == {GROUP}, cid
+    campaign = facts.methods_policy["registrationEnforcement"]["authenticationMethodsRegistrationCampaign"]
+    assert [t["id"] for t in campaign["excludeTargets"]] == [GROUP]
     assert any(s["policyType"] == "custom" for s in facts.auth_strengths)
     assert len(facts.ca_policies) == 5
     # Few requests: three batch rounds (the first needs one envelope), no listing of users or groups.
