@@ -33,8 +33,8 @@ class AccountFacts:
     methods: list[Obj] = field(default_factory=list)
     # GET /users/{id}/authentication/fido2Methods (id, displayName, aaGuid, model, createdDateTime)
     fido2: list[Obj] = field(default_factory=list)
-    # GET /users/{id}/transitiveMemberOf?$select=id,displayName (groups, administrative units and directory
-    # roles, each with "@odata.type")
+    # GET /users/{id}/transitiveMemberOf?$select=id,displayName,roleTemplateId,isMemberManagementRestricted
+    # (groups, administrative units and directory roles, each with "@odata.type")
     member_of: list[Obj] = field(default_factory=list)
     # The user's assignedLicenses (skuId, disabledPlans): GET /users/{id}/licenseDetails has no application
     # permission ("Application: Not supported", learn.microsoft.com/graph/api/user-list-licensedetails), so

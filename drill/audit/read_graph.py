@@ -46,6 +46,8 @@ GROUP_SELECT = "id,displayName,isAssignableToRole,securityEnabled,mailEnabled,gr
 DOMAIN_SELECT = "id,isInitial,isDefault,isVerified,passwordValidityPeriodInDays"
 AU_SELECT = "id,displayName,description,isMemberManagementRestricted,membershipType,visibility"
 MEMBER_SELECT = "id,displayName,userPrincipalName"
+# roleTemplateId: a directoryRole's template id, which CA policies name in includeRoles/excludeRoles
+MEMBER_OF_SELECT = "id,displayName,roleTemplateId,isMemberManagementRestricted"
 ASSIGNMENTS = "/roleManagement/directory/roleAssignmentScheduleInstances"
 ELIGIBILITIES = "/roleManagement/directory/roleEligibilityScheduleInstances"
 NO_P2 = "AadPremiumLicenseRequired"
@@ -295,7 +297,7 @@ async def read_graph(
         one.add(f"u{i}", f"{user}?$select={USER_SELECT}")
         one.add(f"m{i}", f"{user}/authentication/methods")
         one.add(f"f{i}", f"{user}/authentication/fido2Methods")
-        one.add(f"t{i}", f"{user}/transitiveMemberOf?$select=id,displayName")
+        one.add(f"t{i}", f"{user}/transitiveMemberOf?$select={MEMBER_OF_SELECT}")
         one.add(f"w{i}", "/identity/conditionalAccess/evaluate", "POST", what_if_body(acct.object_id))
     await one.run()
     a = one.answers

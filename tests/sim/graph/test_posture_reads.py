@@ -79,6 +79,12 @@ def test_reads_the_demo_tenant_completely(tmp_path: Path) -> None:
         types = {(m["@odata.type"], m["id"]) for m in acct.member_of}
         assert ("#microsoft.graph.group", GROUP) in types
         assert ("#microsoft.graph.administrativeUnit", AU) in types
+        roles = [
+            m["roleTemplateId"]
+            for m in acct.member_of
+            if m["@odata.type"] == "#microsoft.graph.directoryRole"
+        ]
+        assert roles == [GA]  # what CA includeRoles/excludeRoles name
         applied = sorted(r["displayName"][:4] for r in acct.what_if if r["policyApplies"])
         assert applied == ["EA01", "EA02"]
     assert {ea01.fido2[0]["aaGuid"], ea02.fido2[0]["aaGuid"]} == AAGUIDS
