@@ -40,9 +40,9 @@ class AccountFacts:
     # permission ("Application: Not supported", learn.microsoft.com/graph/api/user-list-licensedetails), so
     # the app-only observer reads the licences from the user object (empty: unlicensed).
     licenses: list[Obj] = field(default_factory=list)
-    # POST /identity/conditionalAccess/evaluate for this account, a browser sign-in to the Azure portal
-    # (c44b4083-...; What If needs one application, and every "All resources" policy applies to it): the
-    # whatIfAnalysisResult items (policy id, displayName, analysisReasons, policyApplies).
+    # POST /identity/conditionalAccess/evaluate for this account, a Windows browser sign-in to the Azure
+    # portal (c44b4083-...; What If needs one application, and every "All resources" policy applies to it):
+    # the whatIfAnalysisResult items (policy id, displayName, analysisReasons, policyApplies).
     what_if: list[Obj] = field(default_factory=list)
 
 

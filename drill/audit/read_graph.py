@@ -205,14 +205,15 @@ def _filter(expr: str) -> str:
 
 
 def what_if_body(user_id: str) -> Obj:
-    """A browser sign-in to the Azure portal by the account (conditionalAccessRoot: evaluate, v1.0)."""
+    """A browser sign-in to the Azure portal from a Windows workstation by the account (conditionalAccessRoot:
+    evaluate, v1.0): the emergency as it happens; a policy limited to other platforms does not apply."""
     return {
         "signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user_id},
         "signInContext": {
             "@odata.type": "#microsoft.graph.applicationContext",
             "includeApplications": [AZURE_PORTAL],
         },
-        "signInConditions": {"clientAppType": "browser"},
+        "signInConditions": {"clientAppType": "browser", "devicePlatform": "windows"},
         "appliedPoliciesOnly": False,
     }
 

@@ -9,8 +9,10 @@ passkeys expect them registered (`drill demo` registers them before applying a f
 Their link is "posture": they leave every drill step working (except where a variant breaks what a drill
 needs, like the passkey method), so a drill's fault matrix can tell them apart.
 
-`CHECK_VARIANTS` maps each check id to the variants that make it fail. Most break that check alone; where
-the design makes that impossible, the docstring of the variant names the checks that fail with it.
+`CHECK_VARIANTS` maps each check id to the variants that make it fail; each breaks that check alone, except
+the checks `ALSO_FAILS` names for it. Those overlaps are in the design, not the variants: a deleted account
+fails every check about it; "only FIDO2 keys" (BG.AM.5) sees any extra method BG.ACC.7 sees, and a key of the
+wrong model; the PIM rules (BG.PIM.2-5) have nothing to judge without the unit's eligible role (BG.PIM.1).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from drill.sim.tenant import GLOBAL_ADMIN, Tenant
 CUSTOM_ROLE_SCOPE = "/administrativeUnits/"
 MFA_STRENGTH = "00000000-0000-0000-0000-000000000002"  # built-in "Multifactor authentication"
 OTHER_GROUP = "0f0e0d0c-0b0a-4908-8706-050403020100"
+EXCHANGE_ONLINE = "00000002-0000-0ff1-ce00-000000000000"
 
 
 # -- the design's objects, by role --
@@ -280,6 +283,21 @@ def _ca1_builtin_strength(t: Tenant) -> None:
     }
 
 
+def _ca1_app_excluded(t: Tenant) -> None:
+    """Policy 1 leaves out one resource (Exchange Online): no longer "all resources"."""
+    apps = policy(t, "strength")["conditions"]["applications"]
+    apps["excludeApplications"] = [*apps.get("excludeApplications", []), EXCHANGE_ONLINE]
+
+
+def _ca1_mobile_only(t: Tenant) -> None:
+    """Policy 1 only on Android and iOS: read policy by policy it still looks right; What If for a Windows
+    browser shows it does not apply."""
+    policy(t, "strength")["conditions"]["platforms"] = {
+        "includePlatforms": ["android", "iOS"],
+        "excludePlatforms": [],
+    }
+
+
 def _ca2_12_hours(t: Tenant) -> None:
     policy(t, "session")["sessionControls"]["signInFrequency"]["value"] = 12
 
@@ -335,76 +353,92 @@ def _locked(edit: Callable[[SimState], Any]) -> Callable[[SimState], None]:
 
 
 _T = _on_tenant
-# name, check ids it fails, apply, description
-_VARIANTS: list[tuple[str, tuple[str, ...], Callable[[SimState], None], str]] = [
-    ("posture-account-deleted", ("BG.ACC.1",), _T(_account_deleted),
+_PIM_RULES = ("BG.PIM.2", "BG.PIM.3", "BG.PIM.4", "BG.PIM.5")
+_DELETED_ALSO = (
+    *(f"BG.ACC.{n}" for n in range(2, 9)), "BG.GA.1", "BG.GRP.2", "BG.AU.1",
+    "BG.AM.1", "BG.AM.4", "BG.AM.5", "BG.AM.6", "BG.CA.1", "BG.CA.2", "BG.CA.3", "BG.CA.5",
+)  # fmt: skip
+# name, the check it breaks, the checks that necessarily fail with it (as the checks read the design), apply,
+# summary
+_VARIANTS: list[tuple[str, tuple[str, ...], tuple[str, ...], Callable[[SimState], None], str]] = [
+    ("posture-account-deleted", ("BG.ACC.1",), _DELETED_ALSO, _T(_account_deleted),
      "the second break-glass account is deleted"),
-    ("posture-account-synced", ("BG.ACC.2",), _T(_synced),
+    ("posture-account-synced", ("BG.ACC.2",), (), _T(_synced),
      "the second account is synchronised from on-premises"),
-    ("posture-upn-custom-domain", ("BG.ACC.3",), _T(_custom_domain_upn),
+    ("posture-upn-custom-domain", ("BG.ACC.3",), (), _T(_custom_domain_upn),
      "the second account's UPN is on the custom domain"),
-    ("posture-personal-name", ("BG.ACC.4",), _T(_personal_name),
+    ("posture-personal-name", ("BG.ACC.4",), (), _T(_personal_name),
      "the second account is named after a person"),
-    ("posture-account-disabled", ("BG.ACC.5",), _T(_disabled),
+    ("posture-account-disabled", ("BG.ACC.5",), (), _T(_disabled),
      "the second account is disabled (accountEnabled false)"),
-    ("posture-password-expires", ("BG.ACC.6",), _T(_password_expires),
+    ("posture-password-expires", ("BG.ACC.6",), (), _T(_password_expires),
      "the second account's password expires after 90 days"),
-    ("posture-extra-method-sms", ("BG.ACC.7",), _T(_sms_method),
+    ("posture-extra-method-sms", ("BG.ACC.7",), ("BG.AM.5",), _T(_sms_method),
      "the second account has an SMS phone method registered"),
-    ("posture-account-licensed", ("BG.ACC.8",), _T(_licensed),
+    ("posture-account-licensed", ("BG.ACC.8",), (), _T(_licensed),
      "the second account holds a Microsoft 365 E5 licence"),
-    ("posture-ga-time-bound", ("BG.GA.1",), _locked(_ga_time_bound),
+    ("posture-ga-time-bound", ("BG.GA.1",), (), _locked(_ga_time_bound),
      "the second account's Global Administrator ends in 30 days"),
-    ("posture-ga-over-ceiling", ("BG.GA.2",), _T(_ga_over_ceiling),
+    ("posture-ga-over-ceiling", ("BG.GA.2",), (), _T(_ga_over_ceiling),
      "three more permanent Global Administrators (6 in all)"),
-    ("posture-group-not-role-assignable", ("BG.GRP.1",), _T(_group_not_role_assignable),
+    ("posture-group-not-role-assignable", ("BG.GRP.1",), (), _T(_group_not_role_assignable),
      "the break-glass group is not role-assignable"),
-    ("posture-group-extra-member", ("BG.GRP.2",), _T(_group_extra_member),
+    ("posture-group-extra-member", ("BG.GRP.2",), (), _T(_group_extra_member),
      "a daily admin is a member of the break-glass group"),
-    ("posture-au-not-restricted", ("BG.AU.1",), _T(_au_not_restricted),
+    ("posture-au-not-restricted", ("BG.AU.1",), ("BG.PIM.1", *_PIM_RULES), _T(_au_not_restricted),
      "the unit holding the accounts is not restricted management"),
-    ("posture-au-without-group", ("BG.AU.1",), _T(_au_without_group),
+    ("posture-au-without-group", ("BG.AU.1",), (), _T(_au_without_group),
      "the break-glass group is not in the restricted unit"),
-    ("posture-unit-role-standing", ("BG.PIM.1",), _T(_unit_role_standing),
+    ("posture-unit-role-standing", ("BG.PIM.1",), _PIM_RULES, _T(_unit_role_standing),
      "the unit's management role is held permanently, not eligible"),
-    ("posture-pim-8h-activation", ("BG.PIM.2",), _T(_pim_8h),
+    ("posture-pim-8h-activation", ("BG.PIM.2",), (), _T(_pim_8h),
      "the unit's management role activates for 8 hours"),
-    ("posture-pim-no-approval", ("BG.PIM.3",), _T(_pim_no_approval),
+    ("posture-pim-no-approval", ("BG.PIM.3",), (), _T(_pim_no_approval),
      "the unit's management role activates without approval"),
-    ("posture-pim-no-justification", ("BG.PIM.4",), _T(_pim_no_justification),
+    ("posture-pim-no-justification", ("BG.PIM.4",), (), _T(_pim_no_justification),
      "the unit's management role activates without justification"),
-    ("posture-pim-no-auth-context", ("BG.PIM.5",), _T(_pim_no_context),
+    ("posture-pim-no-auth-context", ("BG.PIM.5",), (), _T(_pim_no_context),
      "the unit's management role needs no authentication context"),
-    ("posture-context-policy-no-device", ("BG.PIM.5",), _T(_context_policy_without_device),
+    ("posture-context-policy-no-device", ("BG.PIM.5",), (), _T(_context_policy_without_device),
      "the authentication context's CA policy does not require a compliant device"),
-    ("posture-fido2-disabled", ("BG.AM.1",), _T(_fido2_disabled),
+    ("posture-fido2-disabled", ("BG.AM.1",), (), _T(_fido2_disabled),
      "the Passkey (FIDO2) method is disabled"),
-    ("posture-key-restriction-locks-out", ("BG.AM.2",), _locked(_key_restriction_locks_out),
+    ("posture-key-restriction-locks-out", ("BG.AM.2",), (), _locked(_key_restriction_locks_out),
      "the FIDO2 key restriction leaves out the second account's key model"),
-    ("posture-passkey-profile-elsewhere", ("BG.AM.3",), _T(_passkey_profile_elsewhere),
+    ("posture-passkey-profile-elsewhere", ("BG.AM.3",), (), _T(_passkey_profile_elsewhere),
      "a passkey profile targets another group, not the group"),
-    ("posture-authenticator-targets-group", ("BG.AM.4",), _T(_authenticator_targets_group),
+    ("posture-authenticator-targets-group", ("BG.AM.4",), (), _T(_authenticator_targets_group),
      "Microsoft Authenticator no longer excludes the break-glass group"),
-    ("posture-account-without-key", ("BG.AM.5",), _T(_account_without_key),
+    ("posture-account-without-key", ("BG.AM.5",), (), _T(_account_without_key),
      "the second account has no FIDO2 key (moved to the first)"),
-    ("posture-keys-one-vendor", ("BG.AM.6",), _T(_keys_one_vendor),
+    ("posture-keys-one-vendor", ("BG.AM.6",), ("BG.AM.5",), _T(_keys_one_vendor),
      "both accounts' keys are the same model"),
-    ("posture-strength-any-key", ("BG.AS.1",), _T(_strength_any_key),
+    ("posture-strength-any-key", ("BG.AS.1",), (), _T(_strength_any_key),
      "the custom strength no longer restricts the key models"),
-    ("posture-ca1-builtin-strength", ("BG.CA.1",), _T(_ca1_builtin_strength),
+    ("posture-ca1-builtin-strength", ("BG.CA.1",), ("BG.AS.1",), _T(_ca1_builtin_strength),
      "policy 1 requires the built-in MFA strength instead"),
-    ("posture-ca2-12h-frequency", ("BG.CA.2",), _T(_ca2_12_hours),
+    ("posture-ca1-app-excluded", ("BG.CA.1",), (), _T(_ca1_app_excluded),
+     "policy 1 excludes Exchange Online: not all resources"),
+    ("posture-ca1-mobile-only", ("BG.CA.5",), (), _T(_ca1_mobile_only),
+     "policy 1 applies on Android and iOS only (What If for a Windows browser shows one policy)"),
+    ("posture-ca2-12h-frequency", ("BG.CA.2",), (), _T(_ca2_12_hours),
      "policy 2 asks for a sign-in every 12 hours"),
-    ("posture-legacy-block-includes-group", ("BG.CA.3",), _T(_legacy_block_includes_group),
+    ("posture-legacy-block-includes-group", ("BG.CA.3",), (), _T(_legacy_block_includes_group),
      "the legacy-authentication block no longer excludes the break-glass group"),
-    ("posture-report-only-includes-group", ("BG.CA.4",), _T(_report_only_includes_group),
+    ("posture-report-only-includes-group", ("BG.CA.4",), (), _T(_report_only_includes_group),
      "a report-only policy for all users does not exclude the group"),
-    ("posture-whatif-account-excluded", ("BG.CA.5",), _T(_whatif_account_excluded),
+    ("posture-whatif-account-excluded", ("BG.CA.5",), ("BG.CA.1",), _T(_whatif_account_excluded),
      "policy 1 excludes the second account by id (only What If shows it)"),
 ]  # fmt: skip
 
-FAULTS: list[Fault] = [Fault(name, "posture", summary, apply) for name, _, apply, summary in _VARIANTS]
+FAULTS: list[Fault] = [Fault(name, "posture", summary, apply) for name, _, _, apply, summary in _VARIANTS]
+# check id -> the variants that break it; each breaks exactly that check unless ALSO_FAILS names others
 CHECK_VARIANTS: dict[str, list[str]] = {}
+# variant -> the checks that fail with its own, because they read the same object (the design has no way to
+# break, say, "at least two accounts" without every check about the missing account noticing)
+ALSO_FAILS: dict[str, list[str]] = {}
 for _variant in _VARIANTS:
     for _check in _variant[1]:
         CHECK_VARIANTS.setdefault(_check, []).append(_variant[0])
+    if _variant[2]:
+        ALSO_FAILS[_variant[0]] = list(_variant[2])

@@ -216,6 +216,14 @@ SEEN: dict[str, Any] = {
         _policy(f, "EA01")["grantControls"]["authenticationStrength"]["id"]
         == "00000000-0000-0000-0000-000000000002"
     ),
+    "posture-ca1-app-excluded": lambda f: (
+        _policy(f, "EA01")["conditions"]["applications"]["excludeApplications"]
+        == ["00000002-0000-0ff1-ce00-000000000000"]
+    ),
+    "posture-ca1-mobile-only": lambda f: (
+        [r["displayName"][:4] for r in _acct(f).what_if if r["policyApplies"]] == ["EA02"]
+        and _policy(f, "EA01")["conditions"]["platforms"]["includePlatforms"] == ["android", "iOS"]
+    ),
     "posture-ca2-12h-frequency": lambda f: (
         _policy(f, "EA02")["sessionControls"]["signInFrequency"]["value"] == 12
     ),
@@ -233,13 +241,20 @@ SEEN: dict[str, Any] = {
 
 def test_every_posture_variant_is_read_as_graph_serves_it(tmp_path: Path) -> None:
     """Each variant changes what the observer reads, and nothing it reads becomes unreadable."""
+    from drill.audit.catalog import CATALOG
     from drill.sim.faults import all_faults, apply_fault
-    from drill.sim.graph.posture_faults import CHECK_VARIANTS, FAULTS
+    from drill.sim.graph.posture_faults import ALSO_FAILS, CHECK_VARIANTS, FAULTS
 
     variants = sorted(f.name for f in FAULTS)
     assert all(name.startswith("posture-") and name in all_faults() for name in variants)
     assert sorted(SEEN) == variants
     assert sorted({v for names in CHECK_VARIANTS.values() for v in names}) == variants
+    areas = ("ACC", "GA", "GRP", "AU", "PIM", "AM", "AS", "CA")
+    graph_checks = [s.id for s in CATALOG if s.id.split(".")[1] in areas]
+    assert sorted(CHECK_VARIANTS) == sorted(graph_checks)
+    # every check has a variant that breaks it alone, but where the design ties checks together
+    alone = {c for c, names in CHECK_VARIANTS.items() if any(n not in ALSO_FAILS for n in names)}
+    assert sorted(set(graph_checks) - alone) == ["BG.ACC.1", "BG.ACC.7", "BG.AM.6", "BG.PIM.1"]
     with demo_world(tmp_path) as world:
         state = world.sim.state
         healthy = state.tenant.copy()
