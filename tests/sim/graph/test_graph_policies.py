@@ -122,7 +122,8 @@ def test_fido2_configuration(sim: SimServer, app_token: Any, api: Any) -> None:
 def _signin(sim: SimServer, minutes_ago: float, user_id: str = EA01) -> SignInEvent:
     event = SignInEvent(
         created=sim.state.clock.now() - timedelta(minutes=minutes_ago), user_id=user_id,
-        user_principal_name="ea01@contoso.onmicrosoft.com", user_display_name="Emergency Access 01", app_id=DRILL_APP,
+        user_principal_name="ea01@contoso.onmicrosoft.com", user_display_name="Emergency Access 01",
+        app_id=DRILL_APP,
         app_display_name="Break-glass drill", result_type="0", conditional_access_status="success",
         applied_policies=[{"id": "p1", "displayName": "EA01", "result": "success",
                            "enforcedGrantControls": ["RequireAuthenticationStrength"],
