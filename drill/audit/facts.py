@@ -33,12 +33,16 @@ class AccountFacts:
     methods: list[Obj] = field(default_factory=list)
     # GET /users/{id}/authentication/fido2Methods (id, displayName, aaGuid, model, createdDateTime)
     fido2: list[Obj] = field(default_factory=list)
-    # GET /users/{id}/transitiveMemberOf (groups and administrative units, each with "@odata.type")
+    # GET /users/{id}/transitiveMemberOf?$select=id,displayName,roleTemplateId,isMemberManagementRestricted
+    # (groups, administrative units and directory roles, each with "@odata.type")
     member_of: list[Obj] = field(default_factory=list)
-    # GET /users/{id}/licenseDetails (skuId, skuPartNumber, servicePlans)
+    # The user's assignedLicenses (skuId, disabledPlans): GET /users/{id}/licenseDetails has no application
+    # permission ("Application: Not supported", learn.microsoft.com/graph/api/user-list-licensedetails), so
+    # the app-only observer reads the licences from the user object (empty: unlicensed).
     licenses: list[Obj] = field(default_factory=list)
-    # POST /identity/conditionalAccess/evaluate for this account, all apps, a browser sign-in: the
-    # whatIfAnalysisResult items (policy id, displayName, analysisReasons, policyApplies).
+    # POST /identity/conditionalAccess/evaluate for this account, a Windows browser sign-in to the Azure
+    # portal (c44b4083-...; What If needs one application, and every "All resources" policy applies to it):
+    # the whatIfAnalysisResult items (policy id, displayName, analysisReasons, policyApplies).
     what_if: list[Obj] = field(default_factory=list)
 
 
@@ -54,16 +58,18 @@ class Facts:
     # GET /roleManagement/directory/roleAssignmentScheduleInstances?$filter=roleDefinitionId eq '<GA>'
     # (every principal: the ceiling counts them) and .../roleEligibilityScheduleInstances likewise.
     # Without Entra ID P2 the reader falls back to /roleManagement/directory/roleAssignments and says so
-    # in `notes`.
+    # in `notes`: those items get assignmentType "Assigned", memberType "Direct", endDateTime null added
+    # (the fallback sees active direct assignments only), and ga_eligibilities stays empty.
     ga_assignments: list[Obj] = field(default_factory=list)
     ga_eligibilities: list[Obj] = field(default_factory=list)
     # GET /groups/{conditional_access.break_glass_group_id}?$select=id,displayName,isAssignableToRole,
-    #   securityEnabled,mailEnabled,groupTypes,membershipRule ; and GET /groups/{id}/members?$select=id,...
+    #   securityEnabled,mailEnabled,groupTypes,membershipRule ; and GET /groups/{id}/members
+    #   ?$select=id,displayName,userPrincipalName (each with "@odata.type").
     group: Obj | None = None
     group_members: list[Obj] = field(default_factory=list)
     # The administrative units the accounts belong to (from member_of), each
     # GET /directory/administrativeUnits/{id} (isMemberManagementRestricted, ...) with its members under
-    # "members" (GET .../members?$select=id).
+    # "members" (GET .../members?$select=id,displayName: each member with "@odata.type").
     admin_units: list[Obj] = field(default_factory=list)
     # Role assignments and eligibilities scoped to those units
     # (directoryScopeId eq '/administrativeUnits/{id}'):
@@ -106,7 +112,8 @@ class Facts:
     unread: dict[str, str] = field(default_factory=dict)
     # What the reader wants an auditor to know (a fallback it took, a licence it lacked).
     notes: list[str] = field(default_factory=list)
-    # Requests made, per service, for the bench and the report.
+    # Requests made, per service, for the bench and the report: "graph" counts HTTP requests (a $batch
+    # envelope is one), "graph_batched" the Graph requests inside them (what Graph's throttling counts).
     requests: dict[str, int] = field(default_factory=dict)
 
     def account(self, name: str) -> AccountFacts | None:

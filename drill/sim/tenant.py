@@ -21,6 +21,7 @@ GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 Obj = dict[str, Any]
 
 _SECTIONS = (
+    "domains",
     "users",
     "groups",
     "administrativeUnits",
@@ -29,6 +30,8 @@ _SECTIONS = (
     "roleEligibilities",
     "conditionalAccessPolicies",
     "authenticationStrengthPolicies",
+    "authenticationContextClassReferences",
+    "roleManagementPolicies",
     "applications",
     "diagnosticSettings",
     "alertRules",
@@ -45,6 +48,10 @@ class Tenant:
     id: str
     display_name: str
     primary_domain: str
+    # Graph domain objects (id, isInitial, isDefault, isVerified, passwordValidityPeriodInDays, ...).
+    domains: list[Obj] = field(default_factory=list)
+    # Users carry Graph's user properties plus `authenticationMethods` (registered methods other than the
+    # password and passkeys, each with its "@odata.type") for /users/{id}/authentication/methods.
     users: list[Obj] = field(default_factory=list)
     groups: list[Obj] = field(default_factory=list)
     administrativeUnits: list[Obj] = field(default_factory=list)
@@ -56,6 +63,10 @@ class Tenant:
     conditionalAccessPolicies: list[Obj] = field(default_factory=list)
     authenticationStrengthPolicies: list[Obj] = field(default_factory=list)
     authenticationMethodsPolicy: Obj = field(default_factory=dict)
+    authenticationContextClassReferences: list[Obj] = field(default_factory=list)
+    # PIM settings per role: {roleDefinitionId, id (policy id), rules: [unifiedRoleManagementPolicyRule]};
+    # roles without one get PIM's defaults (drill/sim/graph/posture.py).
+    roleManagementPolicies: list[Obj] = field(default_factory=list)
     # {appId, displayName, kind: public|confidential, redirectUris, clientSecretSha256?, appRoles granted...}
     applications: list[Obj] = field(default_factory=list)
     diagnosticSettings: list[Obj] = field(default_factory=list)

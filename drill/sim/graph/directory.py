@@ -105,6 +105,10 @@ AUNITS = QuerySpec(
 )
 # directoryObject collections (members, memberOf): each item keeps its own type's default view
 OBJECTS = QuerySpec("user", "DirectoryObject", supports_select=False, raw=True)
+# members and transitiveMemberOf take $select over the types they mix (BELIEF: properties of any member type)
+MEMBERS = QuerySpec(
+    "user", "DirectoryObject", raw=True, select_types=("user", "group", "administrativeUnit", "directoryRole")
+)
 
 READ_USERS = Perms(
     delegated=(
@@ -172,10 +176,10 @@ def directory_object(req: GraphRequest, object_id: str) -> Obj | None:
     t = req.state.tenant
     user = t.user(object_id)
     if user is not None:
-        return {"@odata.type": "#microsoft.graph.user", **view(USERS, user)}
+        return {"@odata.type": "#microsoft.graph.user", **view(USERS, user), "_full": user}
     group = t.group(object_id)
     if group is not None:
-        return {"@odata.type": "#microsoft.graph.group", **view(GROUPS, group)}
+        return {"@odata.type": "#microsoft.graph.group", **view(GROUPS, group), "_full": group}
     return None
 
 
@@ -188,7 +192,7 @@ def view(spec: QuerySpec, obj: Obj) -> Obj:
 
 def _objects(req: GraphRequest, ids: list[str], fragment: str = "directoryObjects") -> GraphResponse:
     found = [o for o in (directory_object(req, i) for i in ids) if o is not None]
-    return ok(collection(req, OBJECTS, found, fragment))
+    return ok(collection(req, MEMBERS, found, fragment))
 
 
 # -- handlers --

@@ -178,8 +178,8 @@ def routes() -> list[RouteSpec]:
 
 
 def _break_glass_group_in_restricted_au(state: SimState) -> None:
-    """Place every role-assignable group holding a break-glass account in a restricted management AU."""
-    groups = [g["id"] for g in state.tenant.groups if g.get("isAssignableToRole")]
+    """Place every group (the break-glass group, the drill's canary group) in a restricted management AU."""
+    groups = [g["id"] for g in state.tenant.groups]
     aus = [a for a in state.tenant.administrativeUnits if a.get("isMemberManagementRestricted")]
     if not aus:
         aus = [{"id": "9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6cff", "displayName": "Restricted (fault)",
@@ -196,8 +196,9 @@ def _restore_refused(state: SimState) -> None:
 
 FAULTS = [
     Fault(WRITE_REFUSED, "graph",
-          "the break-glass group is in a restricted management administrative unit: Global Administrator's "
-          "writes to it are refused (403)", _break_glass_group_in_restricted_au),
+          "the group the admin task writes (canary or break-glass group) is in a restricted management "
+          "administrative unit: Global Administrator's writes to it are refused (403)",
+          _break_glass_group_in_restricted_au),
     Fault(RESTORE_REFUSED, "graph",
           "the second write to a group (the drill's restore) is refused once with 403; a later retry works",
           _restore_refused),

@@ -65,6 +65,9 @@ class QuerySpec:
     default_order: tuple[str, bool] | None = None  # (property, descending)
     supports_select: bool = True
     raw: bool = False  # items are already shaped (directoryObject collections mixing users and groups)
+    # raw collections that honour $select: a property of any of these types may be selected; each item keeps
+    # its "@odata.type" and the selected properties it has (null otherwise)
+    select_types: tuple[str, ...] = ()
 
 
 def ops(*names: str) -> frozenset[str]:
@@ -301,7 +304,11 @@ def parse_query(req: GraphRequest, spec: QuerySpec, *, collection: bool = True) 
 
 
 def _parse_select(spec: QuerySpec, value: str) -> list[str]:
-    known = graph_types()[spec.type_name]
+    types = [graph_types()[t] for t in spec.select_types or (spec.type_name,)]
+    known = {
+        "properties": {p: kind for t in types for p, kind in t["properties"].items()},
+        "navigation": [n for t in types for n in t["navigation"]],
+    }
     out: list[str] = []
     for raw in (v.strip() for v in value.split(",")):
         if not raw:
@@ -371,7 +378,13 @@ def select_suffix(q: Query) -> str:
 
 def project(spec: QuerySpec, obj: Mapping[str, Any], q: Query) -> Obj:
     if spec.raw:
-        return dict(obj)
+        # a raw item may carry its whole stored object under "_full", for $select beyond the default view
+        full = obj.get("_full") or obj
+        shown = {k: v for k, v in obj.items() if k != "_full"}
+        if not q.select:
+            return shown
+        kept = {k: v for k, v in shown.items() if k.startswith("@odata.")}
+        return {**kept, **{n: full.get(n) for n in q.select}}
     props: dict[str, str] = graph_types()[spec.type_name]["properties"]
     names: Iterable[str] = q.select or spec.default_select or list(props)
     out: Obj = {k: v for k, v in obj.items() if k.startswith("@odata.")}

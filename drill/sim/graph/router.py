@@ -23,6 +23,8 @@ from drill.sim.graph import auth_methods as graph_auth_methods
 from drill.sim.graph import directory as graph_directory
 from drill.sim.graph import group_writes as graph_group_writes
 from drill.sim.graph import policies as graph_policies
+from drill.sim.graph import posture as graph_posture
+from drill.sim.graph import posture_faults as graph_posture_faults
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
 from drill.sim.graph import signins as graph_signins
@@ -56,9 +58,23 @@ def route_table() -> list[RouteSpec]:
         *graph_roles.routes(),
         *graph_mail.routes(),
         *graph_policies.routes(),
+        *graph_posture.routes(),
         *graph_signins.routes(),
         *graph_sites.routes(),
     ]
+
+
+LOG_LIMIT = 5000
+
+
+def _log(req: GraphRequest) -> None:
+    """Every request the Graph surface answered, `$batch` envelopes and the requests inside them alike, so a
+    test can show what a client asked (which options, how batched) the way Graph's own logs would."""
+    stats = req.state.services.setdefault("graph", {"requests": 0})
+    with req.state.lock:
+        log = stats.setdefault("log", [])
+        log.append({"method": req.method, "path": req.path, "query": dict(req.query)})
+        del log[:-LOG_LIMIT]
 
 
 def _fault_response(state: SimState) -> GraphError | None:
@@ -90,6 +106,7 @@ def _split_me(req: GraphRequest) -> None:
 
 
 async def dispatch(req: GraphRequest, authorization: str | None, table: list[RouteSpec]) -> GraphResponse:
+    _log(req)
     try:
         return await _route(req, authorization, table)
     except GraphError as err:
@@ -277,6 +294,7 @@ FAULTS: list[Fault] = [
     *graph_role_faults.FAULTS,
     *graph_group_writes.FAULTS,
     *graph_sites.FAULTS,
+    *graph_posture_faults.FAULTS,
     Fault(THROTTLED, "graph", "Graph answers 429 with Retry-After to the next 4 requests", _throttled),
     Fault(BURST, "graph", "Graph answers 503/504 to the next 4 requests, then recovers", _burst),
 ]

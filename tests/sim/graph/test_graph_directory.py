@@ -123,7 +123,7 @@ def test_groups_aus_member_of(sim: SimServer, delegated: Any, api: Any) -> None:
     [au] = aus["value"]
     assert au["isMemberManagementRestricted"] is True
     au_members = api.get(f"/directory/administrativeUnits/{AU}/members", headers=h).json()
-    assert {m["id"] for m in au_members["value"]} == {EA01, EA02}
+    assert {m["id"] for m in au_members["value"]} == {EA01, EA02, GROUP}
     member_of = api.get(f"/users/{EA01}/memberOf", headers=h).json()
     kinds = {m["@odata.type"] for m in member_of["value"]}
     assert kinds == {

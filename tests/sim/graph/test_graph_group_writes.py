@@ -12,7 +12,7 @@ from drill.sim.faults import apply_fault
 from drill.sim.loganalytics.workspace import run_query
 from drill.sim.server import SimServer
 
-GROUP = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e01"
+GROUP = "6d7e8f90-1a2b-4c3d-8e4f-5a6b7c8d9e01"  # the drill's canary group (outside the restricted AU)
 WRITE = "User.Read Group.ReadWrite.All"
 
 

@@ -57,7 +57,7 @@ def test_ca_policies_shape(sim: SimServer, app_token: Any, api: Any) -> None:
     )
     enabled = api.get("/identity/conditionalAccess/policies", params={"$filter": "state eq 'enabled'"},
                        headers=bearer(app_token())).json()  # fmt: skip
-    assert len(enabled["value"]) == 4
+    assert len(enabled["value"]) == 5
     one = api.get(f"/identity/conditionalAccess/policies/{ea01['id']}", headers=bearer(app_token())).json()
     assert one["@odata.context"].endswith("#identity/conditionalAccess/policies/$entity")
 
@@ -86,7 +86,12 @@ def test_what_if(sim: SimServer, app_token: Any, api: Any) -> None:
     for item in body["value"]:
         assert_same_shape(item, doc["value"][0])
     verdicts = {i["displayName"][:4]: (i["policyApplies"], i["analysisReasons"]) for i in body["value"]}
-    assert verdicts == {"EA01": (True, "notSet"), "EA02": (True, "notSet"), "CA00": (False, "users")}
+    assert verdicts == {
+        "EA01": (True, "notSet"),
+        "EA02": (True, "notSet"),
+        "CA00": (False, "users"),
+        "CA01": (False, "users"),
+    }
     request["appliedPoliciesOnly"] = True
     applied = api.post(
         "/identity/conditionalAccess/evaluate", json=request, headers=bearer(app_token())
@@ -107,7 +112,9 @@ def test_fido2_configuration(sim: SimServer, app_token: Any, api: Any) -> None:
     assert len(body["keyRestrictions"]["aaGuids"]) == 2
     policy = api.get("/policies/authenticationMethodsPolicy", headers=bearer(app_token())).json()
     assert set(graph_types()["authenticationMethodsPolicy"]["properties"]) <= set(policy)
-    assert [c["id"] for c in policy["authenticationMethodConfigurations"]] == ["Fido2"]
+    assert [c["id"] for c in policy["authenticationMethodConfigurations"]] == [
+        "Fido2", "MicrosoftAuthenticator", "Sms", "Voice", "Email", "SoftwareOath", "TemporaryAccessPass",
+        "X509Certificate"]  # fmt: skip
     denied = api.get(url, headers=bearer(app_token(roles=["Mail.Read"])))
     assert denied.status_code == 403
 
