@@ -243,7 +243,10 @@ def write(
 
 def default_readers(credential: Any, cloud: Any) -> list[FactReader]:
     """The production readers: Graph (directory, roles, methods, CA, What-If) and ARM + Log Analytics."""
-    from drill.audit.read_graph import graph_reader
+    from drill.audit.read_graph import read_graph_sync
     from drill.audit.read_monitoring import monitoring_reader
 
-    return [graph_reader(credential, cloud), monitoring_reader(credential, cloud)]
+    def graph_reader(facts: Facts, playbook: Playbook) -> None:
+        read_graph_sync(facts, playbook, credential, cloud)
+
+    return [graph_reader, monitoring_reader(credential, cloud)]

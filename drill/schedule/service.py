@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from drill.logs import get_logger
 from drill.schedule.notify import GraphMailNotifier, LogNotifier, Notifier
@@ -68,8 +69,21 @@ def build_runtime(
         cloud = cloud_for(pb)
         return ObserverProbes(pb, observer_credential(pb, cloud), cloud)
 
+    def audit_readers_for(pb: Playbook) -> list[Any]:
+        from drill.audit.run import default_readers
+
+        cloud = cloud_for(pb)
+        return default_readers(observer_credential(pb, cloud), cloud)
+
+    from drill.evidence.pdf import render_pdf
+
     return ScheduleRuntime(
-        targets, state_dir or default_state_dir(), signer, probes_for=probes_for, activity_for=probes_for
+        targets,
+        state_dir or default_state_dir(),
+        signer,
+        activity_for=probes_for,
+        audit_readers_for=audit_readers_for,
+        audit_pdf=render_pdf,
     )
 
 
@@ -79,8 +93,12 @@ def serve(runtime: ScheduleRuntime, *, once: bool = False) -> int:
         runtime.check_reminders()
         failed = False
         for target in runtime.targets:
-            result = runtime.run_keyless(target.tenant_id)
-            failed = failed or (result is not None and not result.ok)
+            if runtime.audit_readers_for is not None:
+                run = runtime.run_audit(target.tenant_id)
+                failed = failed or (run is not None and run.exit_code != 0)
+            else:
+                result = runtime.run_keyless(target.tenant_id)
+                failed = failed or (result is not None and not result.ok)
             failed = bool(runtime.watch_unplanned(target.tenant_id)) or failed
         return 1 if failed else 0
     stop = threading.Event()

@@ -28,7 +28,7 @@ from drill.steps import admin_task
 from drill.testing import scan_for_secrets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-GROUP = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e01"
+GROUP = "6d7e8f90-1a2b-4c3d-8e4f-5a6b7c8d9e01"  # the canary group (playbooks/demo.yaml admin_task)
 EA01 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 
 
@@ -142,7 +142,7 @@ def test_healthy_drill_proves_write_restore_and_audit_row(tmp_path: Path) -> Non
 # fault -> words the admin_task reason must carry (it says what to fix)
 FAULTS = {
     "admin-write-restricted-au": "restricted management administrative unit",
-    "admin-restore-refused": "put it back by hand: group 'Emergency Access Accounts'",
+    "admin-restore-refused": "put it back by hand: group 'Break-glass drill canary'",
     # AuditLogs not exported: a setting without AuditLogs is caught by preflight (ARM, issue 13); one that
     # still lists it while no row arrives is caught only here, by waiting for the write's row.
     "auditlogs-export-stalled": "no AuditLogs row for the write",

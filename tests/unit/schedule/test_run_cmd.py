@@ -19,7 +19,7 @@ from drill.playbook import Playbook
 from drill.schedule.due import SentStore
 
 
-def test_once_on_the_simulator_mails_once_and_ledgers_each_keyless_check(
+def test_once_on_the_simulator_mails_once_and_ledgers_each_daily_audit(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = world.sim
@@ -30,22 +30,28 @@ def test_once_on_the_simulator_mails_once_and_ledgers_each_keyless_check(
     argv = ["schedule", "run", str(REPO / "playbooks" / "demo.yaml"), "--once", "--ledger", str(path)]
     argv += ["--state", str(state)]
     before = len(sim.state.mail.messages("soc-alerts@contoso.test") or [])
-    assert run_cli(*argv)[0] == 0
-    assert run_cli(*argv)[0] == 0  # again: nothing re-sent, a second keyless line
+    # This world registered no keys and ran no drill: the daily posture audit fails on exactly that.
+    assert run_cli(*argv)[0] == 1
+    assert run_cli(*argv)[0] == 1  # again: nothing re-sent, a second audit line with no drift
     report = ledger.verify(path)
     assert report.ok, report.problems
-    assert [(e["kind"], e["status"]) for e in report.entries] == [("keyless-check", "pass")] * 2
+    assert [(e["kind"], e["verdict"]) for e in report.entries] == [("audit", "FAIL")] * 2
+    failed = sorted(k for k, v in report.entries[0]["checks"].items() if v in ("failed", "error"))
+    assert failed == ["BG.AM.5", "BG.AM.6", "BG.PROC.1"]
+    assert report.entries[1]["drift"] == []
+    assert all((path.parent / e["bundle"] / "manifest.sig").is_file() for e in report.entries)
     mails = (sim.state.mail.messages("soc-alerts@contoso.test") or [])[before:]
-    # never drilled: one escalation per account (no announce list: to the alert mailbox)
+    # never drilled: one escalation per account, and the failed audit once (to the alert mailbox)
     assert sorted(m["subject"] for m in mails) == [
         "[breakglass-drill] OVERDUE: ea01 has no passing break-glass drill",
         "[breakglass-drill] OVERDUE: ea02 has no passing break-glass drill",
+        "[breakglass-drill] Posture audit: 3 failed, 0 changed",
     ]
     assert (tmp_path / "workstation" / "evidence-signing-key.pem").exists()
 
 
 def _both_jobs_ran(ledger_path: Path, state: Path) -> bool:
-    """The keyless job left its ledger line and the reminder job its sent record."""
+    """The daily job left its audit line and the reminder job its sent record."""
     if not ledger.read_entries(ledger_path) or not (state / "sent.sqlite").exists():
         return False
     return any("/bg-1/" in key for key, _ in SentStore(state / "sent.sqlite").records())
@@ -72,8 +78,8 @@ def test_the_scheduler_process_runs_its_jobs_and_stops_cleanly_on_sigterm(
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, err
-    # the observer here is `azure-cli`, absent on this machine: the keyless check fails and says why
-    assert [(e["kind"], e["status"]) for e in entries] == [("keyless-check", "fail")]
+    # the observer here is `azure-cli`, absent on this machine: the daily audit fails and says why
+    assert [(e["kind"], e["verdict"]) for e in entries] == [("audit", "FAIL")]
     assert "schedule.notice" in err  # never drilled: the escalation went to the log
     assert "schedule.stopping" in err
     rows = subprocess.run(
