@@ -212,6 +212,15 @@ def inline_table(table: str, rows: Sequence[Row]) -> str:
     return f"let {table} = datatable({schema}) [\n    {values}\n]{tail};"
 
 
+_SYNTHETIC = uuid.UUID("3f0e6c1a-7b2d-4e59-8a41-9c3d2b1e0f77")
+
+
+def _synthetic_id(kind: str, account: Account, detail: str) -> str:
+    """Stable ids for the synthetic rows: the same audit sends the same query text every day, so the
+    service can reuse its plan (and the simulator its translation); the rows never leave the query."""
+    return str(uuid.uuid5(_SYNTHETIC, f"{kind}:{account.object_id}:{detail}"))
+
+
 def signin_row(account: Account, tenant_id: str, *, upn_field: str | None = None) -> Row:
     """A successful interactive passkey sign-in by the account to the Azure portal."""
     upn = account.upn if upn_field is None else upn_field
@@ -244,10 +253,10 @@ def signin_row(account: Account, tenant_id: str, *, upn_field: str | None = None
         "ClientAppUsed": "Browser",
         "ConditionalAccessStatus": "success",
         "ConditionalAccessPolicies": [],
-        "CorrelationId": str(uuid.uuid4()),
+        "CorrelationId": _synthetic_id("signin-correlation", account, upn),
         "CrossTenantAccessType": "none",
         "DeviceDetail": {"browser": "Edge", "operatingSystem": "Windows10"},
-        "Id": str(uuid.uuid4()),
+        "Id": _synthetic_id("signin", account, upn),
         "Identity": account.name,
         "IPAddress": "203.0.113.10",
         "IsInteractive": True,
@@ -294,8 +303,8 @@ def audit_row(account: Account, tenant_id: str) -> Row:
         "ActivityDisplayName": "Update user",
         "AdditionalDetails": [],
         "Category": "UserManagement",
-        "CorrelationId": str(uuid.uuid4()),
-        "Id": f"Directory_{uuid.uuid4()}",
+        "CorrelationId": _synthetic_id("audit-correlation", account, ""),
+        "Id": f"Directory_{_synthetic_id('audit', account, '')}",
         "Identity": account.name,
         "InitiatedBy": {"user": who},
         "Level": "4",
