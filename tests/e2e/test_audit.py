@@ -311,3 +311,42 @@ async def _render(html: str, shot: Path) -> dict[str, object]:
             }
         finally:
             await browser.close()
+
+
+def test_the_drill_audit_command_prints_the_table_signs_the_bundle_and_exits_1_on_a_failure(
+    tenant: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command itself, on the demo playbook: nothing drilled in this folder, so BG.PROC.1 fails."""
+    from cli_support import run_cli
+
+    from drill.run.demo import DEMO_PLAYBOOK
+
+    monkeypatch.setenv("DRILL_SIM_PORT", str(tenant.sim.port))
+    monkeypatch.setenv("DRILL_SIM_CA", str(tenant.sim.ca_path))
+    monkeypatch.setenv("DRILL_STATE_DIR", str(tmp_path / "workstation"))
+    out = tmp_path / "reports"
+    code, stdout, _err = run_cli(
+        "audit", str(DEMO_PLAYBOOK), "--output", str(out), "--no-pdf", "--maester", str(tmp_path / "m.json")
+    )
+    assert code == 1
+    assert "BG.PROC.1" in stdout
+    assert "AUDIT FAIL" in stdout
+    bundles = [p for p in out.iterdir() if p.is_dir() and p.name.startswith("audit-")]
+    assert len(bundles) == 1
+    assert verify_bundle(bundles[0]).status == "VALID"
+    assert json.loads((tmp_path / "m.json").read_text())["Result"] == "Failed"
+
+
+def test_a_broken_playbook_is_a_usage_error_with_its_line(tmp_path: Path) -> None:
+    from cli_support import run_cli
+
+    from drill.run.demo import DEMO_PLAYBOOK
+
+    text = DEMO_PLAYBOOK.read_text(encoding="utf-8").replace("cycle_days: 90", "cycle_days: ninety")
+    line = text.splitlines().index("  cycle_days: ninety") + 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    code, _out, err = run_cli("audit", str(bad))
+    assert code == 2
+    assert f"bad.yaml:{line}:" in err
+    assert "Traceback" not in err
