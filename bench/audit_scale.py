@@ -74,14 +74,17 @@ def main() -> int:
         run = audit(pb, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
         wall = time.perf_counter() - started
     failing = [r.spec.id for r in run.results if r.status in (Status.FAILED, Status.ERROR)]
-    graph = run.facts.requests.get("graph", 0)
+    graph = run.facts.requests.get("graph_batched", run.facts.requests.get("graph", 0))
     print(f"audit wall time: {wall:.2f} s (target: at most 60 s)")
     print("requests: " + ", ".join(f"{k} {v}" for k, v in sorted(run.facts.requests.items())))
     worst = graph * MAX_RU_PER_REQUEST
     print(
-        f"graph cost: {graph} requests, at most {worst} resource units even if all fell in one 10-s window "
+        f"graph cost: {graph} requests (each request inside a $batch counts), at most {worst} resource units "
+        "even if all fell in one 10-s window "
         f"(budget {RU_BUDGET_10S:,}: {100 * worst / RU_BUDGET_10S:.1f}%)"
     )
+    throttled = world.sim.state.services.get("graph", {}).get("ca_throttled", 0)
+    print(f"conditional access: {throttled} request(s) refused by the 1-per-second-per-tenant limit")
     print(f"verdict: {run.record.verdict.value} ({run.record.reason}); failing: {failing or 'none'}")
     return 0 if wall <= 60 and worst <= RU_BUDGET_10S and not failing else 1
 

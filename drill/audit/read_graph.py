@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -173,12 +174,20 @@ class GraphReader:
         items = list(answer.body.get("value") or [])
         link = answer.body.get("@odata.nextLink")
         while link:
+            if _PACED.search(str(link)):
+                # Conditional Access allows 1 request per second per tenant, for all apps together, and
+                # its 429 names no Retry-After (Graph throttling limits): one page a second, never faster.
+                await self.sleep(PACE_S)
             page = await self.send("GET", str(link))
             if not page.ok or not isinstance(page.body, dict):
                 return page
             items.extend(page.body.get("value") or [])
             link = page.body.get("@odata.nextLink")
         return Answer(answer.status, {**answer.body, "value": items})
+
+
+_PACED = re.compile(r"/identity/conditionalAccess/(policies|namedLocations)\b", re.IGNORECASE)
+PACE_S = 1.1
 
 
 def _seconds(value: str | None) -> float | None:

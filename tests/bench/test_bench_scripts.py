@@ -35,3 +35,16 @@ def test_drill_overhead_runs_a_passing_drill_and_prints_its_lags_and_machine() -
         "worst detection lag",
     ):
         assert needle in out.stdout
+
+
+def test_audit_scale_audits_a_grown_tenant_clean_and_prints_its_costs_and_machine() -> None:
+    """A small grown tenant (paged CA policies included): PASS, wall time, requests, Graph cost, machine."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "audit_scale.py"),
+         "--users", "3000", "--groups", "200", "--policies", "150"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    for needle in ("machine:", "cores", "audit wall time:", "requests: arm", "graph cost:", "verdict: PASS"):
+        assert needle in out.stdout
+    assert "conditional access: 0 request(s) refused" in out.stdout

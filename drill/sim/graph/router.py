@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -73,7 +74,7 @@ def _log(req: GraphRequest) -> None:
     stats = req.state.services.setdefault("graph", {"requests": 0})
     with req.state.lock:
         log = stats.setdefault("log", [])
-        log.append({"method": req.method, "path": req.path, "query": dict(req.query)})
+        log.append({"method": req.method, "path": req.path, "query": dict(req.query), "at": time.monotonic()})
         del log[:-LOG_LIMIT]
 
 
@@ -93,6 +94,27 @@ def _fault_response(state: SimState) -> GraphError | None:
                 return GraphError(503, "serviceNotAvailable", "Service unavailable", retry)
             return GraphError(504, "UnknownError", "Gateway timeout", retry)
     return None
+
+
+# "Identity protection and conditional access service limits": any request, 1 request per second per tenant
+# for all apps, on conditionalAccessPolicy and namedLocation (and risk resources we do not serve), and its
+# 429s carry no Retry-After (learn.microsoft.com/graph/throttling-limits). The What-If action
+# (conditionalAccess/evaluate) is not listed there, so it is not limited here.
+_CA_LIMITED = re.compile(r"^/identity/conditionalAccess/(policies|namedLocations)(/|$)", re.IGNORECASE)
+CA_INTERVAL_S = 1.0
+
+
+def _conditional_access_rate(req: GraphRequest) -> None:
+    if not _CA_LIMITED.match(req.path):
+        return
+    stats = req.state.services.setdefault("graph", {"requests": 0})
+    now = time.monotonic()
+    with req.state.lock:
+        last = float(stats.get("ca_last", -CA_INTERVAL_S))
+        if now - last < CA_INTERVAL_S:
+            stats["ca_throttled"] = int(stats.get("ca_throttled", 0)) + 1
+            raise GraphError(429, "TooManyRequests", "Too many requests.")
+        stats["ca_last"] = now
 
 
 def _split_me(req: GraphRequest) -> None:
@@ -148,6 +170,7 @@ async def _route(req: GraphRequest, authorization: str | None, table: list[Route
     spec, match = hit
     req.params = {k: v for k, v in match.groupdict().items() if v is not None}
     authorize(req, spec)
+    _conditional_access_rate(req)
     return await spec.handler(req)
 
 

@@ -3,12 +3,14 @@ strengths, the FIDO2 method configuration; and sign-in logs."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 from graph_support import ALICE, DRILL_APP, EA01, GA, assert_same_shape, bearer, example
 
 from drill.sim.graph.odata import graph_types
+from drill.sim.graph.router import CA_INTERVAL_S
 from drill.sim.server import SimServer
 from drill.sim.state import SignInEvent
 
@@ -55,9 +57,14 @@ def test_ca_policies_shape(sim: SimServer, app_token: Any, api: Any) -> None:
     assert ea01["grantControls"]["authenticationStrength@odata.context"].endswith(
         "/authenticationStrength/$entity"
     )
+    time.sleep(CA_INTERVAL_S)  # Conditional Access: one request per second per tenant
     enabled = api.get("/identity/conditionalAccess/policies", params={"$filter": "state eq 'enabled'"},
                        headers=bearer(app_token())).json()  # fmt: skip
     assert len(enabled["value"]) == 5
+    too_soon = api.get(f"/identity/conditionalAccess/policies/{ea01['id']}", headers=bearer(app_token()))
+    assert too_soon.status_code == 429
+    assert "Retry-After" not in too_soon.headers  # documented: this service sends none
+    time.sleep(CA_INTERVAL_S)
     one = api.get(f"/identity/conditionalAccess/policies/{ea01['id']}", headers=bearer(app_token())).json()
     assert one["@odata.context"].endswith("#identity/conditionalAccess/policies/$entity")
 

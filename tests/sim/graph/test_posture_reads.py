@@ -7,6 +7,7 @@ observer signing in with client credentials (azure-identity) and reading through
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ AAGUIDS = {"d8a1c3e2-0001-4b1d-a5e1-5a1d0000a001", "d8a1c3e2-0002-4b1d-a5e1-5a1d
 pytestmark = pytest.mark.slow
 
 
-def audit_read(world: Any) -> Facts:
+def audit_read(world: Any, *, wait: bool = False) -> Facts:
     from drill.auth import observer_credential
 
     facts = Facts(tenant_id=str(world.playbook.tenant.id), read_at=datetime.now(UTC))
@@ -36,7 +37,8 @@ def audit_read(world: Any) -> Facts:
         return None
 
     try:
-        asyncio.run(read_graph(facts, world.playbook, credential, world.cloud, sleep=no_wait))
+        sleep = asyncio.sleep if wait else no_wait
+        asyncio.run(read_graph(facts, world.playbook, credential, world.cloud, sleep=sleep))
     finally:
         credential.close()  # type: ignore[attr-defined]
     return facts
@@ -336,7 +338,9 @@ def test_no_token_means_everything_unread(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_every_ca_policy_page_is_read(tmp_path: Path) -> None:
-    """A tenant with 300 policies: the reader follows @odata.nextLink (pages of 100) and reads them all."""
+    """A tenant with 300 policies: the reader follows @odata.nextLink (pages of 100) and reads them all,
+    one page a second: Conditional Access allows one request per second per tenant, 429 without
+    Retry-After beyond (the simulator refuses faster pages, so a reader that hurried would show here)."""
     with demo_world(tmp_path) as world:
         policies = world.sim.state.tenant.conditionalAccessPolicies
         template = policies[2]  # CA001, excluding the break-glass group
@@ -345,11 +349,25 @@ def test_every_ca_policy_page_is_read(tmp_path: Path) -> None:
                 {**template, "id": f"00000000-0000-4000-8000-{n:012d}", "displayName": f"CA{n:04d}"}
             )
         logged = len(request_log(world))
-        facts = audit_read(world)
+        facts = audit_read(world, wait=True)
         log = request_log(world)[logged:]
+        throttled = world.sim.state.services["graph"].get("ca_throttled", 0)
     assert facts.unread == {}
     assert len(facts.ca_policies) == 300
     assert len({p["id"] for p in facts.ca_policies}) == 300
     pages = [e for e in log if e["path"] == "/identity/conditionalAccess/policies"]
-    assert len(pages) == 3
+    assert len(pages) == 3  # no page was refused and asked again
+    assert throttled == 0
     assert all("$skiptoken" in e["query"] for e in pages[1:])
+    assert all(b["at"] - a["at"] >= 1.0 for a, b in itertools.pairwise(pages))
+
+
+def test_conditional_access_answers_429_without_retry_after_beyond_one_request_a_second(
+    tmp_path: Path,
+) -> None:
+    """The simulator's side of that limit: a second read within the second is refused, as Graph does."""
+    with demo_world(tmp_path) as world:
+        fast = [audit_read(world) for _ in range(2)]  # no pacing between the two audits' first pages
+        throttled = world.sim.state.services["graph"].get("ca_throttled", 0)
+    assert throttled >= 1
+    assert all(f.unread == {} for f in fast)  # the reader's batch retry still read them (after 1 s)
