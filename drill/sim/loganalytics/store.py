@@ -26,7 +26,12 @@ from drill.sim.loganalytics.schema import DUCK_TYPES, TABLES, iso
 
 kql_ext.install()
 
-TRANSLATIONS_KEPT = 256  # distinct query texts whose translation is kept (alert rules, the drill's queries)
+TRANSLATIONS_KEPT = 1024  # distinct query texts whose translation is kept (alert rules, the drill's queries)
+# KQL -> (SQL, parameters, pinned clock). Shared by every store in the process: each has the same tables
+# (schema.TABLES), so a translation made for one holds for all, and a test run that starts many simulated
+# tenants translates each alert query once instead of once per tenant.
+_TRANSLATIONS: dict[str, tuple[str, dict[str, Any], bool]] = {}
+_TRANSLATIONS_LOCK = threading.Lock()
 
 # The hidden arrival column: Log Analytics' standard `_TimeReceived`, read by `ingestion_time()`.
 ARRIVAL = "_TimeReceived"
@@ -82,7 +87,6 @@ class LogStore:
     def __init__(self) -> None:
         self._con = duckdb.connect()
         self._lock = threading.Lock()
-        self._translations: dict[str, tuple[str, dict[str, Any], bool]] = {}  # KQL -> SQL, params, pinned
         # row Id -> when a query can first see it (its first arrival; a duplicate arrives later)
         self.visible_at: dict[str, datetime] = {}
         # Rows live in schema `ingest`; queries see views of what has been ingested by their `now`.
@@ -128,7 +132,8 @@ class LogStore:
         duckdb-kql binds `now()` as the parameter CLOCK_SLOT, so a cached one is re-bound to `now`, unless
         the query pinned its own clock (`set query_now`), which is kept as the query wrote it.
         """
-        cached = self._translations.get(kql)
+        with _TRANSLATIONS_LOCK:
+            cached = _TRANSLATIONS.get(kql)
         if cached is None:
             result = duckdb_kql.to_sql(kql, schema=table_schema(cur), query_now=now)
             if result.unbound:
@@ -138,9 +143,11 @@ class LogStore:
             # The library binds the clock as naive UTC: compare like with like to see whether it is ours.
             clock = as_datetime(now, "query_now")
             pinned = result.parameters.get(CLOCK_SLOT, clock) != clock
-            cached = self._translations[kql] = (str(result), dict(result.parameters), pinned)
-            while len(self._translations) > TRANSLATIONS_KEPT:
-                self._translations.pop(next(iter(self._translations)))
+            cached = (str(result), dict(result.parameters), pinned)
+            with _TRANSLATIONS_LOCK:
+                _TRANSLATIONS[kql] = cached
+                while len(_TRANSLATIONS) > TRANSLATIONS_KEPT:
+                    _TRANSLATIONS.pop(next(iter(_TRANSLATIONS)))
         sql, params, pinned = cached
         if CLOCK_SLOT in params and not pinned:
             params = {**params, CLOCK_SLOT: as_datetime(now, "query_now")}
