@@ -10,15 +10,14 @@ assignedLicenses), domain (isInitial, passwordValidityPeriodInDays), authenticat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from drill.audit.checks_common import Obj, account_fields, account_label, trim, unread
+from drill.audit.checks_common import Obj, account_fields, account_label, per_account, trim, unread
 from drill.audit.model import CheckFn, Outcome
 
 if TYPE_CHECKING:
     from drill.audit.facts import AccountFacts, Facts
-    from drill.playbook import Playbook
+    from drill.playbook import Account, Playbook
 
 USER_KEYS = ("id", "displayName", "userPrincipalName")
 
@@ -69,41 +68,6 @@ DESCRIPTIVE = frozenset(
 )
 
 
-def _per_account(
-    facts: Facts,
-    playbook: Playbook,
-    fields: tuple[str, ...],
-    judge: Callable[[AccountFacts], tuple[str | None, Obj]],
-    ok_summary: str,
-    fail_summary: str,
-    extra_unread: tuple[str, ...] = (),
-) -> Outcome:
-    """Run `judge` on each playbook account: it returns (problem or None, evidence)."""
-    err = unread(facts, *account_fields(facts, playbook, "user", *fields), *extra_unread)
-    if err:
-        return err
-    evidence: list[Obj] = []
-    offenders: list[str] = []
-    problems: dict[str, str] = {}
-    for account in playbook.accounts:
-        acc = facts.account(account.name)
-        who = account_label(facts, account.name)
-        if acc is None or acc.user is None:
-            offenders.append(who)
-            problems[account.name] = "the account does not exist in the directory (Graph: 404)"
-            evidence.append({"account": account.name, "objectId": str(account.object_id), "user": None})
-            continue
-        problem, ev = judge(acc)
-        evidence.append({"account": account.name, **ev})
-        if problem:
-            offenders.append(who)
-            problems[account.name] = problem
-    if offenders:
-        said = "; ".join(f"{n}: {p}" for n, p in problems.items())
-        return Outcome.failed(f"{fail_summary}: {said}", evidence, offenders, problems=problems)
-    return Outcome.passed(ok_summary, evidence)
-
-
 def check_count(facts: Facts, playbook: Playbook) -> Outcome:
     """At least two accounts listed in the playbook and present in the directory."""
     err = unread(facts, *account_fields(facts, playbook, "user"))
@@ -138,7 +102,7 @@ def check_count(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def check_cloud_only(facts: Facts, playbook: Playbook) -> Outcome:
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         user = acc.user or {}
         ev = trim(user, *USER_KEYS, "onPremisesSyncEnabled")
         if "onPremisesSyncEnabled" not in user:
@@ -147,7 +111,7 @@ def check_cloud_only(facts: Facts, playbook: Playbook) -> Outcome:
             return "synchronised from on-premises (onPremisesSyncEnabled is true)", ev
         return None, ev
 
-    return _per_account(facts, playbook, (), judge, "every account is cloud-only", "not cloud-only")
+    return per_account(facts, playbook, (), judge, "every account is cloud-only", "not cloud-only")
 
 
 def _initial_domain(facts: Facts) -> Obj | None:
@@ -174,7 +138,7 @@ def check_initial_domain(facts: Facts, playbook: Playbook) -> Outcome:
         f"partner.onmschina.cn): {name}"
     )
 
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         upn = str((acc.user or {}).get("userPrincipalName") or "")
         domain = upn.rpartition("@")[2].lower()
         ev = {**trim(acc.user, *USER_KEYS), "upnDomain": domain}
@@ -182,7 +146,7 @@ def check_initial_domain(facts: Facts, playbook: Playbook) -> Outcome:
             return f"UPN {upn} is on {domain or 'no domain'}, not the initial domain {name}", ev
         return None, ev
 
-    out = _per_account(
+    out = per_account(
         facts,
         playbook,
         (),
@@ -244,26 +208,26 @@ def person_name_problem(display_name: str, upn: str, people: list[str]) -> str |
 def check_descriptive_names(facts: Facts, playbook: Playbook) -> Outcome:
     people = [p for a in playbook.accounts for p in a.authorised_people]
 
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         user = acc.user or {}
         ev = trim(user, *USER_KEYS)
         return person_name_problem(
             str(user.get("displayName") or ""), str(user.get("userPrincipalName") or ""), people
         ), ev
 
-    return _per_account(
+    return per_account(
         facts, playbook, (), judge, "every account's name is descriptive, not personal", "personal name"
     )
 
 
 def check_enabled(facts: Facts, playbook: Playbook) -> Outcome:
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         ev = trim(acc.user, *USER_KEYS, "accountEnabled")
         if (acc.user or {}).get("accountEnabled") is not True:
             return f"accountEnabled is {(acc.user or {}).get('accountEnabled')!r}, not true", ev
         return None, ev
 
-    return _per_account(facts, playbook, (), judge, "every account is enabled", "not enabled")
+    return per_account(facts, playbook, (), judge, "every account is enabled", "not enabled")
 
 
 def check_no_expiry(facts: Facts, playbook: Playbook) -> Outcome:
@@ -271,7 +235,7 @@ def check_no_expiry(facts: Facts, playbook: Playbook) -> Outcome:
     passwordValidityPeriodInDays is not 2147483647 (never); an unset validity is the 90-day default."""
     domains = {str(d.get("id", "")).lower(): d for d in facts.domains}
 
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         user = acc.user or {}
         policies = [p.strip() for p in str(user.get("passwordPolicies") or "").split(",") if p.strip()]
         domain_name = str(user.get("userPrincipalName") or "").rpartition("@")[2].lower()
@@ -298,13 +262,13 @@ def check_no_expiry(facts: Facts, playbook: Playbook) -> Outcome:
             ev,
         )
 
-    return _per_account(
+    return per_account(
         facts, playbook, (), judge, "no account has an expiring password", "expiring credential", ("domains",)
     )
 
 
 def check_methods_only_keys(facts: Facts, playbook: Playbook) -> Outcome:
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         extra = [
             f"{m.get('@odata.type', '?').rsplit('.', 1)[-1]} ({m.get('id')})"
             for m in acc.methods
@@ -318,7 +282,7 @@ def check_methods_only_keys(facts: Facts, playbook: Playbook) -> Outcome:
             return f"registered methods besides password and FIDO2: {', '.join(extra)}", ev
         return None, ev
 
-    return _per_account(
+    return per_account(
         facts,
         playbook,
         ("methods",),
@@ -331,7 +295,7 @@ def check_methods_only_keys(facts: Facts, playbook: Playbook) -> Outcome:
 def check_licences(facts: Facts, playbook: Playbook) -> Outcome:
     """Unlicensed, or only Entra ID P1/P2 (identity features, no mailbox or apps). Advisory."""
 
-    def judge(acc: AccountFacts) -> tuple[str | None, Obj]:
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         skus = [str(lic.get("skuPartNumber") or lic.get("skuId")) for lic in acc.licenses]
         assigned = (acc.user or {}).get("assignedLicenses") or []
         ev = {**trim(acc.user, *USER_KEYS), "licenses": skus, "assignedLicenses": len(assigned)}
@@ -342,7 +306,7 @@ def check_licences(facts: Facts, playbook: Playbook) -> Outcome:
             return f"{len(assigned)} licence(s) assigned but their details were not listed", ev
         return None, ev
 
-    return _per_account(
+    return per_account(
         facts,
         playbook,
         ("licenses",),

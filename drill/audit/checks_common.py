@@ -8,13 +8,14 @@ complaint about other tools in issue 14).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drill.audit.model import Outcome
 
 if TYPE_CHECKING:
     from drill.audit.facts import AccountFacts, Facts
-    from drill.playbook import Playbook
+    from drill.playbook import Account, Playbook
 
 Obj = dict[str, Any]
 
@@ -220,3 +221,39 @@ def policy_strength_id(policy: Obj) -> str | None:
     strength = (policy.get("grantControls") or {}).get("authenticationStrength") or {}
     sid = strength.get("id")
     return str(sid) if sid else None
+
+
+def per_account(
+    facts: Facts,
+    playbook: Playbook,
+    fields: tuple[str, ...],
+    judge: Callable[[Account, AccountFacts], tuple[str | None, Obj]],
+    ok_summary: str,
+    fail_summary: str,
+    extra_unread: tuple[str, ...] = (),
+) -> Outcome:
+    """Run `judge` on each playbook account present in the directory: it returns (problem or None, its
+    evidence). A missing account (Graph 404) is an offender of every per-account check."""
+    err = unread(facts, *account_fields(facts, playbook, "user", *fields), *extra_unread)
+    if err:
+        return err
+    evidence: list[Obj] = []
+    offenders: list[str] = []
+    problems: dict[str, str] = {}
+    for account in playbook.accounts:
+        acc = facts.account(account.name)
+        who = account_label(facts, account.name)
+        if acc is None or acc.user is None:
+            offenders.append(who)
+            problems[account.name] = "the account does not exist in the directory (Graph: 404)"
+            evidence.append({"account": account.name, "objectId": str(account.object_id), "user": None})
+            continue
+        problem, ev = judge(account, acc)
+        evidence.append({"account": account.name, **ev})
+        if problem:
+            offenders.append(who)
+            problems[account.name] = problem
+    if offenders:
+        said = "; ".join(f"{n}: {p}" for n, p in problems.items())
+        return Outcome.failed(f"{fail_summary}: {said}", evidence, offenders, problems=problems)
+    return Outcome.passed(ok_summary, evidence)

@@ -28,6 +28,7 @@ from drill.audit.checks_common import (
     group_id,
     label,
     lower_ids,
+    per_account,
     policy_strength_id,
     registered_aaguids,
     strength_by_id,
@@ -39,7 +40,7 @@ from drill.keys.aaguids import model_name
 
 if TYPE_CHECKING:
     from drill.audit.facts import AccountFacts, Facts
-    from drill.playbook import Playbook
+    from drill.playbook import Account, Playbook
 
 FIDO2_TYPE = "#microsoft.graph.fido2authenticationmethodconfiguration"
 CONFIG_KEYS = ("@odata.type", "id", "state", "includeTargets", "excludeTargets")
@@ -258,19 +259,7 @@ def check_other_methods(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def check_keys_only(facts: Facts, playbook: Playbook) -> Outcome:
-    err = unread(facts, *account_fields(facts, playbook, "user", "methods", "fido2"))
-    if err:
-        return err
-    ev: list[Obj] = []
-    offenders: list[str] = []
-    problems: dict[str, str] = {}
-    for account in playbook.accounts:
-        acc = facts.account(account.name)
-        who = account_label(facts, account.name)
-        if acc is None or acc.user is None:
-            offenders.append(who)
-            problems[account.name] = "the account does not exist in the directory (Graph: 404)"
-            continue
+    def judge(account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
         expected = {str(g).lower() for g in account.key.aaguids}
         keys = [trim(k, "id", "displayName", "aaGuid", "model", "createdDateTime") for k in acc.fido2]
         others = [
@@ -278,14 +267,6 @@ def check_keys_only(facts: Facts, playbook: Playbook) -> Outcome:
             for m in acc.methods
             if str(m.get("@odata.type", "")).lower() not in ALLOWED_METHODS
         ]
-        ev.append(
-            {
-                "account": account.name,
-                "fido2": keys,
-                "otherMethods": others,
-                "expectedAAGUIDs": sorted(expected),
-            }
-        )
         why = []
         if not acc.fido2:
             why.append("no FIDO2 key registered")
@@ -293,14 +274,17 @@ def check_keys_only(facts: Facts, playbook: Playbook) -> Outcome:
             why.append(f"no registered key is of the playbook's model(s) {', '.join(sorted(expected))}")
         if others:
             why.append(f"other methods: {', '.join(others)}")
-        if why:
-            offenders.append(who)
-            problems[account.name] = "; ".join(why)
-    if offenders:
-        return Outcome.failed(
-            "; ".join(f"{k}: {v}" for k, v in problems.items()), ev, offenders, problems=problems
-        )
-    return Outcome.passed("each account has a FIDO2 key of its expected model, and no other method", ev)
+        evidence = {"fido2": keys, "otherMethods": others, "expectedAAGUIDs": sorted(expected)}
+        return ("; ".join(why) or None), evidence
+
+    return per_account(
+        facts,
+        playbook,
+        ("methods", "fido2"),
+        judge,
+        "each account has a FIDO2 key of its expected model, and no other method",
+        "not FIDO2 keys only",
+    )
 
 
 def vendor_of(aaguid: str) -> str | None:
