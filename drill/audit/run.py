@@ -9,6 +9,7 @@ bundles.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets as pysecrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
     from drill.evidence.audit_bundle import FinishedAudit, PdfRenderer
     from drill.evidence.signing import Signer
     from drill.playbook import Playbook
+
+# Facts read from the tenant (the rest come from the ledger and the runner itself).
+_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "unread", "notes", "requests")
+TENANT_FACTS = (
+    "accounts",
+    *(f.name for f in dataclasses.fields(Facts) if f.name not in _NOT_FROM_THE_TENANT),
+)
 
 # Fills the facts in place; each reader records what it could not read in facts.unread.
 FactReader = Callable[[Facts, "Playbook"], None]
@@ -197,7 +205,12 @@ def audit(
             reader(facts, playbook)
         except Exception as exc:  # noqa: BLE001 - a reader that breaks leaves its facts unread (fail closed)
             name = getattr(reader, "__name__", type(reader).__name__)
-            facts.unread[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            why = f"{name} broke: {type(exc).__name__}: {str(exc)[:300]}"
+            facts.unread[name] = why
+            # Which facts it had filled is unknown: none of the tenant's facts may be trusted, so every
+            # check that needs one says ERROR instead of judging an empty list as "nothing wrong".
+            for fact in TENANT_FACTS:
+                facts.unread.setdefault(fact, why)
     results = redacted(judge(facts, playbook))
     record = to_record(
         new_audit_id(started),

@@ -83,6 +83,11 @@ def test_a_reader_that_crashes_fails_the_audit_with_its_reason(tmp_path: Path, s
     assert run.exit_code == 1
     assert "graph.microsoft.com unreachable" in run.facts.unread["broken"]
     assert run.record.verdict.value == "FAIL"
+    # Nothing judged on facts that were never read: every tenant check errors (an empty policy list must
+    # not read as "excluded from every policy"); only the ledger and playbook checks are judged.
+    judged = {r.spec.id: r.status for r in run.results if r.status is not Status.ERROR}
+    assert set(judged) <= {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3", "BG.AL.5"}, judged
+    assert judged.get("BG.AL.5", Status.NOT_APPLICABLE) is Status.NOT_APPLICABLE  # the playbook names none
 
 
 def test_the_ledger_feeds_procedures_and_records_drift(tmp_path: Path, signer: Signer) -> None:
