@@ -125,6 +125,38 @@ def _receipt(copy: Path, ledger: Path, destination: str | None) -> int:
     return 1
 
 
+def _write_report(text: str, output: Path | None) -> None:
+    from drill.errors import DrillUserError
+
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DrillUserError(
+            f"{output}: cannot write the report ({exc.strerror}); choose another -o path"
+        ) from exc
+
+
+def _audit_report(bundle: Path, fmt: ReportFormat, trusted: set[str] | None) -> str | None:
+    """A VALID posture-audit bundle already holds its JUnit (junit.xml, in the signed manifest): that file,
+    as signed. Markdown is a drill's ticket format; an audit's human report is report.html / report.pdf."""
+    from drill.errors import DrillUserError
+    from drill.evidence.verify import verify_bundle
+
+    checked = verify_bundle(bundle, trusted=trusted)
+    if checked.audit is None or checked.status != "VALID":
+        return None  # a drill, or anything that does not verify: the drill path reports it fail-closed
+    if fmt is not ReportFormat.junit:
+        raise DrillUserError(
+            f"{bundle}: a posture-audit bundle: use --format junit, or read its report.html / report.pdf"
+        )
+    if not (bundle / "junit.xml").is_file():  # verified: a file absent here is absent from the manifest
+        raise DrillUserError(f"{bundle}: this audit bundle holds no junit.xml; read its report.html")
+    return (bundle / "junit.xml").read_text(encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the evidence commands to the root app."""
 
@@ -288,18 +320,14 @@ def register(app: typer.Typer) -> None:
             raise DrillUserError(
                 f"{bundle}: not a drill evidence folder (give the folder named after the drill id)"
             )
-        shown = reportable(bundle, trusted={parse_trust(t) for t in trust} if trust else None)
+        trusted = {parse_trust(t) for t in trust} if trust else None
+        audit = _audit_report(bundle, fmt, trusted)
+        if audit is not None:
+            _write_report(audit, output)
+            raise typer.Exit(0)
+        shown = reportable(bundle, trusted=trusted)
         for problem in shown.problems:
             typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
         render = junit.render if fmt is ReportFormat.junit else markdown.render
-        text = render(shown.record, attestation=shown.attestation)
-        if output is None:
-            typer.echo(text, nl=False)
-        else:
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise DrillUserError(
-                    f"{output}: cannot write the report ({exc.strerror}); choose another -o path"
-                ) from exc
+        _write_report(render(shown.record, attestation=shown.attestation), output)
         raise typer.Exit(EXIT[shown.status])

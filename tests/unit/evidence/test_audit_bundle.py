@@ -63,7 +63,10 @@ def write(rec: AuditRecord, reports: Path, signer: Signer, pdf: bool = False) ->
         signer,
         render_html=render_audit,
         pdf=(lambda _html: b"%PDF-1.4 test\n") if pdf else None,
-        extra_files=lambda r: {"maester.json": json.dumps({"Tests": [c.id for c in r.checks]}).encode()},
+        extra_files=lambda r: {
+            "maester.json": json.dumps({"Tests": [c.id for c in r.checks]}).encode(),
+            "junit.xml": b'<testsuites name="audit"/>\n',
+        },
     )
 
 
@@ -178,3 +181,21 @@ def test_secrets_in_evidence_are_redacted_on_disk(reports: Path, signer: Signer)
             data = path.read_bytes()
             assert b"s3cr3t-value-123" not in data, path
             assert jwt.encode() not in data, path
+
+
+def test_drill_report_serves_an_audits_signed_junit_and_nothing_it_cannot_vouch_for(
+    reports: Path, signer: Signer
+) -> None:
+    from cli_support import run_cli
+
+    done = write(record(_check("BG.ACC.1"), _check("BG.ACC.2", "failed")), reports, signer)
+    code, out, _err = run_cli("report", str(done.path), "--format", "junit", "--trust", signer.fingerprint)
+    assert code == 0
+    assert out == (done.path / "junit.xml").read_text()
+    code, _out, err = run_cli("report", str(done.path), "--format", "markdown", "--trust", signer.fingerprint)
+    assert code == 2
+    assert "posture-audit bundle" in err
+    (done.path / "junit.xml").write_text('<testsuites name="forged-all-green"/>\n')
+    code, out, _err = run_cli("report", str(done.path), "--format", "junit", "--trust", signer.fingerprint)
+    assert code != 0
+    assert "forged-all-green" not in out
