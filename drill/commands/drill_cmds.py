@@ -43,8 +43,17 @@ def register(app: typer.Typer) -> None:
         account: str = typer.Option("ea01", "--account", help="Demo account to drill (ea01 or ea02)."),
         output: Path = typer.Option(Path("reports"), help="Where the evidence bundle goes."),
         headed: bool = typer.Option(False, help="Show the browser window."),
+        audit: bool = typer.Option(
+            False, "--audit", help="Audit the demo tenant's whole design instead (see `drill audit`)."
+        ),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""
-        from drill.run.demo import run_demo
+        from drill.run.demo import run_demo, run_demo_audit
 
+        if audit:
+            if headed or account != "ea01":
+                from drill.errors import DrillUserError
+
+                raise DrillUserError("--audit reads both demo accounts, no browser: drop --account/--headed")
+            raise typer.Exit(run_demo_audit(fault=fault, output=output))
         raise typer.Exit(run_demo(fault=fault, account=account, output=output, headed=headed))

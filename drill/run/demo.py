@@ -163,6 +163,34 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     return code
 
 
+def run_demo_audit(*, fault: str | None, output: Path) -> int:
+    """`drill demo --audit`: the posture audit of the demo tenant (a `posture-*` fault breaks one control).
+
+    BG.PROC.1 reads the PASS drills in `output`'s ledger, signed by this workstation's key: run
+    `drill demo --account ea01` and `--account ea02` into the same folder first for a clean audit.
+    """
+    from drill.audit.run import default_readers
+    from drill.auth import observer_credential
+    from drill.evidence.pdf import render_pdf
+    from drill.evidence.signing import Signer
+    from drill.run.audit import execute_audit, say_where
+
+    typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
+    with demo_world(fault=fault) as world:
+        if fault:
+            typer.echo(f"fault applied: {fault}", err=True)
+        pb = world.playbook
+        run = execute_audit(
+            pb,
+            default_readers(observer_credential(pb, world.cloud), world.cloud),
+            output,
+            Signer.load(),
+            pdf=render_pdf,
+        )
+    say_where(run)
+    return run.exit_code
+
+
 def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
     """One demo drill in a running world, as `drill demo` runs it: the verdict, the summary, the scripted
     post-drill confirmations, then filing to the demo playbook's folder and the simulated SharePoint."""

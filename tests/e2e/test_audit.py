@@ -353,3 +353,21 @@ def test_a_broken_playbook_is_a_usage_error_with_its_line(tmp_path: Path) -> Non
     assert code == 2
     assert f"bad.yaml:{line}:" in err
     assert "Traceback" not in err
+
+
+def test_drill_demo_audit_audits_the_demo_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`drill demo --audit`: the simulator's design passes; with no drill in this folder's ledger yet,
+    only BG.PROC.1 fails (the README says to run the two demo drills first)."""
+    from cli_support import run_cli
+
+    monkeypatch.setenv("DRILL_STATE_DIR", str(tmp_path / "workstation"))
+    out = tmp_path / "reports"
+    code, stdout, _err = run_cli("demo", "--audit", "--output", str(out))
+    assert code == 1
+    line = ledger.read_entries(out / ledger.LEDGER_NAME, kind=ledger.KIND_AUDIT)[-1]
+    failing = sorted(k for k, v in line["checks"].items() if v in ("failed", "error"))
+    assert failing == ["BG.PROC.1"]
+    assert "AUDIT FAIL" in stdout
+    code, _out, err = run_cli("demo", "--audit", "--account", "ea02", "--output", str(out))
+    assert code == 2
+    assert "drop --account" in err
