@@ -91,7 +91,9 @@ def decide(checks: list[AuditCheck], expected_ids: set[str]) -> tuple[Verdict, s
     if bad:
         names = ", ".join(c.id for c in bad[:8]) + (" …" if len(bad) > 8 else "")
         return Verdict.FAIL, f"{len(bad)} check(s) failed: {names}"
-    return Verdict.PASS, f"all {len(checks)} checks passed"
+    tally = {s: sum(c.status == s for c in checks) for s in ("passed", "warning", "not_applicable")}
+    said = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in tally.items() if n)
+    return Verdict.PASS, f"no check failed: {said}"
 
 
 def report_schema() -> bytes:
