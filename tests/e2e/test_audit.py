@@ -287,7 +287,8 @@ def test_the_html_report_shows_every_control_with_mappings_and_evidence_in_chrom
     assert "CIS Microsoft 365 Foundations Benchmark 1.1.2" in ca3
     assert "NIST SP 800-53 Rev. 5 AC-2" in ca3
     assert "Offending objects" in ca3  # the policies that do not exclude the accounts, by name
-    assert seen["evidence_open"] is True  # a failed control opens its evidence
+    assert seen["evidence_open"] is True  # evidence is shown, not folded: the PDF prints only what is open
+    assert seen["pass_evidence_open"] is True  # a pass shows the objects it was judged on too
 
 
 async def _render(html: str, shot: Path) -> dict[str, object]:
@@ -311,6 +312,9 @@ async def _render(html: str, shot: Path) -> dict[str, object]:
                 "verdict": (await page.locator("#verdict .word").inner_text()).strip(),
                 "ca3": await page.locator("[id='BG.CA.3']").inner_text(),
                 "evidence_open": await page.locator("[id='BG.CA.3'] details").last.evaluate("d => d.open"),
+                "pass_evidence_open": await page.locator("[id='BG.ACC.1'] details").last.evaluate(
+                    "d => d.open"
+                ),
             }
         finally:
             await browser.close()
