@@ -150,6 +150,13 @@ def run_audit(world: DemoWorld, ledger_path: Path, signer: Signer, playbook: Any
     return audit(pb, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
 
 
+def graph_then_replay(world: DemoWorld, playbook: Any, monitoring_read: Any) -> list[Any]:
+    """The real Graph reader, and the module's one monitoring read replayed (for tests whose tenant change,
+    if any, is on the Graph side: see the `monitoring_read` fixture)."""
+    graph = default_readers(observer_credential(playbook, world.cloud), world.cloud)[0]
+    return [graph, monitoring_read]
+
+
 def statuses(run: AuditRun) -> dict[str, Status]:
     return {r.spec.id: r.status for r in run.results}
 
@@ -212,8 +219,8 @@ def test_each_check_fails_on_its_variant(
         playbook = sentinel_playbook(tenant)
     apply_fault(tenant.sim.state, fault)
     if fault in GRAPH_VARIANTS:
-        graph = default_readers(observer_credential(playbook, tenant.cloud), tenant.cloud)[0]
-        run = audit(playbook, [graph, monitoring_read], ledger_path=ledger_path, pinned={signer.fingerprint})
+        readers = graph_then_replay(tenant, playbook, monitoring_read)
+        run = audit(playbook, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
     else:
         run = run_audit(tenant, ledger_path, signer, playbook)
     got = statuses(run)
@@ -239,7 +246,7 @@ def sentinel_playbook(world: DemoWorld) -> Any:
 
 
 def test_procedure_checks_fail_on_an_old_drill_a_shared_safe_and_a_lone_keyholder(
-    tenant: DemoWorld, tmp_path: Path, signer: Signer
+    tenant: DemoWorld, tmp_path: Path, signer: Signer, monitoring_read: Any
 ) -> None:
     ledger_path = tmp_path / ledger.LEDGER_NAME
     seed_passes(ledger_path, tenant, signer, days_ago=400)
@@ -248,32 +255,37 @@ def test_procedure_checks_fail_on_an_old_drill_a_shared_safe_and_a_lone_keyholde
     accounts[1] = accounts[1].model_copy(
         update={"storage_location": accounts[0].storage_location, "authorised_people": ["Only One"]}
     )
-    run = run_audit(tenant, ledger_path, signer, pb.model_copy(update={"accounts": accounts}))
+    changed = pb.model_copy(update={"accounts": accounts})
+    readers = graph_then_replay(tenant, changed, monitoring_read)
+    run = audit(changed, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
     got = statuses(run)
     assert got["BG.PROC.1"] is Status.FAILED
     assert got["BG.PROC.2"] is Status.FAILED
     assert got["BG.PROC.3"] is Status.FAILED
 
 
-def test_a_forged_pass_line_does_not_count(tenant: DemoWorld, tmp_path: Path, signer: Signer) -> None:
+def test_a_forged_pass_line_does_not_count(
+    tenant: DemoWorld, tmp_path: Path, signer: Signer, monitoring_read: Any
+) -> None:
     """Only lines signed by the pinned key prove a drill: a PASS written with another key is ignored."""
     ledger_path = tmp_path / ledger.LEDGER_NAME
     seed_passes(ledger_path, tenant, Signer.load(state_dir=tmp_path / "forger"))
-    run = run_audit(tenant, ledger_path, signer)
+    readers = graph_then_replay(tenant, tenant.playbook, monitoring_read)
+    run = audit(tenant.playbook, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
     assert statuses(run)["BG.PROC.1"] is Status.FAILED
 
 
 def test_the_html_report_shows_every_control_with_mappings_and_evidence_in_chromium(
-    tenant: DemoWorld, tmp_path: Path, signer: Signer
+    tenant: DemoWorld, tmp_path: Path, signer: Signer, monitoring_read: Any
 ) -> None:
     """Render a failing audit's report.html in Chromium, screenshot it, and read what an auditor sees."""
     import asyncio
 
     reports = tmp_path / "reports"
     seed_passes(reports / ledger.LEDGER_NAME, tenant, signer)
-    apply_fault(tenant.sim.state, VARIANTS["BG.CA.3"][0])
+    apply_fault(tenant.sim.state, VARIANTS["BG.CA.3"][0])  # a Graph-side variant
     pb = tenant.playbook
-    readers = default_readers(observer_credential(pb, tenant.cloud), tenant.cloud)
+    readers = graph_then_replay(tenant, pb, monitoring_read)
     run = execute_audit(pb, readers, reports, signer, pdf=None, print_table=lambda _report: None)
     assert run.finished is not None
     html = (run.finished.path / "report.html").read_text(encoding="utf-8")
