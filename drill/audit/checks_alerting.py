@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from drill.audit.checks_common import unread
 from drill.audit.model import CheckFn, Obj, Outcome, Status
 from drill.isotime import parse_duration
 
@@ -51,13 +52,6 @@ def _same_id(a: object, b: object) -> bool:
 
 def _rule_label(rule: Obj) -> str:
     return str(_props(rule).get("displayName") or rule.get("name") or rule.get("id") or "unnamed rule")
-
-
-def _unread(facts: Facts, *names: str) -> Outcome | None:
-    missing = [f"{name} ({facts.unread[name]})" for name in names if name in facts.unread]
-    if missing:
-        return Outcome.error("could not read " + "; ".join(missing))
-    return None
 
 
 def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
@@ -92,7 +86,7 @@ def _no_covering_rule() -> Outcome:
 
 def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
     """One Entra diagnostic setting sends all three categories, enabled, to the playbook's workspace."""
-    if (err := _unread(facts, "diagnostic_settings")) is not None:
+    if (err := unread(facts, "diagnostic_settings")) is not None:
         return err
     if playbook.monitoring is None:
         return Outcome.failed(
@@ -157,7 +151,7 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
 
 def rules_cover_accounts(facts: Facts, playbook: Playbook) -> Outcome:
     """Every account's sign-in row and audit row is returned by at least one enabled rule."""
-    if (err := _unread(facts, "alert_rules", "coverage")) is not None:
+    if (err := unread(facts, "alert_rules", "coverage")) is not None:
         return err
     enabled = [r for r in facts.alert_rules if _props(r).get("enabled") is True]
     disabled = [_rule_label(r) for r in facts.alert_rules if _props(r).get("enabled") is not True]
@@ -215,7 +209,7 @@ def _threshold_fires_on_one_row(condition: Obj) -> bool:
 
 def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule is evaluated at most every 5 minutes and fires on one row (count > 0)."""
-    if (err := _unread(facts, "alert_rules", "coverage")) is not None:
+    if (err := unread(facts, "alert_rules", "coverage")) is not None:
         return err
     rules = _covering_rules(facts, playbook)
     if not rules:
@@ -276,7 +270,7 @@ def _role_name(assignment: Obj) -> str:
 
 def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule runs as a managed identity holding Log Analytics Reader and Reader."""
-    if (err := _unread(facts, "alert_rules", "coverage", "identity_roles")) is not None:
+    if (err := unread(facts, "alert_rules", "coverage", "identity_roles")) is not None:
         return err
     rules = _covering_rules(facts, playbook)
     if not rules:
@@ -324,7 +318,7 @@ def _group_mails(group: Obj, mailbox: str) -> bool:
 
 def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule's action group mails the watched mailbox, and the rule sets a custom subject."""
-    if (err := _unread(facts, "alert_rules", "coverage", "action_groups")) is not None:
+    if (err := unread(facts, "alert_rules", "coverage", "action_groups")) is not None:
         return err
     rules = _covering_rules(facts, playbook)
     if not rules:
@@ -412,7 +406,7 @@ def sentinel_rule(facts: Facts, playbook: Playbook) -> Outcome:
             Status.NOT_APPLICABLE,
             "the playbook names no Sentinel analytics rule (audit.sentinel_rules is empty)",
         )
-    if (err := _unread(facts, "sentinel_rules")) is not None:
+    if (err := unread(facts, "sentinel_rules")) is not None:
         return err
     if facts.sentinel_rules is None:
         return Outcome.failed(

@@ -20,6 +20,14 @@ EXIT_PASS = 0
 EXIT_FAIL = 1
 
 
+def tally(results: list[Result]) -> dict[Status, int]:
+    """How many results have each status; every status is present, zero included."""
+    counts = dict.fromkeys(Status, 0)
+    for result in results:
+        counts[result.status] += 1
+    return counts
+
+
 @dataclass
 class AuditReport:
     tenant_id: str
@@ -48,10 +56,7 @@ class AuditReport:
 
     def summary(self) -> dict[Status, int]:
         """How many results have each status; every status is present, zero included."""
-        counts = dict.fromkeys(Status, 0)
-        for result in self.results:
-            counts[result.status] += 1
-        return counts
+        return tally(self.results)
 
     @property
     def passed(self) -> bool:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from drill import __version__
 from drill.audit.facts import AccountFacts, Facts
 from drill.audit.judge import judge
-from drill.audit.model import Outcome, Result, Status
-from drill.audit.report import AuditReport
+from drill.audit.model import Outcome, Result
+from drill.audit.report import AuditReport, tally
 from drill.evidence import ledger
 from drill.evidence.audit_record import AuditCheck, AuditRecord, DriftItem, decide
 
@@ -143,13 +143,6 @@ def drift(previous: dict[str, Any] | None, results: list[Result]) -> list[DriftI
     return out
 
 
-def counts(results: list[Result]) -> dict[str, int]:
-    out = {status.value: 0 for status in Status}
-    for r in results:
-        out[r.status.value] += 1
-    return out
-
-
 def to_record(
     audit_id: str,
     playbook: Playbook,
@@ -174,7 +167,7 @@ def to_record(
         ended_at=ended_at,
         verdict=verdict,
         reason=reason,
-        counts=counts(results),
+        counts={status.value: n for status, n in tally(results).items()},
         checks=checks,
         requests=dict(facts.requests),
         notes=list(facts.notes),
