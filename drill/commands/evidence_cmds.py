@@ -11,6 +11,7 @@ import typer
 
 if TYPE_CHECKING:
     from drill.evidence.ledger import LedgerReport
+    from drill.evidence.verify import BundleResult
 
 EXIT = {"VALID": 0, "INVALID": 1, "INCOMPLETE": 3}
 
@@ -139,13 +140,11 @@ def _write_report(text: str, output: Path | None) -> None:
         ) from exc
 
 
-def _audit_report(bundle: Path, fmt: ReportFormat, trusted: set[str] | None) -> str | None:
+def _audit_report(bundle: Path, fmt: ReportFormat, checked: BundleResult) -> str | None:
     """A VALID posture-audit bundle already holds its JUnit (junit.xml, in the signed manifest): that file,
     as signed. Markdown is a drill's ticket format; an audit's human report is report.html / report.pdf."""
     from drill.errors import DrillUserError
-    from drill.evidence.verify import verify_bundle
 
-    checked = verify_bundle(bundle, trusted=trusted)
     if checked.audit is None or checked.status != "VALID":
         return None  # a drill, or anything that does not verify: the drill path reports it fail-closed
     if fmt is not ReportFormat.junit:
@@ -315,17 +314,19 @@ def register(app: typer.Typer) -> None:
         from drill.evidence._sanitize import clean_text
         from drill.evidence.gate import reportable
         from drill.evidence.signing import parse_trust
+        from drill.evidence.verify import verify_bundle
 
         if not bundle.is_dir():
             raise DrillUserError(
                 f"{bundle}: not a drill evidence folder (give the folder named after the drill id)"
             )
         trusted = {parse_trust(t) for t in trust} if trust else None
-        audit = _audit_report(bundle, fmt, trusted)
+        checked = verify_bundle(bundle, trusted=trusted)
+        audit = _audit_report(bundle, fmt, checked)
         if audit is not None:
             _write_report(audit, output)
             raise typer.Exit(0)
-        shown = reportable(bundle, trusted=trusted)
+        shown = reportable(bundle, trusted=trusted, result=checked)
         for problem in shown.problems:
             typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
         render = junit.render if fmt is ReportFormat.junit else markdown.render

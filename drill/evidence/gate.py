@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from drill.evidence import manifest
 from drill.evidence.model import DrillRecord, Status, StepResult, Verdict
-from drill.evidence.verify import verify_bundle
+from drill.evidence.verify import BundleResult, verify_bundle
 
 _SHOWN = 5  # problems quoted in the reason; `drill verify` lists them all
 
@@ -32,9 +32,12 @@ class Reportable:
     problems: list[str] = field(default_factory=list)
 
 
-def reportable(folder: Path, *, trusted: set[str] | None = None) -> Reportable:
-    """Verify the bundle first; a VALID bundle renders as recorded, anything else as INCOMPLETE."""
-    result = verify_bundle(folder, trusted=trusted)
+def reportable(
+    folder: Path, *, trusted: set[str] | None = None, result: BundleResult | None = None
+) -> Reportable:
+    """Verify the bundle first (or take the caller's verification of it, made with the same `trusted`);
+    a VALID bundle renders as recorded, anything else as INCOMPLETE."""
+    result = result or verify_bundle(folder, trusted=trusted)
     if result.status == "VALID" and result.record is not None:
         pin = "pinned by --trust" if trusted else "NOT pinned: pass --trust FINGERPRINT to require this key"
         return Reportable(result.record, "VALID", f"VALID, signed by {result.fingerprint} ({pin})")
