@@ -64,3 +64,20 @@ def shape_mismatches(doc: Any, ours: Any, extra: frozenset[str] = frozenset(), p
         for item in ours:
             out.extend(shape_mismatches(doc[0], item, extra, f"{path}[]"))
     return out
+
+
+OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"  # the demo tenant's observer app
+
+
+def observer_credential(sim: Any, secret: str, tenant_id: str) -> Any:
+    """The observer's client-secret credential against the simulator's authority and CA."""
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential(
+        tenant_id,
+        OBSERVER,
+        secret,
+        authority=sim.base_url,
+        connection_verify=str(sim.ca_path),
+        disable_instance_discovery=True,
+    )

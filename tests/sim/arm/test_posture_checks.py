@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from azure.identity import ClientSecretCredential
+from arm_support import observer_credential
 
 from drill.audit.checks_alerting import CHECKS
 from drill.audit.facts import Facts
@@ -24,7 +24,6 @@ from drill.sim.arm import posture_faults
 from drill.sim.server import SimServer
 
 REPO = Path(__file__).resolve().parents[3]
-OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
 
 
 def _judge(sim: SimServer, secret: str, *, name_sentinel: bool = False) -> dict[str, Status]:
@@ -33,14 +32,7 @@ def _judge(sim: SimServer, secret: str, *, name_sentinel: bool = False) -> dict[
     if name_sentinel:
         audit = pb.audit.model_copy(update={"sentinel_rules": [posture_faults.SENTINEL_RULE]})
         pb = pb.model_copy(update={"audit": audit})
-    cred = ClientSecretCredential(
-        str(pb.tenant.id),
-        OBSERVER,
-        secret,
-        authority=sim.base_url,
-        connection_verify=str(sim.ca_path),
-        disable_instance_discovery=True,
-    )
+    cred = observer_credential(sim, secret, str(pb.tenant.id))
     facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
     monitoring_reader(cred, cloud_for(pb))(facts, pb)
     return {check: fn(facts, pb).status for check, fn in CHECKS.items()}

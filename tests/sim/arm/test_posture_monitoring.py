@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from arm_support import observer_credential
 
 from drill.audit.facts import Facts
 from drill.audit.read_monitoring import NO_ARM, monitoring_reader, read_monitoring, read_monitoring_with
@@ -24,7 +25,6 @@ from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer
 
 REPO = Path(__file__).resolve().parents[3]
-OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
 SIGNIN_RULE, ACTIVITY_RULE = "Break-glass account sign-in", "Break-glass account activity"
 IDENTITY = {
     SIGNIN_RULE: "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f01",
@@ -49,18 +49,9 @@ class _NoLogs:
 
 
 def _read(sim: SimServer, secret: str, pb: Playbook | None = None, *, coverage: bool = True) -> Facts:
-    from azure.identity import ClientSecretCredential
-
     pb = pb or _playbook(sim)
     cloud = cloud_for(pb)
-    cred = ClientSecretCredential(
-        str(pb.tenant.id),
-        OBSERVER,
-        secret,
-        authority=sim.base_url,
-        connection_verify=str(sim.ca_path),
-        disable_instance_discovery=True,
-    )
+    cred = observer_credential(sim, secret, str(pb.tenant.id))
     facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
     if coverage:
         monitoring_reader(cred, cloud)(facts, pb)  # as drill/audit/run.py's default_readers calls it
@@ -141,16 +132,7 @@ def test_role_reads_demand_their_own_scope(sim: SimServer, observer_secret: str)
     pb = _playbook(sim)
     facts = _read(sim, observer_secret, pb, coverage=False)
     assert facts.identity_roles
-    from azure.identity import ClientSecretCredential
-
-    cred = ClientSecretCredential(
-        str(pb.tenant.id),
-        OBSERVER,
-        observer_secret,
-        authority=sim.base_url,
-        connection_verify=str(sim.ca_path),
-        disable_instance_discovery=True,
-    )
+    cred = observer_credential(sim, observer_secret, str(pb.tenant.id))
     arm = ArmReader(cred, cloud_for(pb), str(pb.monitoring.subscription_id))  # type: ignore[union-attr]
     other = f"/subscriptions/{pb.monitoring.subscription_id}/resourceGroups/rg-other"  # type: ignore[union-attr]
     with pytest.raises(HttpResponseError) as refused:
@@ -347,18 +329,9 @@ def test_an_unreachable_workspace_query_api_is_unread_not_raised(
     """Log Analytics down (connection refused): coverage is unread with the cause, ARM facts still read."""
     import dataclasses
 
-    from azure.identity import ClientSecretCredential
-
     pb = _playbook(sim)
     cloud = dataclasses.replace(cloud_for(pb), logs_endpoint="https://127.0.0.1:9")
-    cred = ClientSecretCredential(
-        str(pb.tenant.id),
-        OBSERVER,
-        observer_secret,
-        authority=sim.base_url,
-        connection_verify=str(sim.ca_path),
-        disable_instance_discovery=True,
-    )
+    cred = observer_credential(sim, observer_secret, str(pb.tenant.id))
     facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
     monitoring_reader(cred, cloud)(facts, pb)
     assert len(facts.alert_rules) == 2

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 
 import requests
-from arm_support import SUB, arm_token
+from arm_support import OBSERVER, SUB, arm_token
 
 from drill.sim.arm import posture_faults
 from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer
 
-OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-breakglass-monitoring"
 WS = f"{RG}/providers/Microsoft.OperationalInsights/workspaces/law-security-contoso"
 SIGNIN_IDENTITY = "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f01"

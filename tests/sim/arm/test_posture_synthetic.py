@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from arm_support import observer_credential
 
 from drill.audit import synthetic
 from drill.audit.read_monitoring import run_query
@@ -19,7 +20,6 @@ from drill.sim.server import SimServer
 REPO = Path(__file__).resolve().parents[3]
 TENANT = "6f1c1a3e-0b1e-4a3c-9a5e-3d2b7c9e1f00"
 WORKSPACE = "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c01"
-OBSERVER = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
 EA01 = synthetic.Account("ea01", "ea01@contoso.onmicrosoft.com", "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01")
 EA02 = synthetic.Account("ea02", "ea02@contoso.onmicrosoft.com", "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02")
 ACCOUNTS = [EA01, EA02]
@@ -29,17 +29,9 @@ NONE = {"signin": False, "audit": False}
 
 @pytest.fixture
 def run(sim: SimServer, observer_secret: str) -> Iterator[Any]:
-    from azure.identity import ClientSecretCredential
     from azure.monitor.query import LogsQueryClient
 
-    cred = ClientSecretCredential(
-        TENANT,
-        OBSERVER,
-        observer_secret,
-        authority=sim.base_url,
-        connection_verify=str(sim.ca_path),
-        disable_instance_discovery=True,
-    )
+    cred = observer_credential(sim, observer_secret, TENANT)
     client = LogsQueryClient(
         cred,
         endpoint=sim.base_url,
