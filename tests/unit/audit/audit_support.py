@@ -681,3 +681,21 @@ def add_policy(
 def unread(facts: Facts, name: str, reason: str = "Graph answered 403 Forbidden") -> Facts:
     facts.unread[name] = reason
     return facts
+
+
+# --- judging one check the way every area's tests do -------------------------------------------------------
+def judged_healthy(check: Any) -> Any:
+    """The check's outcome on the healthy demo facts."""
+    return check(healthy_facts(), demo_playbook())
+
+
+def judged_after(check: Any, mutate: Any) -> Any:
+    """The check's outcome once `mutate(facts, playbook)` has broken one thing in the healthy demo."""
+    facts, pb = healthy_facts(), demo_playbook()
+    mutate(facts, pb)
+    return check(facts, pb)
+
+
+def judged_unread(check: Any, fact: str) -> Any:
+    """The check's outcome when `fact` could not be read."""
+    return check(unread(healthy_facts(), fact), demo_playbook())

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from audit_support import account, demo_playbook, healthy_facts, unread
+from audit_support import (
+    account,
+    demo_playbook,
+    healthy_facts,
+    judged_after,
+    judged_healthy,
+    judged_unread,
+)
 
 from drill.audit.checks_accounts import CHECKS, NEVER_EXPIRES, person_name_problem
 from drill.audit.facts import Facts
@@ -17,7 +24,7 @@ Mutate = Callable[[Facts, Playbook], object]
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_healthy_demo_passes(check_id: str) -> None:
-    outcome = CHECKS[check_id](healthy_facts(), demo_playbook())
+    outcome = judged_healthy(CHECKS[check_id])
     assert outcome.status is Status.PASSED, outcome.summary
     assert outcome.evidence
 
@@ -122,9 +129,7 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
     ("check_id", "case", "mutate", "said"), FAILING, ids=[f"{c[0]}-{c[1]}" for c in FAILING]
 )
 def test_fault_fails(check_id: str, case: str, mutate: Mutate, said: str) -> None:
-    facts, pb = healthy_facts(), demo_playbook()
-    mutate(facts, pb)
-    outcome = CHECKS[check_id](facts, pb)
+    outcome = judged_after(CHECKS[check_id], mutate)
     assert outcome.status is Status.FAILED, outcome.summary
     assert said in outcome.summary
     assert outcome.offenders
@@ -145,7 +150,7 @@ def test_every_check_has_a_failing_case() -> None:
     ],
 )
 def test_unread_fact_is_an_error(check_id: str, fact: str) -> None:
-    outcome = CHECKS[check_id](unread(healthy_facts(), fact), demo_playbook())
+    outcome = judged_unread(CHECKS[check_id], fact)
     assert outcome.status is Status.ERROR
     assert fact in outcome.summary
 

@@ -20,8 +20,10 @@ from audit_support import (
     add_policy,
     demo_playbook,
     healthy_facts,
+    judged_after,
+    judged_healthy,
+    judged_unread,
     policy,
-    unread,
 )
 
 from drill.audit import checks_accounts, checks_ca, checks_methods, checks_roles
@@ -42,7 +44,7 @@ GRAPH_SIDE = {
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_healthy_demo_passes(check_id: str) -> None:
-    outcome = CHECKS[check_id](healthy_facts(), demo_playbook())
+    outcome = judged_healthy(CHECKS[check_id])
     assert outcome.status is Status.PASSED, outcome.summary
     assert outcome.evidence
 
@@ -147,9 +149,7 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
     ("check_id", "case", "mutate", "said"), FAILING, ids=[f"{c[0]}-{c[1]}" for c in FAILING]
 )
 def test_fault_fails(check_id: str, case: str, mutate: Mutate, said: str) -> None:
-    facts, pb = healthy_facts(), demo_playbook()
-    mutate(facts, pb)
-    outcome = CHECKS[check_id](facts, pb)
+    outcome = judged_after(CHECKS[check_id], mutate)
     assert outcome.status is Status.FAILED, outcome.summary
     assert said in outcome.summary
     assert outcome.offenders
@@ -175,7 +175,7 @@ UNREAD = [
 
 @pytest.mark.parametrize(("check_id", "fact"), UNREAD)
 def test_unread_fact_is_an_error(check_id: str, fact: str) -> None:
-    outcome = CHECKS[check_id](unread(healthy_facts(), fact), demo_playbook())
+    outcome = judged_unread(CHECKS[check_id], fact)
     assert outcome.status is Status.ERROR
     assert fact in outcome.summary
 

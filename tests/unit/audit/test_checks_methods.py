@@ -15,9 +15,11 @@ from audit_support import (
     demo_playbook,
     fido2_config,
     healthy_facts,
+    judged_after,
+    judged_healthy,
+    judged_unread,
     method_config,
     policy,
-    unread,
 )
 
 from drill.audit.checks_methods import CHECKS, vendor_of
@@ -33,7 +35,7 @@ PROFILE = "00000000-0000-0000-0000-000000000001"
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_healthy_demo_passes(check_id: str) -> None:
-    outcome = CHECKS[check_id](healthy_facts(), demo_playbook())
+    outcome = judged_healthy(CHECKS[check_id])
     assert outcome.status is Status.PASSED, outcome.summary
     assert outcome.evidence
 
@@ -209,9 +211,7 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
     ("check_id", "case", "mutate", "said"), FAILING, ids=[f"{c[0]}-{c[1]}" for c in FAILING]
 )
 def test_fault_fails(check_id: str, case: str, mutate: Mutate, said: str) -> None:
-    facts, pb = healthy_facts(), demo_playbook()
-    mutate(facts, pb)
-    outcome = CHECKS[check_id](facts, pb)
+    outcome = judged_after(CHECKS[check_id], mutate)
     assert outcome.status is Status.FAILED, outcome.summary
     assert said in outcome.summary
     assert outcome.offenders
@@ -239,7 +239,7 @@ UNREAD = [
 
 @pytest.mark.parametrize(("check_id", "fact"), UNREAD)
 def test_unread_fact_is_an_error(check_id: str, fact: str) -> None:
-    outcome = CHECKS[check_id](unread(healthy_facts(), fact), demo_playbook())
+    outcome = judged_unread(CHECKS[check_id], fact)
     assert outcome.status is Status.ERROR
     assert fact in outcome.summary
 

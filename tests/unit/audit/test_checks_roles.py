@@ -15,9 +15,11 @@ from audit_support import (
     account,
     demo_playbook,
     healthy_facts,
+    judged_after,
+    judged_healthy,
+    judged_unread,
     pim_rule,
     policy,
-    unread,
 )
 
 from drill.audit.checks_roles import CHECKS
@@ -32,7 +34,7 @@ CA010 = "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c05"
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_healthy_demo_passes(check_id: str) -> None:
-    outcome = CHECKS[check_id](healthy_facts(), demo_playbook())
+    outcome = judged_healthy(CHECKS[check_id])
     assert outcome.status is Status.PASSED, outcome.summary
     assert outcome.evidence
 
@@ -236,9 +238,7 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
     ("check_id", "case", "mutate", "said"), FAILING, ids=[f"{c[0]}-{c[1]}" for c in FAILING]
 )
 def test_fault_fails(check_id: str, case: str, mutate: Mutate, said: str) -> None:
-    facts, pb = healthy_facts(), demo_playbook()
-    mutate(facts, pb)
-    outcome = CHECKS[check_id](facts, pb)
+    outcome = judged_after(CHECKS[check_id], mutate)
     assert outcome.status is Status.FAILED, outcome.summary
     assert said in outcome.summary
 
@@ -268,7 +268,7 @@ UNREAD = [
 
 @pytest.mark.parametrize(("check_id", "fact"), UNREAD)
 def test_unread_fact_is_an_error(check_id: str, fact: str) -> None:
-    outcome = CHECKS[check_id](unread(healthy_facts(), fact), demo_playbook())
+    outcome = judged_unread(CHECKS[check_id], fact)
     assert outcome.status is Status.ERROR
     assert fact in outcome.summary
 
