@@ -74,11 +74,17 @@ def _covering_rules(facts: Facts, playbook: Playbook) -> list[Obj]:
     return out
 
 
-def _no_covering_rule() -> Outcome:
-    return Outcome.failed(
-        "no enabled alert rule returns any break-glass account's sign-in or audit row (see BG.AL.1)",
-        offenders=["no covering rule"],
-    )
+def _covering_or_outcome(facts: Facts, playbook: Playbook, *needed: str) -> list[Obj] | Outcome:
+    """The covering rules BG.AL.2-4 judge; ERROR when a needed fact is unread, FAILED when none covers."""
+    if (err := unread(facts, "alert_rules", "coverage", *needed)) is not None:
+        return err
+    rules = _covering_rules(facts, playbook)
+    if not rules:
+        return Outcome.failed(
+            "no enabled alert rule returns any break-glass account's sign-in or audit row (see BG.AL.1)",
+            offenders=["no covering rule"],
+        )
+    return rules
 
 
 # -- BG.DIAG.1 -------------------------------------------------------------------------------------
@@ -209,11 +215,9 @@ def _threshold_fires_on_one_row(condition: Obj) -> bool:
 
 def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule is evaluated at most every 5 minutes and fires on one row (count > 0)."""
-    if (err := unread(facts, "alert_rules", "coverage")) is not None:
-        return err
-    rules = _covering_rules(facts, playbook)
-    if not rules:
-        return _no_covering_rule()
+    rules = _covering_or_outcome(facts, playbook)
+    if isinstance(rules, Outcome):
+        return rules
     offenders = []
     evidence = []
     for rule in rules:
@@ -270,11 +274,9 @@ def _role_name(assignment: Obj) -> str:
 
 def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule runs as a managed identity holding Log Analytics Reader and Reader."""
-    if (err := unread(facts, "alert_rules", "coverage", "identity_roles")) is not None:
-        return err
-    rules = _covering_rules(facts, playbook)
-    if not rules:
-        return _no_covering_rule()
+    rules = _covering_or_outcome(facts, playbook, "identity_roles")
+    if isinstance(rules, Outcome):
+        return rules
     offenders = []
     evidence = []
     for rule in rules:
@@ -318,11 +320,9 @@ def _group_mails(group: Obj, mailbox: str) -> bool:
 
 def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule's action group mails the watched mailbox, and the rule sets a custom subject."""
-    if (err := unread(facts, "alert_rules", "coverage", "action_groups")) is not None:
-        return err
-    rules = _covering_rules(facts, playbook)
-    if not rules:
-        return _no_covering_rule()
+    rules = _covering_or_outcome(facts, playbook, "action_groups")
+    if isinstance(rules, Outcome):
+        return rules
     mailbox = str(playbook.alert.mailbox)
     offenders = []
     evidence = []
