@@ -199,9 +199,12 @@ def test_the_demo_tenant_audits_clean_and_signs_its_bundle(
     maester = json.loads((tmp_path / "out" / "maester.json").read_text())
     assert len(maester["Tests"]) == len(IDS)
     assert (tmp_path / "out" / "junit.xml").read_bytes() == (run.finished.path / "junit.xml").read_bytes()
+    import os
+
+    from drill.run.demo import OBSERVER_SECRET_ENV
     from drill.testing import scan_for_secrets
 
-    secrets = [tenant.pin, *issued]
+    secrets = [tenant.pin, os.environ[OBSERVER_SECRET_ENV], *issued]  # PIN, observer secret, every token
     assert not scan_for_secrets([reports, tmp_path / "out"], secrets)
 
 
