@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
         audit: bool = typer.Option(
             False, "--audit", help="Audit the demo tenant's whole design instead (see `drill audit`)."
         ),
+        variant: list[str] = typer.Option(
+            [],
+            "--variant",
+            help="BELIEF=FORM: another plausible shape of the tenant (drill sim variants).",
+        ),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""
         from drill.run.demo import run_demo, run_demo_audit
@@ -55,5 +60,7 @@ def register(app: typer.Typer) -> None:
                 from drill.errors import DrillUserError
 
                 raise DrillUserError("--audit reads both demo accounts, no browser: drop --account/--headed")
-            raise typer.Exit(run_demo_audit(fault=fault, output=output))
-        raise typer.Exit(run_demo(fault=fault, account=account, output=output, headed=headed))
+            raise typer.Exit(run_demo_audit(fault=fault, output=output, variants=list(variant)))
+        raise typer.Exit(
+            run_demo(fault=fault, account=account, output=output, headed=headed, variants=list(variant))
+        )

@@ -30,11 +30,24 @@ def serve(
     port: int = typer.Option(8443, help="Loopback port to listen on (0 = any free port)."),
     state_dir: Path = typer.Option(Path(".drill-state/sim"), help="Where the CA certificate and state go."),
     fault: list[str] = typer.Option([], "--fault", help="Fault scenario(s) to apply at start."),
+    variant: list[str] = typer.Option(
+        [], "--variant", help="BELIEF=FORM: serve another plausible shape (see `drill sim variants`)."
+    ),
 ) -> None:
     """Serve the simulated tenant over HTTPS on 127.0.0.1 until Ctrl-C."""
     from drill.run.demo import sim_serve
 
-    sim_serve(_tenant(tenant), state_dir, port, list(fault))
+    sim_serve(_tenant(tenant), state_dir, port, list(fault), list(variant))
+
+
+@app.command()
+def variants() -> None:
+    """List every unverified shape the simulator can serve in several forms (default form first)."""
+    from drill.run.demo import sim_variants
+
+    for belief_id, summary, forms in sim_variants():
+        typer.echo(f"{belief_id:32} {summary}")
+        typer.echo(f"{'':32} forms: {', '.join(forms)}")
 
 
 @app.command()

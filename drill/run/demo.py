@@ -13,7 +13,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +80,13 @@ def demo_world(
     state_dir: Path | None = None,
     *,
     fault: str | None = None,
+    variants: Sequence[str] = (),
     tenant_transform: Callable[[Any], Any] | None = None,
 ) -> Iterator[DemoWorld]:
     """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked).
+
+    `variants` are `BELIEF=FORM` choices (drill.sim.beliefs): a healthy tenant answering in another
+    plausible shape; the drill must PASS under each.
 
     `tenant_transform` reshapes the demo tenant before the server starts (the audit bench grows it to
     100,000 users with drill.sim.large_tenant.grow).
@@ -92,6 +96,7 @@ def demo_world(
     from drill.keys.vendor import vendor_root_pems
     from drill.playbook import load_playbook
     from drill.secrets import register_secret
+    from drill.sim.beliefs import apply_variant, parse_variant
     from drill.sim.faults import all_faults, apply_fault
     from drill.sim.identity.routes import configure_client_secret
     from drill.sim.server import SimServer
@@ -99,6 +104,10 @@ def demo_world(
 
     if fault is not None and fault not in all_faults():
         raise DrillUserError(f"unknown fault {fault!r}; `drill sim faults` lists them")
+    try:
+        chosen = [parse_variant(v) for v in variants]
+    except KeyError as exc:
+        raise DrillUserError(f"{exc.args[0]}; `drill sim variants` lists them") from None
     with tempfile.TemporaryDirectory(prefix="drill-demo-") as tmp:
         base = state_dir or Path(tmp)
         pin = f"{secrets.randbelow(10**6):06d}"
@@ -110,6 +119,8 @@ def demo_world(
         if tenant_transform is not None:
             tenant = tenant_transform(tenant)
         with SimServer(tenant, base / "sim") as sim:
+            for belief_id, form_name in chosen:
+                apply_variant(sim.state, belief_id, form_name)
             secret = secrets.token_urlsafe(32)
             register_secret(secret)
             configure_client_secret(sim.state, str(skeleton.observer.client_id), secret)  # type: ignore[union-attr]
@@ -144,7 +155,9 @@ def build_context(world: DemoWorld, account: str, *, headed: bool = False, quiet
     )
 
 
-def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = False) -> int:
+def run_demo(
+    *, fault: str | None, account: str, output: Path, headed: bool = False, variants: Sequence[str] = ()
+) -> int:
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
     from drill.logs import configure_logging
@@ -154,16 +167,18 @@ def run_demo(*, fault: str | None, account: str, output: Path, headed: bool = Fa
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
-    with demo_world(fault=fault) as world:
+    with demo_world(fault=fault, variants=variants) as world:
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
+        for variant in variants:
+            typer.echo(f"variant served: {variant}", err=True)
         ctx = build_context(world, account, headed=headed)
         code = demo_drill(world, ctx, writer_for(output, log_path=log_path), output)
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
 
 
-def run_demo_audit(*, fault: str | None, output: Path) -> int:
+def run_demo_audit(*, fault: str | None, output: Path, variants: Sequence[str] = ()) -> int:
     """`drill demo --audit`: the posture audit of the demo tenant (a `posture-*` fault breaks one control).
 
     BG.PROC.1 reads the PASS drills in `output`'s ledger, signed by this workstation's key: run
@@ -176,9 +191,11 @@ def run_demo_audit(*, fault: str | None, output: Path) -> int:
     from drill.run.audit import execute_audit, say_where
 
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
-    with demo_world(fault=fault) as world:
+    with demo_world(fault=fault, variants=variants) as world:
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
+        for variant in variants:
+            typer.echo(f"variant served: {variant}", err=True)
         pb = world.playbook
         run = execute_audit(
             pb,
@@ -243,10 +260,13 @@ def demo_filers(world: DemoWorld, output: Path) -> list[Any]:
 
 
 # -- `drill sim ...`: the simulator for rehearsals and alert-rule authors (commands/sim_cmds.py parses) ------
-def sim_serve(tenant: Path, state_dir: Path, port: int, faults: list[str]) -> None:
+def sim_serve(
+    tenant: Path, state_dir: Path, port: int, faults: list[str], variants: Sequence[str] = ()
+) -> None:
     """Serve the simulated tenant on 127.0.0.1 until Ctrl-C, printing what a client needs to trust it."""
     import time
 
+    from drill.sim.beliefs import apply_variant, parse_variant
     from drill.sim.faults import apply_fault
     from drill.sim.server import SimServer
     from drill.sim.tenant import TenantFixtureError
@@ -261,6 +281,11 @@ def sim_serve(tenant: Path, state_dir: Path, port: int, faults: list[str]) -> No
                 apply_fault(sim.state, name)
             except KeyError as exc:
                 raise DrillUserError(str(exc.args[0])) from exc
+        for text in variants:
+            try:
+                apply_variant(sim.state, *parse_variant(text))
+            except KeyError as exc:
+                raise DrillUserError(str(exc.args[0])) from exc
         typer.echo(f"simulated tenant {sim.state.tenant.id} at {sim.base_url}")
         typer.echo(f"trust this CA: {sim.ca_path}")
         typer.echo("chromium flags: " + " ".join(f"'{a}'" for a in sim.chromium_args))
@@ -269,6 +294,13 @@ def sim_serve(tenant: Path, state_dir: Path, port: int, faults: list[str]) -> No
                 time.sleep(1)
         except KeyboardInterrupt:
             typer.echo("stopped")
+
+
+def sim_variants() -> list[tuple[str, str, list[str]]]:
+    """(belief id, summary, forms with the default first) of every belief the simulator can vary."""
+    from drill.sim.beliefs import all_beliefs
+
+    return [(b.id, b.summary, list(b.forms)) for b in all_beliefs().values()]
 
 
 def sim_faults() -> list[tuple[str, str, str]]:

@@ -1,0 +1,97 @@
+"""Beliefs and their variants: every shape of Microsoft's we could not verify, served in each plausible form.
+
+A fault breaks a link and the drill must FAIL. A *variant* is the opposite: one plausible way a healthy
+tenant may answer where no public source settles the shape (where the alert instance keeps its condition,
+which template the alert mail uses, ...). A healthy tenant under any variant must PASS; a fault must
+still FAIL under each variant of the link it breaks.
+
+Each service declares the beliefs it can vary in a module-level `BELIEFS` list, as it declares `FAULTS`;
+this module only collects, validates and applies them. Services ask `form(state, belief_id)` at request
+time. `drill/sim/DIFFERENCES.md` holds one table row per belief (its source, or why none exists, the forms
+served and the product code that depends on it); tests/sim/test_beliefs.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drill.sim.state import SimState
+
+
+@dataclass(frozen=True)
+class Belief:
+    """One unverified shape and its plausible forms; the first form is the simulator's default."""
+
+    id: str  # e.g. "alert-instance-condition"
+    summary: str  # one line for `drill sim variants`
+    forms: Mapping[str, str]  # form name -> what the simulator serves under it (ordered; first = default)
+    # Optional start-up hook for forms that reshape the tenant rather than a response (sign-in pages).
+    apply: Callable[[SimState, str], None] | None = field(default=None, compare=False)
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.forms))
+
+
+def _modules() -> Iterable[Any]:
+    """The service modules that declare BELIEFS (imported lazily: they import this module's users)."""
+    import importlib
+
+    for name in (
+        "drill.sim.identity.routes",
+        "drill.sim.graph.router",
+        "drill.sim.loganalytics.workspace",
+        "drill.sim.loganalytics.alerts",
+        "drill.sim.arm.routes",
+        "drill.sim.mail.routes",
+    ):
+        yield importlib.import_module(name)
+
+
+def all_beliefs() -> dict[str, Belief]:
+    out: dict[str, Belief] = {}
+    for module in _modules():
+        for belief in getattr(module, "BELIEFS", []):
+            if belief.id in out:
+                raise RuntimeError(f"belief {belief.id} is declared twice")
+            if not belief.forms:
+                raise RuntimeError(f"belief {belief.id} declares no form")
+            out[belief.id] = belief
+    return dict(sorted(out.items()))
+
+
+def parse_variant(text: str) -> tuple[str, str]:
+    """`BELIEF=FORM` as typed on the command line; KeyError naming what is known when either is unknown."""
+    belief_id, sep, form_name = text.partition("=")
+    beliefs = all_beliefs()
+    if not sep or belief_id not in beliefs:
+        known = ", ".join(beliefs) or "none"
+        raise KeyError(f"variant {text!r}: write BELIEF=FORM; beliefs: {known}")
+    if form_name not in beliefs[belief_id].forms:
+        raise KeyError(f"variant {text!r}: {belief_id} has the forms {', '.join(beliefs[belief_id].forms)}")
+    return belief_id, form_name
+
+
+def apply_variant(state: SimState, belief_id: str, form_name: str) -> None:
+    """Choose one form of one belief for this simulated tenant (before or while it serves)."""
+    beliefs = all_beliefs()
+    if belief_id not in beliefs or form_name not in beliefs[belief_id].forms:
+        raise KeyError(f"unknown variant {belief_id}={form_name}; `drill sim variants` lists them")
+    variants = state.services.setdefault("variants", {})
+    variants[belief_id] = form_name
+    hook = beliefs[belief_id].apply
+    if hook is not None:
+        hook(state, form_name)
+
+
+def form(state: SimState, belief_id: str) -> str:
+    """The form of `belief_id` this tenant serves: the chosen variant, else the belief's default."""
+    chosen = state.services.get("variants", {}).get(belief_id)
+    if chosen is not None:
+        return str(chosen)
+    beliefs = all_beliefs()
+    if belief_id not in beliefs:
+        raise KeyError(f"belief {belief_id!r} is not declared by any service's BELIEFS")
+    return beliefs[belief_id].default
