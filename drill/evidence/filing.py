@@ -6,9 +6,9 @@ receipt (destination, where the copy is, the SHA-256 of manifest.json as stored 
 ledger as a signed line. A failure never changes the verdict: it is returned, printed loudly by the caller
 and recorded, and `drill file BUNDLE` retries later.
 
-Never overwrite: a destination that already holds this bundle (the same manifest) is a success, anything
-else under the same name is an error. Nothing here signs a bundle it did not write: a bundle must verify
-against the ledger and this writer's own key before it is filed.
+Never overwrite: a destination that already holds this bundle (the same files, byte for byte, none of them a
+link) is a success, anything else under the same name is an error. Nothing here signs a bundle it did not
+write: a bundle must verify against the ledger and this writer's own key before it is filed.
 
 SharePoint goes through Graph as the observer (least privilege: Sites.Selected with write on the one site).
 Every file is uploaded through an upload session (`conflictBehavior: fail`), the manifest and its signature
@@ -19,8 +19,10 @@ logs and swallows a failed fragment and carries on, which would file a hole and 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from urllib.parse import urlsplit
 
 from drill.evidence import ledger, manifest
 from drill.evidence.signing import Signer
-from drill.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
+from drill.fsutil import O_NOFOLLOW, atomic_write, fsync_dir, private_mkdir, sha256_file
 from drill.secrets import register_secret
 
 KIND_FILING = "filing"
@@ -67,7 +69,12 @@ def _bundle_files(bundle: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class FolderFiler:
-    """Copy the bundle to another folder (a mounted share), privately and atomically, then verify the copy."""
+    """Copy the bundle to another folder (a mounted share), privately and atomically, then verify the copy.
+
+    A copy is real files in real folders: a link anywhere in it (or at the target folder itself) is refused,
+    since a share holding links to the primary bundle holds no copy at all. The receipt names the copy's
+    resolved location, which is where `drill verify FILED-COPY` expects to find it.
+    """
 
     target: Path
 
@@ -75,18 +82,19 @@ class FolderFiler:
         return f"folder {self.target}"
 
     def file(self, bundle: Path, check: Callable[[Path], None]) -> Receipt:
-        destination = self.target.absolute() / bundle.name
+        target = self.target.absolute()
+        if target.is_symlink():
+            raise FilingError(
+                f"{target}: the filing folder is a symbolic link, refused; name the real folder in "
+                "evidence.filing"
+            )
+        destination = target / bundle.name
         want = sha256_file(bundle / manifest.MANIFEST)
-        if destination.exists() or destination.is_symlink():
-            stored = destination / manifest.MANIFEST
-            if destination.is_symlink() or not stored.is_file() or sha256_file(stored) != want:
-                raise FilingError(
-                    f"{destination} already exists and holds a different bundle; it is never overwritten "
-                    "(move it aside if it is not evidence)"
-                )
+        if os.path.lexists(destination):
+            _holds_the_same_bundle(bundle, destination)
             check(destination)
-            return Receipt(self.describe(), str(destination), want, already_filed=True)
-        private_mkdir(self.target)
+            return Receipt(self.describe(), str(destination.resolve()), want, already_filed=True)
+        private_mkdir(target)
         staging_root = destination.parent / f".{bundle.name}.filing-{secrets.token_hex(4)}"
         private_mkdir(staging_root, exist_ok=False)
         staging = staging_root / bundle.name  # the same folder name, so the copy verifies as itself
@@ -100,7 +108,67 @@ class FolderFiler:
             fsync_dir(destination.parent)
         finally:
             shutil.rmtree(staging_root, ignore_errors=True)
-        return Receipt(self.describe(), str(destination), sha256_file(destination / manifest.MANIFEST))
+        return Receipt(
+            self.describe(), str(destination.resolve()), sha256_file(destination / manifest.MANIFEST)
+        )
+
+
+def _holds_the_same_bundle(bundle: Path, destination: Path) -> None:
+    """ "Already filed" means: real files only, exactly the bundle's, each the same bytes; else FilingError.
+
+    A copy that is the primary folder itself (a target pointing back at the reports folder) is no copy.
+    """
+    found = _regular_files(destination)
+    if destination.resolve() == bundle.resolve():
+        raise FilingError(f"{destination} is the primary bundle itself, not a copy; file to another folder")
+    if sorted(found) != sorted(_bundle_files(bundle)) or any(
+        _read_no_follow(destination / rel) != (bundle / rel).read_bytes() for rel in found
+    ):
+        raise FilingError(
+            f"{destination} already exists and holds a different bundle; it is never overwritten "
+            "(move it aside if it is not evidence)"
+        )
+
+
+def _regular_files(folder: Path, rel: str = "") -> list[str]:
+    """Bundle-relative paths of every file under `folder`; FilingError at a link or anything but a file."""
+    here = folder / rel if rel else folder
+    try:
+        info = here.lstat()
+    except OSError as exc:
+        raise FilingError(f"{here}: cannot read it ({exc.strerror})") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise FilingError(
+            f"{here} is a symbolic link: a filed copy holds real files only, so this is not one; refused "
+            "(remove the link if it is not evidence)"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise FilingError(f"{here} is not a folder; it is never overwritten (move it aside)")
+    out: list[str] = []
+    with os.scandir(here) as entries:
+        for entry in entries:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                out += _regular_files(folder, path)
+            elif entry.is_file(follow_symlinks=False):
+                out.append(path)
+            else:  # a link (to a file or a folder), a FIFO, a device: not a copy of anything
+                kind = "a symbolic link" if entry.is_symlink() else "not a regular file"
+                raise FilingError(
+                    f"{folder / path} is {kind}: a filed copy holds real files only, so this is not one; "
+                    "refused (remove it if it is not evidence)"
+                )
+    return out
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """A file's bytes, refusing a link swapped in since the folder was listed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | O_NOFOLLOW)
+    except OSError as exc:
+        raise FilingError(f"{path}: cannot read it as a regular file ({exc.strerror}); refused") from exc
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
 
 
 @dataclass
