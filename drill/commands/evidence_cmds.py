@@ -128,10 +128,11 @@ def _receipt(copy: Path, ledger: Path, trusted: set[str] | None, destination: st
 
     digest = sha256_file(copy / "manifest.json")
     here = str(copy.resolve())
+    named = {here, str(copy.absolute())}  # receipts written before they were resolved name the path as given
     for line in receipts(ledger, copy.name):
         if line.get("manifest_sha256") != digest or (trusted is not None and not signed_by(line, trusted)):
             continue
-        if destination is None and line.get("location") != here:
+        if destination is None and line.get("location") not in named:
             continue
         if destination is not None and line.get("destination") != destination:
             continue

@@ -141,6 +141,10 @@ def test_a_copy_where_it_was_never_filed_has_no_receipt(
     assert code == 0, out
     assert "receipt:" in out
 
+    (tmp_path / "mount").symlink_to(share)  # the filed copy itself, reached another way: still receipted
+    code, out, _err = run_cli("verify", str(tmp_path / "mount" / DRILL), *pin)
+    assert code == 0, out
+
     elsewhere = tmp_path / "never-filed-here"
     elsewhere.mkdir()
     shutil.copytree(share / DRILL, elsewhere / DRILL)
