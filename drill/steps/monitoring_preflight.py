@@ -163,7 +163,7 @@ async def _rule_checks(
                  exc.reason)  # fmt: skip
     try:
         # 30 days, the longest range the alerts API offers: a stateful alert stays Fired until it resolves.
-        alerts = await _read(lambda: arm.fired_alerts(group, rule.id, time_range="30d"), left,
+        alerts = await _read(lambda: arm.fired_alerts(rule, time_range="30d"), left,
                              f"the fired alerts of {rule.id}",
                              scope, failure)  # fmt: skip
         _add(sb, checks.rule_not_fired(ref, rule, alerts, ctx.skew.tenant_time(datetime.now(UTC))))
