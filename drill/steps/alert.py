@@ -22,7 +22,14 @@ from typing import Any
 
 from drill.evidence.model import StepResult
 from drill.isotime import parse_utc, utc_z
-from drill.steps.alert_instance import InstanceSearch, check_instance, find_instance, no_instance_reason
+from drill.steps.alert_instance import (
+    InstanceSearch,
+    Listing,
+    check_instance,
+    find_instance,
+    list_instances,
+    no_instance_reason,
+)
 from drill.steps.alert_mail import judge, parse_alert_mail, window_covers
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -136,6 +143,7 @@ class _MailWait:
     rejected: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # mails waiting for their instance
     search: InstanceSearch | None = None
+    listing: Listing | None = None
 
     async def list_messages(self, flt: str) -> list[dict[str, Any]]:
         """Every page (a busy shared mailbox can hold more than 50 mails since the sign-in), up to 20."""
@@ -160,6 +168,7 @@ class _MailWait:
 
     async def probe(self) -> _Found | None:
         messages = await self.list_messages(f"receivedDateTime ge {utc_z(self.since)}")
+        self.listing = None  # ARM is listed at most once per attempt, and only for a mail worth tying
         for mail in candidates(messages, self.ctx.playbook.alert.subject_match, self.senders):
             if mail["id"] in self.rejected:
                 continue
@@ -182,11 +191,13 @@ class _MailWait:
         if not self.ctx.deployed_rules or self.ctx.arm is None:
             why = window_covers(mail["fields"], self.row_time)
             return (_Found(mail=mail), None) if why is None else (None, why)
-        search = await find_instance(self.ctx, mail["fields"].get("alert_id"), self.row_time, self.signed_in,
-                                     60.0)  # fmt: skip
+        if self.listing is None:
+            self.listing, refused = await list_instances(self.ctx, 60.0)
+            if refused:
+                return _Found(refused=refused), None
+        alert_id = mail["fields"].get("alert_id")
+        search = find_instance(self.ctx, self.listing, alert_id, self.row_time, self.signed_in)
         self.search = search
-        if search.refused:
-            return _Found(refused=search.refused), None
         if search.other_alert:
             return None, search.other_alert
         if search.found is None:

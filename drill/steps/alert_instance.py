@@ -31,7 +31,6 @@ class InstanceSearch:
 
     found: tuple[DeployedRule, FiredAlert] | None = None
     seen: list[dict[str, Any]] = field(default_factory=list)
-    refused: str | None = None  # ARM refused the listing: the check's reason
     other_alert: str | None = None  # the mail names an alert that is listed but not about this row
 
 
@@ -55,12 +54,12 @@ def _same_alert(mail_alert_id: str, alert_id: str) -> bool:
     return a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
 
 
-async def find_instance(
-    ctx: DrillContext, mail_alert_id: str | None, row_time: datetime, signed_in: datetime, budget: float
-) -> InstanceSearch:
-    """List the deployed rules' alert instances and pick the one about this row (and the mail's id)."""
-    out = InstanceSearch()
-    account_ids = {str(ctx.account.object_id).lower(), str(ctx.account.upn).lower()}
+Listing = list[tuple["DeployedRule", "FiredAlert"]]
+
+
+async def list_instances(ctx: DrillContext, budget: float) -> tuple[Listing, str | None]:
+    """Every deployed rule's alert instances (ARM), or the reason ARM refused to list them."""
+    out: Listing = []
     arm = ctx.arm
     for rule in ctx.deployed_rules.values():
 
@@ -71,18 +70,27 @@ async def find_instance(
         try:
             alerts, _errors = await call_within(listed, budget)
         except ServiceRefused as exc:
-            out.refused = f"ARM refused listing the alerts of {rule.id} (HTTP {exc.status}): {exc.message}"
-            return out
-        for alert in alerts:
-            why = matches(alert, row_time, signed_in, account_ids)
-            named = bool(mail_alert_id) and _same_alert(str(mail_alert_id), alert.id)
-            if named and why is not None:
-                out.other_alert = f"the mail names alert {alert.id}, which {why}"
-            fired = alert.fired.isoformat() if alert.fired else None
-            out.seen.append({"id": alert.id, "rule": rule.id, "condition": alert.monitor_condition,
-                             "fired": fired, "rejected": why})  # fmt: skip
-            if why is None and (not mail_alert_id or named) and out.found is None:
-                out.found = (rule, alert)
+            return [], f"ARM refused listing the alerts of {rule.id} (HTTP {exc.status}): {exc.message}"
+        out.extend((rule, alert) for alert in alerts)
+    return out, None
+
+
+def find_instance(
+    ctx: DrillContext, listing: Listing, mail_alert_id: str | None, row_time: datetime, signed_in: datetime
+) -> InstanceSearch:
+    """The listed instance about this row (and the mail's alert id, when it shows one)."""
+    out = InstanceSearch()
+    account_ids = {str(ctx.account.object_id).lower(), str(ctx.account.upn).lower()}
+    for rule, alert in listing:
+        why = matches(alert, row_time, signed_in, account_ids)
+        named = bool(mail_alert_id) and _same_alert(str(mail_alert_id), alert.id)
+        if named and why is not None:
+            out.other_alert = f"the mail names alert {alert.id}, which {why}"
+        fired = alert.fired.isoformat() if alert.fired else None
+        out.seen.append({"id": alert.id, "rule": rule.id, "condition": alert.monitor_condition,
+                         "fired": fired, "rejected": why})  # fmt: skip
+        if why is None and (not mail_alert_id or named) and out.found is None:
+            out.found = (rule, alert)
     return out
 
 
