@@ -118,3 +118,20 @@ def test_the_instance_list_is_filtered_by_the_workspaces_group_not_the_rules(
     old = list(arm.alerts.alerts.get_all(target_resource_group="rg-monitoring", alert_rule=rule.id,
                                          include_context=True, time_range="1d"))  # fmt: skip
     assert old == []
+
+
+def test_listing_by_the_workspaces_group_needs_a_role_there(sim: SimServer, observer_secret: str) -> None:
+    """Under split the observer reads the rules in rg-monitoring; without a role on rg-logs the list of the
+    workspace's alerts is refused (403), which is why preflight names the workspace's group to grant."""
+    from azure.core.exceptions import HttpResponseError
+
+    apply_variant(sim.state, "monitoring-resource-groups", "split")
+    app = sim.state.tenant.application("6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02")
+    assert app is not None
+    app["armRoles"] = [g for g in app["armRoles"] if not g["scope"].lower().endswith("/rg-logs")]
+    arm = _reader(sim, observer_secret)
+    rule = arm.rule("rg-monitoring", RULE)
+    assert rule is not None
+    with pytest.raises(HttpResponseError) as refused:
+        arm.fired_alerts(rule)
+    assert refused.value.status_code == 403
