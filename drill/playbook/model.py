@@ -169,8 +169,15 @@ _RESERVED_SCOPES = {"openid", "profile", "offline_access"}
 class DrillApp(StrictModel):
     client_id: uuid.UUID = GRAPH_CLI_APP_ID
     redirect_uri: Annotated[str, AfterValidator(check_redirect_uri)] = "http://localhost"
+    # What the default features (the drill, the admin task, session revocation) need: the permissions
+    # registry's delegated scopes for them (tests/unit/playbook/test_contradictions.py keeps the two equal).
     scopes: Annotated[list[Text], Field(min_length=1)] = Field(
-        default_factory=lambda: ["User.Read", "RoleManagement.Read.Directory"]
+        default_factory=lambda: [
+            "User.Read",
+            "RoleManagement.Read.Directory",
+            "Group.ReadWrite.All",
+            "User.RevokeSessions.All",
+        ]
     )
 
     @field_validator("scopes")
