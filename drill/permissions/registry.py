@@ -59,7 +59,7 @@ _DRILL_APP = (
         satisfied_by=("User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"),
     ),
     Grant(
-        id="drill-app-role-management-read-directory",
+        id="drill-app-rolemanagement-read-directory",
         identity=Identity.DRILL_APP, kind=Kind.DELEGATED, permission="RoleManagement.Read.Directory",
         resource="Microsoft Graph", scope=SCOPE_TENANT,
         why="the GA proof reads the account's active and eligible Global Administrator assignments (PIM "
@@ -108,6 +108,18 @@ _DIRECTORY_READS = (
        "administrativeunit-get"),
     _c(GRAPH, "GET", "/directory/administrativeUnits/{id}/members", [F.AUDIT], "AdministrativeUnit.Read.All",
        "administrativeunit-list-members"),
+)  # fmt: skip
+
+# The self-check (preflight, audit, schedule) reads what is granted before anything else runs.
+_GRANT_READS = (
+    _c(GRAPH, "GET", "/servicePrincipals(appId='{app_id}')", list(Feature), "Application.Read.All",
+       "serviceprincipal-get"),
+    _c(GRAPH, "GET", "/servicePrincipals/{id}/oauth2PermissionGrants", list(Feature), "Directory.Read.All",
+       "serviceprincipal-list-oauth2permissiongrants"),
+    _c(GRAPH, "GET", "/servicePrincipals/{id}/appRoleAssignments", list(Feature), "Application.Read.All",
+       "serviceprincipal-list-approleassignments"),
+    _c(GRAPH, "GET", "/servicePrincipals/{id}/appRoleAssignedTo", list(Feature), "Application.Read.All",
+       "serviceprincipal-list-approleassignedto"),
 )  # fmt: skip
 
 _ROLE_READS_OBSERVER = (
@@ -171,15 +183,15 @@ _OBSERVER_GRAPH = (
         id="observer-directory-read-all",
         identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="Directory.Read.All",
         resource="Microsoft Graph", scope=SCOPE_TENANT,
-        why="the audit reads the accounts, their group, their administrative units and every membership "
-        "(transitiveMemberOf returns units and roles in full only with Directory.Read.All); the keyless "
-        "check reads the accounts",
-        source=DOCS + "user-list-transitivememberof",
-        calls=_DIRECTORY_READS,
+        why="the permission self-check reads the apps' delegated grants (Directory.Read.All is the least "
+        "privileged permission for oauth2PermissionGrants); the audit reads the accounts, their group, their "
+        "administrative units and every membership; the keyless check reads the accounts",
+        source=DOCS + "serviceprincipal-list-oauth2permissiongrants",
+        calls=(*_GRANT_READS, *_DIRECTORY_READS),
         satisfied_by=("Directory.ReadWrite.All",),
     ),
     Grant(
-        id="observer-role-management-read-directory",
+        id="observer-rolemanagement-read-directory",
         identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="RoleManagement.Read.Directory",
         resource="Microsoft Graph", scope=SCOPE_TENANT,
         why="the audit and the keyless check read who holds Global Administrator (PIM instances, or role "
@@ -295,7 +307,7 @@ _OBSERVER_AZURE = (
         satisfied_by=("Reader", "Monitoring Contributor", "Contributor", "Owner"),
     ),
     Grant(
-        id="observer-aadiam-diagnostic-settings-reader",
+        id="observer-security-reader",
         identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Security Reader",
         resource="Azure Resource Manager", scope=SCOPE_AADIAM,
         why="the preflight and the audit read Entra ID's diagnostic settings (the logs' route to the "

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, errors, ids, rbac, resources, sentinel
+from drill.sim.hits import record as record_hit
 from drill.sim.state import Fault, SimState, token_service
 from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
 
@@ -108,6 +109,7 @@ def install(state: SimState) -> list[BaseRoute]:
             claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
         except TokenError as exc:
             return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
+        record_hit(state, "arm", request.method, request.url.path, claims)
         version = request.query_params.get("api-version")
         if not version:
             return errors.missing_api_version()

@@ -43,7 +43,10 @@ def test_required_follows_the_features() -> None:
     assert "observer-mail-send" not in drill_only
     assert "observer-mail-read" in drill_only
     assert "drill-app-group-readwrite-all" in {g.id for g in required([Feature.ADMIN_TASK])}
-    assert {g.id for g in required([Feature.FILING])} == {"observer-sites-selected"}
+    assert {g.id for g in required([Feature.FILING])} == {
+        "observer-sites-selected",
+        "observer-directory-read-all",
+    }
     assert delegated_scopes([Feature.DRILL, Feature.REVOKE]) == [
         "User.Read",
         "RoleManagement.Read.Directory",
@@ -59,3 +62,11 @@ def test_a_request_maps_to_its_declaration() -> None:
     assert [g.id for g, _ in calls_matching(Service.SHAREPOINT, "PUT", put, Identity.OBSERVER)] == [
         "observer-sites-selected"
     ]
+
+
+def test_ids_follow_the_simulators_fault_names() -> None:
+    """`grant-missing-<identity>-<permission>`: the simulator names its faults from its fixture alike."""
+    import re
+
+    for g in REGISTRY:
+        assert g.id == f"{g.identity.value}-" + re.sub(r"[^a-z0-9]+", "-", g.permission.lower()).strip("-")
