@@ -186,13 +186,16 @@ EXPECTED_STEP: dict[str, str | None] = {
     "arm-observer-no-read": "preflight",
     "arm-throttled": None,
     "action-group-receiver-disabled": "preflight",
-    # issue 23: the drill app's own setup ends the sign-in at once, naming Microsoft's code and the fix
+    # issue 23: the drill app's own setup. Preflight reads its service principal, grants and assignment
+    # before the key is touched; what Graph cannot show (a redirect URI, the public-client setting) ends the
+    # sign-in at once, naming Microsoft's code and the fix (tests/e2e/test_signin_setup.py: the same faults
+    # with preflight skipped).
     "drill-app-redirect-uri-missing": "signin",
-    "drill-app-unknown": "signin",
     "drill-app-not-public": "signin",
-    "drill-app-assignment-required": "signin",
-    "drill-app-unconsented": "signin",
-    "drill-app-admin-consent-required": "signin",
+    "drill-app-unknown": "preflight",
+    "drill-app-assignment-required": "preflight",
+    "drill-app-unconsented": "preflight",
+    "drill-app-admin-consent-required": "preflight",
 }
 
 # The reason must say what to fix: words each issue-12 FAIL's reason has to carry.
@@ -212,11 +215,11 @@ REASON_SAYS: dict[str, str] = {
     "action-group-no-mailbox": "no email receiver for soc-alerts@contoso.test",
     "action-group-receiver-disabled": "is not enabled",
     "drill-app-redirect-uri-missing": "register the redirect URI",
-    "drill-app-unknown": "is not registered in tenant",
+    "drill-app-unknown": "has no service principal in the tenant",
     "drill-app-not-public": "'Allow public client flows' to Yes",
-    "drill-app-assignment-required": "Users and groups > Add user/group",
-    "drill-app-unconsented": "Grant admin consent for <tenant>",
-    "drill-app-admin-consent-required": "may not consent itself",
+    "drill-app-assignment-required": "the app requires assignment and the account is not assigned",
+    "drill-app-unconsented": "the app has no consent",
+    "drill-app-admin-consent-required": "the app has no consent",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
 # at 120x where the simulated story takes many minutes (late ingestion, an alert resolving), at 30x with a

@@ -1,7 +1,9 @@
 """Faults in the drill app's own setup: each ends the sign-in with the AADSTS code Entra gives for it.
 
 The drill app is the tenant's public client (the demo fixture has one). Where each failure shows (error
-page, consent prompt, token endpoint) is in PAGES.md, "Setup failures".
+page, consent prompt, token endpoint) is in PAGES.md, "Setup failures". The unconsented app
+(`drill-app-unconsented`, which shows the consent prompt) is drill/sim/grant_faults.py's, beside the other
+withheld grants.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _assignment_required(state: SimState) -> None:
 
 def _unconsented(state: SimState) -> None:
     for app in drill_apps(state):
-        app["delegatedScopes"] = []
+        app["delegatedScopes"] = []  # as drill-app-unconsented (grant_faults.py) does
 
 
 def _admin_consent_required(state: SimState) -> None:
@@ -77,12 +79,6 @@ FAULTS: list[Fault] = [
         "sign-in",
         "the drill app requires assignment and the break-glass accounts are not assigned (AADSTS50105)",
         _assignment_required,
-    ),
-    Fault(
-        "drill-app-unconsented",
-        "sign-in",
-        "the drill app's delegated permissions were never consented: Entra shows 'Permissions requested'",
-        _unconsented,
     ),
     Fault(
         "drill-app-admin-consent-required",
