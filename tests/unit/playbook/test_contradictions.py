@@ -111,3 +111,20 @@ def test_the_example_contradicts_nothing_and_only_its_placeholders_are_warned() 
     assert lines
     assert all("template placeholder" in line for line in lines), lines
     assert "tenant.id: aa000000-0000-4000-8000-000000000001" in err
+
+
+def test_default_scopes_short_of_a_need_are_named_as_the_defaults(tmp_path: Path) -> None:
+    """Were a default feature to need a scope the defaults lack, the check says so at drill_app (or the
+    top of the file), naming the defaults: the requirement table is the registry's, injected here."""
+    from drill.playbook.contradictions import Need, Needs, contradictions
+
+    path = write_filled(tmp_path, edit(drop={24, 25}) + MONITORING_SECTION)
+    wanted = Needs(delegated={"Directory.Read.All": Need("a new feature (x.y: true)", ("x", "y"))})
+    found = contradictions(load_playbook(path), lambda _pb: wanted)
+    errors = [str(c) for c in found if c.severity == "error"]
+    assert errors == [
+        f"error: {path}:1:1: the default drill_app.scopes (drill_app.scopes is not given) lacks "
+        "Directory.Read.All, which a new feature (x.y: true) needs; add Directory.Read.All to "
+        "drill_app.scopes and grant admin consent for it to the drill app (docs/PERMISSIONS.md), or set "
+        "x.y: false"
+    ]
