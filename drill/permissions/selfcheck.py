@@ -231,3 +231,17 @@ class _Judge:
 
 def identities(check: SelfCheck) -> set[Identity]:
     return {v.grant.identity for v in check.verdicts if not v.present}
+
+
+def missing_permissions(
+    playbook: Playbook, cloud: Cloud, observer: TokenCredential, features: frozenset[Feature]
+) -> list[str]:
+    """The one-line findings of the self-check (empty: every grant present), for `drill audit` and the
+    scheduler; a self-check that cannot run is itself one finding."""
+    try:
+        result = asyncio.run(check_grants(playbook, cloud, observer, features))
+    except Exception as exc:  # noqa: BLE001 - fail closed, with the reason
+        return [f"the permission self-check could not run: {type(exc).__name__}: {str(exc)[:300]}"]
+    if result.ok:
+        return []
+    return result.lines or ["a grant could not be judged: " + ", ".join(g.id for g in result.missing())]
