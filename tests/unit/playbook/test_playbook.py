@@ -67,7 +67,12 @@ def test_defaults(tmp_path: Path) -> None:
     assert pb.accounts[0].pin_retry_guard == 3
     assert pb.drill_app.client_id == GRAPH_CLI_APP_ID
     assert pb.drill_app.redirect_uri == "http://localhost"
-    assert pb.drill_app.scopes == ["User.Read", "RoleManagement.Read.Directory"]
+    assert pb.drill_app.scopes == [
+        "User.Read",
+        "RoleManagement.Read.Directory",
+        "Group.ReadWrite.All",
+        "User.RevokeSessions.All",
+    ]
     assert (pb.schedule.cycle_days, pb.schedule.reminder_lead_days, pb.schedule.ga_ceiling) == (
         180,
         [30, 7, 1],
