@@ -95,7 +95,6 @@ _DRILL_APP = (
 _MAIL_READS = (
     _c(MAIL, "GET", "/users/{mailbox}/messages", [F.DRILL, F.KEYLESS], "Mail.ReadBasic.All",
        "user-list-messages"),
-    _c(MAIL, "GET", "/users/{mailbox}/messages/{id}", [F.DRILL], "Mail.ReadBasic.All", "message-get"),
 )  # fmt: skip
 
 _DIRECTORY_READS = (
@@ -268,8 +267,6 @@ _OBSERVER_GRAPH = (
 
 _ARM_MONITORING = (
     _c(ARM, "GET", _RG + "Microsoft.Insights/scheduledQueryRules/{name}", [F.DRILL, F.AUDIT],
-       "Monitoring Reader", "https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security"),
-    _c(ARM, "GET", _RG + "Microsoft.Insights/scheduledQueryRules", [F.AUDIT],
        "Monitoring Reader", "https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security"),
     _c(ARM, "GET", _RG + "Microsoft.Insights/actionGroups/{name}", [F.DRILL, F.AUDIT],
        "Monitoring Reader", "https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security"),

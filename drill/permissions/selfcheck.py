@@ -170,6 +170,12 @@ class _Judge:
         return self.granted.token_roles, "the observer's token roles"
 
     async def _application(self, g: Grant) -> Verdict:
+        if self.pb.observer.kind == "azure-cli":
+            return self._missing(
+                g,
+                "an azure-cli observer is a user and cannot hold application permissions: use a certificate, "
+                "client secret, managed identity or workload identity observer app",
+            )
         roles, source = self._app_roles()
         held = sorted(r for r in roles if g.accepts(r))
         if g.exchange_role:
@@ -206,7 +212,7 @@ class _Judge:
 
     def _azure(self, g: Grant) -> Verdict:
         mon = self.pb.monitoring
-        if g.resource and g.permission and g.scope == SCOPE_AADIAM and mon is not None:
+        if g.scope == SCOPE_AADIAM and mon is not None:
             found = aadiam_readable(self.observer, self.cloud, str(mon.subscription_id))
             return self._arm_verdict(g, found, "read Entra ID's diagnostic settings")
         if g.scope == SCOPE_RESOURCE_GROUP and mon is not None:
@@ -231,3 +237,17 @@ class _Judge:
 
 def identities(check: SelfCheck) -> set[Identity]:
     return {v.grant.identity for v in check.verdicts if not v.present}
+
+
+def missing_permissions(
+    playbook: Playbook, cloud: Cloud, observer: TokenCredential, features: frozenset[Feature]
+) -> list[str]:
+    """The one-line findings of the self-check (empty: every grant present), for `drill audit` and the
+    scheduler; a self-check that cannot run is itself one finding."""
+    try:
+        result = asyncio.run(check_grants(playbook, cloud, observer, features))
+    except Exception as exc:  # noqa: BLE001 - fail closed, with the reason
+        return [f"the permission self-check could not run: {type(exc).__name__}: {str(exc)[:300]}"]
+    if result.ok:
+        return []
+    return result.lines or ["a grant could not be judged: " + ", ".join(g.id for g in result.missing())]

@@ -251,10 +251,17 @@ RUN_ELSEWHERE = dict.fromkeys(ADMIN_FAULTS, "tests/e2e/test_admin_task.py")
 def _faults() -> list[str]:
     """The drill's faults. `posture-*` faults are posture-audit variants (a design control broken); each is
     judged by the audit in tests/e2e/test_audit.py, where the ones a drill would also notice are named by
-    the drill fault of the same link (diag-no-auditlogs, alert-rule-disabled, ...)."""
+    the drill fault of the same link (diag-no-auditlogs, alert-rule-disabled, ...). Grant faults: `_grant`."""
     from drill.sim.faults import all_faults
 
-    return sorted(name for name in all_faults() if not name.startswith("posture-"))
+    return sorted(name for name in all_faults() if not name.startswith("posture-") and not _grant(name))
+
+
+def _grant(name: str) -> bool:
+    """A withheld grant (`grant-missing-*`, `drill-app-unconsented`) fails preflight before any key is used:
+    each is run, preflight only, in tests/e2e/test_permission_preflight.py (a whole drill per grant would
+    only cost time; the audit's grants do not stop a drill at all)."""
+    return name.startswith("grant-missing-") or name == "drill-app-unconsented"
 
 
 def test_every_simulator_fault_has_an_expectation() -> None:
