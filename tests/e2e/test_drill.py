@@ -189,12 +189,11 @@ EXPECTED_STEP: dict[str, str | None] = {
     # issue 23: the drill app's own setup. Preflight reads its service principal, grants and assignment
     # before the key is touched; what Graph cannot show (a redirect URI, the public-client setting) ends the
     # sign-in at once, naming Microsoft's code and the fix (tests/e2e/test_signin_setup.py: the same faults
-    # with preflight skipped).
+    # with preflight skipped). drill-app-unconsented is a withheld grant: see `_grant` below.
     "drill-app-redirect-uri-missing": "signin",
     "drill-app-not-public": "signin",
     "drill-app-unknown": "preflight",
     "drill-app-assignment-required": "preflight",
-    "drill-app-unconsented": "preflight",
     "drill-app-admin-consent-required": "preflight",
 }
 
@@ -218,7 +217,6 @@ REASON_SAYS: dict[str, str] = {
     "drill-app-unknown": "has no service principal in the tenant",
     "drill-app-not-public": "'Allow public client flows' to Yes",
     "drill-app-assignment-required": "the app requires assignment and the account is not assigned",
-    "drill-app-unconsented": "the app has no consent",
     "drill-app-admin-consent-required": "the app has no consent",
 }
 # Runs that need other timings than the matrix's default: (wait_scale, SLAs). Waits after the sign-in run
