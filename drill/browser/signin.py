@@ -28,6 +28,7 @@ import structlog
 
 from drill.browser.recording import Recorder, Save, as_recorder, bare, redact_note
 from drill.browser.redirect_trap import RedirectTrap
+from drill.browser.setup_errors import ADMIN_APPROVAL_PAGE, CONSENT_PAGE, AppRequest, setup_fix
 from drill.browser.ui_profile import INTERSTITIALS, PAGES, UiProfile, aadsts_meaning
 
 log = structlog.get_logger("drill.browser.signin")
@@ -144,6 +145,7 @@ class SignInOutcome:
     interstitial: str | None = None
     page: str | None = None  # the page (pgid or kind) the sign-in ended on, when it failed
     config_summary: dict[str, Any] = field(default_factory=dict)  # redacted $Config of that page
+    fix: str | None = None  # a setup failure's fix (the drill app's registration, consent, assignment)
     duration_s: float = 0.0
     notes: list[dict[str, Any]] = field(default_factory=list)  # console/network notes, already redacted
 
@@ -160,6 +162,7 @@ class SignInOutcome:
             "error_meaning": self.error_meaning,
             "correlation_id": self.correlation_id,
             "interstitial": self.interstitial,
+            "fix": self.fix,
             "notes": self.notes,
         }
 
@@ -230,6 +233,11 @@ def classify(state: dict[str, Any]) -> str:
         return str(pgid)
     if pgid == "ConvergedError" or (state.get("hasConfig") and harmful_codes(state)):
         return "error"
+    # The consent pages' pgids are not known (PAGES.md): their titles, which Microsoft documents, name them.
+    if pgid not in PAGES:
+        for text_kind in (CONSENT_PAGE, ADMIN_APPROVAL_PAGE):
+            if text_kind in texts:
+                return text_kind
     if pgid:
         return "unknown"
     # No pgid: wording only for the pages whose pgid the reference knows (a fallback, logged as such).
@@ -310,6 +318,7 @@ class _Driver:
         self.acted: set[tuple[str, int]] = set()
         self.provisional: set[int] = set()  # ids of entries only the document report made (no view yet)
         self.page: Any = None
+        self.request = AppRequest()
 
     def done(self, ok: bool, reason: str) -> SignInOutcome:
         self.outcome.ok, self.outcome.reason = ok, reason
@@ -331,7 +340,9 @@ class _Driver:
         where = f" at {bare(str(state.get('url') or ''))}"
         tail = f" (AADSTS{code}: {out.error_meaning})" if code else ""
         corr = f"; correlation id {out.correlation_id}" if out.correlation_id else ""
-        return self.done(False, f"{reason}{tail}{where}{corr}")
+        out.fix = setup_fix(kind if kind in (CONSENT_PAGE, ADMIN_APPROVAL_PAGE) else code, self.request)
+        fix = f"; fix: {out.fix}" if out.fix else ""
+        return self.done(False, f"{reason}{tail}{fix}{where}{corr}")
 
     def document_seen(self, source: dict[str, Any], info: dict[str, Any]) -> None:
         """A top-level document was parsed: into the sequence now (a page that moves on by itself is
@@ -385,6 +396,7 @@ class _Driver:
         from playwright.async_api import Error as PlaywrightError
 
         self.page = self.context.pages[0] if self.context.pages else await self.context.new_page()
+        self.request = AppRequest.from_authorize_url(authorize_url)
 
         def navigated(frame: Any) -> None:
             if frame == self.page.main_frame:
@@ -442,8 +454,10 @@ class _Driver:
             if m:
                 self.outcome.error_code = int(m.group(1))
                 self.outcome.error_meaning = aadsts_meaning(self.outcome.error_code)
+            self.outcome.fix = setup_fix(self.outcome.error_code, self.request)
+            fix = f"; fix: {self.outcome.fix}" if self.outcome.fix else ""
             error = redact_note(query["error"][0])
-            return self.done(False, f"the identity platform returned {error}: {redact_note(desc)[:300]}")
+            return self.done(False, f"the identity platform returned {error}: {redact_note(desc)[:300]}{fix}")
         return self.done(True, "redirected back to the drill app with an authorization code")
 
     async def step(
@@ -461,6 +475,17 @@ class _Driver:
             said = redact_note(str(state.get("inlineError") or ""))[:200]
             return self.fail(
                 state, kind, f"Entra refused the sign-in on {PAGES['ConvergedSignIn'][0]}: {said}"
+            )
+        if kind == CONSENT_PAGE:
+            return self.fail(
+                state,
+                kind,
+                "Entra shows the consent prompt 'Permissions requested': the drill app's delegated "
+                "permissions are not consented in this tenant",
+            )
+        if kind == ADMIN_APPROVAL_PAGE:
+            return self.fail(
+                state, kind, "Entra shows 'Need admin approval': the drill app's permissions need consent"
             )
         if kind == "no_fido":
             return self.fail(

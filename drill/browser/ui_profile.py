@@ -39,6 +39,8 @@ DEFAULT_TEXTS: dict[str, str] = {
     "proof_up": "More information required",
     "cmsi": "Are you trying to sign in to",
     "account_picker": "Pick an account",
+    "consent": "Permissions requested",  # the consent prompt's title (Microsoft's consent-experience page)
+    "admin_approval": "Need admin approval",  # shown instead when the user may not consent (AADSTS90094)
 }
 TEXT_PREFIX = "text."
 

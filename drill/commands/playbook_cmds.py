@@ -23,7 +23,9 @@ def check(
 
     from ruamel.yaml import YAML
 
+    from drill.permissions.needs import playbook_needs
     from drill.playbook import load_playbook, playbook_warnings
+    from drill.playbook.contradictions import contradictions
     from drill.playbook.load import PlaybookError
 
     try:
@@ -32,6 +34,12 @@ def check(
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
         raise typer.Exit(exc.exit_code) from None
+    found = contradictions(pb, playbook_needs)  # settings that cannot work together (issue 23)
+    errors = [c for c in found if c.severity == "error"]
+    if errors:  # the warnings come once the errors are fixed
+        for item in errors:
+            typer.echo(str(item), err=True)
+        raise typer.Exit(2)
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the model's order: it reads like the example
@@ -39,9 +47,12 @@ def check(
     yaml.dump(pb.model_dump(mode="json"), buf)
     typer.echo(f"# {file}: valid")
     typer.echo(buf.getvalue().rstrip())
-    warnings = playbook_warnings(pb)
-    for warning in warnings:
+    advice = playbook_warnings(pb)
+    for warning in advice:  # first: the untrusted-endpoints warning must lead
         typer.echo(f"warning: {warning}", err=True)
+    for item in found:
+        typer.echo(str(item), err=True)
+    warnings = [*advice, *found]
     if strict and warnings:
         raise typer.Exit(1)
 

@@ -161,8 +161,8 @@ def import_maester(path: Path | str) -> str:
             "    authorised_people: [<who may use it>]",
         ]
     lines += [
-        "observer:",
-        "  kind: azure-cli",
+        "observer:  # reads the alert mail: needs Mail.Read, which azure-cli cannot hold",
+        "  kind: managed-identity  # or certificate with client_id and certificate_path",
         "log_analytics:",
         "  workspace_id: <workspace-id>",
         "  alert_query_file: queries/breakglass-alert.kql",

@@ -164,14 +164,20 @@ class Account(StrictModel):
 
 # --- the drill's own sign-in --------------------------------------------------------------------------------
 _RESERVED_SCOPES = {"openid", "profile", "offline_access"}
+# What the default features (admin task on, sessions revoked) need; tests/unit/permissions/test_templates.py
+# keeps it equal to the permissions registry's answer (this layer sits below the registry).
+DEFAULT_SCOPES = (
+    "User.Read",
+    "RoleManagement.Read.Directory",
+    "Group.ReadWrite.All",
+    "User.RevokeSessions.All",
+)
 
 
 class DrillApp(StrictModel):
     client_id: uuid.UUID = GRAPH_CLI_APP_ID
     redirect_uri: Annotated[str, AfterValidator(check_redirect_uri)] = "http://localhost"
-    scopes: Annotated[list[Text], Field(min_length=1)] = Field(
-        default_factory=lambda: ["User.Read", "RoleManagement.Read.Directory"]
-    )
+    scopes: Annotated[list[Text], Field(min_length=1)] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
 
     @field_validator("scopes")
     @classmethod

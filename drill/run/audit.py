@@ -101,6 +101,8 @@ def run_audit_command(
     cloud = cloud_for(pb)
     signer = Signer.load(key_path=pb.signing_key_path())
     try:
+        if not permissions_granted(pb, observer_credential(pb, cloud), cloud):
+            return 1
         run = execute_audit(
             pb,
             default_readers(observer_credential(pb, cloud), cloud),
@@ -114,6 +116,20 @@ def run_audit_command(
         forget_secrets()
     say_where(run)
     return run.exit_code
+
+
+def permissions_granted(playbook: Playbook, credential: Any, cloud: Any) -> bool:
+    """The self-check before the audit reads anything: a missing grant is one finding naming it (and the
+    audit does not run), not a wall of ERRORs from every check whose facts it hides."""
+    from drill.permissions import Feature
+    from drill.permissions.selfcheck import missing_permissions
+
+    lines = missing_permissions(playbook, cloud, credential, frozenset({Feature.AUDIT}))
+    for line in lines:
+        _echo(f"MISSING PERMISSION  {line}")
+    if lines:
+        _echo(f"audit not run: {len(lines)} missing permission(s); grant them and run `drill audit` again")
+    return not lines
 
 
 def say_where(run: AuditRun) -> None:

@@ -89,6 +89,9 @@ class ScheduleRuntime:
     # When set, the daily job runs the whole audit in place of the narrower keyless check.
     audit_readers_for: Callable[[Playbook], list[FactReader]] | None = None
     audit_pdf: PdfRenderer | None = None
+    # The permission self-check for a playbook's scheduler features: one line per missing grant.
+    permissions_for: Callable[[Playbook], list[str]] | None = None
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # tenant -> missing grants, last check
     sent: SentStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -212,6 +215,8 @@ class ScheduleRuntime:
         ):
             return None
         signer = target.signer or self.signer
+        if self.permissions_missing(tenant_id):
+            return None
         try:
             readers = self.audit_readers_for(target.playbook)
         except Exception as exc:  # noqa: BLE001 - no observer is itself the drift to record
@@ -247,6 +252,29 @@ class ScheduleRuntime:
             )
             self._deliver(target, notice, f"{tenant_id}/audit", day.toordinal(), self.clock())
         return run
+
+    def permissions_missing(self, tenant_id: str) -> list[str]:
+        """Run the self-check; each missing grant is one line of one notice (once a day), and the job that
+        needs it does not run (its errors would only repeat the missing grant, check by check)."""
+        target = self.target(tenant_id)
+        if target is None or self.permissions_for is None:
+            return []
+        lines = self.permissions_for(target.playbook)
+        self.blocked[tenant_id] = lines
+        if lines:
+            now = self.clock()
+            day = now.date()
+            log.error("schedule.permissions_missing", tenant_id=tenant_id, missing=len(lines))
+            notice = Notice(
+                f"{tenant_id}/permissions/{day.isoformat()}",
+                "critical",
+                f"{SUBJECT_PREFIX} Missing permission: {len(lines)} grant(s) the scheduler needs",
+                "\n".join(f"- {line}" for line in lines)
+                + "\nThe daily audit did not run. `drill preflight PLAYBOOK` shows the same lines.",
+                facts={"missing": lines},
+            )
+            self._deliver(target, notice, f"{tenant_id}/permissions", day.toordinal(), now)
+        return lines
 
     # --- the unplanned-use watch --------------------------------------------------------------------
     def watch_unplanned(self, tenant_id: str) -> list[Notice]:

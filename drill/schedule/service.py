@@ -75,6 +75,16 @@ def build_runtime(
         cloud = cloud_for(pb)
         return default_readers(observer_credential(pb, cloud), cloud)
 
+    def permissions_for(pb: Playbook) -> list[str]:
+        from drill.permissions import Feature, features_of
+        from drill.permissions.selfcheck import missing_permissions
+
+        cloud = cloud_for(pb)
+        features = features_of(pb, drill=False, scheduler=True)
+        if not mail:
+            features -= {Feature.SCHEDULER_MAIL}
+        return missing_permissions(pb, cloud, observer_credential(pb, cloud), features)
+
     from drill.evidence.pdf import render_pdf
 
     return ScheduleRuntime(
@@ -84,6 +94,7 @@ def build_runtime(
         activity_for=probes_for,
         audit_readers_for=audit_readers_for,
         audit_pdf=render_pdf,
+        permissions_for=permissions_for,
     )
 
 
@@ -96,6 +107,7 @@ def serve(runtime: ScheduleRuntime, *, once: bool = False) -> int:
             if runtime.audit_readers_for is not None:
                 run = runtime.run_audit(target.tenant_id)
                 failed = failed or (run is not None and run.exit_code != 0)
+                failed = failed or bool(runtime.blocked.get(target.tenant_id))
             else:
                 result = runtime.run_keyless(target.tenant_id)
                 failed = failed or (result is not None and not result.ok)

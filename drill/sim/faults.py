@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from drill.sim import grant_faults
 from drill.sim.arm import posture_faults as arm_posture
 from drill.sim.arm import routes as arm
 from drill.sim.graph import router as graph
@@ -42,7 +43,7 @@ FAULTS = [
 
 def all_faults() -> dict[str, Fault]:
     out: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
-    for module in (identity, graph, loganalytics, alerts, arm, arm_posture):
+    for module in (identity, graph, loganalytics, alerts, arm, arm_posture, grant_faults):
         for fault in getattr(module, "FAULTS", []):
             if fault.name in out:
                 raise RuntimeError(f"fault {fault.name} is defined twice")

@@ -17,6 +17,7 @@ from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
 from drill.steps.monitoring_preflight import check_monitoring
+from drill.steps.permissions_preflight import check_permissions
 from drill.steps.skew import FINDING_S, hook_for
 from drill.steps.waiting import REFUSED, ServiceRefused, call_within, classify
 
@@ -235,6 +236,7 @@ async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
         )
     except Exception as exc:  # noqa: BLE001
         sb.check("endpoints", "Identity platform answers", False, _failure(exc))
+    await check_permissions(ctx, sb)
     await check_observer(ctx, sb, deadline)
     record_skew(ctx, sb)
     await check_monitoring(ctx, sb, deadline.left, _failure)

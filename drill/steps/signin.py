@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -47,6 +48,16 @@ def token_claims(jwt: str) -> dict[str, Any]:
     except (IndexError, ValueError):
         return {}
     return {k: data[k] for k in CLAIMS if k in data}
+
+
+def _exchange_refused(exc: Exception, authorize_url: str) -> str:
+    """The token endpoint's refusal, with the administrator's fix when it is the drill app's setup."""
+    from drill.browser.setup_errors import AppRequest, setup_fix
+
+    code = getattr(exc, "code", "")
+    found = re.search(r"AADSTS(\d{5,7})", str(exc))
+    fix = setup_fix(int(found.group(1)), AppRequest.from_authorize_url(authorize_url)) if found else None
+    return f"code exchange refused: {exc} ({code})" + (f"; fix: {fix}" if fix else "")
 
 
 async def run(ctx: DrillContext) -> StepResult:
@@ -113,7 +124,7 @@ async def run(ctx: DrillContext) -> StepResult:
     try:
         tokens = flow.complete(outcome.redirect_url)
     except AuthError as exc:
-        sb.check("signed_in", "Sign-in with the passkey", False, f"code exchange refused: {exc} ({exc.code})")
+        sb.check("signed_in", "Sign-in with the passkey", False, _exchange_refused(exc, flow.authorize_url))
         return sb.finish()
     finally:
         outcome.redirect_url = None  # the code is spent or useless: drop it now

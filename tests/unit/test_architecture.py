@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("drill.evidence",),
     ("drill.browser",),
     ("drill.keys",),
-    ("drill.auth", "drill.clients", "drill.clouds", "drill.monitoring"),
+    ("drill.auth", "drill.clients", "drill.clouds", "drill.monitoring", "drill.permissions"),
     ("drill.playbook",),
     ("drill.logs", "drill.progress"),
     ("drill.secrets", "drill.errors", "drill.isotime", "drill.fsutil"),

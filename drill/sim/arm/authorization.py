@@ -34,6 +34,12 @@ BUILT_IN: dict[str, tuple[str, list[str], str]] = {
                     "resources, but does not allow you to assign roles in Azure RBAC."),
     "Log Analytics Contributor": ("92aaf0da-9dab-42b6-94a3-d43ce8d16293", ["*/read"], "Log Analytics "
                                   "Contributor can read all monitoring data and edit monitoring settings."),
+    # BELIEF (actions from memory of the Security category page, learn.microsoft.com/azure/role-based-access-
+    # control/built-in-roles/security; the GUID is VERIFIED in public templates naming it "Security Reader")
+    "Security Reader": ("39bc4728-0917-49c7-9d2c-d95423bc2eb4", [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/read", "Microsoft.Security/*/read",
+        "Microsoft.OperationalInsights/workspaces/*/read", "Microsoft.Support/*"],
+        "Security Reader Role"),
 }  # fmt: skip
 _PRINCIPAL_EQ = re.compile(r"^\s*principalId\s+eq\s+'(?P<id>[0-9a-fA-F-]{36})'\s*$")
 _ASSIGNED_TO = re.compile(r"^\s*(?P<at>atScope\(\)\s+and\s+)?assignedTo\('(?P<id>[0-9a-fA-F-]{36})'\)\s*$")
@@ -119,10 +125,23 @@ def list_for_scope(state: SimState, scope: str, filter_text: str | None) -> list
         else:
             raise FilterError(filter_text)
     out = []
-    for grant in state.tenant.azure.get("roleAssignments") or []:
+    for grant in [*(state.tenant.azure.get("roleAssignments") or []), *app_grants(state)]:
         at = str(grant["scope"])
         if principal and str(grant["principalId"]).lower() != principal:
             continue
         if covers(at, scope) or (not above_only and covers(scope, at)):
             out.append(assignment_resource(state, grant))
+    return out
+
+
+def app_grants(state: SimState) -> list[dict[str, Any]]:
+    """The applications' own Azure roles (`armRoles`, and `workspaceRoles` at the workspace) as role
+    assignments of their service principals: what the observer's permission self-check lists."""
+    out: list[dict[str, Any]] = []
+    for app in state.tenant.applications:
+        principal = str(app.get("servicePrincipalId") or uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{app['appId']}"))
+        for grant in app.get("armRoles") or []:
+            out.append({"principalId": principal, "role": grant["role"], "scope": grant["scope"]})
+        for role in app.get("workspaceRoles") or []:
+            out.append({"principalId": principal, "role": role, "scope": ids.workspace_id(state)})
     return out

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, errors, ids, rbac, resources, sentinel
 from drill.sim.beliefs import Belief
+from drill.sim.hits import record as record_hit
 from drill.sim.state import Fault, SimState, token_service
 from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
 
@@ -109,6 +110,7 @@ def install(state: SimState) -> list[BaseRoute]:
             claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
         except TokenError as exc:
             return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
+        record_hit(state, "arm", request.method, request.url.path, claims)
         version = request.query_params.get("api-version")
         if not version:
             return errors.missing_api_version()

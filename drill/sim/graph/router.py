@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from drill.sim.graph import auth_methods as graph_auth_methods
 from drill.sim.graph import directory as graph_directory
+from drill.sim.graph import grants as graph_grants
 from drill.sim.graph import group_writes as graph_group_writes
 from drill.sim.graph import policies as graph_policies
 from drill.sim.graph import posture as graph_posture
@@ -39,6 +40,7 @@ from drill.sim.graph.http import (
     authorize,
     error_body,
 )
+from drill.sim.hits import record as record_hit
 from drill.sim.mail import routes as graph_mail
 from drill.sim.state import Fault, SimState
 from drill.sim.tokens import bearer
@@ -62,6 +64,7 @@ def route_table() -> list[RouteSpec]:
         *graph_posture.routes(),
         *graph_signins.routes(),
         *graph_sites.routes(),
+        *graph_grants.routes(),
     ]
 
 
@@ -158,6 +161,7 @@ async def _route(req: GraphRequest, authorization: str | None, table: list[Route
             raise GraphError(405, "BadRequest", "Only POST is supported on $batch.")
         return await _batch(req, authorization, table)
     _split_me(req)
+    record_hit(req.state, "graph", req.method, req.path, req.claims)
     matching = [(s, m) for s in table if (m := s.pattern.match(req.path)) is not None]
     if not matching:
         segment = req.path.strip("/").split("/")[0] or "/"

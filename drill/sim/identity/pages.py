@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from drill.sim.identity import ca
+from drill.sim.identity import ca, consent
 from drill.sim.identity.oidc import split_scopes
 from drill.sim.identity.signin_record import record_signin, resource_of
 from drill.sim.identity.store import (
@@ -422,12 +422,48 @@ def _assertion(
         flow.done = True
         name = outcome.strength_unmet.get("displayName", "")
         return error_page(state, flow, 53003, title=f"Another sign-in method is required ({name})")
+    gate = _app_gate(state, flow, user, record, outcome)
+    if gate is not None:
+        return gate
     flow.authenticated = {"amr": ["fido", "mfa"], "auth_time": int(time.time()), "aaguid": record["aaGuid"]}
     flow.passkey, flow.outcome = record, outcome
     interrupt = experience(state)["interrupt"]
     if interrupt in INTERRUPTS:
         return _interrupt(state, flow, user, str(interrupt))
     return _kmsi_or_redirect(state, flow, user)
+
+
+def _app_gate(
+    state: SimState, flow: Flow, user: dict[str, Any], record: dict[str, Any], outcome: Any
+) -> Response | None:
+    """The app's own setup, once the user is known: assignment (50105), then consent (prompt or 90094)."""
+    upn, app = str(user["userPrincipalName"]), flow.app
+    if not consent.assigned(state, app, user["id"]):
+        _record(state, flow, user, 50105, "user not assigned to the app", passkey=record, outcome=outcome)
+        flow.done = True
+        detail = (
+            f"Your administrator has configured the application {app.get('displayName', '')} "
+            f"('{app['appId']}') to block users unless they are specifically granted ('assigned') access to "
+            f"the application. The signed in user '{upn}' is blocked because they are not a direct member of "
+            "a group with access, nor had access directly assigned by an administrator."
+        )
+        return error_page(state, flow, 50105, detail)
+    missing = consent.unconsented(flow)
+    if not missing:
+        return None
+    flow.done = True
+    if consent.can_consent_for_tenant(state, user["id"]):
+        _record(state, flow, user, 65001, "consent prompt shown", passkey=record, outcome=outcome)
+        config = _page(None, flow, sAppName=str(app.get("displayName", "")), sPOST_Username=upn)
+        return render(state, "consent.html", config, scopes=missing)
+    _record(state, flow, user, 90094, "admin consent required", passkey=record, outcome=outcome)
+    name = state.tenant.display_name
+    detail = (
+        f"An administrator of {name} has set a policy that prevents you from granting "
+        f"{app.get('displayName', '')} the permissions it is requesting. Contact an administrator of {name}, "
+        "who can grant permissions to this app on your behalf."
+    )
+    return error_page(state, flow, 90094, detail, title="Need admin approval")
 
 
 def _interrupt(state: SimState, flow: Flow, user: dict[str, Any], which: str) -> Response:

@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from drill.sim.identity import oidc
 from drill.sim.identity import pages as signin_pages
+from drill.sim.identity.setup_faults import FAULTS as SETUP_FAULTS
 from drill.sim.identity.store import new_secret, store
 from drill.sim.identity.webauthn_rp import (
     RPError,
@@ -253,6 +254,7 @@ FAULTS: list[Fault] = [
         _attestation_unattested,
     ),
     Fault("token-endpoint-down", "token", "the token endpoint answers 503 (AADSTS90033)", _nothing),
+    *SETUP_FAULTS,
 ]
 
 

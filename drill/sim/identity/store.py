@@ -36,6 +36,9 @@ AADSTS: dict[int, str] = {
     50079: "Due to a configuration change made by the admin such as a Conditional Access policy, per-user "
     "enforcement, or because the user moved to a new location, the user is required to use multifactor "
     "authentication.",
+    50105: "The signed in user isn't assigned to a role for the signed in app.",
+    65001: "The user or administrator hasn't consented to use the application.",
+    90094: "Administrator consent is required.",
     50126: "Error validating credentials due to invalid username or password.",
     50140: 'This error occurred due to "Keep me signed in" interrupt when the user was signing-in.',
     50199: "For security reasons, user confirmation is required for this request.",

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.hits import record as record_hit
 from drill.sim.loganalytics.isotime import parse_timespan
 from drill.sim.loganalytics.schema import CATEGORY_OF, audit_row, signin_row
 from drill.sim.loganalytics.store import LogStore, QueryError, ingestion_delay
@@ -242,6 +243,7 @@ def install(state: SimState) -> list[BaseRoute]:
             claims = token_service(state).verify(token, (LOGS_AUDIENCE, LOGS_AUDIENCE + "/"))
         except TokenError as exc:
             return _error(401, "InvalidTokenError", str(exc))
+        record_hit(state, "logs", request.method, request.url.path.removeprefix("/v1"), claims)
         app = state.tenant.application(str(claims.get("appid") or claims.get("azp") or ""))
         if "Data.Read" not in (claims.get("roles") or []) and not (app and app.get("workspaceRoles")):
             return _error(

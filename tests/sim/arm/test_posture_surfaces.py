@@ -19,6 +19,7 @@ WS = f"{RG}/providers/Microsoft.OperationalInsights/workspaces/law-security-cont
 SIGNIN_IDENTITY = "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f01"
 LA_READER = "73c42c96-874c-492b-b04d-ab87d138a893"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
 
 
 def _get(http: requests.Session, sim: SimServer, secret: str, path: str, **params: str) -> requests.Response:
@@ -43,10 +44,12 @@ def _assignments(
 def test_role_assignment_filters(sim: SimServer, http: requests.Session, observer_secret: str) -> None:
     mine = _assignments(http, sim, observer_secret, WS, f"principalId eq '{SIGNIN_IDENTITY}'")
     assert mine == sorted([f"01:{LA_READER}", f"01:{READER}"])
-    # at or above the workspace: all four; the resource group sees the ones below it only without atScope()
-    assert len(_assignments(http, sim, observer_secret, WS, "atScope()")) == 4
-    assert _assignments(http, sim, observer_secret, RG, "atScope()") == []
-    assert len(_assignments(http, sim, observer_secret, RG, None)) == 4
+    # at or above the workspace: the identities' four and the observer's two (Log Analytics Reader on the
+    # workspace, Monitoring Reader on the group); the group sees the ones below it only without atScope()
+    assert len(_assignments(http, sim, observer_secret, WS, "atScope()")) == 6
+    at_group = _assignments(http, sim, observer_secret, RG, "atScope()")
+    assert [a.split(":")[1] for a in at_group] == [MONITORING_READER]
+    assert len(_assignments(http, sim, observer_secret, RG, None)) == 6
     assert _assignments(http, sim, observer_secret, WS, f"assignedTo('{SIGNIN_IDENTITY}')") == mine
 
 

@@ -85,6 +85,10 @@ def _every_page(sim: SimServer, pages: Pages, http: requests.Session, key: Any) 
         assert final is not None
         seen[interrupt] = final.text
     sim.state.tenant.signInExperience = {}
+    apply_fault(sim.state, "drill-app-unconsented")  # the consent prompt (issue 23): after CA and the rest
+    final = pages.sign_in("ea01@contoso.onmicrosoft.com", key).final
+    assert final is not None
+    seen["consent"] = final.text
     for fault in ("auth-strength-aaguid-unmet", "ca-block", "account-disabled"):
         apply_fault(sim.state, fault)
         final = pages.sign_in("ea01@contoso.onmicrosoft.com", key).final
@@ -103,6 +107,8 @@ def test_every_simulator_page_uses_only_reference_keys_and_ids(
     assert pgids["mfa"] == "ConvergedTFA"
     assert pgids["proofUp"] == pgids["mfaRegistrationNag"] == "ConvergedProofUpRedirect"
     assert pgids["ca-block"] == "ConvergedError"
+    assert pgids["consent"] is None  # its pgid is unknown (PAGES.md): none is invented
+    assert "Permissions requested" in seen["consent"]
     assert pgids["account-disabled"] == "ConvergedSignIn"
     problems = {name: strays(html) for name, html in seen.items()}
     assert {name: found for name, found in problems.items() if found != (set(), set())} == {}

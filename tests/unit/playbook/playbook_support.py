@@ -31,7 +31,7 @@ BASE_LINES = [
     "drill_app:",  # 24
     "  client_id: 3f0b6e2a-8c41-4d7e-9a15-2b6c8d9e0f13",  # 25
     "observer:",  # 26
-    "  kind: azure-cli",  # 27
+    "  kind: managed-identity",  # 27: application permissions (mail); azure-cli cannot hold them
     "log_analytics:",  # 28
     "  workspace_id: 7d3c2b1a-0f9e-4d8c-b7a6-95e4d3c2b1a0",  # 29
     "  alert_query_file: alert.kql",  # 30
@@ -90,4 +90,27 @@ def write_playbook(folder: Path, text: str | bytes, name: str = "pb.yaml") -> Pa
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
+    return path
+
+
+# BASE as a real tenant would fill it in: no template placeholder ids, and the admin task on a canary group
+# (the recommended design refuses writes to the break-glass group). `drill playbook check --strict` passes it.
+REAL_IDS = {
+    "11111111-2222-4333-8444-555555555501": "4f7d2c1e-8a3b-4c6d-9e0f-1a2b3c4d5e01",
+    "11111111-2222-4333-8444-555555555502": "4f7d2c1e-8a3b-4c6d-9e0f-1a2b3c4d5e02",
+    "aa000000-0000-4000-8000-000000000002": "cb69481e-8ff7-4039-93ec-0a2729a154a8",
+}
+CANARY_TASK = "admin_task:\n  target: canary-group\n  canary_group_id: 6d7e8f90-1a2b-4c3d-8e4f-5a6b7c8d9e0f\n"
+
+
+def fill_in(text: str) -> str:
+    for placeholder, real in REAL_IDS.items():
+        text = text.replace(placeholder, real)
+    return text
+
+
+def write_filled(folder: Path, text: str) -> Path:
+    """`text` (BASE-like) with real-looking ids, its alert query naming them, and a canary admin task."""
+    path = write_playbook(folder, fill_in(text) + CANARY_TASK)
+    (folder / "alert.kql").write_text(fill_in(ALERT_KQL), encoding="utf-8")
     return path

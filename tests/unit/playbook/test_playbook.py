@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import run_cli
-from playbook_support import BASE, MONITORING_SECTION, edit, write_playbook
+from playbook_support import BASE, MONITORING_SECTION, edit, write_filled, write_playbook
 from ruamel.yaml import YAML
 
 from drill.clouds import cloud_for
@@ -30,7 +30,7 @@ def test_example_playbook_is_valid_and_follows_the_guidance() -> None:
     assert [a.name for a in pb.accounts] == ["bg-1", "bg-2"]
     assert pb.accounts[0].key.aaguids == [uuid.UUID("ee882879-721c-4913-9775-3dfcce97072a")]
     assert pb.accounts[0].key.serial == "12345678"
-    assert pb.observer.kind == "azure-cli"
+    assert pb.observer.kind == "managed-identity"  # application permissions: azure-cli cannot hold them
     assert pb.alert_query_path == REPO / "playbooks" / "queries" / "breakglass-alert.kql"
     assert [p.expect for p in pb.conditional_access.expected_policies] == ["applies", "excluded"]
     assert pb.evidence.filing[0].kind == "folder"
@@ -67,7 +67,12 @@ def test_defaults(tmp_path: Path) -> None:
     assert pb.accounts[0].pin_retry_guard == 3
     assert pb.drill_app.client_id == GRAPH_CLI_APP_ID
     assert pb.drill_app.redirect_uri == "http://localhost"
-    assert pb.drill_app.scopes == ["User.Read", "RoleManagement.Read.Directory"]
+    assert pb.drill_app.scopes == [
+        "User.Read",
+        "RoleManagement.Read.Directory",
+        "Group.ReadWrite.All",
+        "User.RevokeSessions.All",
+    ]
     assert (pb.schedule.cycle_days, pb.schedule.reminder_lead_days, pb.schedule.ga_ceiling) == (
         180,
         [30, 7, 1],
@@ -300,7 +305,7 @@ def test_check_prints_a_normalised_playbook_that_loads_back(tmp_path: Path) -> N
 def test_check_strict_fails_on_warnings(tmp_path: Path) -> None:
     path = write_playbook(tmp_path, edit(sub={38: "  cycle_days: 365"}))
     assert run_cli("playbook", "check", "--strict", str(path))[0] == 1
-    base = write_playbook(tmp_path / "b", BASE + MONITORING_SECTION)
+    base = write_filled(tmp_path / "b", BASE + MONITORING_SECTION)
     assert run_cli("playbook", "check", "--strict", str(base))[0] == 0
 
 

@@ -114,7 +114,7 @@ def test_the_observers_secret_variable_is_refused_whatever_its_name(
 ) -> None:
     monkeypatch.setenv("DRILL_OBS", "opaque-observer-value")
     text = custom("https://graph.sim.test/${DRILL_OBS}").replace(
-        "  kind: azure-cli",
+        "  kind: managed-identity",
         "  kind: client-secret-env\n"
         "  client_id: 6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02\n"
         "  client_secret_env: DRILL_OBS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli_support import run_cli
-from playbook_support import BASE, MONITORING_SECTION, write_playbook
+from playbook_support import BASE, MONITORING_SECTION, write_filled, write_playbook
 
 SUB = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01"
 RULE_ID = f"/subscriptions/{SUB}/resourceGroups/rg-mon/providers/Microsoft.Insights/scheduledQueryRules/bg"
@@ -23,7 +23,7 @@ def test_todays_format_loads_with_an_advisory_naming_what_to_add(tmp_path: Path)
 
 def test_a_valid_section_loads_without_the_advisory(tmp_path: Path) -> None:
     section = MONITORING_SECTION.replace("[Break-glass sign-in]", f"[Break-glass sign-in, {RULE_ID}]")
-    code, out, err = run_cli("playbook", "check", "--strict", str(write_playbook(tmp_path, BASE + section)))
+    code, out, err = run_cli("playbook", "check", "--strict", str(write_filled(tmp_path, BASE + section)))
     assert code == 0, out + err
     assert "no `monitoring:` section" not in out + err
 
