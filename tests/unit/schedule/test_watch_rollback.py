@@ -3,6 +3,7 @@
 The chain cannot show a cut-off tail, so the scheduler keeps the head it last wrote in its own signed,
 owner-only state file; `drill schedule status` and the next watch report a ledger that no longer holds it,
 and the daily check fails closed. Appends made after the scheduler's (a drill, a review) are no rollback.
+A watch blind to a required table fails closed the same way.
 """
 
 from __future__ import annotations
@@ -101,3 +102,34 @@ def test_a_rolled_back_ledger_is_reported_not_shown_as_no_unreviewed_use(
     shown = status(pb, path, state)[1]
     assert "signature does not verify" in shown
     assert not watch().ok
+
+
+def test_a_watch_that_cannot_see_signins_fails_closed_and_says_which_table(
+    make_playbook: Callable[..., Playbook], clock: FakeClock, signer: Signer, tmp_path: Path
+) -> None:
+    """No diagnostic setting sends SignInLogs: an empty result is not 'no use' (the check fails, once a
+    day), and an unreadable setting leaves the non-interactive table reported, not silently skipped."""
+    from drill.schedule.watch import coverage_of
+
+    pb = make_playbook(accounts=("bg-1",))
+    tid, path, state = str(pb.tenant.id), tmp_path / "reports" / "ledger.jsonl", tmp_path / "state"
+
+    class Blind:
+        def activity(self, user_ids: Any, since: datetime, until: datetime) -> Reading:
+            return Reading([], coverage_of({"AuditLogs", "NonInteractiveUserSignInLogs"}))
+
+    recording = RecordingNotifier()
+    rt = ScheduleRuntime([Target(pb, path, [recording])], state, signer, clock=clock,
+                         activity_for=lambda _: Blind())  # fmt: skip
+    outcome = rt.watch_unplanned(tid)
+    assert not outcome.ok
+    assert [kind for kind, _ in outcome.problems] == ["blind"]
+    assert rt.watch_unplanned(tid).notices == []  # once a day
+    assert [n.subject for n in recording.notices] == [
+        "[breakglass-drill] The unplanned-use watch cannot see every table it needs"
+    ]
+    shown = status(pb, path, state)[1]
+    assert "SigninLogs NOT covered: no Entra diagnostic setting sends SignInLogs to the workspace" in shown
+    unknown = coverage_of(None, "403 from ARM")
+    assert unknown.read == ("SigninLogs", "AuditLogs")
+    assert "unknown (403 from ARM)" in unknown.not_read["AADNonInteractiveUserSignInLogs"]
