@@ -117,8 +117,8 @@ def rollback(state: WatchState, report: LedgerReport | None) -> str | None:
         f"LEDGER ROLLED BACK? The scheduler last wrote {where} at line {state.seq} (head {state.head[:16]}…, "
         f"{state.checked_at}); the ledger now has {now} and no longer holds that line: lines were removed "
         "(an unplanned use and its review among them, perhaps), so 'no unreviewed use' cannot be trusted. "
-        "Restore the ledger from a copy (filed copies, backups); `drill verify --ledger` "
-        f"--expect-head {state.head} shows it."
+        f"Restore the ledger from a copy (filed copies, backups); `drill verify --ledger {where} "
+        f"--expect-head {state.head}` shows it."
     )
 
 
