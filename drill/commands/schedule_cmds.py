@@ -66,8 +66,18 @@ def status(
         None, "--as-of", help="Show the status at this UTC date/time (planning)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the rows as JSON instead of a table."),
+    state: Path | None = typer.Option(
+        None,
+        "--state",
+        help="The scheduler's state folder, for its watch record (tables covered, last ledger head); "
+        "default: $DRILL_STATE_DIR/schedule.",
+    ),
 ) -> None:
-    """One row per account: last drill, verdict, next due, days left or overdue, last keyless check."""
+    """One row per account: last drill, verdict, next due, days left or overdue, last keyless check.
+
+    Above the table: unreviewed unplanned uses, which tables the unplanned-use watch covered, and a ledger
+    rolled back past the line the scheduler last wrote.
+    """
     import json
 
     from rich.console import Console
@@ -76,7 +86,7 @@ def status(
     from drill.schedule.status import as_dicts, collect, render
 
     now = _as_of(as_of)
-    blocks = collect([load_playbook(p) for p in playbooks], ledger, now)
+    blocks = collect([load_playbook(p) for p in playbooks], ledger, now, state)
     if json_out:
         typer.echo(json.dumps(as_dicts(blocks), indent=2))
         return

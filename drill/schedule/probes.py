@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from drill.schedule.keyless import ProbeResult
-from drill.schedule.watch import Activity, activity_query
+from drill.schedule.watch import Activity, Coverage, Reading, activity_query, coverage_of
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -43,8 +43,27 @@ class ObserverProbes:
         reason = "query ran" if ok else f"partial result: {getattr(result, 'partial_error', '')}"
         return ProbeResult(ok, reason, {"workspace": workspace})
 
-    def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> list[Activity]:
-        """The accounts' SigninLogs and AuditLogs rows with TimeGenerated in [since, until] (the watch).
+    def coverage(self) -> Coverage:
+        """Which tables the watch can read: those whose category an Entra diagnostic setting sends to the
+        playbook's workspace (read from ARM, as preflight reads it). Unreadable: said, never guessed."""
+        from drill.monitoring.arm import ArmReader, missing_role
+
+        mon = self.playbook.monitoring
+        if mon is None:
+            return coverage_of(None, "the playbook has no monitoring: section naming the workspace")
+        if not self.cloud.arm_endpoint:
+            return coverage_of(None, f"the custom cloud {self.cloud.name} names no arm_endpoint")
+        try:
+            settings = ArmReader(self.credential, self.cloud, str(mon.subscription_id)).diagnostic_settings()
+        except Exception as exc:  # noqa: BLE001 - the reason is reported as a coverage gap
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return coverage_of(None, f"{reason}; {missing_role('diagnostic settings', '')}")
+        target = mon.workspace_resource_id.lower().rstrip("/")
+        ours = [s.enabled_categories for s in settings if s.workspace_id.lower().rstrip("/") == target]
+        return coverage_of(set().union(*ours))
+
+    def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> Reading:
+        """The accounts' rows with TimeGenerated in [since, until] from every covered table (the watch).
 
         A partial or failed result raises: the watch must not read "no activity" into a query that did
         not complete (fail closed).
@@ -54,9 +73,12 @@ class ObserverProbes:
         from drill.clients import logs_client
         from drill.isotime import parse_utc
 
+        covered = self.coverage()
+        if not covered.read:
+            return Reading([], covered)
         workspace = str(self.playbook.log_analytics.workspace_id)
         result = logs_client(self.credential, self.cloud).query_workspace(
-            workspace, activity_query(user_ids), timespan=(since, until)
+            workspace, activity_query(user_ids, covered.read), timespan=(since, until)
         )
         if result.status != LogsQueryStatus.SUCCESS:
             raise RuntimeError(f"the activity query did not complete: {getattr(result, 'partial_error', '')}")
@@ -79,7 +101,7 @@ class ObserverProbes:
                         what=str(row.get("What")),
                     )
                 )
-        return out
+        return Reading(out, covered)
 
     def observer_logs(self) -> ProbeResult:
         return self._query("SigninLogs | take 1 | project TimeGenerated")

@@ -19,7 +19,7 @@ process, so nothing unpicklable or secret is written to the job store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from drill.fsutil import private_mkdir
 from drill.logs import get_logger
-from drill.schedule.due import SentStore, account_statuses, owed_reminder, parse_time
+from drill.schedule.due import SentStore, account_statuses, owed_reminder
 from drill.schedule.keyless import (
     KeylessCheck,
     KeylessProbes,
@@ -36,14 +36,9 @@ from drill.schedule.keyless import (
     record_keyless,
 )
 from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, reminder_notice
-from drill.schedule.watch import (
-    LOOKBACK,
-    SETTLE,
-    ActivityProbe,
-    find_unplanned,
-    unplanned_entry,
-    unplanned_uses,
-)
+from drill.schedule.watch import ActivityProbe
+from drill.schedule.watch_check import WatchOutcome, problem_notice, unplanned_notice
+from drill.schedule.watch_check import run as run_watch
 
 if TYPE_CHECKING:
     from drill.audit.run import AuditRun, FactReader
@@ -277,78 +272,48 @@ class ScheduleRuntime:
         return lines
 
     # --- the unplanned-use watch --------------------------------------------------------------------
-    def watch_unplanned(self, tenant_id: str) -> list[Notice]:
-        """Ledger every break-glass activity that matches no drill, and notify each use once.
+    def watch_unplanned(self, tenant_id: str) -> WatchOutcome:
+        """Ledger every break-glass activity that matches no drill; one notice for the uses not yet told.
 
-        The ledger is the state: a use already in it (verified) is not ledgered again after a restart,
-        and its notice goes out only if the sent store has not delivered it (a failed mail is retried).
+        The ledger is the state: a use already in it (verified) is not ledgered again after a restart, and
+        its notice goes out only if the sent store has not delivered it (a failed mail is retried). What
+        makes the run untrustworthy (`drill.schedule.watch_check`) is a critical notice once a day per kind.
         """
-        from drill.evidence import ledger
-
         target = self.target(tenant_id)
         if target is None or self.activity_for is None:
-            return []
-        now = self.clock()
-        pb, signer = target.playbook, target.signer or self.signer
-        report = (
-            ledger.verify(target.ledger_path, {signer.fingerprint}) if target.ledger_path.exists() else None
-        )
-        entries = list(report.verified) if report is not None else []
-        account_of = {str(a.object_id): a.name for a in pb.accounts}
-        try:
-            found = self.activity_for(pb).activity(list(account_of), now - LOOKBACK, now - SETTLE)
-        except Exception as exc:  # a watch that cannot look is itself worth a notice
-            log.exception("schedule.watch_failed", tenant_id=tenant_id, error=f"{type(exc).__name__}: {exc}")
-            day = now.date()
-            notice = Notice(
-                f"{tenant_id}/watch-failed/{day.isoformat()}",
-                "critical",
-                f"{SUBJECT_PREFIX} The unplanned-use watch could not read the logs",
-                f"Querying SigninLogs and AuditLogs for the break-glass accounts failed: "
-                f"{type(exc).__name__}: {str(exc)[:300]}\nUntil it works, an unplanned use would go unseen "
-                "by this tool; check the observer's access to the workspace.",
-            )
-            self._deliver(target, notice, f"{tenant_id}/watch-failed", day.toordinal(), now)
-            return []
-        for activity in find_unplanned(found, entries, tenant_id, account_of):
-            line = ledger.append(
-                target.ledger_path,
-                unplanned_entry(tenant_id, activity, account_of.get(activity.user_id), now),
-                signer,
-            )
-            entries.append(line)
-            log.warning("schedule.unplanned_use", tenant_id=tenant_id, use_id=activity.use_id)
-        delivered: list[Notice] = []
-        for use in unplanned_uses(entries, tenant_id):
-            detected = parse_time(use.get("detected_at"))
-            if detected is not None and detected < now - LOOKBACK:
-                continue  # long ledgered; its notice went out then
-            notice = unplanned_notice(use)
-            series = f"{tenant_id}/unplanned/{use.get('use_id')}"
-            if self._deliver(target, notice, series, 1, now):
-                delivered.append(notice)
-        return delivered
-
-
-def unplanned_notice(use: Mapping[str, Any]) -> Notice:
-    """The critical notice for one unplanned use: what, who, when, and how to record the review."""
-    from drill.evidence._sanitize import clean_text
-
-    # Log-derived text (an app's display name) is hostile input: control characters are shown, not sent.
-    account = clean_text(use.get("account") or use.get("account_object_id"))
-    use = {k: clean_text(v) if isinstance(v, str) else v for k, v in use.items()}
-    return Notice(
-        f"{use.get('tenant_id')}/unplanned/{use.get('use_id')}",
-        "critical",
-        f"{SUBJECT_PREFIX} UNPLANNED USE of break-glass account {account}",
-        f"{use.get('source')} shows {use.get('what')!r} by {account} at {use.get('at')}, and no drill in "
-        f"the ledger accounts for it (CorrelationId {use.get('correlation_id')}).\n"
-        "Preserve the logs and review it now: a planned drill, an actual emergency, or misuse? Then record "
-        f"the review: drill review {use.get('use_id')} --classification planned-drill|emergency|misuse "
-        "--notes TEXT --playbook PLAYBOOK",
-        account=str(account),
-        facts={"use_id": use.get("use_id"), "source": use.get("source"), "at": use.get("at")},
-    )
+            return WatchOutcome()
+        now, probe_for = self.clock(), self.activity_for
+        signer = target.signer or self.signer
+        outcome = run_watch(target.playbook, target.ledger_path, signer, self.state_dir,
+                            lambda: probe_for(target.playbook), now)  # fmt: skip
+        day = now.date()
+        for kind, text in outcome.problems:
+            notice = problem_notice(tenant_id, kind, text, target.ledger_path, day.isoformat())
+            if self._deliver(target, notice, f"{tenant_id}/watch-{kind}", day.toordinal(), now):
+                outcome.notices.append(notice)
+        # Each use is claimed under its own key (so it is told once, whatever the grouping), then the
+        # claimed ones go out as one notice: an attacker's sign-in and role change are one incident.
+        keys = {str(u.get("use_id")): f"{tenant_id}/unplanned/{u.get('use_id')}" for u in outcome.to_notify}
+        claimed = []
+        for use in outcome.to_notify:
+            key = keys[str(use.get("use_id"))]
+            if self.sent.claim(key, key, 1, now):
+                claimed.append(use)
+        if claimed:
+            notice = unplanned_notice(claimed)
+            try:
+                for notifier in target.notifiers:
+                    notifier.send(notice)
+            except Exception as exc:  # a failed mail is retried at the next check
+                for use in claimed:
+                    self.sent.release(keys[str(use.get("use_id"))])
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception("schedule.notice_failed", notice_key=notice.key, error=error)
+            else:
+                for use in claimed:
+                    self.sent.delivered(keys[str(use.get("use_id"))])
+                outcome.notices.append(notice)
+        return outcome
 
 
 # --- the jobs APScheduler stores (text references, string arguments) ------------------------------------

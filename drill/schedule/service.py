@@ -16,14 +16,9 @@ from typing import Any
 from drill.logs import get_logger
 from drill.schedule.notify import GraphMailNotifier, LogNotifier, Notifier
 from drill.schedule.scheduler import DrillScheduler, ScheduleRuntime, Target
+from drill.schedule.watch_state import default_state_dir
 
 log = get_logger("drill.schedule.scheduler")
-
-
-def default_state_dir() -> Path:
-    from drill.evidence.signing import default_state_dir as base
-
-    return base() / "schedule"
 
 
 def build_runtime(
@@ -111,7 +106,7 @@ def serve(runtime: ScheduleRuntime, *, once: bool = False) -> int:
             else:
                 result = runtime.run_keyless(target.tenant_id)
                 failed = failed or (result is not None and not result.ok)
-            failed = bool(runtime.watch_unplanned(target.tenant_id)) or failed
+            failed = not runtime.watch_unplanned(target.tenant_id).ok or failed
         return 1 if failed else 0
     stop = threading.Event()
 

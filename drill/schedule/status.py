@@ -4,6 +4,10 @@ Read from the same ledger, with the same rules as the scheduler (`drill.schedule
 reminders never disagree. Only lines that verify and are signed by the pinned key (the playbook's
 `evidence.signing_key`, else this workstation's key) count; anything else is shown above the table as
 tampering and counts as no drill, so a forged PASS can never make an account look drilled.
+
+The scheduler's own record (`watch_state`, in its state folder) says when the unplanned-use watch last ran,
+which tables it covered, and which ledger line it last wrote: a ledger that no longer holds that line was
+rolled back, and then "no unreviewed use" is shown as unknown, never as all clear.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from drill.schedule.due import AccountStatus, account_statuses, parse_time
 from drill.schedule.watch import unreviewed
+from drill.schedule.watch_check import coverage_line
+from drill.schedule.watch_state import WatchState, default_state_dir, load, rollback, state_path
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -86,6 +92,13 @@ class LedgerStatus:
     problems: list[str]
     # Unplanned uses (verified lines) with no review yet: shown until `drill review` records one.
     unreviewed: list[Mapping[str, Any]] = field(default_factory=list)
+    watch: str = ""  # when the watch last ran and which tables it covered (watch_check.coverage_line)
+    rolled_back: str | None = None  # why the ledger no longer holds the scheduler's last head
+    watch_state: WatchState | None = None
+
+    @property
+    def coverage(self) -> Mapping[str, Any]:
+        return self.watch_state.coverage if self.watch_state else {}
 
 
 def ledger_path_for(playbook: Playbook, override: Path | None) -> Path:
@@ -101,16 +114,23 @@ def trust_anchor(playbook: Playbook) -> str | None:
     return anchor_fingerprint(playbook.signing_key_path())
 
 
-def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: datetime) -> list[LedgerStatus]:
-    """One block per playbook: its ledger's verification problems and one row per account."""
+def collect(
+    playbooks: Sequence[Playbook], ledger_override: Path | None, now: datetime, state_dir: Path | None = None
+) -> list[LedgerStatus]:
+    """One block per playbook: its ledger's verification problems, the watch's record, one row per account.
+
+    `state_dir`: the scheduler's state folder (default $DRILL_STATE_DIR/schedule).
+    """
     from drill.evidence import ledger
 
+    state_dir = state_dir or default_state_dir()
     out = []
     for pb in playbooks:
         path = ledger_path_for(pb, ledger_override)
         anchor = trust_anchor(pb)
         problems: list[str] = []
         entries: list[dict[str, Any]] = []
+        report = None
         if path.exists():
             report = ledger.verify(path, {anchor} if anchor else set())
             problems, entries = report.problems, report.verified
@@ -122,7 +142,12 @@ def collect(playbooks: Sequence[Playbook], ledger_override: Path | None, now: da
             entries, str(pb.tenant.id), [a.name for a in pb.accounts], pb.schedule.cycle_days
         )
         rows = [StatusRow(pb.tenant.primary_domain, s, now) for s in statuses]
-        out.append(LedgerStatus(path, rows, problems, unreviewed(entries, str(pb.tenant.id))))
+        where = state_path(state_dir, str(pb.tenant.id), path)
+        state, state_problem = load(where, {anchor} if anchor else set())
+        gone = rollback(state, report) if state is not None else None
+        watch = coverage_line(state, state_problem, where)
+        uses = unreviewed(entries, str(pb.tenant.id))
+        out.append(LedgerStatus(path, rows, problems, uses, watch, gone, state))
     return out
 
 
@@ -145,6 +170,12 @@ def render(blocks: Sequence[LedgerStatus], now: datetime) -> list[RenderableType
                     style="bold red",
                 )
             )
+        if block.rolled_back:
+            out.append(Text(clean_text(block.rolled_back), style="bold red"))
+        elif block.watch:
+            broken = block.watch.startswith("UNPLANNED-USE WATCH")  # its record does not verify
+            style = "bold red" if broken else "yellow" if "NOT covered" in block.watch else ""
+            out.append(Text(clean_text(block.watch), style=style))
         for use in block.unreviewed:
             # Log-derived text (app names, ids) is hostile input: control characters shown, never acted on.
             c = {k: clean_text(use.get(k)) for k in ("use_id", "what", "at", "source", "correlation_id")}
@@ -204,6 +235,11 @@ def as_dicts(blocks: Sequence[LedgerStatus]) -> list[dict[str, Any]]:
             "unreviewed_unplanned_use": [
                 u.get("use_id") for u in block.unreviewed if u.get("account") == row.status.account
             ],
+            # Set when the ledger no longer holds the scheduler's last line: the list above is then unknown.
+            "ledger_rolled_back": block.rolled_back,
+            "watch": block.watch,
+            "watch_tables_covered": list(block.coverage.get("read") or []),
+            "watch_tables_not_covered": dict(block.coverage.get("not_read") or {}),
         }
         for block in blocks
         for row in block.rows

@@ -2,12 +2,17 @@
 
 A break-glass account used outside a drill is exactly what the whole design exists to catch: an emergency,
 or misuse. Azure Monitor's alert rules are the first net; this is the second, owned by the tool: the daily
-check asks SigninLogs and AuditLogs for the accounts' activity and matches each row against the drills in
-the ledger, by the CorrelationIds their evidence recorded and by their time window (rows a drill causes
-without a recorded id: interrupts, the restore, the session revocation). What matches nothing becomes a
-signed "unplanned use" ledger line and one critical notice. Microsoft asks for a post-use review of each
-use (planned drill, actual emergency, or misuse); `drill review` records it, and until then the use shows
-in `drill schedule status`.
+check asks the workspace for the accounts' activity and matches each row against the drills in the ledger:
+a row is planned only inside a drill's own window, for the drilled account, and, when it carries a
+CorrelationId a drill recorded, only for that drill (`planned_by`: the id is the client's choice, so it is
+never enough alone). What matches nothing becomes a signed "unplanned use" ledger line, and each check sends
+one critical notice for the uses it found. Microsoft asks for a post-use review of each use (planned drill,
+actual emergency, or misuse); `drill review` records it, and until then the use shows in
+`drill schedule status`.
+
+The tables read are SigninLogs, AuditLogs and, because a stolen refresh token is redeemed without any
+interactive sign-in, AADNonInteractiveUserSignInLogs, each only when the Entra diagnostic setting sends its
+category to the workspace (`Coverage`); a table not read is said, never skipped silently.
 
 Only verified ledger lines (pinned key) count, for drills as for earlier unplanned uses: a forged drill
 line cannot hide a use, and a forged review cannot close one. The ledger is the state: a use already
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -34,11 +39,17 @@ Classification = Literal["planned-drill", "emergency", "misuse"]
 CLASSIFICATIONS: tuple[str, ...] = ("planned-drill", "emergency", "misuse")
 
 
+SIGNINS, NONINTERACTIVE, AUDITS = "SigninLogs", "AADNonInteractiveUserSignInLogs", "AuditLogs"
+# Each table the watch reads, and the Entra diagnostic-setting category that fills it.
+CATEGORY_OF = {SIGNINS: "SignInLogs", NONINTERACTIVE: "NonInteractiveUserSignInLogs", AUDITS: "AuditLogs"}
+REQUIRED = (SIGNINS, AUDITS)  # without these the watch is blind to sign-ins or changes: the check fails
+
+
 @dataclass(frozen=True)
 class Activity:
-    """One row of a break-glass account's activity, from SigninLogs or AuditLogs."""
+    """One row of a break-glass account's activity, from one of the watched tables."""
 
-    source: str  # "SigninLogs" | "AuditLogs"
+    source: str  # the table: SigninLogs | AADNonInteractiveUserSignInLogs | AuditLogs
     row_id: str
     correlation_id: str
     at: datetime  # TimeGenerated (the event's own time)
@@ -51,26 +62,79 @@ class Activity:
         return "U" + hashlib.sha256(f"{self.source}:{self.row_id}".encode()).hexdigest()[:11]
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Which tables a check read, and why each other one was not read."""
+
+    read: tuple[str, ...]
+    not_read: Mapping[str, str] = field(default_factory=dict)  # table -> why
+
+    @property
+    def blind(self) -> list[str]:
+        """Required tables not read: the check cannot say there was no use."""
+        return [t for t in REQUIRED if t not in self.read]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"read": list(self.read), "not_read": dict(self.not_read)}
+
+
+def coverage_of(sent: Iterable[str] | None, why_unknown: str = "") -> Coverage:
+    """The tables to read given the categories the Entra diagnostic setting sends to the workspace.
+
+    `sent` None: the setting could not be read (`why_unknown`); the required tables are read as before
+    (the drill's preflight checks their setting) and the non-interactive table is reported not covered.
+    """
+    if sent is None:
+        category = CATEGORY_OF[NONINTERACTIVE]
+        why = f"whether an Entra diagnostic setting sends {category} is unknown ({why_unknown})"
+        return Coverage(REQUIRED, {NONINTERACTIVE: why})
+    categories = {c.lower() for c in sent}
+    read = tuple(t for t in CATEGORY_OF if CATEGORY_OF[t].lower() in categories)
+    missing = {
+        t: f"no Entra diagnostic setting sends {CATEGORY_OF[t]} to the workspace"
+        for t in CATEGORY_OF
+        if t not in read
+    }
+    return Coverage(read, missing)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one watch read: the rows and the tables they came from."""
+
+    rows: list[Activity]
+    coverage: Coverage
+
+
 class ActivityProbe(Protocol):
     """Reads the accounts' activity from the workspace; may raise (the check records the failure)."""
 
-    def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> list[Activity]: ...
+    def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> Reading: ...
 
 
-def activity_query(user_ids: Sequence[str]) -> str:
-    """KQL for both tables, matched on object ids (passkey sign-ins can log the id in the UPN column)."""
+_WHAT = {
+    SIGNINS: "strcat('Sign-in to ', AppDisplayName, ' (result ', ResultType, ')')",
+    NONINTERACTIVE: "strcat('Non-interactive sign-in to ', AppDisplayName, ' (result ', ResultType, ')')",
+    AUDITS: "OperationName",
+}
+
+
+def activity_query(user_ids: Sequence[str], tables: Sequence[str] = (SIGNINS, AUDITS)) -> str:
+    """KQL over the given tables, matched on object ids (passkey sign-ins can log the id as the UPN)."""
     ids = ", ".join(f"'{u}'" for u in user_ids)
-    return (
-        f"let Ids = dynamic([{ids}]);\n"
-        "let S = SigninLogs | where UserId in (Ids)\n"
-        "    | project Source = 'SigninLogs', Id, CorrelationId, TimeGenerated, UserId,\n"
-        "              What = strcat('Sign-in to ', AppDisplayName, ' (result ', ResultType, ')');\n"
-        "let A = AuditLogs | extend UserId = tostring(InitiatedBy.user.id) | where UserId in (Ids)\n"
-        "    | project Source = 'AuditLogs', Id, CorrelationId, TimeGenerated, UserId,\n"
-        "              What = OperationName;\n"
-        "union S, A\n"
-        "| sort by TimeGenerated asc"
-    )
+    lets, names = [f"let Ids = dynamic([{ids}]);"], []
+    for n, table in enumerate(t for t in CATEGORY_OF if t in tables):
+        source = table
+        if table == AUDITS:
+            source = f"{table} | extend UserId = tostring(InitiatedBy.user.id)"
+        lets.append(
+            f"let T{n} = {source} | where UserId in (Ids)\n    | project Source = '{table}', Id, "
+            f"CorrelationId, TimeGenerated, UserId, What = {_WHAT[table]};"
+        )
+        names.append(f"T{n}")
+    if not names:
+        raise ValueError("no table to read")
+    return "\n".join([*lets, f"union {', '.join(names)}", "| sort by TimeGenerated asc"])
 
 
 def _drills(entries: Iterable[Mapping[str, Any]], tenant_id: str) -> list[Mapping[str, Any]]:
@@ -80,20 +144,30 @@ def _drills(entries: Iterable[Mapping[str, Any]], tenant_id: str) -> list[Mappin
 def planned_by(
     activity: Activity, drills: Sequence[Mapping[str, Any]], account_of: Mapping[str, str]
 ) -> Mapping[str, Any] | None:
-    """The drill this activity belongs to: its CorrelationId is in the drill's evidence, or it happened
-    to the drilled account inside the drill's window (plus slack). None: unplanned."""
-    for drill in drills:
-        if activity.correlation_id and activity.correlation_id in (drill.get("correlation_ids") or []):
-            return drill
+    """The drill this activity belongs to, or None (unplanned).
+
+    A row belongs to a drill only inside that drill's own window (plus slack) and for the drilled account
+    (the row's user id is that account's object id). A client chooses its own CorrelationId
+    (`client-request-id`), and drill ids and their CorrelationIds are readable in the ledger and reports,
+    so an id alone proves nothing: a row carrying a CorrelationId some drill recorded belongs to that drill
+    only (in its window, for its account), never to another; a row whose id no drill recorded (interrupts,
+    the restore, the session revocation) needs only the window and the account.
+    """
     name = account_of.get(activity.user_id)
-    for drill in drills:
-        start = parse_time(drill.get("started_at"))
-        end = parse_time(drill.get("ended_at")) or start
-        if name is None or drill.get("account") != name or start is None or end is None:
-            continue
-        if start - DRILL_SLACK <= activity.at <= end + DRILL_SLACK:
+    if name is None:
+        return None
+    cid = activity.correlation_id
+    owners = [d for d in drills if cid and cid in (d.get("correlation_ids") or [])]
+    for drill in owners or drills:
+        if drill.get("account") == name and _in_window(activity.at, drill):
             return drill
     return None
+
+
+def _in_window(at: datetime, drill: Mapping[str, Any]) -> bool:
+    start = parse_time(drill.get("started_at"))
+    end = parse_time(drill.get("ended_at")) or start
+    return start is not None and end is not None and start - DRILL_SLACK <= at <= end + DRILL_SLACK
 
 
 def unplanned_entry(tenant_id: str, activity: Activity, account: str | None, now: datetime) -> dict[str, Any]:

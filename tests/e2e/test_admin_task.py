@@ -82,7 +82,7 @@ def watch_after_drill(world: Any, signer: Signer, ledger_path: Path) -> dict[str
         clock=lambda: later, activity_for=lambda p: ObserverProbes(p, credential, world.cloud),
     )  # fmt: skip
     tid = str(pb.tenant.id)
-    quiet = rt.watch_unplanned(tid)
+    quiet = rt.watch_unplanned(tid).notices
     rogue = SignInEvent(
         created=state.clock.now() - timedelta(hours=3), user_id=EA01,
         user_principal_name="ea01@contoso.onmicrosoft.com",
@@ -90,7 +90,7 @@ def watch_after_drill(world: Any, signer: Signer, ledger_path: Path) -> dict[str
         app_display_name="Microsoft Azure CLI", result_type="0",
     )  # fmt: skip
     state.emit_signin(rogue)
-    flagged = rt.watch_unplanned(tid)
+    flagged = rt.watch_unplanned(tid).notices
     return {"quiet": quiet, "flagged": flagged, "rogue": rogue.correlation_id}
 
 
@@ -134,8 +134,8 @@ def test_healthy_drill_proves_write_restore_and_audit_row(tmp_path: Path) -> Non
     assert [n.severity for n in watched["flagged"]] == ["critical"]
     uses = [e for e in ledger.read_entries(out["ledger"]) if e["kind"] == "unplanned-use"]
     assert [u["correlation_id"] for u in uses if u["account"] == "ea01"] == [watched["rogue"]]
-    assert [n.facts["use_id"] for n in watched["flagged"]] == [
-        u["use_id"] for u in uses if u["account"] == "ea01"
+    assert [n.facts["use_ids"] for n in watched["flagged"]] == [
+        [u["use_id"] for u in uses if u["account"] == "ea01"]
     ]
 
 

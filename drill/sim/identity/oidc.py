@@ -7,9 +7,10 @@ libraries reach the same server under the names each can resolve. msal 1.39 read
 its nonce, so the issuer `{base_url}/{tid}/v2.0` (tokens.py) works for it.
 
 Grants: authorization code with PKCE (S256 only; `plain` is refused, which Entra would accept),
-refresh token, client credentials with a client secret (compared by SHA-256 with the application's
-`clientSecretSha256`) or a client assertion (private_key_jwt: signed by a certificate listed in the app's
-`keyCredentials[].key` as PEM, audience = this token endpoint, iss = sub = client id, jti not replayed).
+refresh token (each redemption a non-interactive sign-in of the user: redemption.py), client
+credentials with a client secret (compared by SHA-256 with the application's `clientSecretSha256`) or a
+client assertion (private_key_jwt: signed by a certificate listed in the app's `keyCredentials[].key` as
+PEM, audience = this token endpoint, iss = sub = client id, jti not replayed).
 Errors carry Entra's JSON shape (`error`, `error_description` starting with `AADSTS<code>:`,
 `error_codes`, `timestamp`, `trace_id`, `correlation_id`).
 """
@@ -29,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.identity.client_auth import authenticate_client
+from drill.sim.identity.redemption import record_redemption
 from drill.sim.identity.store import (
     REFRESH_LIFETIME,
     AuthCode,
@@ -40,7 +42,7 @@ from drill.sim.identity.store import (
     tenant_matches,
 )
 from drill.sim.state import LOGIN_HOST, SimState, token_service
-from drill.sim.tokens import ARM_AUDIENCE, GRAPH_AUDIENCE, LOGS_AUDIENCE
+from drill.sim.tokens import ARM_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE, LOGS_AUDIENCE
 
 LIFETIME_S = 3599
 OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
@@ -54,6 +56,8 @@ RESOURCES = {
     "https://management.core.windows.net": ARM_AUDIENCE,
     "797f4846-ba00-4fd7-ba43-dac1f8f63013": ARM_AUDIENCE,
 }
+
+_LOGGED_RESOURCES = {LOGS_AUDIENCE: ("ca7f3f0b-7d91-482c-8e09-c5d840d0eac5", "Log Analytics API")}
 
 
 def error_response(state: SimState, exc: OAuthError, correlation_id: str | None = None) -> JSONResponse:
@@ -91,6 +95,15 @@ def split_scopes(requested: list[str]) -> tuple[str, list[str]]:
     if len(resources) > 1:
         raise OAuthError("invalid_scope", 28000)
     return (resources.pop() if resources else GRAPH_AUDIENCE), names
+
+
+def resource_of(scopes: list[str]) -> tuple[str, str]:
+    """(resource app id, display name) a sign-in is for, as its log row names it."""
+    try:
+        resource, _ = split_scopes(scopes)
+    except OAuthError:  # an invalid scope is refused at authorize; the log still needs a resource
+        resource = ""
+    return _LOGGED_RESOURCES.get(resource, (GRAPH_APP_ID, "Microsoft Graph"))
 
 
 def delegated_grant(app: dict[str, Any], resource: str, names: list[str]) -> list[str]:
@@ -257,12 +270,26 @@ def _redeem_code(state: SimState, app: dict[str, Any], form: dict[str, str]) -> 
     return _tokens_for(state, app, grant.user_id, requested, grant.auth, flow.nonce, flow.session_id)
 
 
-def _refresh(state: SimState, app: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+def _refresh(state: SimState, app: dict[str, Any], form: dict[str, str], request: Request) -> dict[str, Any]:
+    """Redeem a refresh token: a non-interactive sign-in of its user, logged success or failure
+    (signin_record.record_redemption) with the client's `client-request-id` as CorrelationId."""
     ids = store(state)
     with ids.lock:
         grant = ids.refresh.get(form.get("refresh_token", ""))
     if grant is None or grant.client_id != app["appId"]:
         raise OAuthError("invalid_grant", 9002313)
+    try:
+        body = _redeem_refresh(state, app, form, grant)
+    except OAuthError as exc:
+        record_redemption(state, request, app, grant, resource_of(grant.scopes), str(exc.code), str(exc))
+        raise
+    record_redemption(state, request, app, grant, resource_of(grant.scopes), "0", "")
+    return body
+
+
+def _redeem_refresh(
+    state: SimState, app: dict[str, Any], form: dict[str, str], grant: RefreshGrant
+) -> dict[str, Any]:
     # Graph's revokeSignInSessions stamps the user (services["sessionsRevokedAt"]); older grants die.
     revoked_at = (state.services.get("sessionsRevokedAt") or {}).get(grant.user_id)
     if grant.revoked or (revoked_at is not None and grant.issued <= revoked_at):
@@ -300,7 +327,7 @@ def _grant(state: SimState, form: dict[str, str], request: Request) -> dict[str,
     if grant_type == "authorization_code":
         return _redeem_code(state, app, form)
     if grant_type == "refresh_token":
-        return _refresh(state, app, form)
+        return _refresh(state, app, form, request)
     if grant_type == "client_credentials" and app.get("kind") != "public":
         return app_token(state, app, form.get("scope", "").split())
     raise OAuthError("unsupported_grant_type", 70003)

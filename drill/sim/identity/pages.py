@@ -35,8 +35,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.identity import ca, consent
-from drill.sim.identity.oidc import split_scopes
-from drill.sim.identity.signin_record import record_signin, resource_of
+from drill.sim.identity.oidc import resource_of, split_scopes
+from drill.sim.identity.signin_record import record_signin
 from drill.sim.identity.store import (
     AADSTS,
     CODE_LIFETIME,

@@ -12,22 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from drill.sim.identity import ca
-from drill.sim.identity.oidc import split_scopes
-from drill.sim.identity.store import Flow, OAuthError
+from drill.sim.identity.oidc import resource_of
+from drill.sim.identity.store import Flow
 from drill.sim.state import SignInEvent, SimState
-from drill.sim.tokens import GRAPH_APP_ID, LOGS_AUDIENCE
 
 PASSKEY_METHOD = "Passkey (device-bound)"
-_RESOURCES = {LOGS_AUDIENCE: ("ca7f3f0b-7d91-482c-8e09-c5d840d0eac5", "Log Analytics API")}
-
-
-def resource_of(scopes: list[str]) -> tuple[str, str]:
-    """(resource app id, display name) the sign-in is for."""
-    try:
-        resource, _ = split_scopes(scopes)
-    except OAuthError:  # an invalid scope is refused at authorize; the log still needs a resource
-        resource = ""
-    return _RESOURCES.get(resource, (GRAPH_APP_ID, "Microsoft Graph"))
 
 
 def record_signin(

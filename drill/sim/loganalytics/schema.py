@@ -1,4 +1,5 @@
 """SigninLogs and AuditLogs as Log Analytics stores them: real column names and Kusto types, real quirks.
+(AADNonInteractiveUserSignInLogs, with its own quirks, is in noninteractive.py.)
 
 Columns and types follow reference/schemas/ (the azure-reference-other tables). Quirks kept on purpose,
 because alert queries trip over them in real tenants: ConditionalAccessPolicies, DeviceDetail,
@@ -14,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from drill.sim.loganalytics import noninteractive
 from drill.sim.state import AuditEvent, SignInEvent
 
 SIGNIN_COLUMNS: dict[str, str] = {
@@ -130,9 +132,17 @@ AUDIT_COLUMNS: dict[str, str] = {
     "Type": "string",
 }
 
-TABLES: dict[str, dict[str, str]] = {"SigninLogs": SIGNIN_COLUMNS, "AuditLogs": AUDIT_COLUMNS}
+TABLES: dict[str, dict[str, str]] = {
+    "SigninLogs": SIGNIN_COLUMNS,
+    "AuditLogs": AUDIT_COLUMNS,
+    noninteractive.TABLE: noninteractive.COLUMNS,
+}
 # The diagnostic-setting category that feeds each table.
-CATEGORY_OF = {"SigninLogs": "SignInLogs", "AuditLogs": "AuditLogs"}
+CATEGORY_OF = {
+    "SigninLogs": "SignInLogs",
+    "AuditLogs": "AuditLogs",
+    noninteractive.TABLE: noninteractive.CATEGORY,
+}
 DUCK_TYPES = {
     "string": "VARCHAR",
     "datetime": "TIMESTAMPTZ",

@@ -2,9 +2,11 @@
 
   POST /v1/workspaces/{customerId}/query   {"query", "timespan"?}  (azure-monitor-query's LogsQueryClient)
 
-Rows arrive only for categories a diagnostic setting sends to this workspace, after the workspace's
-ingestion delay (TimeGenerated is the event time, arrival is `ingestion_time()`); one row per sign-in
-event, so an interrupt such as 50140 ("Stay signed in?") is its own row with the sign-in's CorrelationId;
+Rows arrive only for categories a diagnostic setting sends to this workspace (interactive sign-ins in
+SigninLogs, refresh-token redemptions in AADNonInteractiveUserSignInLogs, directory changes in AuditLogs),
+after the workspace's ingestion delay (TimeGenerated is the event time, arrival is `ingestion_time()`);
+one row per sign-in event, so an interrupt such as 50140 ("Stay signed in?") is its own row with the
+sign-in's CorrelationId;
 responses are `{"tables":[{"name":"PrimaryResult","columns","rows"}]}` with Kusto types,
 PartialError on truncation, OneAPI 400s for bad KQL, 403 without workspace access, 429 past the
 per-identity limits (200 queries / 30 s, 5 at once).
@@ -27,7 +29,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.hits import record as record_hit
+from drill.sim.loganalytics import noninteractive
 from drill.sim.loganalytics.isotime import parse_timespan
+from drill.sim.loganalytics.noninteractive import noninteractive_row
 from drill.sim.loganalytics.schema import CATEGORY_OF, audit_row, signin_row
 from drill.sim.loganalytics.store import LogStore, QueryError, ingestion_delay
 from drill.sim.state import AuditEvent, Fault, SignInEvent, SimState, token_service
@@ -112,7 +116,19 @@ class Workspace:
         )
 
     def on_signin(self, event: SignInEvent) -> None:
-        """One row per sign-in event: TimeGenerated is the event's time, arrival is after the delay."""
+        """One row per sign-in event: TimeGenerated is the event's time, arrival is after the delay.
+
+        A non-interactive sign-in (a refresh token redeemed at the token endpoint) goes to
+        AADNonInteractiveUserSignInLogs, and only when a setting sends NonInteractiveUserSignInLogs.
+        """
+        if not event.is_interactive:
+            if sends(self.state.tenant, noninteractive.TABLE):
+                row = signin_row(event, self.state.tenant.id, event.created)
+                workspace_id = str(self.state.tenant.workspace.get("customerId", ""))
+                self.store.insert(
+                    noninteractive.TABLE, noninteractive_row(row, workspace_id), event.created + self.delay()
+                )
+            return
         if not sends(self.state.tenant, "SigninLogs"):
             return
         if event.result_type == "0" and self.state.fault("signin-interrupt-rows") is not None:

@@ -14,6 +14,7 @@ from loganalytics_support import EA01, WORKSPACE, logs_client, observer_token, s
 from drill.sim.loganalytics.schema import AUDIT_COLUMNS, SIGNIN_COLUMNS
 
 REF = Path(__file__).parent / "reference"
+DRILL_APP = "2b7e1c4d-9f3a-4e5b-8c6d-0a1b2c3d4e01"  # the demo tenant's drill app (public client)
 
 
 def _schema(name: str) -> dict[str, str]:
@@ -147,3 +148,50 @@ def test_per_identity_rate_limit_gives_429_with_retry_after(sim, http, monkeypat
     codes = [http.post(url, json={"query": "SigninLogs | take 1"}, headers=headers) for _ in range(4)]
     assert [c.status_code for c in codes] == [200, 200, 200, 429]
     assert re.fullmatch(r"\d+", codes[-1].headers["Retry-After"])
+
+
+def test_noninteractive_columns_match_the_reference_schema() -> None:
+    from drill.sim.loganalytics.noninteractive import COLUMNS
+
+    assert _schema("AADNonInteractiveUserSignInLogs_columns_azure-reference-other.md") == COLUMNS
+
+
+def test_a_refresh_token_redemption_is_a_noninteractive_row_with_the_clients_request_id(
+    sim, observer_secret, http
+) -> None:
+    """The token endpoint logs the redemption as a non-interactive sign-in of the token's user; its
+    CorrelationId is the client's `client-request-id`; Status and DeviceDetail are strings in this table."""
+    import uuid as _uuid
+
+    from drill.sim.identity.oidc import user_tokens
+
+    app, user = sim.state.tenant.application(DRILL_APP), sim.state.tenant.user(EA01)
+    refresh = user_tokens(sim.state, app=app, user=user, requested=["User.Read", "offline_access"],
+                          auth={"amr": ["fido"]}, nonce=None, session_id="s")["refresh_token"]  # fmt: skip
+    chosen = str(_uuid.uuid4())
+    reply = http.post(
+        f"{sim.base_url}/{sim.state.tenant.id}/oauth2/v2.0/token",
+        data={"client_id": DRILL_APP, "grant_type": "refresh_token", "refresh_token": refresh},
+        headers={"client-request-id": chosen},
+    )
+    assert reply.status_code == 200, reply.text
+    sim.state.clock.advance(6)
+    client = logs_client(sim, observer_secret)
+    table = client.query_workspace(
+        WORKSPACE,
+        "AADNonInteractiveUserSignInLogs | project CorrelationId, UserId, IsInteractive, ResultType, Status, "
+        "DeviceDetail, Category, Type",
+        timespan=timedelta(hours=1),
+    ).tables[0]
+    rows = [dict(zip(table.columns, r, strict=True)) for r in table.rows]
+    assert [(r["CorrelationId"], r["UserId"], r["IsInteractive"], r["ResultType"]) for r in rows] == [
+        (chosen, EA01, False, "0")
+    ]
+    assert isinstance(rows[0]["Status"], str)
+    assert json.loads(rows[0]["Status"])["errorCode"] == 0
+    assert (rows[0]["Category"], rows[0]["Type"]) == (
+        "NonInteractiveUserSignInLogs",
+        "AADNonInteractiveUserSignInLogs",
+    )
+    interactive = client.query_workspace(WORKSPACE, "SigninLogs | count", timespan=timedelta(hours=1))
+    assert interactive.tables[0].rows[0][0] == 0

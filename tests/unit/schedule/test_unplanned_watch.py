@@ -22,7 +22,7 @@ from drill.schedule.notify import GraphMailNotifier, LogNotifier
 from drill.schedule.probes import ObserverProbes
 from drill.schedule.scheduler import ScheduleRuntime, Target
 from drill.schedule.status import collect, render
-from drill.schedule.watch import Activity, planned_by, record_review
+from drill.schedule.watch import Activity, Coverage, Reading, planned_by, record_review
 from drill.testing import capture_logs
 
 EA01 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
@@ -64,13 +64,13 @@ def test_unplanned_signin_one_line_one_notice_never_again(
     now = sim.state.clock.now()
     clock = FakeClock(now)
     path = tmp_path / "reports" / "ledger.jsonl"
-    # Two drills in the ledger: one matched by the CorrelationId its evidence recorded, one by its window.
-    far = drill_line("ea02", "PASS", now - timedelta(days=1), tenant=tid, drill_id="d-corr")
+    # Two drills of ea01 in the ledger: one whose evidence recorded a CorrelationId, one without.
+    far = drill_line("ea01", "PASS", now - timedelta(days=1), tenant=tid, drill_id="d-corr")
     far["correlation_ids"] = ["corr-of-a-drill"]
     near = drill_line("ea01", "FAIL", now - timedelta(hours=7), tenant=tid, drill_id="d-window")
     ledger.append(path, far, signer)
     ledger.append(path, near, signer)
-    inject_signin(world, now - timedelta(hours=5), "corr-of-a-drill")  # planned: its id is in a drill
+    inject_signin(world, now - timedelta(days=1, minutes=5), "corr-of-a-drill")  # planned: d-corr's own row
     inject_signin(world, now - timedelta(hours=7, minutes=10))  # planned: inside d-window
     rogue = inject_signin(world, now - timedelta(hours=4))  # nobody planned this one
     sim.state.clock.advance(60)  # every row ingested
@@ -80,9 +80,11 @@ def test_unplanned_signin_one_line_one_notice_never_again(
     )  # fmt: skip
     recording = RecordingNotifier()
     with capture_logs() as logs:
-        sent = runtime(
-            world, path, tmp_path / "state", signer, clock, [LogNotifier(), mail, recording]
-        ).watch_unplanned(tid)
+        sent = (
+            runtime(world, path, tmp_path / "state", signer, clock, [LogNotifier(), mail, recording])
+            .watch_unplanned(tid)
+            .notices
+        )
     assert len(sent) == 1
     assert sent[0].severity == "critical"
     lines = [e for e in ledger.read_entries(path) if e["kind"] == "unplanned-use"]
@@ -98,7 +100,7 @@ def test_unplanned_signin_one_line_one_notice_never_again(
     for advance in (timedelta(0), timedelta(days=1), timedelta(days=4)):
         clock.advance(advance)
         again = runtime(world, path, tmp_path / "state", signer, clock, [LogNotifier(), mail, recording])
-        assert again.watch_unplanned(tid) == []
+        assert again.watch_unplanned(tid).notices == []
     assert len([e for e in ledger.read_entries(path) if e["kind"] == "unplanned-use"]) == 1
     assert len(recording.notices) == 1
     assert len(sim.state.mail.messages(RECIPIENT) or []) == 1
@@ -172,7 +174,13 @@ def test_planned_by_matches_ids_then_the_drilled_accounts_window() -> None:
     assert planned_by(act, drills, {EA01: "ea02"}) is None  # another account's drill
     late = Activity("AuditLogs", "row2", "c2", at + timedelta(hours=1), EA01, "Update group")
     assert planned_by(late, drills, {EA01: "ea01"}) is None
-    assert planned_by(late, [{**drills[0], "correlation_ids": ["c2"]}], {EA01: "ea01"}) is not None
+    # Its CorrelationId recorded by the drill does not make a row outside the drill's window planned.
+    assert planned_by(late, [{**drills[0], "correlation_ids": ["c2"]}], {EA01: "ea01"}) is None
+    # Inside the window, a row carrying an id another drill recorded belongs to that drill only.
+    other = {**drills[0], "drill_id": "d2", "started_at": "2026-02-01T09:00:00+00:00",
+             "ended_at": "2026-02-01T09:10:00+00:00", "correlation_ids": ["c1"]}  # fmt: skip
+    assert planned_by(act, [drills[0], other], {EA01: "ea01"}) is None
+    assert planned_by(act, [{**drills[0], "correlation_ids": ["c1"]}, other], {EA01: "ea01"}) is not None
 
 
 class _Seen:
@@ -181,8 +189,9 @@ class _Seen:
     def __init__(self, rows: list[Activity]) -> None:
         self.rows = rows
 
-    def activity(self, user_ids: Any, since: datetime, until: datetime) -> list[Activity]:
-        return [a for a in self.rows if since <= a.at <= until and a.user_id in user_ids]
+    def activity(self, user_ids: Any, since: datetime, until: datetime) -> Reading:
+        rows = [a for a in self.rows if since <= a.at <= until and a.user_id in user_ids]
+        return Reading(rows, Coverage(("SigninLogs", "AADNonInteractiveUserSignInLogs", "AuditLogs")))
 
 
 def test_the_daily_job_runs_the_watch_and_a_restarted_scheduler_sends_nothing_more(
@@ -237,7 +246,7 @@ def test_the_daily_job_runs_the_watch_and_a_restarted_scheduler_sends_nothing_mo
 
 def test_log_text_in_a_use_is_shown_escaped_in_status_and_notice(tmp_path: Path, signer: Signer) -> None:
     from drill.playbook import load_playbook
-    from drill.schedule.scheduler import unplanned_notice
+    from drill.schedule.watch_check import unplanned_notice
 
     pb = load_playbook(DEMO_PLAYBOOK, env={})
     path = tmp_path / "ledger.jsonl"
@@ -258,6 +267,6 @@ def test_log_text_in_a_use_is_shown_escaped_in_status_and_notice(tmp_path: Path,
     shown = next(t for t in texts if "Uesc" in t)
     assert "\x1b" not in shown
     assert "\\x1b[2J" in shown
-    notice = unplanned_notice(use)
+    notice = unplanned_notice([use])
     assert "\x1b" not in notice.body
     assert "\r" not in notice.body
