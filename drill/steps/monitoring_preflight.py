@@ -18,7 +18,7 @@ from drill.monitoring import checks
 from drill.monitoring.arm import ArmReader, missing_role
 from drill.playbook.advice import MONITORING_MISSING
 from drill.playbook.monitoring import rule_coordinates
-from drill.steps.waiting import ServiceRefused, call_within
+from drill.steps.waiting import HostUnreachable, ServiceRefused, call_within
 
 if TYPE_CHECKING:
     from drill.monitoring.deployed import ActionGroup, DeployedRule
@@ -32,9 +32,14 @@ T = TypeVar("T")
 class _Refused(Exception):
     """An ARM read that failed for good; `reason` is the check's reason (what to grant or fix)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, gone: HostUnreachable | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.gone = gone  # ARM (or the token's authority) cannot be reached: no further read is tried
+
+    def stop_if_unreachable(self) -> None:
+        if self.gone is not None:
+            raise self.gone
 
 
 async def _read(
@@ -52,6 +57,8 @@ async def _read(
                 f"the observer cannot read {what} ({exc.message}): {missing_role(what, scope)}"
             ) from exc
         raise _Refused(f"reading {what} was refused (HTTP {exc.status}: {exc.message})") from exc
+    except HostUnreachable as exc:
+        raise _Refused(exc.line, exc) from exc
     except Exception as exc:
         raise _Refused(f"reading {what} failed: {failure(exc)}") from exc
     return result
@@ -91,6 +98,7 @@ async def check_monitoring(
         _add(sb, checks.diagnostic_setting(settings, mon.workspace_resource_id))
     except _Refused as exc:
         sb.check("arm_diagnostic_setting", checks.DIAG_TITLE, False, exc.reason)
+        exc.stop_if_unreachable()
     refs = list(mon.rules) or list(pb.alert.rules)
     if not refs:
         sb.check("arm_rules_named", "The playbook names the break-glass alert rules", False,
@@ -142,6 +150,7 @@ async def _rule_checks(
         rule = await _read(lambda: arm.rule(group, name), left, f"alert rule {rule_id}", scope, failure)
     except _Refused as exc:
         sb.check(f"arm_rule_exists:{ref}", f"Alert rule {ref} exists and is enabled", False, exc.reason)
+        exc.stop_if_unreachable()
         return None
     verdict = checks.rule_enabled(ref, rule_id, rule)
     _add(sb, verdict)
@@ -161,6 +170,7 @@ async def _rule_checks(
     except _Refused as exc:
         sb.check(f"arm_rule_notifies:{ref}", f"Alert rule {ref} is not muted and mails the mailbox", False,
                  exc.reason)  # fmt: skip
+        exc.stop_if_unreachable()
     try:
         # 30 days, the longest range the alerts API offers: a stateful alert stays Fired until it resolves.
         alerts = await _read(lambda: arm.fired_alerts(group, rule.id, time_range="30d"), left,
@@ -170,6 +180,7 @@ async def _rule_checks(
     except _Refused as exc:
         sb.check(f"arm_rule_not_fired:{ref}", f"Alert rule {ref} is not already in Fired state", False,
                  exc.reason)  # fmt: skip
+        exc.stop_if_unreachable()
     return rule
 
 
