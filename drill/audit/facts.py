@@ -93,6 +93,8 @@ class Facts:
     ca_policies: list[Obj] = field(default_factory=list)
     # ARM: GET /providers/microsoft.aadiam/diagnosticSettings
     diagnostic_settings: list[Obj] = field(default_factory=list)
+    # ARM answered that read with 403 (applications are often refused there whatever their roles).
+    diagnostic_settings_forbidden: bool = False
     # ARM: the playbook's monitoring.rules, each GET .../scheduledQueryRules/{name} (with "identity")
     alert_rules: list[Obj] = field(default_factory=list)
     # ARM: principalId -> role assignments readable for it at the workspace scope, each with the role

@@ -40,7 +40,8 @@ def monitoring_reader(credential: TokenCredential, cloud: Cloud) -> Callable[[Fa
 
 def read_monitoring(facts: Facts, playbook: Playbook, credential: TokenCredential, cloud: Cloud) -> None:
     """Fill the monitoring facts as the observer (Reader or Monitoring Reader on the monitoring resource
-    group, Security Reader for the aadiam settings, Log Analytics Reader on the workspace)."""
+    group, Reader at /providers/Microsoft.aadiam for the Entra settings, Log Analytics Reader on the
+    workspace)."""
     from drill.clients import logs_client
 
     if not cloud.arm_endpoint:
@@ -125,6 +126,7 @@ def _diagnostics(facts: Facts, arm: ArmReader) -> None:
         facts.unread["diagnostic_settings"] = refusal(
             exc, "diagnostic settings", "/providers/microsoft.aadiam", facts
         )
+        facts.diagnostic_settings_forbidden = getattr(exc, "status_code", None) == 403
 
 
 def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader]) -> None:

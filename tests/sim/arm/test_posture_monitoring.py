@@ -116,7 +116,9 @@ def test_observer_without_azure_rbac_is_told_which_role_to_grant(
 ) -> None:
     apply_fault(sim.state, "arm-observer-no-read")
     facts = _read(sim, observer_secret)
-    assert "Security Reader" in facts.unread["diagnostic_settings"]
+    assert "Reader at scope /providers/Microsoft.aadiam" in facts.unread["diagnostic_settings"]
+    assert "elevated access" in facts.unread["diagnostic_settings"]
+    assert facts.diagnostic_settings_forbidden
     assert "Monitoring Reader on /subscriptions/" in facts.unread["alert_rules"]
     assert "AuthorizationFailed" in facts.unread["alert_rules"]
     assert facts.alert_rules == []
