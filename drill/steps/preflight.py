@@ -16,6 +16,7 @@ from typing import Any
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.mail_access import SAMPLE, body_access, token_roles
 from drill.steps.monitoring_preflight import check_monitoring
 from drill.steps.skew import FINDING_S, hook_for
 from drill.steps.waiting import REFUSED, HostUnreachable, ServiceRefused, call_within, classify
@@ -134,7 +135,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
         )
         cfg = RequestConfiguration(
             query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-                top=1, select=["id"]
+                top=SAMPLE, select=["id", "body"]
             )
         )
 
@@ -144,7 +145,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
                 request_configuration=cfg
             )
 
-        _resp, errors = await call_within(list_mailbox, deadline.left())
+        resp, errors = await call_within(list_mailbox, deadline.left())
         _note_transients(sb, "observer_mailbox", errors)
         sb.check(
             "observer_mailbox",
@@ -153,9 +154,19 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
             f"listed {ctx.playbook.alert.mailbox}"
             + (f" (after {len(errors)} transient errors)" if errors else ""),
         )
+        messages = list(getattr(resp, "value", None) or [])
+        roles = set() if messages else await asyncio.to_thread(_graph_roles, ctx)
+        ok, why = body_access((m.body for m in messages), roles)
+        sb.check("observer_mail_body", "Observer can read the alert mails' bodies", ok, why)
     except Exception as exc:  # noqa: BLE001
         sb.check("observer_mailbox", "Observer can list the alert mailbox", False, _failure(exc))
         stop_if_unreachable(exc)
+
+
+def _graph_roles(ctx: DrillContext) -> set[str]:
+    """The application roles in the observer's Graph token (an empty mailbox shows no body to look at)."""
+    assert ctx.observer is not None
+    return token_roles(ctx.observer.get_token(ctx.cloud.graph_default_scope).token)
 
 
 def record_skew(ctx: DrillContext, sb: StepBuilder) -> None:
