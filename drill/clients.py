@@ -7,8 +7,10 @@ header, and env CA variables must not override the CA we were told to trust.
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -94,3 +96,100 @@ def logs_client(credential: TokenCredential, cloud: Cloud) -> Any:
         audience=cloud.logs_audience,
         **kwargs,
     )
+
+
+# -- a host that cannot be reached at all (issue 25) ---------------------------------------------------------
+# DNS, refused connections and untrusted TLS do not get better by waiting: the step says so at once, naming
+# the host. The SDKs wrap the socket error several layers deep (azure-core keeps it in `inner_exception`,
+# urllib3 in `reason`, requests/httpx in `__cause__`), so the whole chain is searched.
+_DNS_TEXT = ("failed to resolve", "name or service not known", "nodename nor servname", "getaddrinfo failed",
+             "no address associated with hostname", "temporary failure in name resolution")  # fmt: skip
+_REFUSED_TEXT = ("connection refused", "actively refused", "errno 111]", "winerror 10061")
+_TLS_TEXT = ("certificate_verify_failed", "certificate verify failed", "[ssl:", "wrong_version_number")
+_HOST_IN_TEXT = re.compile(r"host='([^']+)'(?:, port=(\d+))?")
+_WHAT_TO_CHECK = {
+    "dns": "the name does not resolve; check the endpoint in the playbook (tenant.cloud), the workstation's "
+    "DNS and its proxy",
+    "refused": "nothing accepts connections there; check the endpoint's port in the playbook (tenant.cloud) "
+    "and any firewall or proxy in between",
+    "tls": "its TLS certificate is not trusted; check tenant.cloud.custom.ca_bundle, or a TLS-inspecting "
+    "proxy's CA",
+}
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A host the drill could not talk to at all, and what the operator should check."""
+
+    host: str
+    kind: str  # "dns" | "refused" | "tls"
+
+    def line(self) -> str:
+        return f"cannot reach {self.host}: {_WHAT_TO_CHECK[self.kind]}"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop(0)
+        if not isinstance(item, BaseException) or any(item is seen for seen in out):
+            continue
+        out.append(item)
+        todo += [item.__cause__, item.__context__, getattr(item, "inner_exception", None),
+                 getattr(item, "reason", None), *item.args]  # fmt: skip
+    return out
+
+
+def _kind(exc: BaseException) -> str | None:
+    import socket
+
+    if isinstance(exc, socket.gaierror) or type(exc).__name__ == "NameResolutionError":
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, ssl.SSLError):
+        return "tls"
+    text = str(exc).lower()
+    for kind, needles in (("dns", _DNS_TEXT), ("refused", _REFUSED_TEXT), ("tls", _TLS_TEXT)):
+        if any(n in text for n in needles):
+            return kind
+    return None
+
+
+def _where(host: str, port: Any) -> str:
+    return f"{host}:{port}" if port and str(port) != "443" else host
+
+
+def _host(chain: list[BaseException]) -> str | None:
+    """host (or host:port when not 443) from the request an error carries, else from its text."""
+    for exc in chain:
+        try:
+            request = getattr(exc, "request", None)  # httpx raises when the error carries no request
+        except RuntimeError:
+            request = None
+        url = getattr(request, "url", None)
+        if isinstance(url, str):
+            parts = urlsplit(url)
+            if parts.hostname:
+                return _where(parts.hostname, parts.port)
+        elif (host := getattr(url, "host", None)) is not None and host:
+            return _where(str(host), getattr(url, "port", None))
+        for host, port in _HOST_IN_TEXT.findall(str(exc)):
+            return _where(str(host), port)
+    return None
+
+
+def unreachable(exc: BaseException, fallback_host: str | None = None) -> Unreachable | None:
+    """The host `exc` says could not be reached (DNS, refused, TLS), or None for any other failure.
+
+    A service's HTTP answer (even 5xx) is never "unreachable": only the transport failing is.
+    """
+    chain = _chain(exc)
+    if any(isinstance(getattr(e, "status_code", None), int) for e in chain):
+        return None  # the service answered
+    kind = next((k for k in map(_kind, chain) if k), None)
+    if kind is None:
+        return None
+    host = _host(chain) or fallback_host
+    return Unreachable(host or "the service", kind)

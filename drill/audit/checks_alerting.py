@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from drill.audit.checks_common import unread
+from drill.audit.checks_procedures import last_pass_within_cycle
 from drill.audit.model import CheckFn, Obj, Outcome, Status
 from drill.isotime import parse_duration
 
@@ -91,7 +92,17 @@ def _covering_or_outcome(facts: Facts, playbook: Playbook, *needed: str) -> list
 
 
 def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
-    """One Entra diagnostic setting sends all three categories, enabled, to the playbook's workspace."""
+    """Entra's diagnostic settings, together, send all three categories, enabled, to the playbook's workspace.
+
+    Categories are united over every setting that targets the workspace (one may send SignInLogs, another
+    AuditLogs). When ARM refuses the observer the read (403, which applications often meet whatever their
+    roles), the setting is not judged: WARNING when every account's last PASS drill is within the cycle
+    (each drill proved its own SigninLogs row and, with the admin task, an AuditLogs row reached the
+    workspace), ERROR otherwise. Never PASS: the setting itself was not seen; never FAILED: nothing wrong
+    was seen either.
+    """
+    if facts.diagnostic_settings_forbidden and "diagnostic_settings" in facts.unread:
+        return _diagnostics_unreadable(facts, playbook)
     if (err := unread(facts, "diagnostic_settings")) is not None:
         return err
     if playbook.monitoring is None:
@@ -102,8 +113,8 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
         )
     target = playbook.monitoring.workspace_resource_id
     evidence = []
-    best_missing: list[str] | None = None
-    best_name = ""
+    sent: set[str] = set()
+    ours: list[str] = []
     for setting in facts.diagnostic_settings:
         props = _props(setting)
         enabled = {
@@ -118,23 +129,21 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
                 "enabledCategories": sorted(enabled),
             }
         )
-        if not _same_id(props.get("workspaceId"), target):
-            continue
-        missing = [c for c in DIAG_CATEGORIES if c.lower() not in enabled]
-        if not missing:
-            return Outcome.passed(
-                f"diagnostic setting {setting.get('name')} sends "
-                f"{', '.join(DIAG_CATEGORIES)} to the workspace",
-                evidence,
-                workspace=target,
-            )
-        if best_missing is None or len(missing) < len(best_missing):
-            best_missing, best_name = missing, str(setting.get("name"))
-    if best_missing is not None:
+        if _same_id(props.get("workspaceId"), target):
+            ours.append(str(setting.get("name")))
+            sent |= enabled
+    missing = [c for c in DIAG_CATEGORIES if c.lower() not in sent]
+    names = ", ".join(ours)
+    if ours and not missing:
+        who = f"diagnostic setting {names} sends" if len(ours) == 1 else f"diagnostic settings {names} send"
+        return Outcome.passed(
+            f"{who} {', '.join(DIAG_CATEGORIES)} to the workspace", evidence, workspace=target
+        )
+    if ours:
         return Outcome.failed(
-            f"diagnostic setting {best_name} sends to the workspace but not {', '.join(best_missing)}",
+            f"diagnostic setting(s) {names} send to the workspace but not {', '.join(missing)}",
             evidence,
-            [f"{best_name}: {c} not enabled" for c in best_missing],
+            [f"{names}: {c} not enabled" for c in missing],
             workspace=target,
         )
     if facts.diagnostic_settings:
@@ -149,6 +158,26 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
         evidence,
         ["no diagnostic setting"],
         workspace=target,
+    )
+
+
+def _diagnostics_unreadable(facts: Facts, playbook: Playbook) -> Outcome:
+    why = facts.unread["diagnostic_settings"]
+    drills = last_pass_within_cycle(facts, playbook)
+    details = {"readable": False, "reason": why, "drills": drills.summary}
+    if drills.status is Status.PASSED:
+        return Outcome(
+            Status.WARNING,
+            "not judged: the observer may not read Entra's diagnostic settings; every account's last PASS "
+            "drill (within the cycle) proved its sign-in and audit rows reach the workspace",
+            drills.evidence,
+            [f"diagnostic settings unreadable: {why}"],
+            details,
+        )
+    return Outcome.error(
+        f"could not judge: diagnostic_settings: {why}; and no PASS drill within the cycle proves the logs "
+        f"arrive ({drills.summary})",
+        unread={"diagnostic_settings": why},
     )
 
 

@@ -93,6 +93,8 @@ class Facts:
     ca_policies: list[Obj] = field(default_factory=list)
     # ARM: GET /providers/microsoft.aadiam/diagnosticSettings
     diagnostic_settings: list[Obj] = field(default_factory=list)
+    # ARM answered that read with 403 (applications are often refused there whatever their roles).
+    diagnostic_settings_forbidden: bool = False
     # ARM: the playbook's monitoring.rules, each GET .../scheduledQueryRules/{name} (with "identity")
     alert_rules: list[Obj] = field(default_factory=list)
     # ARM: principalId -> role assignments readable for it at the workspace scope, each with the role
@@ -112,6 +114,11 @@ class Facts:
     unread: dict[str, str] = field(default_factory=dict)
     # What the reader wants an auditor to know (a fallback it took, a licence it lacked).
     notes: list[str] = field(default_factory=list)
+    # Hosts a reader could not reach at all (DNS, refused, untrusted TLS) -> the one line naming the fix.
+    # A reader stops calling a host once it is here: every further call would fail the same way.
+    unreachable: dict[str, str] = field(default_factory=dict)
+    # How many reads got an answer from a service (any status): 0 with hosts unreachable = nothing read.
+    answered: int = 0
     # Requests made, per service, for the bench and the report: "graph" counts HTTP requests (a $batch
     # envelope is one), "graph_batched" the Graph requests inside them (what Graph's throttling counts).
     requests: dict[str, int] = field(default_factory=dict)

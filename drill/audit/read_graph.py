@@ -95,6 +95,7 @@ class GraphReader:
     facts: Facts
     sleep: Any = asyncio.sleep
     base: str = field(init=False)
+    gone: str | None = field(default=None, init=False)  # the unreachable line, once a call met one
 
     def __post_init__(self) -> None:
         self.base = str(self.client.request_adapter.base_url).rstrip("/")
@@ -113,13 +114,21 @@ class GraphReader:
         if body is not None:
             info.set_stream_content(json.dumps(body).encode(), "application/json")
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+        if self.gone is not None:  # the host (or the token's authority) cannot be reached: do not retry
+            return Answer(0, {"error": {"code": "Unreachable", "message": self.gone}})
         self.facts.requests["graph"] += 1
         try:
             response = await self.client.request_adapter.send_primitive_async(info, "bytes", None)
         except Exception as exc:  # noqa: BLE001 - no answer (token, network): its facts are unread
+            from drill.clients import unreachable
             from drill.steps.waiting import service_message
 
+            where = unreachable(exc)
+            if where is not None:
+                self.gone = self.facts.unreachable.setdefault(where.host, where.line())
+                return Answer(0, {"error": {"code": "Unreachable", "message": self.gone}})
             return Answer(0, {"error": {"code": type(exc).__name__, "message": service_message(exc)}})
+        self.facts.answered += 1
         try:
             parsed = response.json() if response.content else None
         except ValueError:

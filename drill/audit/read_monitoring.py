@@ -40,7 +40,8 @@ def monitoring_reader(credential: TokenCredential, cloud: Cloud) -> Callable[[Fa
 
 def read_monitoring(facts: Facts, playbook: Playbook, credential: TokenCredential, cloud: Cloud) -> None:
     """Fill the monitoring facts as the observer (Reader or Monitoring Reader on the monitoring resource
-    group, Security Reader for the aadiam settings, Log Analytics Reader on the workspace)."""
+    group, Reader at /providers/Microsoft.aadiam for the Entra settings, Log Analytics Reader on the
+    workspace)."""
     from drill.clients import logs_client
 
     if not cloud.arm_endpoint:
@@ -68,12 +69,23 @@ def read_monitoring_with(
         return
     home = reader(str(mon.subscription_id))
     workspace = mon.workspace_resource_id
-    _diagnostics(facts, home)
-    _rules(facts, playbook, reader)
-    _identities(facts, home, workspace)
-    _action_groups(facts, home)
-    _sentinel(facts, home, workspace)
-    _coverage(facts, playbook, logs)
+    reads: list[tuple[tuple[str, ...], Callable[[], None]]] = [
+        (("diagnostic_settings",), lambda: _diagnostics(facts, home)),
+        (("alert_rules",), lambda: _rules(facts, playbook, reader)),
+        (("identity_roles",), lambda: _identities(facts, home, workspace)),
+        (("action_groups",), lambda: _action_groups(facts, home)),
+        (("sentinel_rules",), lambda: _sentinel(facts, home, workspace)),
+        (("coverage",), lambda: _coverage(facts, playbook, logs)),
+    ]
+    for names, read in reads:
+        if facts.unreachable:  # a host this reader needs cannot be reached: the rest would fail alike
+            gone = next(iter(facts.unreachable.values()))
+            for name in names:
+                facts.unread.setdefault(name, gone)
+            continue
+        read()
+        if not any(name in facts.unread for name in names):
+            facts.answered += 1
 
 
 def _all_unread(facts: Facts, playbook: Playbook, reason: str) -> None:
@@ -83,8 +95,17 @@ def _all_unread(facts: Facts, playbook: Playbook, reason: str) -> None:
         facts.unread["sentinel_rules"] = reason
 
 
-def refusal(exc: BaseException, what: str, scope: str) -> str:
-    """Why a read failed, in words an operator can act on (a 403 names the role to grant)."""
+def refusal(exc: BaseException, what: str, scope: str, facts: Facts | None = None) -> str:
+    """Why a read failed, in words an operator can act on (a 403 names the role to grant; a host that
+    cannot be reached is named once, and recorded in `facts.unreachable` so no further call is tried)."""
+    from drill.clients import unreachable
+
+    where = unreachable(exc)
+    if where is not None:
+        line = where.line()
+        if facts is not None:
+            facts.unreachable.setdefault(where.host, line)
+        return line
     status = getattr(exc, "status_code", None)
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None) or ""
@@ -103,8 +124,9 @@ def _diagnostics(facts: Facts, arm: ArmReader) -> None:
         facts.diagnostic_settings = arm.diagnostic_settings_json()
     except AzureError as exc:
         facts.unread["diagnostic_settings"] = refusal(
-            exc, "diagnostic settings", "/providers/microsoft.aadiam"
+            exc, "diagnostic settings", "/providers/microsoft.aadiam", facts
         )
+        facts.diagnostic_settings_forbidden = getattr(exc, "status_code", None) == 403
 
 
 def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader]) -> None:
@@ -122,7 +144,9 @@ def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader])
         try:
             rule = reader(sub).rule_json(group, name)
         except AzureError as exc:
-            facts.unread["alert_rules"] = refusal(exc, "alert rules", scope)
+            facts.unread["alert_rules"] = refusal(exc, "alert rules", scope, facts)
+            if facts.unreachable:
+                return
             continue
         if rule is None:
             facts.notes.append(f"alert rule {ref} does not exist in {scope}")
@@ -153,7 +177,7 @@ def _identities(facts: Facts, arm: ArmReader, workspace: str) -> None:
                     role_id = str((item.get("properties") or {}).get("roleDefinitionId") or "")
                     item["roleName"] = arm.role_name(workspace, role_id) if role_id else ""
             except AzureError as exc:
-                facts.unread["identity_roles"] = refusal(exc, "role assignments", workspace)
+                facts.unread["identity_roles"] = refusal(exc, "role assignments", workspace, facts)
                 return
             facts.identity_roles[pid] = assignments
 
@@ -169,7 +193,9 @@ def _action_groups(facts: Facts, arm: ArmReader) -> None:
             try:
                 group = arm.action_group_json(str(group_id))
             except AzureError as exc:
-                facts.unread["action_groups"] = refusal(exc, "action groups", str(group_id))
+                facts.unread["action_groups"] = refusal(exc, "action groups", str(group_id), facts)
+                if facts.unreachable:
+                    return
                 continue
             if group is None:
                 facts.notes.append(
@@ -185,7 +211,7 @@ def _sentinel(facts: Facts, arm: ArmReader, workspace: str) -> None:
     try:
         facts.sentinel_rules = arm.sentinel_rules(workspace)
     except AzureError as exc:
-        facts.unread["sentinel_rules"] = refusal(exc, "Sentinel analytics rules", workspace)
+        facts.unread["sentinel_rules"] = refusal(exc, "Sentinel analytics rules", workspace, facts)
         return
     if facts.sentinel_rules is None:
         facts.notes.append("the workspace is not onboarded to Microsoft Sentinel")
@@ -221,8 +247,11 @@ def _coverage(facts: Facts, playbook: Playbook, logs: Any) -> None:
         status = getattr(exc, "status_code", None)
         role = " (give the observer Log Analytics Reader on the workspace)" if status == 403 else ""
         why = str(getattr(exc, "message", None) or exc).splitlines()[0][:200]
+        gone = refusal(exc, "workspace", workspace, facts) if status is None else None
         facts.unread["coverage"] = (
-            f"the synthetic-row queries failed ({status or type(exc).__name__}: {why}){role}"
+            gone
+            if gone and facts.unreachable
+            else (f"the synthetic-row queries failed ({status or type(exc).__name__}: {why}){role}")
         )
         facts.coverage = {}
     finally:

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from drill.playbook import Playbook
 
 # Facts read from the tenant (the rest come from the ledger and the runner itself).
-_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "unread", "notes", "requests")
+_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "unread", "notes", "requests",
+                        "unreachable", "answered")  # fmt: skip
 TENANT_FACTS = (
     "accounts",
     *(f.name for f in dataclasses.fields(Facts) if f.name not in _NOT_FROM_THE_TENANT),
@@ -51,6 +52,18 @@ class AuditRun:
     @property
     def exit_code(self) -> int:
         return 0 if self.record.verdict.value == "PASS" else 1
+
+    @property
+    def read_nothing(self) -> str | None:
+        """Why no fact at all was read from the tenant (every host unreachable), or None.
+
+        Such a run is not an audit: nothing was looked at, so no bundle and no ledger line may say one
+        happened (and drift against it would be noise).
+        """
+        facts = self.facts
+        if not facts.unreachable or facts.answered:
+            return None
+        return "; ".join(dict.fromkeys(facts.unreachable.values()))
 
     @property
     def report(self) -> AuditReport:

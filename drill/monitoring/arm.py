@@ -32,13 +32,22 @@ SUPPORT_ROLE = "Monitoring Reader"
 NOT_ONBOARDED = "is not onboarded to Microsoft Sentinel"
 
 
+# Entra's diagnostic settings are Azure RBAC at the tenant's /providers/Microsoft.aadiam scope: no directory
+# role reaches them for an application, and Azure's Security Reader has no microsoft.aadiam action. The
+# workaround reported publicly (azure-rest-api-specs #11085, terraform-provider-azurerm #12986) is a role
+# assignment at that scope, which only a Global Administrator with elevated access can create.
+AADIAM_GRANT = (
+    "a Global Administrator with elevated access (User Access Administrator at root scope) assigns the "
+    "observer Reader at scope /providers/Microsoft.aadiam (az role assignment create --assignee "
+    "<observer app id> --role Reader --scope /providers/Microsoft.aadiam), then removes the elevation; "
+    "some tenants refuse applications here whatever their roles"
+)
+
+
 def missing_role(what: str, scope: str) -> str:
     """The fix for a 403 from ARM: which role the observer needs on which scope (README, least privilege)."""
     if what == "diagnostic settings":
-        return (
-            "give the observer read access to Entra ID's diagnostic settings at /providers/microsoft.aadiam "
-            "(Security Reader in Entra ID)"
-        )
+        return f"to let the observer read Entra's diagnostic settings, {AADIAM_GRANT}"
     return f"give the observer {SUPPORT_ROLE} on {scope}"
 
 

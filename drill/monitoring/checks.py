@@ -46,7 +46,11 @@ def _minutes(value: timedelta | None) -> str:
 
 
 def diagnostic_setting(settings: list[DiagnosticSetting], workspace_resource_id: str) -> Verdict:
-    """Some Entra diagnostic setting sends SignInLogs and AuditLogs to the playbook's workspace."""
+    """Entra's diagnostic settings, together, send SignInLogs and AuditLogs to the playbook's workspace.
+
+    Categories are united over every setting that targets the workspace: one setting may send SignInLogs
+    and another AuditLogs, and both tables arrive.
+    """
     title = DIAG_TITLE
     target = workspace_resource_id.lower().rstrip("/")
     evidence = {
@@ -57,14 +61,15 @@ def diagnostic_setting(settings: list[DiagnosticSetting], workspace_resource_id:
         "workspace": workspace_resource_id,
     }
     ours = [s for s in settings if s.workspace_id.lower().rstrip("/") == target]
-    for setting in ours:
-        missing = [c for c in REQUIRED_CATEGORIES if c not in setting.enabled_categories]
-        if not missing:
-            return Verdict("arm_diagnostic_setting", title, True, f"{setting.name} sends both", evidence)
+    sent = frozenset().union(*(s.enabled_categories for s in ours))
+    missing = [c for c in REQUIRED_CATEGORIES if c not in sent]
+    names = ", ".join(s.name for s in ours)
+    if ours and not missing:
+        how = f"{names} sends both" if len(ours) == 1 else f"together {names} send both"
+        return Verdict("arm_diagnostic_setting", title, True, how, evidence)
     if ours:
-        missing = [c for c in REQUIRED_CATEGORIES if c not in ours[0].enabled_categories]
         return Verdict("arm_diagnostic_setting", title, False,
-                       f"Entra diagnostic setting {ours[0].name} sends to {workspace_resource_id} but not "
+                       f"Entra diagnostic setting(s) {names} send to {workspace_resource_id} but not "
                        f"{', '.join(missing)}: enable those categories in Entra ID > Monitoring > Diagnostic "
                        "settings", evidence)  # fmt: skip
     if settings:

@@ -49,6 +49,10 @@ def execute_audit(
 
     ledger_path = reports_dir / LEDGER_NAME
     run = audit(playbook, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
+    if (nothing := run.read_nothing) is not None:
+        # Not an audit: say so once; no bundle, no ledger line claiming the tenant was looked at.
+        _echo(f"audit not done: nothing could be read from the tenant: {nothing}")
+        return run
     report = run.report
     domain = str(playbook.tenant.primary_domain)
     write(
@@ -134,6 +138,7 @@ def permissions_granted(playbook: Playbook, credential: Any, cloud: Any) -> bool
 
 def say_where(run: AuditRun) -> None:
     done = run.finished
-    assert done is not None
+    if done is None:  # nothing was read: execute_audit said so and wrote nothing
+        return
     _echo(f"evidence: {done.path} (signed by {done.fingerprint}; pdf {done.pdf_status})")
     _echo(f"ledger head: {done.ledger_head}  (record it; `drill verify {done.path}` checks the bundle)")

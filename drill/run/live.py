@@ -128,7 +128,12 @@ def run_preflight(playbook: Path, account: str | None) -> int:
         result = asyncio.run(preflight.run(ctx, with_key=account is not None))
         for check in result.checks:
             _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
-        _echo(f"preflight {result.status.value.upper()}: {result.reason}")
+        for finding in ctx.findings:
+            _echo(f"NOTE    {finding.title}: {finding.detail}")
+        failed = [c for c in result.checks if c.required and c.status.value != "pass"]
+        # The failing checks' reasons are printed just above: the last line counts them, once.
+        summary = f"{len(failed)} check(s) failed, first: {failed[0].title}" if failed else result.reason
+        _echo(f"preflight {result.status.value.upper()}: {summary}")
     finally:
         forget_secrets()
     return 0 if result.status.value == "pass" else 1

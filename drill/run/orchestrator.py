@@ -26,6 +26,7 @@ from drill.progress import safe_progress
 from drill.steps import admin_task, alert, announce, cleanup, ga_proof, log_rows, preflight, signin
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.waiting import HostUnreachable
 
 log = structlog.get_logger("drill.run.orchestrator")
 
@@ -119,6 +120,9 @@ async def _run_step(ctx: DrillContext, name: str, title: str, fn: StepFn) -> Ste
         result = await fn(ctx)
     except asyncio.CancelledError:
         raise
+    except HostUnreachable as gone:  # not a crash: the one line names the host and what to check
+        result = StepBuilder(name, title).fail(gone.line)
+        result.evidence["unreachable"] = {"host": gone.where.host, "kind": gone.where.kind}
     except Exception as exc:
         log.exception("step crashed", step=name)
         result = _crashed(name, title, exc)

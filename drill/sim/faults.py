@@ -16,6 +16,7 @@ from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
 from drill.sim.loganalytics import alerts
 from drill.sim.loganalytics import workspace as loganalytics
+from drill.sim.mail import routes as mail
 from drill.sim.state import Fault, SimState
 
 SKEW_SECONDS = 240.0
@@ -43,7 +44,7 @@ FAULTS = [
 
 def all_faults() -> dict[str, Fault]:
     out: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
-    for module in (identity, graph, loganalytics, alerts, arm, arm_posture, grant_faults):
+    for module in (identity, graph, loganalytics, alerts, arm, arm_posture, grant_faults, mail):
         for fault in getattr(module, "FAULTS", []):
             if fault.name in out:
                 raise RuntimeError(f"fault {fault.name} is defined twice")

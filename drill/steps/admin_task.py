@@ -107,9 +107,17 @@ async def run(ctx: DrillContext) -> StepResult:
     sb = StepBuilder(NAME, TITLE)
     task = ctx.playbook.admin_task
     if not task.enabled:
-        result = sb.skipped("admin_task.enabled is false in the playbook: the account's write is not proven")
+        reason = "admin_task.enabled is false in the playbook: the account's write is not proven"
+        if ctx.diagnostic_setting_unread:
+            # Its AuditLogs row is the only proof left that AuditLogs reach the workspace: required.
+            return sb.skipped(f"{reason}, and Entra's diagnostic settings could not be read, so nothing "
+                              "proves AuditLogs reach the workspace: enable admin_task, or let the observer "
+                              "read the diagnostic settings")  # fmt: skip
+        result = sb.skipped(reason)
         result.required = False
         return result
+    if ctx.diagnostic_setting_unread:
+        sb.evidence["proves_diagnostic_setting"] = "AuditLogs reach the workspace (setting not readable)"
     if ctx.tokens is None:
         return sb.fail("no token from the sign-in step")
     group_id, setting = _target(ctx)

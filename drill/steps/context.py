@@ -60,6 +60,9 @@ class DrillContext:
     # reference) and their reader, for the log rows and alert steps (issue 13). Empty without `monitoring:`.
     deployed_rules: dict[str, Any] = field(default_factory=dict)
     arm: Any = None
+    # Why preflight could not read Entra's diagnostic settings (ARM 403), or None: the drill's own SigninLogs
+    # and AuditLogs rows are then the only proof the logs reach the workspace (issue 25).
+    diagnostic_setting_unread: str | None = None
 
     def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
         self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]

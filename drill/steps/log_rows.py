@@ -261,6 +261,8 @@ async def run(ctx: DrillContext) -> StepResult:
 
     sb.evidence["query"] = query
     sb.evidence["clock_skew_s"] = ctx.skew.offset_s
+    if ctx.diagnostic_setting_unread:
+        sb.evidence["proves_diagnostic_setting"] = "SignInLogs reach the workspace (setting not readable)"
     try:
         outcome = await poll(
             probe,

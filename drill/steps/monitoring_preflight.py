@@ -18,7 +18,7 @@ from drill.monitoring import checks
 from drill.monitoring.arm import ArmReader, missing_role, target_resource_groups
 from drill.playbook.advice import MONITORING_MISSING
 from drill.playbook.monitoring import rule_coordinates
-from drill.steps.waiting import ServiceRefused, call_within
+from drill.steps.waiting import HostUnreachable, ServiceRefused, call_within
 
 if TYPE_CHECKING:
     from drill.monitoring.deployed import ActionGroup, DeployedRule
@@ -32,9 +32,15 @@ T = TypeVar("T")
 class _Refused(Exception):
     """An ARM read that failed for good; `reason` is the check's reason (what to grant or fix)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, gone: HostUnreachable | None = None, status: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.gone = gone  # ARM (or the token's authority) cannot be reached: no further read is tried
+        self.status = status
+
+    def stop_if_unreachable(self) -> None:
+        if self.gone is not None:
+            raise self.gone
 
 
 async def _read(
@@ -49,9 +55,11 @@ async def _read(
     except ServiceRefused as exc:
         if exc.status == 403:
             raise _Refused(
-                f"the observer cannot read {what} ({exc.message}): {missing_role(what, scope)}"
+                f"the observer cannot read {what} ({exc.message}): {missing_role(what, scope)}", status=403
             ) from exc
         raise _Refused(f"reading {what} was refused (HTTP {exc.status}: {exc.message})") from exc
+    except HostUnreachable as exc:
+        raise _Refused(exc.line, exc) from exc
     except Exception as exc:
         raise _Refused(f"reading {what} failed: {failure(exc)}") from exc
     return result
@@ -85,12 +93,7 @@ async def check_monitoring(
         return readers[subscription.lower()]
 
     ctx.arm = reader(str(mon.subscription_id))
-    try:
-        settings = await _read(ctx.arm.diagnostic_settings, left, "diagnostic settings",
-                               "/providers/microsoft.aadiam", failure)  # fmt: skip
-        _add(sb, checks.diagnostic_setting(settings, mon.workspace_resource_id))
-    except _Refused as exc:
-        sb.check("arm_diagnostic_setting", checks.DIAG_TITLE, False, exc.reason)
+    await _diagnostic_setting(ctx, sb, left, failure)
     refs = list(mon.rules) or list(pb.alert.rules)
     if not refs:
         sb.check("arm_rules_named", "The playbook names the break-glass alert rules", False,
@@ -125,6 +128,40 @@ async def check_monitoring(
     }
 
 
+async def _diagnostic_setting(
+    ctx: DrillContext, sb: StepBuilder, left: Callable[[], float], failure: Callable[[BaseException], str]
+) -> None:
+    """Judge Entra's diagnostic settings when ARM lets the observer read them.
+
+    Applications are often refused here whatever their roles (DIFFERENCES.md, belief
+    entra-diagnostic-settings-app-read): a 403 is then a finding, not a blocker, and the drill's own rows
+    become the proof. `ctx.diagnostic_setting_unread` tells log_rows and admin_task that their SigninLogs
+    and AuditLogs rows are what shows the logs reach the workspace, so neither may be skipped.
+    """
+    mon = ctx.playbook.monitoring
+    assert mon is not None
+    assert ctx.arm is not None
+    try:
+        settings = await _read(ctx.arm.diagnostic_settings, left, "diagnostic settings",
+                               "/providers/microsoft.aadiam", failure)  # fmt: skip
+    except _Refused as exc:
+        if exc.status != 403:
+            sb.check("arm_diagnostic_setting", checks.DIAG_TITLE, False, exc.reason)
+            exc.stop_if_unreachable()
+            return
+        ctx.diagnostic_setting_unread = exc.reason
+        sb.evidence["diagnostic_setting"] = {"readable": False, "reason": exc.reason,
+                                             "proof": "the drill's SigninLogs row and the admin task's "
+                                                      "AuditLogs row"}  # fmt: skip
+        ctx.finding("warning", "Entra diagnostic settings not readable: the drill's own rows are the proof",
+                    f"{exc.reason}. Until then the drill proves SignInLogs and AuditLogs reach the "
+                    "workspace by its own sign-in row and the admin task's audit row (both required).",
+                    NAME)  # fmt: skip
+        return
+    sb.evidence["diagnostic_setting"] = {"readable": True}
+    _add(sb, checks.diagnostic_setting(settings, mon.workspace_resource_id))
+
+
 async def _rule_checks(
     ctx: DrillContext,
     sb: StepBuilder,
@@ -142,6 +179,7 @@ async def _rule_checks(
         rule = await _read(lambda: arm.rule(group, name), left, f"alert rule {rule_id}", scope, failure)
     except _Refused as exc:
         sb.check(f"arm_rule_exists:{ref}", f"Alert rule {ref} exists and is enabled", False, exc.reason)
+        exc.stop_if_unreachable()
         return None
     verdict = checks.rule_enabled(ref, rule_id, rule)
     _add(sb, verdict)
@@ -161,6 +199,7 @@ async def _rule_checks(
     except _Refused as exc:
         sb.check(f"arm_rule_notifies:{ref}", f"Alert rule {ref} is not muted and mails the mailbox", False,
                  exc.reason)  # fmt: skip
+        exc.stop_if_unreachable()
     try:
         # 30 days, the longest range the alerts API offers: a stateful alert stays Fired until it resolves.
         # Listed by the group of the alert's target (the workspace): the role is needed there.
@@ -173,6 +212,7 @@ async def _rule_checks(
     except _Refused as exc:
         sb.check(f"arm_rule_not_fired:{ref}", f"Alert rule {ref} is not already in Fired state", False,
                  exc.reason)  # fmt: skip
+        exc.stop_if_unreachable()
     return rule
 
 

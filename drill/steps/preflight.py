@@ -16,10 +16,11 @@ from typing import Any
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.mail_access import SAMPLE, body_access, token_roles
 from drill.steps.monitoring_preflight import check_monitoring
 from drill.steps.permissions_preflight import check_permissions
 from drill.steps.skew import FINDING_S, hook_for
-from drill.steps.waiting import REFUSED, ServiceRefused, call_within, classify
+from drill.steps.waiting import REFUSED, HostUnreachable, ServiceRefused, call_within, classify
 
 NAME, TITLE = "preflight", "Preflight: endpoints, observer, browser and key are ready"
 
@@ -56,13 +57,29 @@ def _failure(exc: BaseException) -> str:
         record = classify(exc)
     except ServiceRefused as refused:
         return f"refused (HTTP {refused.status}): {refused.message}"
+    except HostUnreachable as gone:
+        return gone.line
     if record is not None:
-        what = f"HTTP {record['status']}" if record.get("status") else str(record["kind"])
+        status = record.get("status")
+        what = f"HTTP {status}" if status else str(record["kind"])
+        why = "throttling" if status == 429 else "unavailable" if status else "not answering in time"
         return (
-            f"still {what} ({record['message']}) when preflight's time ran out: the service is throttling "
-            "or unavailable; retry later, and check the observer's query and request rates"
+            f"still {what} when preflight's time ran out: the service is {why}; retry later"
+            + (", and check the observer's query and request rates" if status == 429 else "")
+            + f" ({record['message']})"
         )
     return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def stop_if_unreachable(exc: BaseException) -> None:
+    """After a check recorded its failure: a host that cannot be reached ends preflight's network checks
+    (every later one would fail the same way, each with the same line)."""
+    try:
+        classify(exc)
+    except HostUnreachable:
+        raise
+    except ServiceRefused:
+        return
 
 
 def _note_transients(sb: StepBuilder, key: str, errors: list[dict[str, Any]]) -> None:
@@ -108,6 +125,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
         )
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding itself
         sb.check("observer_logs", "Observer can query the workspace", False, _failure(exc))
+        stop_if_unreachable(exc)
 
     async def on_response(response: Any) -> None:
         ctx.skew.observe("graph", response.headers.get("Date"), datetime.now(UTC), datetime.now(UTC))
@@ -118,7 +136,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
         )
         cfg = RequestConfiguration(
             query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
-                top=1, select=["id"]
+                top=SAMPLE, select=["id", "body"]
             )
         )
 
@@ -128,7 +146,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
                 request_configuration=cfg
             )
 
-        _resp, errors = await call_within(list_mailbox, deadline.left())
+        resp, errors = await call_within(list_mailbox, deadline.left())
         _note_transients(sb, "observer_mailbox", errors)
         sb.check(
             "observer_mailbox",
@@ -137,8 +155,19 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
             f"listed {ctx.playbook.alert.mailbox}"
             + (f" (after {len(errors)} transient errors)" if errors else ""),
         )
+        messages = list(getattr(resp, "value", None) or [])
+        roles = set() if messages else await asyncio.to_thread(_graph_roles, ctx)
+        ok, why = body_access((m.body for m in messages), roles)
+        sb.check("observer_mail_body", "Observer can read the alert mails' bodies", ok, why)
     except Exception as exc:  # noqa: BLE001
         sb.check("observer_mailbox", "Observer can list the alert mailbox", False, _failure(exc))
+        stop_if_unreachable(exc)
+
+
+def _graph_roles(ctx: DrillContext) -> set[str]:
+    """The application roles in the observer's Graph token (an empty mailbox shows no body to look at)."""
+    assert ctx.observer is not None
+    return token_roles(ctx.observer.get_token(ctx.cloud.graph_default_scope).token)
 
 
 def record_skew(ctx: DrillContext, sb: StepBuilder) -> None:
@@ -221,9 +250,7 @@ def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
         sb.check("browser", "A Chromium is available", False, str(exc))
 
 
-async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
-    sb = StepBuilder(NAME, TITLE)
-    deadline = _Deadline(float(ctx.playbook.sla.preflight))
+async def check_endpoints(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline) -> None:
     try:
         doc, errors = await call_within(lambda: asyncio.to_thread(_openid_config, ctx), deadline.left())
         _note_transients(sb, "endpoints", errors)
@@ -236,10 +263,24 @@ async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
         )
     except Exception as exc:  # noqa: BLE001
         sb.check("endpoints", "Identity platform answers", False, _failure(exc))
-    await check_permissions(ctx, sb)
-    await check_observer(ctx, sb, deadline)
-    record_skew(ctx, sb)
-    await check_monitoring(ctx, sb, deadline.left, _failure)
+        stop_if_unreachable(exc)
+
+
+async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
+    sb = StepBuilder(NAME, TITLE)
+    deadline = _Deadline(float(ctx.playbook.sla.preflight))
+    try:
+        await check_endpoints(ctx, sb, deadline)
+        await check_permissions(ctx, sb)
+        await check_observer(ctx, sb, deadline)
+        record_skew(ctx, sb)
+        await check_monitoring(ctx, sb, deadline.left, _failure)
+    except HostUnreachable as gone:
+        # The check that met it carries the line; the rest were not tried (they need the same hosts).
+        sb.evidence["unreachable"] = {"host": gone.where.host, "kind": gone.where.kind,
+                                      "reason": gone.line}  # fmt: skip
+        if ctx.skew.frozen is None:
+            record_skew(ctx, sb)
     check_browser(ctx, sb)
     if with_key:
         await asyncio.to_thread(check_key, ctx, sb)

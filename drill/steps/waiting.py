@@ -8,8 +8,9 @@ The SDKs retry 429 and 5xx three times on their own, which a 30-second throttlin
 30-minute wait easily outlasts. So a wait absorbs transient failures itself until its deadline: 429, 5xx,
 timeouts and dropped connections are counted, listed in the evidence and retried no sooner than the
 service's Retry-After. A 400, 401 or 403 is not going to get better by waiting: it stops the step at once
-with the service's own message. Anything else propagates (fail closed: an unknown error is never "not
-there yet").
+with the service's own message; so does a host that cannot be reached at all (its name does not resolve,
+nothing listens on the port, its TLS certificate is not trusted: HostUnreachable, one line naming the
+host). Anything else propagates (fail closed: an unknown error is never "not there yet").
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+from drill.clients import Unreachable, unreachable
 
 T = TypeVar("T")
 REFUSED = {400, 401, 403}
@@ -32,6 +35,15 @@ class ServiceRefused(Exception):
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
+
+
+class HostUnreachable(Exception):
+    """DNS, a refused connection or untrusted TLS: waiting will not fix it; `line` names host and fix."""
+
+    def __init__(self, where: Unreachable) -> None:
+        super().__init__(where.line())
+        self.where = where
+        self.line = where.line()
 
 
 @dataclass(frozen=True)
@@ -129,11 +141,15 @@ def _is_timeout_or_connection(exc: BaseException) -> bool:
 def classify(exc: BaseException) -> dict[str, Any] | None:
     """A transient error's record, or None when `exc` is not a service error we know to be transient.
 
-    Raises ServiceRefused for 400/401/403.
+    Raises ServiceRefused for 400/401/403, HostUnreachable when the transport never reached the host.
     """
     status = _status(exc)
     if status in REFUSED:
         raise ServiceRefused(status, service_message(exc)) from exc
+    if isinstance(exc, HostUnreachable):
+        raise exc
+    if status is None and (where := unreachable(exc)) is not None:
+        raise HostUnreachable(where) from exc
     if status is not None and (status == 429 or 500 <= status <= 599):
         return {
             "status": status,

@@ -185,6 +185,7 @@ EXPECTED_STEP: dict[str, str | None] = {
     # issue 13: the deployed monitoring, read from ARM
     "diag-other-workspace": "preflight",
     "arm-observer-no-read": "preflight",
+    "mail-readbasic-only": "preflight",  # issue 25: lists the mailbox, reads no body
     "arm-throttled": None,
     "action-group-receiver-disabled": "preflight",
     # issue 23: the drill app's own setup. Preflight reads its service principal, grants and assignment
@@ -209,6 +210,7 @@ REASON_SAYS: dict[str, str] = {
     "ingestion-later-than-window": "Widen the rule's window",
     "la-throttled-persistent": "429",
     "arm-observer-no-read": "give the observer",
+    "mail-readbasic-only": "grant the observer app the Microsoft Graph application permission Mail.Read",
     "diag-other-workspace": "law-central-it",
     "diag-no-auditlogs": "AuditLogs",
     "alert-disabled": "is disabled: enable it",

@@ -11,9 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 READ_ROLES = frozenset(
-    {"Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner", "Security Reader",
+    {"Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner",
      "Log Analytics Reader", "Log Analytics Contributor"}
 )  # fmt: skip
+# Azure's Security Reader has no `*/read`: only these action namespaces (VERIFIED, README.md), so neither
+# the alert rules, the action groups nor microsoft.aadiam.
+NARROW_ROLES = {
+    "Security Reader": ("microsoft.authorization/", "microsoft.security/", "microsoft.operationalinsights/",
+                        "microsoft.resources/", "microsoft.support/"),
+}  # fmt: skip
 
 
 def covers(scope: str, resource: str) -> bool:
@@ -21,8 +27,14 @@ def covers(scope: str, resource: str) -> bool:
     return s == "" or r == s or r.startswith(s + "/")
 
 
-def can_read(app: dict[str, Any] | None, resource: str) -> bool:
+def _grants(role: str, action: str) -> bool:
+    if role in READ_ROLES:
+        return True
+    return bool(action) and action.lower().startswith(NARROW_ROLES.get(role, ()))
+
+
+def can_read(app: dict[str, Any] | None, resource: str, action: str = "") -> bool:
     for grant in (app or {}).get("armRoles") or []:
-        if str(grant.get("role")) in READ_ROLES and covers(str(grant.get("scope", "")), resource):
+        if _grants(str(grant.get("role")), action) and covers(str(grant.get("scope", "")), resource):
             return True
     return False

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from drill.sim.arm import authorization, errors, ids, rbac, resources, sentinel
+from drill.sim.arm import authorization, diagnostics, errors, ids, rbac, resources, sentinel
 from drill.sim.beliefs import Belief
 from drill.sim.hits import record as record_hit
 from drill.sim.state import Fault, SimState, token_service
@@ -125,12 +125,14 @@ def install(state: SimState) -> list[BaseRoute]:
             )
         app = state.tenant.application(str(claims.get("appid") or claims.get("azp") or ""))
         scope = "/" + path.rstrip("/")
-        readable = rbac.can_read(app, scope)
+        readable = rbac.can_read(app, scope, action)
         if kind == "alerts" and not readable and request.query_params.get("targetResourceGroup"):
             group_scope = (
                 f"/subscriptions/{found['sub']}/resourceGroups/{request.query_params['targetResourceGroup']}"
             )
-            readable = rbac.can_read(app, group_scope)
+            readable = rbac.can_read(app, group_scope, action)
+        if kind == "diagnostics" and diagnostics.refuses(state, claims):
+            readable = False
         if not readable:
             client = str(claims.get("appid") or claims.get("oid") or "")
             return errors.authorization_failed(client, str(claims.get("oid", "")), action, scope)
@@ -198,9 +200,7 @@ def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any])
             return errors.not_found("microsoft.insights/actiongroups", params["name"], params["rg"])
         return JSONResponse(resources.action_group_resource(state, group))
     if kind == "diagnostics":
-        return JSONResponse(
-            {"value": [resources.diagnostic_setting_resource(state, s) for s in tenant.diagnosticSettings]}
-        )
+        return JSONResponse({"value": diagnostics.listed(state)})
     return _alerts(state, request)
 
 
@@ -260,6 +260,8 @@ def _other_workspace(state: SimState) -> None:
         setting["workspaceId"] = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
         setting["workspaceResourceId"] = ids.workspace_id(state, "law-central-it")
 
+
+BELIEFS = [*diagnostics.BELIEFS]
 
 FAULTS = [
     Fault("arm-observer-no-read", "arm", "the observer holds no Azure RBAC role: ARM answers 403 "

@@ -12,6 +12,7 @@ import base64
 import hashlib
 from typing import Any
 
+from drill.sim.beliefs import Belief, form
 from drill.sim.graph.http import (
     GraphError,
     GraphRequest,
@@ -25,8 +26,7 @@ from drill.sim.graph.http import (
 )
 from drill.sim.graph.odata import QuerySpec, collection, ops, parse_query, project, select_suffix
 from drill.sim.mail.alert_mail import TEMPLATE
-
-BELIEFS = [TEMPLATE]  # the alert mail's body (drill/sim/mail/alert_mail.py)
+from drill.sim.state import Fault, SimState
 
 _DT = ops("eq", "ne", "gt", "ge", "lt", "le")
 MESSAGES = QuerySpec(
@@ -84,6 +84,38 @@ def _mailbox(req: GraphRequest) -> str:
     )
 
 
+# Mail.ReadBasic.All: "Allows the app to read basic mail properties in all mailboxes without a signed-in
+# user. Includes all properties except body, previewBody, attachments and any extended properties."
+# (Graph's appRole description, VERIFIED in DIFFERENCES.md). How Graph shows the missing body is not
+# documented: served as absent (null when $select names it) or as an empty body.
+READ_BASIC = "mail-readbasic-body"
+WITHOUT_BASIC = ("body", "bodyPreview", "uniqueBody", "attachments")
+FULL_READ = frozenset({"Mail.Read", "Mail.ReadWrite"})
+BELIEFS = [
+    TEMPLATE,  # the alert mail's body (drill/sim/mail/alert_mail.py)
+    Belief(READ_BASIC, "how Graph shows a message's body to an app holding only Mail.ReadBasic(.All)",
+           {"omitted": "body, bodyPreview, uniqueBody and attachments left out (null if $select names them)",
+            "empty": "body is present with empty content, bodyPreview is empty"}),
+]  # fmt: skip
+
+
+def _basic_only(req: GraphRequest) -> bool:
+    """An application token granted Mail.ReadBasic(.All) and neither Mail.Read nor Mail.ReadWrite."""
+    granted = req.granted
+    return not req.delegated and not granted & FULL_READ and bool(granted & {"Mail.ReadBasic.All",
+                                                                             "Mail.ReadBasic"})  # fmt: skip
+
+
+def _as_seen(req: GraphRequest, message: Obj) -> Obj:
+    if not _basic_only(req):
+        return message
+    if form(req.state, READ_BASIC) == "empty":
+        body = message.get("body") or {}
+        return {**message, "body": {"contentType": body.get("contentType", "text"), "content": ""},
+                "bodyPreview": "", "uniqueBody": None}  # fmt: skip
+    return {k: v for k, v in message.items() if k not in WITHOUT_BASIC}
+
+
 def _full(message: Obj) -> Obj:
     change = base64.b64encode(hashlib.sha256(message["id"].encode()).digest()[:16]).decode()
     full: Obj = {
@@ -110,7 +142,7 @@ def _full(message: Obj) -> Obj:
 
 async def list_messages(req: GraphRequest) -> GraphResponse:
     box = _mailbox(req)
-    items = [_full(m) for m in req.state.mail.messages(box) or []]
+    items = [_as_seen(req, _full(m)) for m in req.state.mail.messages(box) or []]
     frag = f"users{key_segment(req.params['user'])}/messages"
     body = collection(req, MESSAGES, items, frag)
     for item in body["value"]:  # Outlook returns the etag with every item, selected or not
@@ -125,7 +157,7 @@ async def get_message(req: GraphRequest) -> GraphResponse:
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
     q = parse_query(req, MESSAGES, collection=False)
     ctx = f"{req.base}/$metadata#users{key_segment(req.params['user'])}/messages{select_suffix(q)}/$entity"
-    return ok({"@odata.context": ctx, **project(MESSAGES, _full(found), q)})
+    return ok({"@odata.context": ctx, **project(MESSAGES, _as_seen(req, _full(found)), q)})
 
 
 def _addresses(items: Any, field: str) -> list[str]:
@@ -195,3 +227,24 @@ def routes() -> list[RouteSpec]:
         route("GET", u + "/messages/(?P<message>[^/]+)", get_message, READ_MAIL, user_param="user"),
         route("POST", u + "/sendMail", send_mail, SEND_MAIL, user_param="user"),
     ]
+
+
+def _readbasic_only(state: SimState) -> None:
+    """The observer holds Mail.ReadBasic.All instead of Mail.Read; the mailbox holds an earlier alert."""
+    from datetime import timedelta
+
+    for app in state.tenant.applications:
+        roles = [str(r) for r in app.get("appRoles") or []]
+        if "Mail.Read" in roles:
+            app["appRoles"] = [r for r in roles if r not in FULL_READ] + ["Mail.ReadBasic.All"]
+    for box in list(state.mail.boxes):
+        state.mail.deliver(to=box, subject="Fired:Sev0 Azure Monitor Alert Break-glass account sign-in",
+                           body="<html><body><p>An earlier alert.</p></body></html>",
+                           sender="azure-noreply@microsoft.com", sender_name="Microsoft Azure",
+                           received=state.clock.now() - timedelta(days=20), content_type="html")  # fmt: skip
+
+
+FAULTS = [
+    Fault("mail-readbasic-only", "mail", "the observer holds Mail.ReadBasic.All, not Mail.Read: it lists the "
+          "alert mailbox but reads no message body", _readbasic_only),
+]  # fmt: skip

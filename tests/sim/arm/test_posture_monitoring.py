@@ -116,7 +116,9 @@ def test_observer_without_azure_rbac_is_told_which_role_to_grant(
 ) -> None:
     apply_fault(sim.state, "arm-observer-no-read")
     facts = _read(sim, observer_secret)
-    assert "Security Reader" in facts.unread["diagnostic_settings"]
+    assert "Reader at scope /providers/Microsoft.aadiam" in facts.unread["diagnostic_settings"]
+    assert "elevated access" in facts.unread["diagnostic_settings"]
+    assert facts.diagnostic_settings_forbidden
     assert "Monitoring Reader on /subscriptions/" in facts.unread["alert_rules"]
     assert "AuthorizationFailed" in facts.unread["alert_rules"]
     assert facts.alert_rules == []
@@ -335,5 +337,7 @@ def test_an_unreachable_workspace_query_api_is_unread_not_raised(
     facts = Facts(tenant_id=str(pb.tenant.id), read_at=datetime.now(UTC))
     monitoring_reader(cred, cloud)(facts, pb)
     assert len(facts.alert_rules) == 2
-    assert "synthetic-row queries failed" in facts.unread["coverage"]
+    # The one line naming the host and what to check (issue 25), not the SDK's error text.
+    assert facts.unread["coverage"].startswith("cannot reach 127.0.0.1:9: nothing accepts connections")
+    assert list(facts.unreachable) == ["127.0.0.1:9"]
     assert facts.coverage == {}

@@ -117,3 +117,18 @@ def test_query_drift_is_a_unified_diff_ignoring_trailing_space() -> None:
     assert diff is not None
     assert diff.splitlines()[0] == "--- q.kql"
     assert "+| where UserPrincipalName in ('a')" in diff
+
+
+def test_categories_are_united_over_the_settings_that_reach_the_workspace() -> None:
+    """One setting sends SignInLogs, another AuditLogs, same workspace: both tables arrive (issue 25)."""
+    signins = DiagnosticSetting("signins", WS, frozenset({"SignInLogs"}))
+    audits = DiagnosticSetting("audits", WS.upper(), frozenset({"AuditLogs"}))
+    elsewhere = DiagnosticSetting("elsewhere", WS.replace("law", "law-it"), frozenset({"AuditLogs"}))
+    verdict = checks.diagnostic_setting([signins, audits], WS)
+    assert verdict.ok
+    assert verdict.reason == "together signins, audits send both"
+    # A setting to another workspace adds nothing to ours.
+    split = checks.diagnostic_setting([signins, elsewhere], WS)
+    assert not split.ok
+    assert "signins send to" in split.reason
+    assert "but not AuditLogs" in split.reason

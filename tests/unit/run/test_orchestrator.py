@@ -154,3 +154,23 @@ def test_cancellation_leaves_incomplete_record_after_cleanup(
     assert sink.final is not None
     assert sink.final.verdict is Verdict.INCOMPLETE
     assert [s.step for s in sink.final.steps][-1] == "cleanup"
+
+
+def test_an_unreachable_host_mid_drill_fails_the_step_with_its_line(
+    monkeypatch: pytest.MonkeyPatch, ctx: DrillContext
+) -> None:
+    """A wait that meets DNS, a refused port or untrusted TLS ends at once (issue 25): FAIL naming the host,
+    not a crash and not a wait until the SLA."""
+    from drill.clients import Unreachable
+    from drill.steps.waiting import HostUnreachable
+
+    async def gone(_ctx: DrillContext) -> StepResult:
+        raise HostUnreachable(Unreachable("api.loganalytics.io", "dns"))
+
+    _plan(monkeypatch, log_rows=gone)
+    record = asyncio.run(orchestrator.run_drill(ctx, Sink()))
+    assert record.verdict is Verdict.FAIL
+    rows = next(s for s in record.steps if s.step == "log_rows")
+    assert rows.status is Status.FAIL
+    assert rows.reason.startswith("cannot reach api.loganalytics.io: the name does not resolve")
+    assert rows.evidence["unreachable"] == {"host": "api.loganalytics.io", "kind": "dns"}
