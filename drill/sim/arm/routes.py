@@ -261,8 +261,6 @@ def _other_workspace(state: SimState) -> None:
         setting["workspaceResourceId"] = ids.workspace_id(state, "law-central-it")
 
 
-BELIEFS = [*diagnostics.BELIEFS]
-
 FAULTS = [
     Fault("arm-observer-no-read", "arm", "the observer holds no Azure RBAC role: ARM answers 403 "
           "AuthorizationFailed to every read of the monitoring", _no_read),
@@ -300,6 +298,7 @@ def _split_groups(state: SimState, form_name: str) -> None:
 
 
 BELIEFS = [
+    *diagnostics.BELIEFS,
     Belief("alert-instance-condition", "where a log alert instance keeps its condition (window, dimensions)",
            {"flat": "properties.context.condition (the common alert schema's alertContext as the context)",
             "nested": "properties.context.context.condition (as Learn's Resource Graph samples read it)"}),
