@@ -13,6 +13,7 @@ served and the product code that depends on it); tests/sim/test_beliefs.py keeps
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,21 +37,24 @@ class Belief:
 
 
 def _modules() -> Iterable[Any]:
-    """The service modules that declare BELIEFS (imported lazily: they import this module's users)."""
+    """Every simulator module, so a service that starts declaring BELIEFS is found without a list to edit
+    (imported lazily: the services import this module)."""
     import importlib
+    import pkgutil
 
-    for name in (
-        "drill.sim.identity.routes",
-        "drill.sim.graph.router",
-        "drill.sim.loganalytics.workspace",
-        "drill.sim.loganalytics.alerts",
-        "drill.sim.arm.routes",
-        "drill.sim.mail.routes",
-    ):
-        yield importlib.import_module(name)
+    import drill.sim
+
+    for info in pkgutil.walk_packages(drill.sim.__path__, "drill.sim."):
+        yield importlib.import_module(info.name)
 
 
 def all_beliefs() -> dict[str, Belief]:
+    """Every declared belief by id (a copy: the declarations are collected once per process)."""
+    return dict(_collected())
+
+
+@functools.cache
+def _collected() -> dict[str, Belief]:
     out: dict[str, Belief] = {}
     for module in _modules():
         for belief in getattr(module, "BELIEFS", []):
