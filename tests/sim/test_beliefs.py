@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from drill.sim.beliefs import Belief, all_beliefs, apply_variant, form, parse_variant
+from drill.sim.beliefs import (
+    Belief,
+    all_beliefs,
+    apply_variant,
+    form,
+    pairwise_rows,
+    parse_variant,
+    variant_args,
+)
 from drill.sim.server import SimServer
 from drill.sim.tenant import load_tenant
 
@@ -151,3 +159,45 @@ def test_a_variant_is_chosen_per_tenant_and_unknown_ones_are_refused(tmp_path: P
             parse_variant("signin-row-upn=email")
         with pytest.raises(KeyError, match="write BELIEF=FORM"):
             parse_variant("no-such-belief=x")
+
+
+def _uncovered_pairs(forms: dict[str, list[str]], rows: list[dict[str, str]]) -> list[tuple[str, ...]]:
+    names = sorted(forms)
+    missing = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            for fa in forms[a]:
+                for fb in forms[b]:
+                    if not any(r[a] == fa and r[b] == fb for r in rows):
+                        missing.append((a, fa, b, fb))
+    return missing
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [(2,), (3, 2), (2, 2, 2), (4, 3, 2, 2, 3), (2, 4, 2, 3, 2, 2, 4), (1, 3, 1)],
+    ids=lambda s: "x".join(map(str, s)),
+)
+def test_pairwise_rows_cover_every_pair_with_few_rows(sizes: tuple[int, ...]) -> None:
+    forms = {f"b{i}": [f"f{j}" for j in range(n)] for i, n in enumerate(sizes)}
+    rows = pairwise_rows(forms)
+    assert all(set(r) == set(forms) and all(r[k] in forms[k] for k in r) for r in rows)
+    assert _uncovered_pairs(forms, rows) == []
+    largest = sorted(sizes)[-2:]
+    full = 1
+    for n in sizes:
+        full *= n
+    assert max(largest) <= len(rows) <= min(full, 2 * largest[0] * largest[-1])
+    assert pairwise_rows(forms) == rows  # deterministic: test ids stay stable across runs and workers
+
+
+def test_the_covering_check_itself_catches_a_missing_pair() -> None:
+    forms = {"a": ["1", "2"], "b": ["1", "2"]}
+    assert _uncovered_pairs(forms, pairwise_rows(forms)[:-1]) != []
+
+
+def test_the_declared_beliefs_make_a_covering_matrix() -> None:
+    forms = {k: list(b.forms) for k, b in all_beliefs().items()}
+    rows = pairwise_rows(forms)
+    assert _uncovered_pairs(forms, rows) == []
+    assert all(parse_variant(v) for r in rows for v in variant_args(r))
