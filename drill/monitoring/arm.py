@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from drill.fidelity import note_arm
 from drill.isotime import parse_duration, parse_utc
 from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, EmailReceiver, FiredAlert
 
@@ -168,7 +169,9 @@ class ArmReader:
 
         self.requests += 1
         try:
-            model = self.monitor.scheduled_query_rules.get(resource_group, name)
+            model = self.monitor.scheduled_query_rules.get(
+                resource_group, name, raw_response_hook=_shapes("scheduledQueryRule")
+            )
         except ResourceNotFoundError:
             return None
         conditions = list(getattr(model.criteria, "all_of", None) or [])
@@ -197,7 +200,9 @@ class ArmReader:
         resource_group, name = _group_and_name(group_id)
         self.requests += 1
         try:
-            model = self.monitor.action_groups.get(resource_group, name)
+            model = self.monitor.action_groups.get(
+                resource_group, name, raw_response_hook=_shapes("actionGroup")
+            )
         except ResourceNotFoundError:
             return None
         return ActionGroup(
@@ -224,6 +229,7 @@ class ArmReader:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         out = []
         for item in response.json().get("value") or []:
+            note_arm("diagnosticSetting", item)
             props = item.get("properties") or {}
             enabled = frozenset(
                 str(log.get("category")) for log in props.get("logs") or [] if log.get("enabled")
@@ -239,10 +245,29 @@ class ArmReader:
             alert_rule=rule_id,
             include_context=True,
             time_range=time_range,
+            raw_response_hook=_shapes("alertInstance", listed=True),
         )
         out = [_fired(alert) for alert in pages]
         out.sort(key=lambda a: a.fired.timestamp() if a.fired else 0.0, reverse=True)
         return out
+
+
+def _shapes(kind: str, *, listed: bool = False) -> Any:
+    """An azure-core `raw_response_hook` handing the raw JSON ARM sent (before the SDK's model drops what it
+    does not know) to a fidelity pack, when one is being written."""
+
+    def hook(pipeline_response: Any) -> None:
+        if pipeline_response.http_response.status_code != 200:
+            return
+        try:
+            body = pipeline_response.http_response.json()
+        except ValueError:
+            return
+        items = (body.get("value") or []) if listed and isinstance(body, dict) else [body]
+        for item in items:
+            note_arm(kind, item)
+
+    return hook
 
 
 def _group_and_name(resource_id: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.fidelity import note_rows
 from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -254,7 +255,9 @@ async def _audit_row(
     _query = workspace_query(ctx, ctx.observer, since)
 
     async def probe() -> dict[str, Any] | None:
-        return write_row(answered_rows(await asyncio.to_thread(_query, query)), mark)
+        rows = answered_rows(await asyncio.to_thread(_query, query))
+        note_rows("AuditLogs", rows)
+        return write_row(rows, mark)
 
     sb.evidence["audit_query"] = query
     try:

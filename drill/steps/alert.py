@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.fidelity import note_mail
 from drill.isotime import parse_utc, utc_z
 from drill.steps.alert_instance import prove_instance
 from drill.steps.alert_mail import judge, parse_alert_mail
@@ -163,6 +164,7 @@ async def run(ctx: DrillContext) -> StepResult:
         for mail in candidates(messages, alert.subject_match, senders):
             if mail["id"] in rejected:
                 continue
+            note_mail(str(mail["subject"] or ""), str(mail["body"] or ""))
             fields = parse_alert_mail(mail["body"])
             why = judge(fields, received=mail["receivedDateTime"], signed_in=signed_in, row_time=row_time,
                         rules=list(alert.rules), account_ids=account_ids)  # fmt: skip
