@@ -11,7 +11,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from drill.fidelity.shapes import words_shape
+from drill.fidelity.shapes import STOP_WORDS, VOCABULARY, words_shape
 
 BLOCKS = ("h1", "h2", "h3", "h4", "p", "table", "pre", "ul", "ol", "a", "img", "hr")
 
@@ -42,8 +42,9 @@ class _Skeleton(HTMLParser):
             self._row.append(" ".join("".join(self._cell).split()))
             self._cell = None
         elif tag == "tr" and self._row is not None:
-            if len(self._row) >= 2 and self._row[0]:
-                self.labels.append(words_shape(self._row[0]))
+            label = words_shape(self._row[0]) if len(self._row) >= 2 else ""
+            if any(w.lower() in VOCABULARY and w.lower() not in STOP_WORDS for w in label.split()):
+                self.labels.append(label)  # a first cell with no template word is a value (a result row)
             self._cols.append(len(self._row))
             self._row = None
         elif tag == "a" and self._link is not None:

@@ -37,13 +37,15 @@ _WORDS = """
     fired resolved activated deactivated sev severity azure monitor alert alerts rule rules on at in of the
     for to and or with by from is was a an id ids name type time times window start end size threshold
     operator metric value values dimension dimensions affected resource resources group groups subscription
-    condition conditions service signal search results result view query link description
+    condition conditions service monitoring signal search results result view query link description
     date created modified state evaluation frequency count total number log logs analytics workspace
     essentials context custom properties target targets level more details investigate open portal
     see why this that you are receiving notification email action actions manage unsubscribe
     microsoft privacy statement corporation redmond way one wa usa
 """
 VOCABULARY = frozenset(_WORDS.split())
+_STOP = """a an the of on at in to and or for with by from is was are one this that"""
+STOP_WORDS = frozenset(_STOP.split())
 
 
 def _hash(salt: bytes, text: str) -> str:
