@@ -1,0 +1,81 @@
+"""compare-pack's judgement on synthetic packs: a belief's forms as the simulator serves them, a pack's shape,
+and the verdict (matches the default, confirms a served form, refutes the belief, not seen)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from drill.sim import compare
+
+FLAT = {"id": "id#aaaa", "properties": {"context": {"condition": {"windowStartTime": "datetime"}}}}
+NESTED = {
+    "id": "id#bbbb",
+    "properties": {"context": {"context": {"condition": {"windowStartTime": "datetime"}}}},
+}
+OTHER = {"id": "id#cccc", "properties": {"context": {"alertContext": {}}}}
+MAIL = {"subject": "Fired : Sev <v>", "content_type": "html", "labels": ["Alert rule", "Window start time"]}
+BARE = {**MAIL, "labels": ["Alert rule"]}
+
+
+def _doc(instances: list[Any], mails: list[Any]) -> dict[str, Any]:
+    return {"format": "x", "pages": [], "arm": {"alertInstance": instances}, "mail": mails, "logs": {}}
+
+
+PER_FORM = {
+    "condition": {"flat": _doc([FLAT], [MAIL]), "nested": _doc([NESTED], [MAIL])},
+    "template": {"full": _doc([FLAT], [MAIL]), "no-window": _doc([FLAT], [BARE])},
+}
+DECLARED = {"condition": ["flat", "nested"], "template": ["full", "no-window"]}
+
+
+@pytest.mark.parametrize(
+    ("instance", "mail", "want"),
+    [
+        (FLAT, MAIL, {"condition": ("matches", "flat"), "template": ("matches", "full")}),
+        (NESTED, MAIL, {"condition": ("confirms", "nested"), "template": ("matches", "full")}),
+        (OTHER, BARE, {"condition": ("refutes", None), "template": ("confirms", "no-window")}),
+        (FLAT, {**MAIL, "labels": []}, {"condition": ("matches", "flat"), "template": ("refutes", None)}),
+    ],
+)
+def test_each_belief_is_judged_on_the_sections_its_forms_change(instance: Any, mail: Any, want: Any) -> None:
+    found = {
+        f.belief: (f.verdict, f.form) for f in compare.judge(_doc([instance], [mail]), DECLARED, PER_FORM)
+    }
+    assert found == want
+
+
+def test_a_belief_only_declared_by_one_branch_is_the_only_one_judged() -> None:
+    findings = compare.judge(_doc([NESTED], [MAIL]), {"template": DECLARED["template"]}, PER_FORM)
+    assert [f.belief for f in findings] == ["template"]
+
+
+def test_a_pack_without_the_section_is_not_seen() -> None:
+    (finding,) = compare.judge(_doc([], []), {"condition": DECLARED["condition"]}, PER_FORM)
+    assert finding.verdict == "not seen"
+
+
+def test_static_beliefs_read_pages_and_rows() -> None:
+    pack = _doc([], [])
+    pack["pages"] = [{"pgid": "ConvergedSignIn", "view": "fido"}]
+    pack["logs"] = {"SigninLogs": {"order": "0=50140", "user_principal_name": "other"}}
+    declared = {k: list(v[1]) for k, v in compare.STATIC.items()}
+    found = {f.belief: (f.verdict, f.form) for f in compare.judge(pack, declared, {})}
+    assert found == {
+        "kmsi-prompt": ("confirms", "hidden"),
+        "kmsi-row-offset": ("confirms", "same-instant"),
+        "signin-row-upn": ("refutes", None),
+    }
+
+
+def test_differences_name_each_path_and_ignore_the_hash_salt() -> None:
+    pack, reference = _doc([NESTED], [BARE]), _doc([{**FLAT, "id": "id#ffff"}], [MAIL])
+    lines = compare.differences(pack, reference)
+    assert (
+        "arm.alertInstance.properties.context.context.condition.windowStartTime: datetime in the pack, "
+        "absent in the simulator" in lines
+    )
+    assert "mail[0].labels[Window start time]: absent in the pack, present in the simulator" in lines
+    assert not any(".id:" in line for line in lines)
+    assert compare.differences(reference, _doc([FLAT], [MAIL, BARE])) == []  # a mail the pack lacks is timing
