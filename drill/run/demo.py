@@ -366,10 +366,12 @@ def demo_reference_pack(variants: Sequence[str] = ()) -> dict[str, Any]:
     from drill.evidence.signing import Signer
     from drill.fidelity import note_served, recording
     from drill.fidelity.recorder import load_pack
+    from drill.logs import configure_logging
     from drill.run.loop import execute
 
     with tempfile.TemporaryDirectory(prefix="drill-pack-") as tmp:
         base = Path(tmp)
+        configure_logging(None, console=False)  # the drill's log is not this command's output
         with demo_world(base / "state", variants=variants) as world:
             world.sim.state.clock.set_scale(10.0)
             writer = BundleWriter(base / "reports", Signer.load(state_dir=base / "signing"), pdf=None)
