@@ -160,11 +160,16 @@ def _upn(pack: Mapping[str, Any]) -> Any:
     return ((pack.get("logs") or {}).get("SigninLogs") or {}).get("user_principal_name")
 
 
+def _audit_values(pack: Mapping[str, Any]) -> Any:
+    return ((pack.get("logs") or {}).get("AuditLogs") or {}).get("modified_values")
+
+
 # belief -> (what it reads, form -> signature). A signature None from the reader means "not in this pack".
 STATIC: dict[str, tuple[Callable[[Mapping[str, Any]], Any], dict[str, Any]]] = {
     "kmsi-prompt": (_kmsi_shown, {"shown": True, "hidden": False}),
     "kmsi-row-offset": (_row_order, {"before": "50140<0", "same-instant": "0=50140", "after": "0<50140"}),
     "signin-row-upn": (_upn, {"object-id": "object-id", "upn": "upn"}),
+    "audit-modified-values": (_audit_values, {"json-array": "json-array", "plain": "plain"}),
 }
 
 

@@ -74,6 +74,20 @@ def write_row(rows: list[dict[str, Any]], mark: str) -> dict[str, Any] | None:
     return None
 
 
+def values_kind(row: dict[str, Any]) -> str:
+    """For a fidelity pack: whether the write's Description newValue is JSON text of an array or plain."""
+    for target in _as_json(row.get("TargetResources")) or []:
+        for prop in (target.get("modifiedProperties") if isinstance(target, dict) else None) or []:
+            if isinstance(prop, dict) and prop.get("displayName") == "Description":
+                try:
+                    return (
+                        "json-array" if isinstance(json.loads(str(prop.get("newValue"))), list) else "plain"
+                    )
+                except ValueError:
+                    return "plain"
+    return "plain"
+
+
 def manual_fix(group: dict[str, Any], original: str | None) -> str:
     """What to put back by hand: the object, the property and the value, exactly."""
     value = json.dumps(original) if original is not None else "null (empty)"
@@ -256,8 +270,9 @@ async def _audit_row(
 
     async def probe() -> dict[str, Any] | None:
         rows = answered_rows(await asyncio.to_thread(_query, query))
-        note_rows("AuditLogs", rows)
-        return write_row(rows, mark)
+        found = write_row(rows, mark)
+        note_rows("AuditLogs", rows, {"modified_values": values_kind(found)} if found else None)
+        return found
 
     sb.evidence["audit_query"] = query
     try:
