@@ -89,6 +89,7 @@ def test_the_pack_holds_the_shapes_met(written: dict[str, Any]) -> None:
     assert pack["logs"]["SigninLogs"]["order"] == "50140<0"
     assert pack["logs"]["SigninLogs"]["user_principal_name"] == "object-id"
     assert "TargetResources" in pack["logs"]["AuditLogs"]["dynamic"]
+    assert pack["logs"]["AuditLogs"]["modified_values"] == "json-array"
     assert pack["served"] == {b: f[0] for b, f in _declared().items()}
 
 
@@ -182,3 +183,21 @@ def test_compare_pack_command_prints_differences_and_beliefs(written: dict[str, 
     bad = CliRunner().invoke(app, ["sim", "compare-pack", str(tmp_path / "nothing")])
     assert bad.exit_code != 0
     assert "no such fidelity pack" in str(bad.exception)
+
+
+def test_preflight_writes_a_pack_of_the_monitoring_it_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`drill preflight --fidelity-pack`: no sign-in, so the pack holds the ARM shapes the preflight read."""
+    from drill.run.demo import DEMO_PLAYBOOK
+
+    with demo_world(tmp_path / "state") as world:
+        monkeypatch.setenv("DRILL_SIM_PORT", str(world.sim.port))
+        monkeypatch.setenv("DRILL_SIM_CA", str(world.sim.ca_path))
+        result = CliRunner().invoke(
+            app, ["preflight", str(DEMO_PLAYBOOK), "--fidelity-pack", str(tmp_path / "p")]
+        )
+        assert result.exit_code == 0, result.output
+    pack = load_pack(tmp_path / "p")
+    assert {"scheduledQueryRule", "actionGroup", "diagnosticSetting"} <= set(pack["arm"])
+    assert pack["pages"] == []
