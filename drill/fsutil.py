@@ -4,7 +4,8 @@ Evidence names the break-glass accounts and the CA and alert design, and a key f
 everything the drill creates through here is owner-only (folders 0700, files 0600) whatever the umask
 says; sharing is the operator's deliberate act (reports/README.md). Nothing here follows a symbolic link
 planted at a name it writes through: temp files get unpredictable names and are created exclusively, so a
-link cannot redirect a write outside the folder.
+link cannot redirect a write outside the folder; and a folder the drill keeps inside its own
+(`reports/history`) is taken through `private_subdir`, which refuses one that has become a link.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -62,6 +64,36 @@ def private_mkdir(path: Path, *, exist_ok: bool = True) -> None:
                 raise
             continue  # someone else made it meanwhile: theirs, leave its mode alone
         _chmod_dir(folder)
+
+
+class LinkRefused(OSError):
+    """A folder the drill keeps inside its own is a symbolic link (or not a folder): planted, refused."""
+
+
+def private_subdir(root: Path, name: str) -> Path:
+    """`root/name`, a folder the drill keeps inside a folder of its own (`reports/history`): created 0700,
+    or, when it exists, refused unless it is a real folder.
+
+    The operator chooses `root` (it may be a link to a mounted volume, on purpose); nothing the drill
+    makes below it ever is one, so a link there was planted to send the drill's writes elsewhere.
+    """
+    if name in ("", ".", "..") or "/" in name or os.sep in name:
+        raise ValueError(f"not a single folder name: {name!r}")
+    private_mkdir(root)
+    folder = root / name
+    try:
+        folder.mkdir(PRIVATE_DIR)
+    except FileExistsError:
+        info = folder.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+            raise LinkRefused(
+                f"{folder} is {what}, refused: nothing is written through it; remove it if you did not "
+                "make it (the drill recreates the folder)"
+            ) from None
+        return folder
+    _chmod_dir(folder)
+    return folder
 
 
 def _chmod_dir(folder: Path) -> None:

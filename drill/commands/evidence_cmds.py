@@ -99,51 +99,75 @@ def _ledger_lines(report: LedgerReport, path: Path, signers: set[str]) -> int:
     return 0
 
 
-def _unpinned(signers: set[str]) -> None:
-    """No --trust: the signatures only prove the files match a key they carry themselves."""
+def _unpinned(signers: set[str], *, err: bool = False) -> None:
+    """No --trust: the signatures only prove the files match a key they carry themselves (on stderr when
+    stdout is the report itself)."""
+    from drill.evidence._sanitize import clean_text
+
     seen = ", ".join(sorted(signers)) or "none"
-    _say(
-        "UNPINNED: no trust anchor (--trust): the signatures were checked against the keys the evidence "
-        f"carries ({seen}), so anyone could have made them. Pin the signer you expect: "
-        "drill verify ... --trust SHA256:... (the fingerprint printed at the end of each drill)"
+    typer.echo(
+        clean_text(
+            "UNPINNED: no trust anchor (--trust): the signatures were checked against the keys the evidence "
+            f"carries ({seen}), so anyone could have made them. Pin the signer you expect: "
+            "--trust SHA256:... (the fingerprint printed at the end of each drill)"
+        ),
+        err=err,
     )
 
 
-def _receipt(copy: Path, ledger: Path, destination: str | None) -> int:
-    """A filed copy needs a filing receipt in the ledger: the same drill and manifest hash (and target)."""
+def _receipt(copy: Path, ledger: Path, trusted: set[str] | None, destination: str | None) -> int:
+    """A filed copy needs its filing receipt in the ledger: the same drill and manifest hash, and either
+    the SharePoint target it was read back from (`destination`) or, for a folder copy, this very place.
+
+    A receipt names where that copy was put, so a copy moved or copied anywhere else has none of its own;
+    when a key is pinned, only a receipt that key signed counts.
+    """
     from drill.evidence.filing import receipts
+    from drill.evidence.ledger import signed_by
     from drill.fsutil import sha256_file
 
     digest = sha256_file(copy / "manifest.json")
+    here = str(copy.resolve())
+    named = {here, str(copy.absolute())}  # receipts written before they were resolved name the path as given
     for line in receipts(ledger, copy.name):
-        if line.get("manifest_sha256") == digest and destination in (None, line.get("destination")):
-            _say(
-                f"receipt: {ledger} line {line.get('seq')} "
-                f"({line.get('destination')}: {line.get('location')})"
-            )
-            return 0
-    _say(f"INVALID: {ledger}: no filing receipt for drill {copy.name} with this manifest")
+        if line.get("manifest_sha256") != digest or (trusted is not None and not signed_by(line, trusted)):
+            continue
+        if destination is None and line.get("location") not in named:
+            continue
+        if destination is not None and line.get("destination") != destination:
+            continue
+        _say(f"receipt: {ledger} line {line.get('seq')} ({line.get('destination')}: {line.get('location')})")
+        return 0
+    where = f"from {destination}" if destination is not None else f"at {here}"
+    _say(f"INVALID: {ledger}: no filing receipt for drill {copy.name} with this manifest {where}")
     return 1
 
 
 def _write_report(text: str, output: Path | None) -> None:
+    """stdout, or an owner-only file (0600, new folders 0700): the report names the break-glass accounts."""
     from drill.errors import DrillUserError
+    from drill.fsutil import atomic_write, private_mkdir
 
     if output is None:
         typer.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        private_mkdir(output.parent)
+        atomic_write(output, text.encode("utf-8"))
     except OSError as exc:
         raise DrillUserError(
-            f"{output}: cannot write the report ({exc.strerror}); choose another -o path"
+            f"{output}: cannot write the report ({exc.strerror or exc}); choose another -o path"
         ) from exc
 
 
-def _audit_report(bundle: Path, fmt: ReportFormat, checked: BundleResult) -> str | None:
+def _audit_report(
+    bundle: Path, fmt: ReportFormat, checked: BundleResult, attestation: str, unpinned: bool
+) -> str | None:
     """A VALID posture-audit bundle already holds its JUnit (junit.xml, in the signed manifest): that file,
-    as signed. Markdown is a drill's ticket format; an audit's human report is report.html / report.pdf."""
+    with the attestation added (who signed it, pinned or not). Markdown is a drill's ticket format; an
+    audit's human report is report.html / report.pdf."""
     from drill.errors import DrillUserError
+    from drill.evidence.junit import attest
 
     if checked.audit is None or checked.status != "VALID":
         return None  # a drill, or anything that does not verify: the drill path reports it fail-closed
@@ -153,7 +177,66 @@ def _audit_report(bundle: Path, fmt: ReportFormat, checked: BundleResult) -> str
         )
     if not (bundle / "junit.xml").is_file():  # verified: a file absent here is absent from the manifest
         raise DrillUserError(f"{bundle}: this audit bundle holds no junit.xml; read its report.html")
-    return (bundle / "junit.xml").read_text(encoding="utf-8")
+    try:
+        return attest((bundle / "junit.xml").read_bytes(), attestation, unpinned=unpinned)
+    except ValueError as exc:
+        raise DrillUserError(f"{bundle / 'junit.xml'}: not JUnit XML this tool writes ({exc})") from exc
+
+
+def _verify_paths(
+    bundle: Path | None,
+    ledger: Path | None,
+    trust: list[str] | None,
+    expect_head: str | None,
+    filed_to: str | None,
+) -> int:
+    """`drill verify`'s exit code for a bundle, a reports folder and/or a ledger; `filed_to` names the
+    SharePoint target a read-back copy came from (its receipt must name that target)."""
+    from drill.errors import DrillUserError
+    from drill.evidence.signing import parse_trust
+    from drill.evidence.verify import verify_bundle, verify_ledger
+
+    trusted = {parse_trust(t) for t in trust} if trust else None
+    whole = bundle is not None and ledger is None and _is_reports_dir(bundle)
+    if expect_head is not None:
+        if not _HEAD.fullmatch(expect_head.strip()):
+            raise DrillUserError(
+                f"--expect-head {expect_head!r}: not a head hash (64 hex digits, as a drill prints it)"
+            )
+        if ledger is None and not whole:
+            raise DrillUserError(
+                "--expect-head checks a ledger: add --ledger PATH, or give the evidence folder"
+            )
+    signers: set[str] = set()
+    code = 0
+    if whole:
+        assert bundle is not None
+        code = _verify_all(bundle, trusted, expect_head, signers)
+    elif bundle is not None:
+        result = verify_bundle(bundle, trusted=trusted, ledger_path=ledger)
+        for problem in result.problems:
+            _say(f"{result.status}: {_where(bundle, problem)}")
+        for note in result.notes:
+            _say(f"note: {note}")
+        if result.status == "VALID":
+            _say(f"VALID: {bundle} (verdict {result.verdict}; signed by {result.fingerprint})")
+        if result.fingerprint:
+            signers.add(result.fingerprint)
+        code = EXIT[result.status]
+        if (
+            ledger is not None
+            and result.status == "VALID"
+            and bundle.resolve().parent != ledger.resolve().parent
+        ):
+            code = _worse(code, _receipt(bundle, ledger, trusted, filed_to))
+    if ledger is not None:
+        report = verify_ledger(ledger, trusted=trusted, expect_head=expect_head)
+        code = _worse(code, _ledger_lines(report, ledger, signers))
+    if trusted is None:
+        _unpinned(signers)
+        if code == 0:
+            code = UNPINNED_EXIT
+    return code
 
 
 def register(app: typer.Typer) -> None:
@@ -199,8 +282,6 @@ def register(app: typer.Typer) -> None:
         Exit 0 valid, 1 invalid, 3 incomplete, 4 valid but unpinned (no --trust: no trust anchor).
         """
         from drill.errors import DrillUserError
-        from drill.evidence.signing import parse_trust
-        from drill.evidence.verify import verify_bundle, verify_ledger
 
         if sharepoint is not None:
             if bundle is not None or playbook is None or ledger is None:
@@ -211,47 +292,7 @@ def register(app: typer.Typer) -> None:
             _verify_sharepoint(sharepoint, playbook, ledger, trust, expect_head)
         if bundle is None and ledger is None:
             raise DrillUserError("drill verify: give a bundle folder, or --ledger PATH")
-        trusted = {parse_trust(t) for t in trust} if trust else None
-        whole = bundle is not None and ledger is None and _is_reports_dir(bundle)
-        if expect_head is not None:
-            if not _HEAD.fullmatch(expect_head.strip()):
-                raise DrillUserError(
-                    f"--expect-head {expect_head!r}: not a head hash (64 hex digits, as a drill prints it)"
-                )
-            if ledger is None and not whole:
-                raise DrillUserError(
-                    "--expect-head checks a ledger: add --ledger PATH, or give the evidence folder"
-                )
-        signers: set[str] = set()
-        code = 0
-        if whole:
-            assert bundle is not None
-            code = _verify_all(bundle, trusted, expect_head, signers)
-        elif bundle is not None:
-            result = verify_bundle(bundle, trusted=trusted, ledger_path=ledger)
-            for problem in result.problems:
-                _say(f"{result.status}: {_where(bundle, problem)}")
-            for note in result.notes:
-                _say(f"note: {note}")
-            if result.status == "VALID":
-                _say(f"VALID: {bundle} (verdict {result.verdict}; signed by {result.fingerprint})")
-            if result.fingerprint:
-                signers.add(result.fingerprint)
-            code = EXIT[result.status]
-            if (
-                ledger is not None
-                and result.status == "VALID"
-                and bundle.resolve().parent != ledger.resolve().parent
-            ):
-                code = _worse(code, _receipt(bundle, ledger, None))
-        if ledger is not None:
-            report = verify_ledger(ledger, trusted=trusted, expect_head=expect_head)
-            code = _worse(code, _ledger_lines(report, ledger, signers))
-        if trusted is None:
-            _unpinned(signers)
-            if code == 0:
-                code = UNPINNED_EXIT
-        raise typer.Exit(code)
+        raise typer.Exit(_verify_paths(bundle, ledger, trust, expect_head, None))
 
     def _verify_sharepoint(
         drill_id: str, playbook: Path, ledger: Path, trust: list[str] | None, expect_head: str | None
@@ -265,15 +306,10 @@ def register(app: typer.Typer) -> None:
             with tempfile.TemporaryDirectory(prefix="drill-verify-") as tmp:
                 copy, destination = read_back_sharepoint(drill_id, playbook, Path(tmp))
                 _say(f"read back {drill_id} from {destination}")
-                try:
-                    verify(copy, ledger, trust, expect_head, None, None)
-                except typer.Exit as done:
-                    code = int(done.exit_code or 0)
-                    if code in (0, UNPINNED_EXIT):
-                        code = _worse(code, _receipt(copy, ledger, destination))
-                    raise typer.Exit(code) from None
+                code = _verify_paths(copy, ledger, trust, expect_head, destination)
         finally:
             forget_secrets()
+        raise typer.Exit(code)
 
     @app.command("file")
     def file_(
@@ -307,12 +343,12 @@ def register(app: typer.Typer) -> None:
         """Verify a bundle, then render it as JUnit XML (CI dashboards) or Markdown (tickets).
 
         A bundle that does not verify renders as INCOMPLETE with the reason. Exit 0 valid, 1 invalid,
-        3 incomplete (the same codes as drill verify).
+        3 incomplete, 4 valid but unpinned (no --trust: JUnit then holds a failing "signer pinned" case).
         """
         from drill.errors import DrillUserError
         from drill.evidence import junit, markdown
         from drill.evidence._sanitize import clean_text
-        from drill.evidence.gate import reportable
+        from drill.evidence.gate import attestation, reportable
         from drill.evidence.signing import parse_trust
         from drill.evidence.verify import verify_bundle
 
@@ -322,13 +358,21 @@ def register(app: typer.Typer) -> None:
             )
         trusted = {parse_trust(t) for t in trust} if trust else None
         checked = verify_bundle(bundle, trusted=trusted)
-        audit = _audit_report(bundle, fmt, checked)
+        audit = _audit_report(bundle, fmt, checked, attestation(checked, trusted), trusted is None)
         if audit is not None:
             _write_report(audit, output)
-            raise typer.Exit(0)
-        shown = reportable(bundle, trusted=trusted, result=checked)
-        for problem in shown.problems:
-            typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
-        render = junit.render if fmt is ReportFormat.junit else markdown.render
-        _write_report(render(shown.record, attestation=shown.attestation), output)
-        raise typer.Exit(EXIT[shown.status])
+            code = 0
+        else:
+            shown = reportable(bundle, trusted=trusted, result=checked)
+            for problem in shown.problems:
+                typer.echo(clean_text(f"{shown.status}: {_where(bundle, problem)}"), err=True)
+            if fmt is ReportFormat.junit:
+                text = junit.render(shown.record, attestation=shown.attestation, unpinned=shown.unpinned)
+            else:
+                text = markdown.render(shown.record, attestation=shown.attestation)
+            _write_report(text, output)
+            code = EXIT[shown.status]
+        if trusted is None and code == 0:
+            _unpinned({checked.fingerprint} if checked.fingerprint else set(), err=True)
+            code = UNPINNED_EXIT
+        raise typer.Exit(code)

@@ -31,7 +31,14 @@ from drill.evidence import ledger, manifest
 from drill.evidence._redact import redact, redact_text, redacted_record
 from drill.evidence.model import DrillRecord, Finding, StepResult, Verdict, decide_verdict
 from drill.evidence.signing import Signer
-from drill.fsutil import atomic_write, fsync_dir, private_mkdir, sha256_file
+from drill.fsutil import (
+    LinkRefused,
+    atomic_write,
+    fsync_dir,
+    private_mkdir,
+    private_subdir,
+    sha256_file,
+)
 
 PdfRenderer = Callable[[str], bytes]
 STARTED_NAME = "started.jsonl"
@@ -60,6 +67,7 @@ class FinishedBundle:
     pdf_status: str  # "rendered", "disabled" or "failed: <why>"
     history_page: Path | None
     ledger_head: str = ledger.GENESIS  # hash of the ledger's last line right after this drill's append
+    notes: tuple[str, ...] = ()  # worth telling the operator, not part of the verdict
 
     def summary(self) -> list[str]:
         """Lines for the operator: verdict, where the evidence is, the signing key, how to check it.
@@ -79,7 +87,7 @@ class FinishedBundle:
         ]
         if self.pdf_status != "rendered":
             lines.append(f"report.pdf: {self.pdf_status}")
-        return lines
+        return lines + list(self.notes)
 
 
 def writer_for(
@@ -258,11 +266,13 @@ class BundleWriter:
         self._final = final
         digest = sha256_file(final / manifest.MANIFEST)
         line = ledger.append(self.ledger_path, ledger.drill_entry(record, final.name, digest), self.signer)
-        page = (
-            write_history(self.reports_dir, self.ledger_path, record.account_name, self.signer)
-            if self._history
-            else None
-        )
+        page: Path | None = None
+        notes: tuple[str, ...] = ()
+        if self._history:
+            try:
+                page = write_history(self.reports_dir, self.ledger_path, record.account_name, self.signer)
+            except LinkRefused as exc:  # derived: the evidence stands, the operator hears of the plant
+                notes = (f"history page not written: {exc}",)
         self._record = record
         self.finished = FinishedBundle(
             final,
@@ -275,6 +285,7 @@ class BundleWriter:
             pdf_status,
             page,
             ledger.head_of(self.ledger_path),
+            notes,
         )
         return self.finished
 
@@ -317,12 +328,19 @@ def _redacted_log(log_path: Path | None) -> bytes:
 
 def reconcile(reports_dir: Path, ledger_path: Path, signer: Signer) -> list[str]:
     """Append ledger lines for this workstation's own finished bundles the ledger lacks (a crash after the
-    rename); anything else in the folder is left for `drill verify` to report, never signed by us."""
+    rename); anything else in the folder is left for `drill verify` to report, never signed by us.
+
+    "Lacks" is judged on the lines that verify against this writer's key only, so a forged line naming
+    one of our drills does not stop its genuine line from being written.
+    """
     from drill.evidence.verify import verify_bundle
 
     if not reports_dir.is_dir():
         return []
-    known = {e.get("drill_id") for e in ledger.read_entries(ledger_path, kind=ledger.KIND_DRILL)}
+    # Only lines this key signed and that verify say a drill is recorded: a line someone else appended
+    # with our drill's id must not keep the genuine one out of the ledger.
+    book = ledger.verify(ledger_path, {signer.fingerprint}) if ledger_path.is_file() else None
+    known = {e.get("drill_id") for e in (book.verified if book else []) if e.get("kind") == ledger.KIND_DRILL}
     ours = started_ids(reports_dir, signer)
     added = []
     for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir()):
@@ -390,7 +408,8 @@ def write_history(reports_dir: Path, ledger_path: Path, account: str, signer: Si
 
     Only lines that verify and are signed by `signer` (the key this workstation's drills sign with) are
     shown as drills, as `drill schedule status` counts them; the page says how many other lines it left out,
-    so a planted or edited line is neither shown as a drill nor hidden from the reader.
+    so a planted or edited line is neither shown as a drill nor hidden from the reader. A `history` that is
+    a link (planted to redirect the write) raises LinkRefused: nothing is written through it.
     """
     from drill.evidence.html import render_history
 
@@ -398,10 +417,11 @@ def write_history(reports_dir: Path, ledger_path: Path, account: str, signer: Si
     entries = [
         e for e in report.verified if e.get("kind") == ledger.KIND_DRILL and e.get("account") == account
     ]
-    target = reports_dir / HISTORY_DIR / f"{safe_name(account)}.html"
     try:
-        private_mkdir(target.parent)
+        target = private_subdir(reports_dir, HISTORY_DIR) / f"{safe_name(account)}.html"
         atomic_write(target, render_history(account, entries, left_out=len(report.problems)).encode())
+    except LinkRefused:
+        raise  # planted: the caller says so
     except OSError:
-        return None
+        return None  # derived and optional: the drill's evidence and ledger line are already written
     return target

@@ -5,6 +5,8 @@ So a bundle whose signature, manifest or report does not verify (deleted `manife
 `report.json`, a signer outside `--trust`) is rendered as INCOMPLETE with the verifier's reasons, and
 none of the steps it claims: a forged "every check passed" must not reach the dashboard even as detail.
 The lone step left is an ERROR, so JUnit consumers that count failures and errors show it red too.
+A bundle that verifies only against the key it carries (no `--trust`) is anyone's: it renders with that
+said, JUnit adds a failing "signer pinned" case, and `drill report` exits 4 as `drill verify` does.
 """
 
 from __future__ import annotations
@@ -30,17 +32,24 @@ class Reportable:
     status: str  # VALID, INVALID or INCOMPLETE, as `drill verify` says
     attestation: str
     problems: list[str] = field(default_factory=list)
+    unpinned: bool = False  # VALID against the key the bundle carries, none pinned: `drill report` exits 4
+
+
+def attestation(result: BundleResult, trusted: set[str] | None) -> str:
+    """Who vouches for a VALID bundle: the signer's fingerprint, and whether that key was pinned."""
+    pin = "pinned by --trust" if trusted else "NOT pinned: pass --trust FINGERPRINT to require this key"
+    return f"VALID, signed by {result.fingerprint} ({pin})"
 
 
 def reportable(
     folder: Path, *, trusted: set[str] | None = None, result: BundleResult | None = None
 ) -> Reportable:
     """Verify the bundle first (or take the caller's verification of it, made with the same `trusted`);
-    a VALID bundle renders as recorded, anything else as INCOMPLETE."""
+    a VALID bundle renders as recorded (saying whether its key was pinned), anything else as INCOMPLETE."""
     result = result or verify_bundle(folder, trusted=trusted)
     if result.status == "VALID" and result.record is not None:
-        pin = "pinned by --trust" if trusted else "NOT pinned: pass --trust FINGERPRINT to require this key"
-        return Reportable(result.record, "VALID", f"VALID, signed by {result.fingerprint} ({pin})")
+        words = attestation(result, trusted)
+        return Reportable(result.record, "VALID", words, unpinned=not trusted)
     status = result.status if result.status != "VALID" else "INCOMPLETE"
     problems = result.problems or ["report.json: no drill record in the bundle"]
     return Reportable(_unverified(folder, status, problems), status, f"{status}: not verified", problems)

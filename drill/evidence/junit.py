@@ -26,11 +26,12 @@ def _scrub(root: ET.Element) -> None:
             element.text = xml_text(element.text)
 
 
-def render(record: DrillRecord, *, attestation: str | None = None) -> str:
+def render(record: DrillRecord, *, attestation: str | None = None, unpinned: bool = False) -> str:
     """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>.
 
     `attestation` (who signed the bundle, and whether that key was pinned) becomes the `evidence`
-    property, so a dashboard shows whose key vouches for the result.
+    property, so a dashboard shows whose key vouches for the result; `unpinned` adds the failing case
+    `_attest_suite` describes.
     """
     record = redacted_record(record)
     suite = ET.Element(
@@ -86,12 +87,66 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
             (f"confirmation:{c.id}", ("yes" if c.confirmed else "NO") + (f": {c.detail}" if c.detail else ""))
             for c in record.confirmations
         ],
-        *([("evidence", attestation)] if attestation is not None else []),
     ):
         ET.SubElement(props, "property", name=prop[0], value=prop[1])
     suite.insert(0, props)
+    if attestation is not None:
+        _attest_suite(suite, attestation, unpinned=unpinned)
     root = ET.Element("testsuites", name="breakglass-drill")
     root.append(suite)
     _scrub(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def attest(signed: bytes, attestation: str, *, unpinned: bool) -> str:
+    """A posture audit's signed junit.xml with the attestation added to every suite (see `_attest_suite`).
+
+    When unpinned, the file is whatever the bundle's own key signed, so it is parsed as untrusted input:
+    a DOCTYPE (entities) is refused outright, and anything but JUnit is a ValueError.
+    """
+    if b"<!DOCTYPE" in signed.upper() or b"<!ENTITY" in signed.upper():
+        raise ValueError("it declares a DOCTYPE or entities")
+    try:
+        root = ET.fromstring(signed)  # noqa: S314 (no DOCTYPE, so no entity; expat fetches nothing)
+    except ET.ParseError as exc:
+        raise ValueError(f"not well-formed XML: {exc}") from exc
+    if root.tag not in ("testsuite", "testsuites"):
+        raise ValueError(f"its root is <{root.tag[:40]}>, not <testsuites>")
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    if not suites:  # an empty run still says who vouches for it
+        suites = [ET.SubElement(root, "testsuite", name="evidence", tests="0", failures="0", errors="0")]
+    for suite in suites:
+        _attest_suite(suite, attestation, unpinned=unpinned)
+    _scrub(root)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _attest_suite(suite: ET.Element, attestation: str, *, unpinned: bool) -> None:
+    """Say in the suite whose key vouches for it: an `evidence` property, and, when no key was pinned, a
+    failing `evidence / signer pinned` case.
+
+    Unpinned, the signature proves only that the bundle matches a key it carries itself: anyone can make
+    such a bundle, so a dashboard that reads only this file must not show it green.
+    """
+    props = suite.find("properties")
+    if props is None:
+        props = ET.Element("properties")
+        suite.insert(0, props)
+    for claimed in props.findall("property[@name='evidence']"):  # the file's own say about who vouches
+        props.remove(claimed)
+    ET.SubElement(props, "property", name="evidence", value=attestation)
+    if not unpinned:
+        return
+    try:
+        tests, errors = int(suite.get("tests", "0")), int(suite.get("errors", "0"))
+    except ValueError as exc:
+        raise ValueError("a <testsuite> whose counts are not numbers") from exc
+    case = ET.SubElement(suite, "testcase", classname="evidence", name="signer pinned", time="0.000")
+    ET.SubElement(case, "error", message=attestation[:_MAX], type="unpinned").text = (
+        f"{attestation}. Run drill report with --trust FINGERPRINT (the signer you expect) for a result "
+        "anyone can rely on."
+    )
+    suite.set("tests", str(tests + 1))
+    suite.set("errors", str(errors + 1))

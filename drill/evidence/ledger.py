@@ -81,8 +81,9 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
     """Append one signed line (`entry` needs at least `kind`); returns the line as written.
 
     Refuses (DrillUserError) to extend a ledger whose last line is unreadable: fail closed, and the
-    operator runs `drill verify --ledger` to see why. A drill already in the ledger (a concurrent
-    `reconcile` got there first) is not appended twice: its existing line is returned.
+    operator runs `drill verify --ledger` to see why. A drill this writer already recorded (a concurrent
+    `reconcile` got there first: same id and manifest hash, signed by this key) is not appended twice: its
+    existing line is returned. A line with its id that another key signed stands for nothing.
     """
     if not isinstance(entry.get("kind"), str) or not entry["kind"]:
         raise ValueError("a ledger entry needs a non-empty 'kind'")
@@ -106,7 +107,7 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
                     f"{path}: the last line is not a ledger line; run `drill verify --ledger {path}`"
                 ) from exc
             prev = line_hash(last)
-            existing = _existing_drill(old, entry)
+            existing = _existing_drill(old, entry, signer)
             if existing is not None:
                 return existing
         line: dict[str, Any] = dict(entry)
@@ -123,7 +124,13 @@ def append(path: Path, entry: Mapping[str, Any], signer: Signer) -> dict[str, An
     return line
 
 
-def _existing_drill(old: bytes, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+def _existing_drill(old: bytes, entry: Mapping[str, Any], signer: Signer) -> dict[str, Any] | None:
+    """This drill's line, if this writer already wrote it: the same id and manifest hash, signed by its key.
+
+    Anyone who can write the reports folder can append a line with a running drill's id; counting it would
+    leave the drill unrecorded (its genuine line never written, filing and reconcile misled), so only a
+    line this key signed, over this very manifest, stands for the drill.
+    """
     if entry.get("kind") != KIND_DRILL or not entry.get("drill_id"):
         return None
     needle = canonical({"drill_id": entry["drill_id"]})[1:-1]  # "drill_id":"..." as it appears in a line
@@ -133,9 +140,30 @@ def _existing_drill(old: bytes, entry: Mapping[str, Any]) -> dict[str, Any] | No
                 found = json.loads(raw)
             except ValueError:
                 continue
-            if isinstance(found, dict) and found.get("kind") == KIND_DRILL:
+            if (
+                isinstance(found, dict)
+                and found.get("kind") == KIND_DRILL
+                and found.get("drill_id") == entry["drill_id"]
+                and found.get("manifest_sha256") == entry.get("manifest_sha256")
+                and signed_by(found, {signer.fingerprint})
+            ):
                 return found
     return None
+
+
+def signed_by(entry: Mapping[str, Any], fingerprints: set[str]) -> bool:
+    """Whether a parsed line carries a valid signature by one of `fingerprints` (its place in the chain is
+    `verify`'s business): the test a reader applies before it lets one line stand for a fact."""
+    sig, public = entry.get("sig"), entry.get("public_key")
+    if not isinstance(sig, str) or not isinstance(public, str):
+        return False
+    try:
+        fp = fingerprint(public_key_from_b64(public).public_bytes_raw())
+    except ValueError:
+        return False
+    if fp not in fingerprints or entry.get("signer") != fp:
+        return False
+    return verify_signature(public, canonical({k: v for k, v in entry.items() if k != "sig"}), sig)
 
 
 def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[str, Any]:

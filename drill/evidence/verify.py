@@ -93,7 +93,7 @@ def verify_bundle(
     except ValueError:
         result.fail(f"{manifest.MANIFEST}: malformed signer public key")
         return result
-    ledger_line = _ledger_line(ledger_path, folder.name) if ledger_path else None
+    ledger_line = _ledger_line(ledger_path, folder.name, trusted) if ledger_path else None
     sig = (folder / manifest.SIGNATURE).read_text(encoding="ascii", errors="replace")
     if not verify_signature(public, body, sig):
         if ledger_line is not None and ledger_line[1].get("manifest_sha256") != result.manifest_sha256:
@@ -231,7 +231,10 @@ def _check_audit_report(path: Path, folder: Path, data: dict[str, Any], result: 
         result.fail(f"{manifest.REPORT_JSON}: audit id does not match the manifest and folder name")
 
 
-def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None:
+def _ledger_line(path: Path, drill_id: str, trusted: set[str] | None) -> tuple[int, dict[str, Any]] | None:
+    """The ledger's (last) line for this bundle; when a key is pinned, only a line that key signed counts,
+    so a line someone else appended with this id can neither stand in for the record nor contradict it
+    (`verify_ledger` reports that line)."""
     if not path.is_file():
         return None
     found = None
@@ -244,6 +247,7 @@ def _ledger_line(path: Path, drill_id: str) -> tuple[int, dict[str, Any]] | None
             isinstance(entry, dict)
             and entry.get("kind") in (ledger.KIND_DRILL, ledger.KIND_AUDIT)
             and entry.get("drill_id") == drill_id
+            and (trusted is None or ledger.signed_by(entry, trusted))
         ):
             found = (number, entry)
     return found

@@ -164,19 +164,24 @@ class ArmReader:
         return out
 
     def rule(self, resource_group: str, name: str) -> DeployedRule | None:
-        """The rule, or None when ARM says it does not exist (404)."""
+        """The rule, or None when ARM says it does not exist (404).
+
+        The SDK model is read for what it models; whether the rule auto-resolves is read from the raw
+        JSON too (`auto_resolves`): azure-mgmt-monitor 7.0 has no model for `ruleResolveConfiguration`.
+        """
         from azure.core.exceptions import ResourceNotFoundError
 
         self.requests += 1
         try:
-            model = self.monitor.scheduled_query_rules.get(
-                resource_group, name, raw_response_hook=_shapes("scheduledQueryRule")
-            )
+            pair: Any = self.monitor.scheduled_query_rules.get(resource_group, name, cls=_with_raw_json)
         except ResourceNotFoundError:
             return None
+        model, raw = pair
+        note_arm("scheduledQueryRule", raw)
         conditions = list(getattr(model.criteria, "all_of", None) or [])
         first = conditions[0] if conditions else None
         actions = model.actions
+        stateful, stateful_from = auto_resolves((raw or {}).get("properties") or {})
         return DeployedRule(
             id=str(model.id),
             name=str(model.name),
@@ -188,10 +193,11 @@ class ArmReader:
             threshold=getattr(first, "threshold", None),
             time_aggregation=str(getattr(first, "time_aggregation", "") or ""),
             mute_actions_duration=parse_duration(model.mute_actions_duration),
-            auto_mitigate=bool(model.auto_mitigate),
+            auto_mitigate=stateful,
             action_group_ids=tuple(str(g) for g in (getattr(actions, "action_groups", None) or [])),
             scopes=tuple(str(s) for s in model.scopes or []),
             criteria_count=len(conditions),
+            auto_mitigate_from=stateful_from,
         )
 
     def action_group(self, group_id: str) -> ActionGroup | None:
@@ -237,19 +243,71 @@ class ArmReader:
             out.append(DiagnosticSetting(str(item.get("name")), str(props.get("workspaceId") or ""), enabled))
         return out
 
-    def fired_alerts(self, resource_group: str, rule_id: str, *, time_range: str = "1d") -> list[FiredAlert]:
-        """Alert instances of one rule (any condition) changed within `time_range`, newest first."""
-        self.requests += 1
-        pages = self.alerts.alerts.get_all(
-            target_resource_group=resource_group,
-            alert_rule=rule_id,
-            include_context=True,
-            time_range=time_range,
-            raw_response_hook=_shapes("alertInstance", listed=True),
-        )
-        out = [_fired(alert) for alert in pages]
-        out.sort(key=lambda a: a.fired.timestamp() if a.fired else 0.0, reverse=True)
-        return out
+    def fired_alerts(self, rule: DeployedRule, *, time_range: str = "1d") -> list[FiredAlert]:
+        """Alert instances of one rule (any condition) changed within `time_range`, newest first.
+
+        `targetResourceGroup` is the group of the alert's *target* (AlertsManagement: "Filter by target
+        resource group name"), and a log search alert's target is the resource it queries (the rule's
+        scope, the workspace), which may sit in another group than the rule. The rule is matched here, by
+        its ARM id or its name, rather than with the `alertRule` filter, whose value format for Log Alerts
+        V2 no public example shows (DIFFERENCES.md, belief alert-instance-rule-ref).
+        """
+        out: dict[str, FiredAlert] = {}
+        for group in target_resource_groups(rule.scopes):
+            self.requests += 1
+            kwargs: dict[str, Any] = {
+                "include_context": True,
+                "time_range": time_range,
+                "raw_response_hook": _shapes("alertInstance", listed=True),
+            }
+            if group is not None:
+                kwargs["target_resource_group"] = group
+            for alert in self.alerts.alerts.get_all(**kwargs):
+                fired = _fired(alert)
+                if _same_rule(fired.rule_id, rule):
+                    out[fired.id.lower()] = fired
+        listed = list(out.values())
+        listed.sort(key=lambda a: a.fired.timestamp() if a.fired else 0.0, reverse=True)
+        return listed
+
+
+def _with_raw_json(response: Any, model: Any, _headers: Any) -> tuple[Any, dict[str, Any]]:
+    """The SDK's `cls` hook: the model and the body it was read from (which keeps unmodelled properties)."""
+    return model, dict(response.http_response.json() or {})
+
+
+def auto_resolves(properties: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a log search alert rule is stateful, and which property said so.
+
+    scheduledQueryRules 2023-12-01: `autoMitigate` "The default is true" (azure-mgmt-monitor 7.0.0
+    docstring); Microsoft's 2023-12-01 GET example shows `ruleResolveConfiguration.autoResolved` and no
+    `autoMitigate`. Absent both, the documented default holds: stateful.
+    """
+    if properties.get("autoMitigate") is not None:
+        return bool(properties["autoMitigate"]), "autoMitigate"
+    resolve = properties.get("ruleResolveConfiguration")
+    if isinstance(resolve, dict) and resolve.get("autoResolved") is not None:
+        return bool(resolve["autoResolved"]), "ruleResolveConfiguration.autoResolved"
+    return True, "absent (the documented default: true)"
+
+
+def target_resource_groups(scopes: tuple[str, ...]) -> list[str | None]:
+    """The resource groups of a rule's targets (its scopes); None lists the whole subscription."""
+    groups: list[str | None] = []
+    for scope in scopes or ("",):
+        parts = scope.strip("/").split("/")
+        lowered = [p.lower() for p in parts]
+        group = parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else None
+        if group is None:
+            return [None]
+        if group.lower() not in {g.lower() for g in groups if g}:
+            groups.append(group)
+    return groups
+
+
+def _same_rule(listed: str, rule: DeployedRule) -> bool:
+    value = listed.strip().rstrip("/").lower()
+    return value in {rule.id.rstrip("/").lower(), rule.name.lower()}
 
 
 def _shapes(kind: str, *, listed: bool = False) -> Any:
@@ -285,8 +343,7 @@ def _covers(scope: str, resource: str) -> bool:
 def _fired(alert: Any) -> FiredAlert:
     props = alert.properties
     essentials = props.essentials
-    context = props.context if isinstance(props.context, dict) else {}
-    condition = context.get("condition") or {}
+    condition = _condition(props.context)
 
     def instant(value: Any) -> Any:
         try:
@@ -308,3 +365,17 @@ def _fired(alert: Any) -> FiredAlert:
         window_end=instant(condition.get("windowEndTime")),
         dimensions=tuple(dims),
     )
+
+
+def _condition(context: Any) -> dict[str, Any]:
+    """The log alert's condition from an instance's context, wherever it is kept.
+
+    Our simulator's default puts it at `properties.context.condition`; Microsoft Learn's Resource Graph
+    samples read `properties.context.context.condition` (DIFFERENCES.md, belief alert-instance-condition).
+    """
+    if not isinstance(context, dict):
+        return {}
+    for holder in (context, context.get("context")):
+        if isinstance(holder, dict) and isinstance(holder.get("condition"), dict):
+            return dict(holder["condition"])
+    return {}

@@ -170,15 +170,16 @@ def rule_notifies(
 
 
 def rule_not_fired(ref: str, rule: DeployedRule, alerts: list[FiredAlert], now: datetime) -> Verdict:
-    """A stateful rule (autoMitigate) already Fired would not notify for the drill's sign-in."""
+    """A stateful rule (autoMitigate, or its documented default) already Fired would not notify again."""
     title = f"Alert rule {ref} is not already in Fired state"
     fired = [a for a in alerts if a.monitor_condition == "Fired"]
-    evidence = {"rule": rule.id, "autoMitigate": rule.auto_mitigate,
+    evidence = {"rule": rule.id, "autoMitigate": rule.auto_mitigate, "statefulFrom": rule.auto_mitigate_from,
                 "fired": [{"id": a.id, "fired": a.fired.isoformat() if a.fired else None}
                           for a in fired]}  # fmt: skip
     if not rule.auto_mitigate:
         return Verdict(f"arm_rule_not_fired:{ref}", title, True,
-                       "stateless rule: every evaluation that finds rows notifies", evidence)  # fmt: skip
+                       f"stateless rule ({rule.auto_mitigate_from} is false): every evaluation that finds "
+                       "rows notifies", evidence)  # fmt: skip
     if not fired:
         return Verdict(f"arm_rule_not_fired:{ref}", title, True, "no Fired alert of this rule", evidence)
     wait = resolve_after(rule.evaluation_frequency or MAX_FREQUENCY)

@@ -28,6 +28,7 @@ class DeployedRule:
     action_group_ids: tuple[str, ...]
     scopes: tuple[str, ...]
     criteria_count: int = 1
+    auto_mitigate_from: str = "autoMitigate"  # the property auto_mitigate was read from (evidence)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """`drill audit PLAYBOOK` (and the demo's audit): read, judge, sign the bundle, print, exit 0 or 1.
 
 The Maester JSON and the JUnit XML are written inside the signed bundle first, then copied where the
-operator asked: a copy an auditor receives can always be checked against the bundle's manifest.
+operator asked (owner-only, as the bundle): a copy an auditor receives can always be checked against the
+bundle's manifest.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,9 +66,24 @@ def execute_audit(
     assert run.finished is not None
     for wanted, name in ((maester, MAESTER_FILE), (junit, JUNIT_FILE)):
         if wanted is not None:
-            wanted.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(run.finished.path / name, wanted)
+            export(run.finished.path / name, wanted)
     return run
+
+
+def export(signed: Path, wanted: Path) -> None:
+    """Copy one signed output where the operator asked, owner-only like the bundle (0600, new folders
+    0700): it names the break-glass accounts and the CA design."""
+    from drill.errors import DrillUserError
+    from drill.fsutil import atomic_write, private_mkdir
+
+    try:
+        private_mkdir(wanted.parent)
+        atomic_write(wanted, signed.read_bytes())
+    except OSError as exc:
+        raise DrillUserError(
+            f"{wanted}: cannot write the copy of {signed.name} ({exc.strerror or exc}); the signed original "
+            f"is {signed}"
+        ) from exc
 
 
 def run_audit_command(

@@ -128,6 +128,7 @@ def demo_world(
             playbook = load_playbook(
                 DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
             )
+            playbook = _playbook_for_tenant(playbook, sim.state)
             world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
             for account in key_paths:
                 _register(world, account)
@@ -137,6 +138,23 @@ def demo_world(
                 yield world
             finally:
                 os.environ.pop(OBSERVER_SECRET_ENV, None)
+
+
+def _playbook_for_tenant(playbook: Any, state: Any) -> Any:
+    """The demo playbook describing the simulated tenant as a variant laid it out: where the rules and the
+    workspace live (monitoring-resource-groups) and the subject its rules send (alert-mail-template), as an
+    operator of such a tenant would have written them. Unchanged for the default tenant."""
+    from drill.sim.arm import ids
+
+    updates: dict[str, Any] = {}
+    mon = playbook.monitoring
+    if mon is not None and mon.resource_group.lower() != ids.resource_group(state).lower():
+        group, workspace = ids.resource_group(state), ids.workspace_id(state)
+        where = {"resource_group": group, "workspace_resource_id": workspace}
+        updates["monitoring"] = mon.model_copy(update=where)
+    if not any(rule.get("customEmailSubject") for rule in state.tenant.alertRules):
+        updates["alert"] = playbook.alert.model_copy(update={"subject_match": "Azure Monitor Alert"})
+    return playbook.model_copy(update=updates) if updates else playbook
 
 
 def build_context(world: DemoWorld, account: str, *, headed: bool = False, quiet: bool = False) -> Any:

@@ -1,15 +1,17 @@
-"""The alert step's second proof (issue 13): Azure Monitor's own record of the alert that fired.
+"""The alert step's proof that the alert covered *this* sign-in: Azure Monitor's own alert instance.
 
-A mail can be forwarded, replayed or sent by another rule with the same subject; the alert instance in
-Microsoft.AlertsManagement cannot. So with the deployed rules known (preflight read them from ARM), the step
-also finds the instance of one of those rules whose evaluation window covers this sign-in's row, fired after
-the sign-in, and, for a rule split by dimensions, naming this account. It records the rule id, the fired
-time (essentials.startDateTime) and the latency from the sign-in.
+A mail can be forwarded, replayed or sent by another rule with the same subject, and its template is not
+public; the alert instance in Microsoft.AlertsManagement is neither. So with the deployed rules known
+(preflight read them from ARM), an alert mail counts only with an instance of one of those rules whose
+evaluation window (ARM's, not the mail's) covers this sign-in's row, fired after the sign-in, and, for a
+rule split by dimensions, naming this account. When the mail carries its alert id, it must be that
+instance's. The check records the rule id, the fired time (essentials.startDateTime) and the latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +25,13 @@ if TYPE_CHECKING:
 TITLE = "Azure Monitor holds the Fired alert instance for this sign-in"
 
 
-def _resource_group(rule_id: str) -> str:
-    parts = rule_id.strip("/").split("/")
-    return parts[[p.lower() for p in parts].index("resourcegroups") + 1]
+@dataclass
+class InstanceSearch:
+    """What one listing found: the instance tying the mail to the row, or why none does."""
+
+    found: tuple[DeployedRule, FiredAlert] | None = None
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    other_alert: str | None = None  # the mail names an alert that is listed but not about this row
 
 
 def matches(alert: FiredAlert, row_time: datetime, signed_in: datetime, account_ids: set[str]) -> str | None:
@@ -42,56 +48,77 @@ def matches(alert: FiredAlert, row_time: datetime, signed_in: datetime, account_
     return None
 
 
-async def prove_instance(
-    ctx: DrillContext, sb: StepBuilder, mail_alert_id: str | None, row_time: datetime, signed_in: datetime,
-    budget: float,
-) -> None:  # fmt: skip
-    """Add the required `alert_instance` check (only when preflight read the deployed rules)."""
-    if not ctx.deployed_rules or ctx.arm is None:
-        return
-    account_ids = {str(ctx.account.object_id).lower(), str(ctx.account.upn).lower()}
-    found: list[tuple[DeployedRule, FiredAlert]] = []
-    seen: list[dict[str, Any]] = []
+def _same_alert(mail_alert_id: str, alert_id: str) -> bool:
+    """The mail may show the full ARM id or only its last segment."""
+    a, b = mail_alert_id.strip().rstrip("/").lower(), alert_id.strip().rstrip("/").lower()
+    return a == b or a.rsplit("/", 1)[-1] == b.rsplit("/", 1)[-1]
+
+
+Listing = list[tuple["DeployedRule", "FiredAlert"]]
+
+
+async def list_instances(ctx: DrillContext, budget: float) -> tuple[Listing, str | None]:
+    """Every deployed rule's alert instances (ARM), or the reason ARM refused to list them."""
+    out: Listing = []
     arm = ctx.arm
     for rule in ctx.deployed_rules.values():
 
-        async def listed(rule_id: str = rule.id) -> list[FiredAlert]:
-            result: list[FiredAlert] = await asyncio.to_thread(
-                arm.fired_alerts, _resource_group(rule_id), rule_id
-            )
+        async def listed(rule: DeployedRule = rule) -> list[FiredAlert]:
+            result: list[FiredAlert] = await asyncio.to_thread(arm.fired_alerts, rule)
             return result
 
         try:
             alerts, _errors = await call_within(listed, budget)
         except ServiceRefused as exc:
-            sb.check("alert_instance", TITLE, False,
-                     f"ARM refused listing the alerts of {rule.id} (HTTP {exc.status}): "
-                     f"{exc.message}")  # fmt: skip
-            return
-        for alert in alerts:
-            why = matches(alert, row_time, signed_in, account_ids)
-            fired = alert.fired.isoformat() if alert.fired else None
-            seen.append({"id": alert.id, "rule": rule.id, "condition": alert.monitor_condition,
+            return [], f"ARM refused listing the alerts of {rule.id} (HTTP {exc.status}): {exc.message}"
+        out.extend((rule, alert) for alert in alerts)
+    return out, None
+
+
+def find_instance(
+    ctx: DrillContext, listing: Listing, mail_alert_id: str | None, row_time: datetime, signed_in: datetime
+) -> InstanceSearch:
+    """The listed instance about this row (and the mail's alert id, when it shows one)."""
+    out = InstanceSearch()
+    account_ids = {str(ctx.account.object_id).lower(), str(ctx.account.upn).lower()}
+    for rule, alert in listing:
+        why = matches(alert, row_time, signed_in, account_ids)
+        named = bool(mail_alert_id) and _same_alert(str(mail_alert_id), alert.id)
+        if named and why is not None:
+            out.other_alert = f"the mail names alert {alert.id}, which {why}"
+        fired = alert.fired.isoformat() if alert.fired else None
+        out.seen.append({"id": alert.id, "rule": rule.id, "condition": alert.monitor_condition,
                          "fired": fired, "rejected": why})  # fmt: skip
-            if why is None:
-                found.append((rule, alert))
-    sb.evidence["alert_instances"] = seen[:20]
-    if not found:
-        sb.check("alert_instance", TITLE, False,
-                 f"no alert instance of {', '.join(r.id for r in ctx.deployed_rules.values())} covers this "
-                 "sign-in's row: the mail cannot be tied to this sign-in in Azure Monitor; see "
-                 "evidence.alert_instances for what was listed and why each does not count")  # fmt: skip
-        return
-    same = [pair for pair in found if mail_alert_id and pair[1].id.lower() == mail_alert_id.lower()]
-    rule, alert = (same or found)[0]
+        if why is None and (not mail_alert_id or named) and out.found is None:
+            out.found = (rule, alert)
+    return out
+
+
+def no_instance_reason(ctx: DrillContext) -> str:
+    rules = ", ".join(r.id for r in ctx.deployed_rules.values())
+    return (
+        f"no alert instance of {rules} covers this sign-in's row: the mail cannot be tied to this sign-in "
+        "in Azure Monitor; see evidence.alert_instances for what was listed and why each does not count"
+    )
+
+
+def check_instance(
+    ctx: DrillContext, sb: StepBuilder, found: tuple[DeployedRule, FiredAlert], mail_alert_id: str | None,
+    signed_in: datetime,
+) -> None:  # fmt: skip
+    """Add the passing `alert_instance` check: which instance, its window (ARM's) and its latency."""
+    rule, alert = found
+    same = bool(mail_alert_id)
     reference = ctx.timings.row_created_at or signed_in
     latency = round((alert.fired - reference).total_seconds(), 3) if alert.fired else None
+    fired = alert.fired.isoformat() if alert.fired else None
+    window = [alert.window_start.isoformat() if alert.window_start else None,
+              alert.window_end.isoformat() if alert.window_end else None]  # fmt: skip
     sb.check("alert_instance", TITLE, True,
-             f"alert {alert.id} of rule {rule.id} fired at {alert.fired.isoformat() if alert.fired else '?'}"
+             f"alert {alert.id} of rule {rule.id} fired at {fired}, "
+             f"window {window[0]} to {window[1]} covers the sign-in row"
              + (f", {latency:.0f}s after the sign-in" if latency is not None else "")
              + ("; the mail names the same alert id" if same else ""),
-             {"rule": rule.id, "alertId": alert.id, "firedDateTime": alert.fired.isoformat() if alert.fired
-              else None, "monitorCondition": alert.monitor_condition, "latency_s": latency,
-              "window": [alert.window_start.isoformat() if alert.window_start else None,
-                         alert.window_end.isoformat() if alert.window_end else None],
-              "mail_alert_id_matches": bool(same)})  # fmt: skip
+             {"rule": rule.id, "alertId": alert.id, "firedDateTime": fired,
+              "monitorCondition": alert.monitor_condition, "latency_s": latency,
+              "window": window, "mail_alert_id_matches": same})  # fmt: skip

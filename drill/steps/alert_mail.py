@@ -1,11 +1,12 @@
-"""Reading an Azure Monitor alert mail, and deciding whether it proves *this* drill's sign-in was caught.
+"""Reading an Azure Monitor alert mail, and judging it only by what Microsoft documents of it.
 
-Azure mails log search alerts as HTML carrying the common alert schema's fields (alert rule, monitor
-condition, fired time, the evaluation window, dimensions, a link to the search results). A mail counts only
-as a Fired notification of an expected rule whose window covers the drill row's TimeGenerated, received
-after the sign-in, and not raised for another account's row. Anything else (a Resolved mail, an older
-window, a rule firing for the other break-glass account) is recorded with the reason and the wait goes on:
-accepting it would be a false PASS. Unreadable fields reject too (fail closed).
+Azure's email template is not public. Documented are the sender addresses, the default subject
+(`Fired:Sev0 Azure Monitor Alert <rule> on <resource> ( <type> ) at <time>`, or the rule's custom subject)
+and that the mail carries the common alert schema's essentials in some layout. So a mail is refused only
+for what it does show: a Resolved condition, another rule's name, another account's dimension, an arrival
+before the sign-in. Whether the alert covered *this* sign-in's row is settled by the alert instance in
+Azure Monitor (alert_instance.py), whose evaluation window is ARM's, not a label of our own markup; the
+mail's window rows are read only when the playbook gives no `monitoring:` section to read the instance.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ _LABELS = {
     "search interval end time": "window_end",
     "alert id": "alert_id",
 }
+# The documented default subject; a custom subject replaces it whole (alerts-customize-email-subject).
+_SUBJECT = re.compile(
+    r"^(?P<condition>Fired|Resolved):Sev\d+ Azure Monitor Alert (?P<rule>.+) on (?P<resource>\S+)"
+    r"(?: \(.*\))? at (?P<time>.+)$"
+)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -98,8 +104,17 @@ def _from_schema(text: str) -> dict[str, Any] | None:
     }
 
 
-def parse_alert_mail(body: str) -> dict[str, Any]:
-    """The alert fields of a mail body (HTML in Azure's layout, or the schema's JSON); missing ones None."""
+def parse_alert_mail(body: str, subject: str = "") -> dict[str, Any]:
+    """The alert fields a mail shows (its body's labels or schema JSON, else its subject); missing: None."""
+    fields = _from_body(body)
+    shown = _SUBJECT.match(subject.strip())
+    if shown:
+        fields["condition"] = fields.get("condition") or shown["condition"]
+        fields["rule"] = fields.get("rule") or shown["rule"]
+    return fields
+
+
+def _from_body(body: str) -> dict[str, Any]:
     schema = _from_schema(body)
     if schema is not None:
         return schema
@@ -139,37 +154,23 @@ def judge(
     *,
     received: datetime,
     signed_in: datetime,
-    row_time: datetime | None,
     rules: list[str],
     account_ids: set[str],
 ) -> str | None:
-    """None when the mail proves this drill's alert; otherwise why it does not (one sentence)."""
+    """None when nothing the mail shows contradicts this drill's alert; otherwise why (one sentence)."""
     condition = str(fields.get("condition") or "")
     if condition.lower() == "resolved":
         return (
             f"a Resolved notification of rule {fields.get('rule')!r} (fired {fields.get('fired')}): it "
             "says an earlier alert ended, not that this sign-in was caught"
         )
-    if condition.lower() != "fired":
-        return "the mail does not say its monitor condition (Fired or Resolved)"
+    if condition and condition.lower() != "fired":
+        return f"the mail's monitor condition is {condition!r}, not Fired"
     rule = str(fields.get("rule") or "")
-    if not rule:
-        return "the mail does not name its alert rule"
-    if rules and rule.lower() not in {r.lower() for r in rules}:
+    if rule and rules and rule.lower() not in {r.lower() for r in rules}:
         return f"rule {rule!r} is not one of the playbook's alert.rules {rules}"
     if received < signed_in:
         return f"received {received.isoformat()}, before the sign-in at {signed_in.isoformat()}"
-    start, end = _when(fields.get("window_start")), _when(fields.get("window_end"))
-    if start is None or end is None:
-        return "the mail does not show its evaluation window (window start and end time)"
-    if row_time is None:
-        return "no SigninLogs row of this sign-in to compare the alert window with"
-    # Azure's window bounds are the evaluation's; a second of rounding either side is not a miss.
-    if not start - timedelta(seconds=1) <= row_time <= end + timedelta(seconds=1):
-        return (
-            f"its window {start.isoformat()} to {end.isoformat()} does not cover the sign-in row's "
-            f"TimeGenerated {row_time.isoformat()}: it fired for other rows"
-        )
     people = {
         name: value
         for name, value in (fields.get("dimensions") or {}).items()
@@ -178,4 +179,25 @@ def judge(
     if people and not {str(v).lower() for v in people.values()} & account_ids:
         named = ", ".join(f"{k}={v}" for k, v in people.items())
         return f"it fired for {named}, another account's row, not this account's"
+    return None
+
+
+def window_covers(fields: dict[str, Any], row_time: datetime) -> str | None:
+    """Without the alert instance (no `monitoring:`), whether the window the mail shows covers the row.
+
+    Window rows are not documented mail content: a mail without them cannot be tied to the row here.
+    """
+    start, end = _when(fields.get("window_start")), _when(fields.get("window_end"))
+    if start is None or end is None:
+        return (
+            "the mail shows no evaluation window, and without the playbook's monitoring: section the drill "
+            "cannot read the alert instance that would tie it to this sign-in; add monitoring: "
+            "{subscription_id, resource_group, workspace_resource_id, rules}"
+        )
+    # Azure's window bounds are the evaluation's; a second of rounding either side is not a miss.
+    if not start - timedelta(seconds=1) <= row_time <= end + timedelta(seconds=1):
+        return (
+            f"its window {start.isoformat()} to {end.isoformat()} does not cover the sign-in row's "
+            f"TimeGenerated {row_time.isoformat()}: it fired for other rows"
+        )
     return None

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drill.monitoring import checks
-from drill.monitoring.arm import ArmReader, missing_role
+from drill.monitoring.arm import ArmReader, missing_role, target_resource_groups
 from drill.playbook.advice import MONITORING_MISSING
 from drill.playbook.monitoring import rule_coordinates
 from drill.steps.waiting import ServiceRefused, call_within
@@ -163,9 +163,12 @@ async def _rule_checks(
                  exc.reason)  # fmt: skip
     try:
         # 30 days, the longest range the alerts API offers: a stateful alert stays Fired until it resolves.
-        alerts = await _read(lambda: arm.fired_alerts(group, rule.id, time_range="30d"), left,
+        # Listed by the group of the alert's target (the workspace): the role is needed there.
+        targets = [f"/subscriptions/{sub}/resourceGroups/{g}" if g else f"/subscriptions/{sub}"
+                   for g in target_resource_groups(rule.scopes)]  # fmt: skip
+        alerts = await _read(lambda: arm.fired_alerts(rule, time_range="30d"), left,
                              f"the fired alerts of {rule.id}",
-                             scope, failure)  # fmt: skip
+                             " and ".join(targets), failure)  # fmt: skip
         _add(sb, checks.rule_not_fired(ref, rule, alerts, ctx.skew.tenant_time(datetime.now(UTC))))
     except _Refused as exc:
         sb.check(f"arm_rule_not_fired:{ref}", f"Alert rule {ref} is not already in Fired state", False,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -347,16 +349,29 @@ def test_the_drill_audit_command_prints_the_table_signs_the_bundle_and_exits_1_o
     monkeypatch.setenv("DRILL_SIM_CA", str(tenant.sim.ca_path))
     monkeypatch.setenv("DRILL_STATE_DIR", str(tmp_path / "workstation"))
     out = tmp_path / "reports"
-    code, stdout, _err = run_cli(
-        "audit", str(DEMO_PLAYBOOK), "--output", str(out), "--no-pdf", "--maester", str(tmp_path / "m.json")
-    )
+    exports = tmp_path / "exports" / "ci"  # new folders: created owner-only, as the copies (issue 29 item 10)
+    old = os.umask(0o022)  # the usual umask, which made them 0755 and 0644
+    try:
+        code, stdout, _err = run_cli(
+            "audit", str(DEMO_PLAYBOOK), "--output", str(out), "--no-pdf",
+            "--maester", str(exports / "m.json"), "--junit", str(exports / "junit.xml"),
+        )  # fmt: skip
+    finally:
+        os.umask(old)
     assert code == 1
     assert "BG.PROC.1" in stdout
     assert "AUDIT FAIL" in stdout
     bundles = [p for p in out.iterdir() if p.is_dir() and p.name.startswith("audit-")]
     assert len(bundles) == 1
     assert verify_bundle(bundles[0]).status == "VALID"
-    assert json.loads((tmp_path / "m.json").read_text())["Result"] == "Failed"
+    modes = {
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.lstat().st_mode) for p in exports.parent.rglob("*")
+    }
+    assert modes == {"exports/ci": 0o700, "exports/ci/m.json": 0o600, "exports/ci/junit.xml": 0o600}
+    assert stat.S_IMODE(exports.parent.stat().st_mode) == 0o700
+    for name, signed in (("m.json", "maester.json"), ("junit.xml", "junit.xml")):  # byte for byte
+        assert (exports / name).read_bytes() == (bundles[0] / signed).read_bytes()
+    assert json.loads((exports / "m.json").read_text())["Result"] == "Failed"
 
 
 def test_a_broken_playbook_is_a_usage_error_with_its_line(tmp_path: Path) -> None:

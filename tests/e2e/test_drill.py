@@ -51,9 +51,10 @@ def run_drill(
     scale: float = 1.0,
     sla: dict[str, int] | None = None,
     wait_scale: float | None = None,
+    variants: tuple[str, ...] = (),
 ) -> tuple[Any, BundleWriter, dict[str, Any]]:
     out = tmp_path / "reports"
-    with demo_world(tmp_path / "state", fault=fault) as world:
+    with demo_world(tmp_path / "state", fault=fault, variants=variants) as world:
         world.sim.state.clock.set_scale(scale)
         if wait_scale:
             speed_up_after_signin(world, wait_scale)

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 TABLE_FILE = REPO / "drill" / "sim" / "DIFFERENCES.md"
 TABLE_HEADING = "## Beliefs the verdict depends on"
 ONE_FORM = "ONE FORM:"
+BELIEF_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 COLUMNS = ("belief", "what we could not verify", "source", "forms served", "product code")
 
 
@@ -39,6 +40,12 @@ class Row:
     source: str
     forms: tuple[str, ...]
     depends: str
+
+
+def _forms(cell: str) -> tuple[str, ...]:
+    """The forms cell: names separated by commas, each optionally in backticks, notes in parentheses."""
+    names = re.sub(r"\([^)]*\)", "", cell).replace("`", "").split(",")
+    return tuple(n.strip() for n in names if n.strip())
 
 
 def parse_table(text: str) -> list[Row]:
@@ -66,10 +73,10 @@ def parse_table(text: str) -> list[Row]:
             continue
         if len(cells) != len(COLUMNS):
             raise AssertionError(f"line {number}: {len(cells)} cells, the table has {len(COLUMNS)}")
-        ids = re.findall(r"`([^`]+)`", cells[0])
-        if len(ids) != 1:
-            raise AssertionError(f"line {number}: the belief cell must hold one `id`, holds {cells[0]!r}")
-        rows.append(Row(number, ids[0], cells[2], tuple(re.findall(r"`([^`]+)`", cells[3])), cells[4]))
+        belief = cells[0].strip("`")
+        if not BELIEF_ID.match(belief):
+            raise AssertionError(f"line {number}: the belief cell must hold one id, holds {cells[0]!r}")
+        rows.append(Row(number, belief, cells[2], _forms(cells[3]), cells[4]))
     return rows
 
 

@@ -22,6 +22,12 @@ def resource_group(state: SimState) -> str:
     return str(state.tenant.azure.get("resourceGroup") or DEFAULT_RESOURCE_GROUP)
 
 
+def workspace_resource_group(state: SimState) -> str:
+    """The workspace's group: the rules' unless the tenant keeps its logs apart (variant
+    monitoring-resource-groups=split)."""
+    return str(state.tenant.azure.get("workspaceResourceGroup") or resource_group(state))
+
+
 def location(state: SimState) -> str:
     return str(state.tenant.azure.get("location") or "westeurope")
 
@@ -32,7 +38,8 @@ def resource_group_id(state: SimState) -> str:
 
 def workspace_id(state: SimState, name: str | None = None) -> str:
     ws = name or str(state.tenant.workspace.get("name", "workspace"))
-    return f"{resource_group_id(state)}/providers/Microsoft.OperationalInsights/workspaces/{ws}"
+    group = f"/subscriptions/{subscription(state)}/resourceGroups/{workspace_resource_group(state)}"
+    return f"{group}/providers/Microsoft.OperationalInsights/workspaces/{ws}"
 
 
 def rule_id(state: SimState, name: str) -> str:

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from drill.sim.arm import ids
-from drill.sim.loganalytics.alerts import AlertEngine, rule_query
+from drill.sim.beliefs import form
+from drill.sim.loganalytics.alerts import AlertEngine, frequency, resolve_after, rule_query
 from drill.sim.loganalytics.schema import iso
 from drill.sim.state import SimState
 
@@ -63,7 +64,7 @@ def rule_resource(state: SimState, rule: dict[str, Any], api_version: str | None
         "scopes": [ids.workspace_id(state)],
         "windowSize": str(rule.get("windowSize", "PT5M")),
         "criteria": {"allOf": [condition]},
-        "autoMitigate": bool(rule.get("autoMitigate", False)),
+        **auto_resolve_properties(state, rule),
         "actions": actions,
     }
     if rule.get("muteActionsDuration"):
@@ -81,6 +82,23 @@ def rule_resource(state: SimState, rule: dict[str, Any], api_version: str | None
     if identity is not None and api_version not in NO_IDENTITY_API:
         out["identity"] = identity
     return out
+
+
+def auto_resolve_properties(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
+    """Whether the rule auto-resolves, in the form the belief rule-auto-resolve chose (DIFFERENCES.md).
+
+    `autoMitigate`: always shown (2021-08-01's example). `omitted-when-default`: absent when true, the
+    documented default of 2023-12-01. `resolve-configuration`: only `ruleResolveConfiguration`, as
+    2023-12-01's GET example shows it.
+    """
+    stateful = bool(rule.get("autoMitigate", False))
+    chosen = form(state, "rule-auto-resolve")
+    if chosen == "omitted-when-default":
+        return {} if stateful else {"autoMitigate": False}
+    if chosen == "resolve-configuration":
+        minutes = int(resolve_after(frequency(rule)).total_seconds() // 60)
+        return {"ruleResolveConfiguration": {"autoResolved": stateful, "timeToResolve": f"PT{minutes}M"}}
+    return {"autoMitigate": stateful}
 
 
 def action_group_resource(state: SimState, group: dict[str, Any]) -> dict[str, Any]:
@@ -164,10 +182,14 @@ def _alert(state: SimState, rule: dict[str, Any], inst: dict[str, Any], workspac
         "monitorService": "Log Alerts V2",
         "targetResource": workspace.lower(),
         "targetResourceName": str(state.tenant.workspace.get("name", "workspace")).lower(),
-        "targetResourceGroup": ids.resource_group(state).lower(),
+        "targetResourceGroup": ids.workspace_resource_group(state).lower(),
         "targetResourceType": "workspaces",
         "sourceCreatedId": inst["alertId"].rsplit("/", 1)[-1],
-        "alertRule": ids.rule_id(state, rule["name"]),
+        # BELIEF alert-instance-rule-ref: the rule's ARM id (the Smart Detector sample's shape) or its name
+        # (the common alert schema's essentials.alertRule).
+        "alertRule": rule["name"]
+        if form(state, "alert-instance-rule-ref") == "rule-name"
+        else ids.rule_id(state, rule["name"]),
         "startDateTime": iso(inst["firedAt"]),
         "lastModifiedDateTime": iso(inst.get("resolvedAt") or inst["firedAt"]),
         "lastModifiedUserName": "System",
@@ -176,8 +198,10 @@ def _alert(state: SimState, rule: dict[str, Any], inst: dict[str, Any], workspac
     }
     if inst.get("resolvedAt"):
         essentials["monitorConditionResolvedDateTime"] = iso(inst["resolvedAt"])
-    # The log alert's context in the common alert schema's alertContext shape (BELIEF: README.md).
-    context = {
+    # The log alert's context in the common alert schema's alertContext shape (BELIEF: README.md), kept at
+    # properties.context.condition or, as Microsoft Learn's Resource Graph samples read it, one level deeper
+    # at properties.context.context.condition (belief alert-instance-condition).
+    context: dict[str, Any] = {
         "conditionType": "LogQueryCriteria",
         "condition": {
             "windowSize": str(rule.get("windowSize", "PT5M")),
@@ -198,6 +222,8 @@ def _alert(state: SimState, rule: dict[str, Any], inst: dict[str, Any], workspac
             "windowEndTime": iso(window[1]),
         },
     }
+    if form(state, "alert-instance-condition") == "nested":
+        context = {"context": context}
     return {
         "properties": {"essentials": essentials, "egressConfig": {}, "context": context},
         "id": inst["alertId"],

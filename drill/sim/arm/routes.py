@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, errors, ids, rbac, resources, sentinel
+from drill.sim.beliefs import Belief
 from drill.sim.state import Fault, SimState, token_service
 from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
 
@@ -138,7 +139,7 @@ def install(state: SimState) -> list[BaseRoute]:
             return errors.arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{params['sub']}' could not be found."
             )
-        if "rg" in params and params["rg"].lower() != ids.resource_group(state).lower():
+        if "rg" in params and params["rg"].lower() != _group_of(state, kind).lower():
             return errors.arm_error(
                 404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found."
             )
@@ -151,6 +152,12 @@ def install(state: SimState) -> list[BaseRoute]:
         Route("/subscriptions/{rest:path}", handle, methods=["GET"]),
         Route("/providers/{rest:path}", handle, methods=["GET"]),
     ]
+
+
+def _group_of(state: SimState, kind: str) -> str:
+    """The resource group holding a route's resources: Sentinel lives on the workspace, the rest with the
+    rules (one group unless the tenant keeps its logs apart: monitoring-resource-groups=split)."""
+    return ids.workspace_resource_group(state) if kind.startswith("sentinel") else ids.resource_group(state)
 
 
 def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any]) -> Response:
@@ -259,4 +266,48 @@ FAULTS = [
           _other_workspace),
     Fault("arm-throttled", "arm", "ARM answers 429 with Retry-After to the next 4 requests (the SDK retries)",
           lambda state: state.faults.__setitem__("arm-throttled", {"remaining": 4})),
+]  # fmt: skip
+
+
+def _split_groups(state: SimState, form_name: str) -> None:
+    """Rules and action group in rg-monitoring, the workspace in rg-logs; the observer reads both groups
+    and the rules' identities keep their roles on the (moved) workspace, as a tenant laid out so would."""
+    if form_name != "split":
+        return
+    old_group, old_workspace = ids.resource_group_id(state).lower(), ids.workspace_id(state).lower()
+    state.tenant.azure["resourceGroup"] = "rg-monitoring"
+    state.tenant.azure["workspaceResourceGroup"] = "rg-logs"
+    workspace = ids.workspace_id(state)
+    logs = workspace.split("/providers/", 1)[0]
+    for app in state.tenant.applications:
+        grants = []
+        for grant in app.get("armRoles") or []:
+            if str(grant.get("scope", "")).lower() == old_group:
+                grants += [{**grant, "scope": ids.resource_group_id(state)}, {**grant, "scope": logs}]
+            else:
+                grants.append(grant)
+        app["armRoles"] = grants
+    for assignment in state.tenant.azure.get("roleAssignments") or []:
+        if str(assignment.get("scope", "")).lower() == old_workspace:
+            assignment["scope"] = workspace
+    for setting in state.tenant.diagnosticSettings:
+        if str(setting.get("workspaceResourceId", "")).lower() == old_workspace:
+            setting["workspaceResourceId"] = workspace
+
+
+BELIEFS = [
+    Belief("alert-instance-condition", "where a log alert instance keeps its condition (window, dimensions)",
+           {"flat": "properties.context.condition (the common alert schema's alertContext as the context)",
+            "nested": "properties.context.context.condition (as Learn's Resource Graph samples read it)"}),
+    Belief("alert-instance-rule-ref", "what essentials.alertRule of a Log Alerts V2 instance holds",
+           {"arm-id": "the rule's ARM resource id", "rule-name": "the rule's name"}),
+    Belief("rule-auto-resolve", "how a scheduledQueryRule shows whether it auto-resolves (stateful)",
+           {"autoMitigate": "autoMitigate true or false, always present",
+            "omitted-when-default": "autoMitigate absent when true (the documented default), false shown",
+            "resolve-configuration": "only ruleResolveConfiguration {autoResolved, timeToResolve}"}),
+    Belief("monitoring-resource-groups", "which resource groups hold the rules and the workspace "
+           "(the tenant's choice; the alert list filters by the target's group)",
+           {"one-group": "rules, action group and workspace in one resource group",
+            "split": "rules and action group in rg-monitoring, the workspace in rg-logs"},
+           apply=_split_groups),
 ]  # fmt: skip

@@ -16,7 +16,6 @@ rule using union, search, take or ingestion_time()) sit in an error state visibl
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import threading
 import uuid
@@ -31,9 +30,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import ids
+from drill.sim.beliefs import form
 from drill.sim.loganalytics.isotime import parse_duration
 from drill.sim.loganalytics.schema import iso
 from drill.sim.loganalytics.store import QueryError
+from drill.sim.mail.alert_mail import render_mail
 from drill.sim.state import Fault, SignInEvent, SimState
 
 # Azure's action groups send email from these three addresses (action-groups.md, "Email").
@@ -152,7 +153,7 @@ class AlertEngine:
         # The server's ticker thread and a test's explicit tick must not evaluate the same rule at once.
         self._lock = threading.RLock()
         for rule in state.tenant.alertRules:
-            freq = _freq(rule)
+            freq = frequency(rule)
             self.rules[rule["name"]] = RuleState(rule["name"], start + freq)
 
     def tick(self) -> None:
@@ -162,7 +163,7 @@ class AlertEngine:
     def _tick(self) -> None:
         now = self.state.clock.now()
         for rule in self.state.tenant.alertRules:
-            rs = self.rules.setdefault(rule["name"], RuleState(rule["name"], now + _freq(rule)))
+            rs = self.rules.setdefault(rule["name"], RuleState(rule["name"], now + frequency(rule)))
             while rule.get("enabled", True) and not self.state.stopping.is_set():
                 due_retry = min((r for r in rs.retries if r[0] <= now), default=None, key=lambda r: r[0])
                 if due_retry is not None and due_retry[0] <= rs.next_run:
@@ -174,7 +175,7 @@ class AlertEngine:
                 if rs.next_run > now:
                     break
                 at = rs.next_run
-                rs.next_run = at + _freq(rule)
+                rs.next_run = at + frequency(rule)
                 self.evaluate(rule, rs, at)
 
     def evaluate(
@@ -253,7 +254,7 @@ class AlertEngine:
             alert_id = rs.open[key].alert_id if stateful else _new_alert_id(self.state)
             self.notify(rule, rs, at, "Fired", window, dimensions, columns, grouped, alert_id)
         if stateful and not retry:
-            wait = resolve_after(_freq(rule))
+            wait = resolve_after(frequency(rule))
             for key, open_alert in list(rs.open.items()):
                 if key not in met and at - open_alert.last_met >= wait:
                     del rs.open[key]
@@ -297,7 +298,7 @@ class AlertEngine:
             "linkToSearchResultsUI": link,
             "linkToFilteredSearchResultsUI": link,
         }
-        body = render_html(essentials, condition_ctx, columns, rows)
+        body = render_mail(form(self.state, "alert-mail-template"), essentials, condition_ctx, columns, rows)
         sent = []
         dropped = self.state.fault("mail-dropped") is not None
         sender = sender_for(rule)
@@ -367,56 +368,6 @@ def _search_link(state: SimState, rule: dict[str, Any], window: tuple[datetime, 
     )
 
 
-def render_html(essentials: dict[str, Any], condition: dict[str, Any], columns: list[dict[str, str]],
-                rows: list[list[Any]]) -> str:  # fmt: skip
-    """The notification as an HTML mail in the layout of Azure Monitor's common-schema alert email.
-
-    Labels follow the common alert schema's fields; Azure's exact markup and wording are not public
-    (BELIEF): the product must read the fields, not the styling.
-    """
-    e = html.escape
-    fired = essentials["monitorCondition"] == "Fired"
-    headline = "Your Azure Monitor alert was triggered" if fired else "Your Azure Monitor alert was resolved"
-    table = [
-        ("Alert rule", essentials["alertRule"]),
-        ("Severity", essentials["severity"]),
-        ("Monitor condition", essentials["monitorCondition"]),
-        ("Affected resource", essentials["alertTargetIDs"][0]),
-        ("Monitoring service", essentials["monitoringService"]),
-        ("Signal type", essentials["signalType"]),
-        ("Fired time", essentials["firedDateTime"]),
-        *([("Resolved time", essentials["resolvedDateTime"])] if essentials.get("resolvedDateTime") else []),
-        ("Alert ID", essentials["alertId"]),
-        ("Window start time", condition["windowStartTime"]),
-        ("Window end time", condition["windowEndTime"]),
-        ("Window size", str(condition["windowSize"])),
-        ("Threshold", f"{condition['operator']} {condition['threshold']}"),
-        ("Metric value", str(condition["metricValue"])),
-        *[(f"Dimension: {d['name']}", d["value"]) for d in condition["dimensions"]],
-    ]
-    cells = "".join(
-        f'<tr><td class="label" style="font-weight:600;padding:4px 12px 4px 0">{e(k)}</td>'
-        f'<td class="value" style="padding:4px 0">{e(str(v))}</td></tr>'
-        for k, v in table
-    )
-    results = ""
-    if rows:
-        head = "".join(f"<th>{e(c['name'])}</th>" for c in columns[:6])
-        body = "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in r[:6]) + "</tr>" for r in rows[:10])
-        results = f'<h3>Search results</h3><table class="results"><tr>{head}</tr>{body}</table>'
-    return (
-        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>'
-        '<body style="font-family:Segoe UI,Helvetica,Arial,sans-serif">'
-        '<div class="header" style="background:#0078d4;color:#fff;padding:16px">'
-        f"<span>Microsoft Azure</span><h2>{e(headline)}</h2></div>"
-        f'<table class="essentials">{cells}</table>'
-        f'<p><a href="{e(condition["linkToSearchResultsUI"])}">View search results</a></p>'
-        f"<h3>Search query</h3><pre>{e(condition['searchQuery'])}</pre>{results}"
-        '<p class="footer">You\'re receiving this notification as a member of an action group. '
-        "Please do not reply to this email.</p></body></html>"
-    )
-
-
 def _window(rule: dict[str, Any]) -> timedelta:
     try:
         return parse_duration(str(rule.get("windowSize", "PT5M")))
@@ -424,7 +375,7 @@ def _window(rule: dict[str, Any]) -> timedelta:
         return timedelta(minutes=5)
 
 
-def _freq(rule: dict[str, Any]) -> timedelta:
+def frequency(rule: dict[str, Any]) -> timedelta:
     try:
         return max(parse_duration(str(rule.get("evaluationFrequency", "PT5M"))), timedelta(minutes=1))
     except ValueError:

@@ -24,6 +24,9 @@ from drill.sim.graph.http import (
     route,
 )
 from drill.sim.graph.odata import QuerySpec, collection, ops, parse_query, project, select_suffix
+from drill.sim.mail.alert_mail import TEMPLATE
+
+BELIEFS = [TEMPLATE]  # the alert mail's body (drill/sim/mail/alert_mail.py)
 
 _DT = ops("eq", "ne", "gt", "ge", "lt", "le")
 MESSAGES = QuerySpec(

@@ -76,3 +76,25 @@ def _png(label: str) -> bytes:
         + chunk(b"IDAT", raw)
         + chunk(b"IEND", b"")
     )
+
+
+def folder_playbook(tmp_path: Path, share: Path, signer: Signer) -> Path:
+    """The demo playbook filing to one folder only, signing with `signer`'s key file: what `drill file` reads.
+
+    Written beside a copy of the demo's queries, which the playbook names relative to its own folder.
+    """
+    import shutil
+
+    from drill.run.demo import DEMO_PLAYBOOK
+
+    folder = tmp_path / "playbook"
+    shutil.copytree(DEMO_PLAYBOOK.parent / "queries", folder / "queries")
+    text = DEMO_PLAYBOOK.read_text(encoding="utf-8")
+    start, end = text.index("  filing:\n"), text.index("browser:\n")
+    filing = (
+        f"  signing_key: {json.dumps(signer.source)}\n"
+        f"  filing:\n    - kind: folder\n      path: {json.dumps(str(share))}\n"
+    )
+    path = folder / "playbook.yaml"
+    path.write_text(text[:start] + filing + text[end:], encoding="utf-8")
+    return path

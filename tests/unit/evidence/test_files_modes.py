@@ -126,3 +126,28 @@ def test_every_other_folder_the_drill_creates_is_private(open_umask: None, tmp_p
     assert {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in made} == {
         str(p.relative_to(tmp_path)): "0o700" for p in made
     }
+
+
+def test_drill_report_output_is_owner_only(
+    open_umask: None, write_bundle: WriteBundle, tmp_path: Path
+) -> None:
+    """Issue 29 item 10: `drill report -o` wrote the report 0644 (and under umask 0, 0666)."""
+    from cli_support import run_cli
+
+    bundle = write_bundle(healthy())
+    target = tmp_path / "exports" / "tickets" / "drill.md"
+    pin = ["--trust", bundle.fingerprint]
+    code, _out, err = run_cli("report", str(bundle.path), "--format", "markdown", "-o", str(target), *pin)
+    assert code == 0, err
+    assert "**PASS**" in target.read_text(encoding="utf-8")
+    assert _mode(target) == 0o600
+    assert _mode(target.parent) == 0o700
+    assert _mode(target.parent.parent) == 0o700
+
+    shared = tmp_path / "shared.xml"  # an existing file the operator left world-readable: replaced privately
+    shared.write_text("old")
+    shared.chmod(0o644)
+    code, _out, err = run_cli("report", str(bundle.path), "--format", "junit", "-o", str(shared), *pin)
+    assert code == 0, err
+    assert shared.read_text(encoding="utf-8").startswith("<?xml")
+    assert _mode(shared) == 0o600

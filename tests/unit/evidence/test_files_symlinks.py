@@ -7,6 +7,7 @@ attacker who can write to the reports folder could predict them and point them a
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,52 @@ def test_a_drill_with_links_planted_at_every_old_temp_name_overwrites_nothing_ou
     assert report.ok, report.problems
     assert [e["drill_id"] for e in report.entries] == [healthy().drill_id]
     assert _temp_leftovers(reports, planted) == []
+
+
+def test_a_history_folder_replaced_by_a_link_is_not_written_through(
+    write_bundle: WriteBundle, reports: Path, tmp_path: Path
+) -> None:
+    """Issue 29 item 9: `reports/history` swapped for a link to a folder elsewhere, between two drills.
+
+    On main the next drill wrote `bg-primary.html` through the link, replacing the file of that name there.
+    """
+    write_bundle(healthy("drill-20261125-060000-bg1"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "bg-primary.html"
+    victim.write_bytes(PRECIOUS)
+    shutil.rmtree(reports / "history")
+    (reports / "history").symlink_to(elsewhere, target_is_directory=True)
+
+    second = write_bundle(healthy("drill-20261126-060000-bg1"))
+
+    assert victim.read_bytes() == PRECIOUS
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["bg-primary.html"]  # no temp file either
+    assert second.history_page is None
+    assert any(
+        line.startswith("history page not written:") and "is a symbolic link, refused" in line
+        for line in second.summary()
+    )
+    assert verify_bundle(second.path).status == "VALID"  # the evidence itself is whole
+    assert [e["drill_id"] for e in ledger.read_entries(second.ledger_path)][-1] == second.path.name
+
+    (reports / "history").unlink()  # the operator removes the plant: the next drill recreates the folder
+    third = write_bundle(healthy("drill-20261127-060000-bg1"))
+    assert third.history_page == reports / "history" / "bg-primary.html"
+    assert not (reports / "history").is_symlink()
+
+
+def test_private_subdir_refuses_a_link_or_a_file_and_makes_a_private_folder(tmp_path: Path) -> None:
+    from drill.fsutil import LinkRefused, private_subdir
+
+    root = tmp_path / "reports"
+    made = private_subdir(root, "history")
+    assert made == root / "history"
+    assert made.stat().st_mode & 0o777 == 0o700
+    assert private_subdir(root, "history") == made  # an existing real folder is fine
+    (root / "linked").symlink_to(tmp_path)
+    (root / "file").write_bytes(b"")
+    with pytest.raises(LinkRefused, match="is a symbolic link, refused"):
+        private_subdir(root, "linked")
+    with pytest.raises(LinkRefused, match="is not a folder"):
+        private_subdir(root, "file")

@@ -73,7 +73,8 @@ def test_junit_with_control_characters_is_well_formed_xml() -> None:
 
 def test_cli_junit_of_a_signed_hostile_bundle_parses(write_bundle: WriteBundle) -> None:
     bundle = write_bundle(hostile(healthy("drill-hostile")))
-    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "junit"])
+    pin = ["--trust", bundle.fingerprint]
+    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "junit", *pin])
     assert out.exit_code == 0, out.output
     suite = ET.fromstring(out.stdout).find("testsuite")  # noqa: S314
     assert suite is not None

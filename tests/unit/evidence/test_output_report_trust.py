@@ -65,13 +65,13 @@ def test_edited_report_json_renders_incomplete(write_bundle: WriteBundle) -> Non
 
 def test_valid_bundle_still_renders_pass_and_names_its_signer(write_bundle: WriteBundle) -> None:
     bundle = write_bundle(healthy("drill-valid"))
-    out = _report(bundle.path, "--format", "junit")
+    out = _report(bundle.path, "--format", "junit", "--trust", bundle.fingerprint)
     assert out.exit_code == 0, out.output
     suite, props = _junit(out)
     assert props["verdict"] == "PASS"
     assert suite.get("failures") == "0"
     assert suite.get("errors") == "0"
-    assert f"signed by {bundle.fingerprint} (NOT pinned" in str(props["evidence"])
+    assert props["evidence"] == f"VALID, signed by {bundle.fingerprint} (pinned by --trust)"
     pinned = _report(bundle.path, "--format", "markdown", "--trust", bundle.fingerprint)
     assert pinned.exit_code == 0, pinned.output
     assert pinned.stdout.startswith("## Break-glass drill: **PASS**")

@@ -86,12 +86,15 @@ def test_junit_counts_and_escapes() -> None:
 
 def test_cli_report_formats(write_bundle: WriteBundle, tmp_path: Path) -> None:
     bundle = write_bundle(failing("no_row", "drill-cli"))
-    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "junit"])
+    pin = ["--trust", bundle.fingerprint]
+    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "junit", *pin])
     assert out.exit_code == 0
     parsed = ET.fromstring(out.output.split("\n", 1)[1])  # noqa: S314
     assert parsed.tag == "testsuites"
     target = tmp_path / "ticket.md"
-    out = CliRunner().invoke(app, ["report", str(bundle.path), "--format", "markdown", "-o", str(target)])
+    out = CliRunner().invoke(
+        app, ["report", str(bundle.path), "--format", "markdown", "-o", str(target), *pin]
+    )
     assert out.exit_code == 0
     assert "**FAIL**" in target.read_text()
     (bundle.path / "report.json").write_bytes((bundle.path / "report.json").read_bytes() + b" ")

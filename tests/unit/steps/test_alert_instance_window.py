@@ -50,3 +50,26 @@ def test_rule_window_ends_at_arrival_or_at_the_last_window_holding_the_row() -> 
     )
     # Arrived later than the window: the last window that still holds its TimeGenerated.
     assert rule_window(rule, ROW, ROW + timedelta(minutes=30)) == (ROW, ROW + timedelta(minutes=5))
+
+
+def _ctx() -> object:
+    return SimpleNamespace(account=SimpleNamespace(object_id=next(iter(ME)), upn="ea01@contoso.test"))
+
+
+def test_the_mails_alert_id_must_name_the_instance_that_covers_the_row() -> None:
+    """Issue 25: the window is ARM's; a mail naming another alert (an older window) is not this drill's."""
+    from drill.steps.alert_instance import find_instance
+
+    rule = SimpleNamespace(id="/r")
+    ours = alert(id="/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/aaa")
+    old = alert(id="/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/bbb",
+                window_start=ROW - timedelta(minutes=20), window_end=ROW - timedelta(minutes=15))  # fmt: skip
+    listing = [(rule, old), (rule, ours)]
+    found = find_instance(_ctx(), listing, "aaa", ROW, SIGNED_IN)  # type: ignore[arg-type]
+    assert found.found == (rule, ours)
+    other = find_instance(_ctx(), listing, ours.id.replace("aaa", "bbb"), ROW, SIGNED_IN)  # type: ignore[arg-type]
+    assert other.found is None
+    assert "misses the row" in str(other.other_alert)
+    # A mail without an alert id is tied by any instance covering the row; none listed: nothing yet.
+    assert find_instance(_ctx(), listing, None, ROW, SIGNED_IN).found == (rule, ours)  # type: ignore[arg-type]
+    assert find_instance(_ctx(), [(rule, old)], None, ROW, SIGNED_IN).found is None  # type: ignore[arg-type]
