@@ -18,6 +18,7 @@ with its own salt).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -213,15 +214,37 @@ def _judge_generic(
         items.update({k: v for k, v in section_items(pack, section).items() if k in touched})
     if not any(items.values()):
         return Finding(belief, "not seen", None, f"the pack holds none of {sorted(touched)}")
+    sims = {f: {n: v for sec in SECTIONS for n, v in section_items(docs[f], sec).items()} for f in forms}
     matching = []
     for f in forms:
-        sim: dict[str, list[Any]] = {}
-        for section in SECTIONS:
-            sim.update(section_items(docs[f], section))
-        if all(item in sim.get(name, []) for name, got in items.items() for item in got):
+        ok = True
+        for name, got in items.items():
+            varying = _varying_paths(name, [sims[g].get(name, []) for g in forms])
+            served = {_project(item, name, varying) for item in sims[f].get(name, [])}
+            ok = ok and all(_project(item, name, varying) in served for item in got)
+        if ok:
             matching.append(f)
     where = ", ".join(sorted(k for k, v in items.items() if v))
     return _verdict(belief, forms, matching, f"read from {where}")
+
+
+def _varying_paths(name: str, per_form: list[list[Any]]) -> set[str]:
+    """The leaf paths of a section item whose kinds differ between a belief's forms: only these are the
+    belief's to judge (another belief may change the same item elsewhere, e.g. the alert instance)."""
+    seen: list[dict[str, frozenset[Any]]] = []
+    for items in per_form:
+        merged: dict[str, set[Any]] = {}
+        for item in items:
+            for path, leaf in _paths(item, name).items():
+                merged.setdefault(path, set()).add(json.dumps(leaf, sort_keys=True))
+        seen.append({k: frozenset(v) for k, v in merged.items()})
+    paths = set().union(*seen) if seen else set()
+    return {p for p in paths if len({s.get(p) for s in seen}) > 1}
+
+
+def _project(item: Any, name: str, paths: set[str]) -> tuple[tuple[str, str], ...]:
+    leaves = _paths(item, name)
+    return tuple(sorted((p, json.dumps(leaves.get(p, "absent"), sort_keys=True)) for p in paths))
 
 
 def _verdict(belief: str, forms: list[str], matching: list[str], detail: str) -> Finding:

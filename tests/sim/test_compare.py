@@ -36,7 +36,13 @@ DECLARED = {"condition": ["flat", "nested"], "template": ["full", "no-window"]}
         (FLAT, MAIL, {"condition": ("matches", "flat"), "template": ("matches", "full")}),
         (NESTED, MAIL, {"condition": ("confirms", "nested"), "template": ("matches", "full")}),
         (OTHER, BARE, {"condition": ("refutes", None), "template": ("confirms", "no-window")}),
-        (FLAT, {**MAIL, "labels": []}, {"condition": ("matches", "flat"), "template": ("refutes", None)}),
+        # Only the paths a belief's forms change are its to judge: without the window label this is the
+        # no-window form; the missing "Alert rule" label is listed as a difference, not blamed on a belief.
+        (
+            FLAT,
+            {**MAIL, "labels": []},
+            {"condition": ("matches", "flat"), "template": ("confirms", "no-window")},
+        ),
     ],
 )
 def test_each_belief_is_judged_on_the_sections_its_forms_change(instance: Any, mail: Any, want: Any) -> None:
@@ -80,3 +86,29 @@ def test_differences_name_each_path_and_ignore_the_hash_salt() -> None:
     assert "mail[0].labels[Window start time]: absent in the pack, present in the simulator" in lines
     assert not any(".id:" in line for line in lines)
     assert compare.differences(reference, _doc([FLAT], [MAIL, BARE])) == []  # a mail the pack lacks is timing
+
+
+def test_a_change_one_belief_makes_is_not_blamed_on_another_belief_of_the_same_item() -> None:
+    """The alert instance carries two beliefs: where the condition sits, and what alertRule holds."""
+    by_name = {**FLAT, "properties": {**FLAT["properties"], "essentials": {"alertRule": "string"}}}
+    by_id = {**FLAT, "properties": {**FLAT["properties"], "essentials": {"alertRule": "id#1"}}}
+    nested_by_id = {**NESTED, "properties": {**NESTED["properties"], "essentials": {"alertRule": "id#2"}}}
+    per_form = {
+        "condition": {"flat": _doc([by_id], [MAIL]), "nested": _doc([nested_by_id], [MAIL])},
+        "rule-ref": {"arm-id": _doc([by_id], [MAIL]), "rule-name": _doc([by_name], [MAIL])},
+    }
+    declared = {"condition": ["flat", "nested"], "rule-ref": ["arm-id", "rule-name"]}
+    pack = _doc(
+        [
+            {
+                **nested_by_id,
+                "properties": {**nested_by_id["properties"], "essentials": {"alertRule": "string"}},
+            }
+        ],
+        [],
+    )
+    found = {f.belief: (f.verdict, f.form) for f in compare.judge(pack, declared, per_form)}
+    assert found == {"condition": ("confirms", "nested"), "rule-ref": ("confirms", "rule-name")}
+    pack = _doc([{**OTHER, "properties": {**OTHER["properties"], "essentials": {"alertRule": "id#9"}}}], [])
+    found = {f.belief: (f.verdict, f.form) for f in compare.judge(pack, declared, per_form)}
+    assert found == {"condition": ("refutes", None), "rule-ref": ("matches", "arm-id")}
