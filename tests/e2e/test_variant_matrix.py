@@ -32,6 +32,11 @@ from drill.sim.beliefs import all_beliefs, pairwise_rows, variant_args
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROWS = pairwise_rows({belief_id: list(b.forms) for belief_id, b in all_beliefs().items()})
+# Forms that change the tenant's *design*, not only Microsoft's answer, so the posture audit rightly reports
+# them: alert-mail-template=subject-only stands for rules with no custom e-mail subject (its hook drops it),
+# which BG.AL.4 requires. Listed so the rest of the row still proves something; the lead decides whether the
+# form should keep a custom subject (varying only the body) or BG.AL.4's subject requirement be advisory.
+AUDIT_FINDS = {("alert-mail-template", "subject-only"): {"BG.AL.4"}}
 SCALE = 10.0  # the sign-in pages' flows run on the simulator clock: the fault matrix's 10x
 WAIT_SCALE = 30.0  # the waits after the sign-in (row, alert): a one-minute rule evaluates every 2 s
 
@@ -92,5 +97,7 @@ def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_pat
         )
     bad = {r.spec.id: r.outcome.summary for r in run.results if r.status is not Status.PASSED}
     # Sentinel is optional and the demo playbook names no Sentinel rule (as tests/e2e/test_audit.py says).
-    assert bad.keys() <= {"BG.AL.5"}, bad
-    assert run.record.verdict.value == "PASS"
+    expected = {"BG.AL.5"}.union(*(AUDIT_FINDS.get(pair, set()) for pair in row.items()))
+    assert bad.keys() <= expected, bad
+    if expected == {"BG.AL.5"}:
+        assert run.record.verdict.value == "PASS"
