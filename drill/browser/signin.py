@@ -30,6 +30,7 @@ from drill.browser.recording import Recorder, Save, as_recorder, bare, redact_no
 from drill.browser.redirect_trap import RedirectTrap
 from drill.browser.setup_errors import ADMIN_APPROVAL_PAGE, CONSENT_PAGE, AppRequest, setup_fix
 from drill.browser.ui_profile import INTERSTITIALS, PAGES, UiProfile, aadsts_meaning
+from drill.fidelity import note_page
 
 log = structlog.get_logger("drill.browser.signin")
 Shoot = Save  # the older name
@@ -83,6 +84,8 @@ _DETECT = """([sel, texts]) => {
     inlineError: shownText(sel.inline_error),
     username: (() => { const e = document.querySelector(sel.username_input); return e ? e.value : null; })(),
     texts: Object.keys(texts).filter((k) => k !== "fido_tile" && has(texts[k])),
+    configKeys: cfg ? Object.keys(cfg).slice(0, 400) : [],
+    ids: Array.from(document.querySelectorAll("[id]"), (e) => e.id).slice(0, 400),
   };
 }"""
 # Every top-level document reports its pgid and codes as soon as it is parsed, so a page that moves on by
@@ -98,7 +101,9 @@ _SEEN_SCRIPT = """(() => {
     window.__drillPageSeen({url: location.href, title: document.title, pgid: pgid,
       errorCodes: codes, errorText: cfg.strServiceExceptionMessage || null, hasConfig: !!window.$Config,
       fidoChallenge: !!cfg.sFidoChallenge, fidoSupported: cfg.fIsFidoSupported,
-      sessions: Array.isArray(cfg.arrSessions) ? cfg.arrSessions.length : 0});
+      sessions: Array.isArray(cfg.arrSessions) ? cfg.arrSessions.length : 0,
+      configKeys: Object.keys(cfg).slice(0, 400),
+      ids: Array.from(document.querySelectorAll("[id]"), (e) => e.id).slice(0, 400)});
   });
 })();"""
 _CLICK_TILE = """(text) => {
@@ -114,6 +119,17 @@ _NAMES = {
 }
 _AADSTS = re.compile(r"AADSTS(\d{5,7})")
 _CODE = re.compile(r"^\d{4,7}$")
+
+
+def _note_shape(kind: str, state: dict[str, Any]) -> None:
+    """The page's `$Config` keys and element ids for a fidelity pack (names only, never values)."""
+    keys, ids = state.get("configKeys"), state.get("ids")
+    note_page(
+        state.get("pgid") if isinstance(state.get("pgid"), str) else None,
+        kind,
+        [str(k) for k in keys] if isinstance(keys, list) else [],
+        [str(i) for i in ids] if isinstance(ids, list) else [],
+    )
 
 
 @dataclass
@@ -351,8 +367,10 @@ class _Driver:
             return
         if bare(str(info.get("url"))) == bare(self.trap.redirect_uri):
             return
+        kind = classify(info)
+        _note_shape(kind, info)
         entry = PageSeen(
-            classify(info),
+            kind,
             str(info.get("title") or "")[:200],
             bare(str(info.get("url"))),
             None,
@@ -371,6 +389,7 @@ class _Driver:
             shot = self.rec.screenshot(
                 f"signin-{sum(1 for p in self.outcome.pages if p.screenshot) + 1:02d}-{kind}", png
             )
+        _note_shape(kind, state)
         entry = PageSeen(
             kind,
             str(state.get("title") or ""),

@@ -6,6 +6,11 @@ from pathlib import Path
 
 import typer
 
+PACK_HELP = (
+    "Write a fidelity pack here: the shapes of what the tenant answered (page ids, JSON as types, mail "
+    "labels, log columns), nothing secret or identifying; `drill sim compare-pack` reads it."
+)
+
 
 def register(app: typer.Typer) -> None:
     """Attach the drill commands to the root app."""
@@ -19,21 +24,32 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(
             None, help="Evidence folder; default: the playbook's evidence.output_dir."
         ),
+        fidelity_pack: Path | None = typer.Option(None, "--fidelity-pack", help=PACK_HELP),
     ) -> None:
         """Run a live drill: the operator is present, the key is inserted."""
         from drill.run.live import run_live
 
-        raise typer.Exit(run_live(playbook, account, operator=operator, witness=witness, output=output))
+        raise typer.Exit(
+            run_live(
+                playbook,
+                account,
+                operator=operator,
+                witness=witness,
+                output=output,
+                fidelity_pack=fidelity_pack,
+            )
+        )
 
     @app.command()
     def preflight(
         playbook: Path = typer.Argument(..., help="The tenant's playbook (YAML)."),
         account: str | None = typer.Option(None, "--account", help="Also check this account's key."),
+        fidelity_pack: Path | None = typer.Option(None, "--fidelity-pack", help=PACK_HELP),
     ) -> None:
         """Check everything a drill needs, without signing in (the day before a drill)."""
         from drill.run.live import run_preflight
 
-        raise typer.Exit(run_preflight(playbook, account))
+        raise typer.Exit(run_preflight(playbook, account, fidelity_pack=fidelity_pack))
 
     @app.command()
     def demo(
@@ -51,6 +67,7 @@ def register(app: typer.Typer) -> None:
             "--variant",
             help="BELIEF=FORM: another plausible shape of the tenant (drill sim variants).",
         ),
+        fidelity_pack: Path | None = typer.Option(None, "--fidelity-pack", help=PACK_HELP),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""
         from drill.run.demo import run_demo, run_demo_audit
@@ -60,7 +77,18 @@ def register(app: typer.Typer) -> None:
                 from drill.errors import DrillUserError
 
                 raise DrillUserError("--audit reads both demo accounts, no browser: drop --account/--headed")
+            if fidelity_pack is not None:
+                from drill.errors import DrillUserError
+
+                raise DrillUserError("--fidelity-pack records a drill's shapes: drop it with --audit")
             raise typer.Exit(run_demo_audit(fault=fault, output=output, variants=list(variant)))
         raise typer.Exit(
-            run_demo(fault=fault, account=account, output=output, headed=headed, variants=list(variant))
+            run_demo(
+                fault=fault,
+                account=account,
+                output=output,
+                headed=headed,
+                variants=list(variant),
+                fidelity_pack=fidelity_pack,
+            )
         )

@@ -50,6 +50,23 @@ def variants() -> None:
         typer.echo(f"{'':32} forms: {', '.join(forms)}")
 
 
+@app.command("compare-pack")
+def compare_pack(
+    pack: Path = typer.Argument(..., help="A fidelity pack folder (written by --fidelity-pack)."),
+    against: Path | None = typer.Option(
+        None, "--against", help="The simulator's pack to compare with; default: run a demo drill now."
+    ),
+) -> None:
+    """List every difference between a pack's shapes and the simulator's, and which belief each confirms
+    or refutes."""
+    from drill.run.demo import compare_pack_report
+
+    if not pack.exists():
+        raise DrillUserError(f"{pack}: no such fidelity pack; pass the folder `--fidelity-pack` wrote")
+    for line in compare_pack_report(pack, against):
+        typer.echo(line)
+
+
 @app.command()
 def faults() -> None:
     """List the named fault scenarios, one line each."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from drill.fidelity import note_arm
 from drill.isotime import parse_duration, parse_utc
 from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, EmailReceiver, FiredAlert
 
@@ -185,6 +186,7 @@ class ArmReader:
         except ResourceNotFoundError:
             return None
         model, raw = pair
+        note_arm("scheduledQueryRule", raw)
         conditions = list(getattr(model.criteria, "all_of", None) or [])
         first = conditions[0] if conditions else None
         actions = model.actions
@@ -213,7 +215,9 @@ class ArmReader:
         resource_group, name = _group_and_name(group_id)
         self.requests += 1
         try:
-            model = self.monitor.action_groups.get(resource_group, name)
+            model = self.monitor.action_groups.get(
+                resource_group, name, raw_response_hook=_shapes("actionGroup")
+            )
         except ResourceNotFoundError:
             return None
         return ActionGroup(
@@ -240,6 +244,7 @@ class ArmReader:
             raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         out = []
         for item in response.json().get("value") or []:
+            note_arm("diagnosticSetting", item)
             props = item.get("properties") or {}
             enabled = frozenset(
                 str(log.get("category")) for log in props.get("logs") or [] if log.get("enabled")
@@ -259,7 +264,11 @@ class ArmReader:
         out: dict[str, FiredAlert] = {}
         for group in target_resource_groups(rule.scopes):
             self.requests += 1
-            kwargs: dict[str, Any] = {"include_context": True, "time_range": time_range}
+            kwargs: dict[str, Any] = {
+                "include_context": True,
+                "time_range": time_range,
+                "raw_response_hook": _shapes("alertInstance", listed=True),
+            }
             if group is not None:
                 kwargs["target_resource_group"] = group
             for alert in self.alerts.alerts.get_all(**kwargs):
@@ -308,6 +317,24 @@ def target_resource_groups(scopes: tuple[str, ...]) -> list[str | None]:
 def _same_rule(listed: str, rule: DeployedRule) -> bool:
     value = listed.strip().rstrip("/").lower()
     return value in {rule.id.rstrip("/").lower(), rule.name.lower()}
+
+
+def _shapes(kind: str, *, listed: bool = False) -> Any:
+    """An azure-core `raw_response_hook` handing the raw JSON ARM sent (before the SDK's model drops what it
+    does not know) to a fidelity pack, when one is being written."""
+
+    def hook(pipeline_response: Any) -> None:
+        if pipeline_response.http_response.status_code != 200:
+            return
+        try:
+            body = pipeline_response.http_response.json()
+        except ValueError:
+            return
+        items = (body.get("value") or []) if listed and isinstance(body, dict) else [body]
+        for item in items:
+            note_arm(kind, item)
+
+    return hook
 
 
 def _group_and_name(resource_id: str) -> tuple[str, str]:

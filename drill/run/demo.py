@@ -174,11 +174,19 @@ def build_context(world: DemoWorld, account: str, *, headed: bool = False, quiet
 
 
 def run_demo(
-    *, fault: str | None, account: str, output: Path, headed: bool = False, variants: Sequence[str] = ()
+    *,
+    fault: str | None,
+    account: str,
+    output: Path,
+    headed: bool = False,
+    variants: Sequence[str] = (),
+    fidelity_pack: Path | None = None,
 ) -> int:
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
+    from drill.fidelity import note_served, recording
     from drill.logs import configure_logging
+    from drill.run.live import say_pack
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
@@ -191,9 +199,19 @@ def run_demo(
         for variant in variants:
             typer.echo(f"variant served: {variant}", err=True)
         ctx = build_context(world, account, headed=headed)
-        code = demo_drill(world, ctx, writer_for(output, log_path=log_path), output)
+        with recording(fidelity_pack):
+            note_served(served_forms(world))
+            code = demo_drill(world, ctx, writer_for(output, log_path=log_path), output)
+    say_pack(fidelity_pack)
     shutil.rmtree(log_path.parent, ignore_errors=True)
     return code
+
+
+def served_forms(world: DemoWorld) -> dict[str, str]:
+    """Every belief's form this simulated tenant serves (the chosen variants, else the defaults)."""
+    from drill.sim.beliefs import all_beliefs, form
+
+    return {belief_id: form(world.sim.state, belief_id) for belief_id in all_beliefs()}
 
 
 def run_demo_audit(*, fault: str | None, output: Path, variants: Sequence[str] = ()) -> int:
@@ -333,3 +351,81 @@ def sim_query(tenant: Path, kql: str) -> tuple[list[str], list[list[Any]]]:
     from drill.sim.loganalytics.workspace import run_query_on_fixture
 
     return run_query_on_fixture(tenant, kql)
+
+
+# -- `drill sim compare-pack`: a fidelity pack against the simulator's shapes (drill/sim/compare.py) --
+def compare_pack_report(pack: Path, against: Path | None) -> list[str]:
+    """Every difference of shape between `pack` and the simulator, and what each declared belief makes of it.
+
+    The reference is `against` (a pack a demo drill wrote) or, without it, a demo drill run now on the
+    sped-up clock. Beliefs compare.py cannot read off a pack itself are judged against the simulator's
+    own answers under each of their forms, turned into shapes by the same code that writes packs.
+    """
+    from drill.fidelity.recorder import load_pack
+    from drill.sim import compare
+    from drill.sim.beliefs import all_beliefs
+
+    try:
+        doc = load_pack(pack)
+        reference = load_pack(against) if against is not None else None
+    except ValueError as exc:
+        raise DrillUserError(str(exc)) from None
+    if reference is None:
+        typer.echo("running a demo drill for the simulator's shapes (about a minute) ...", err=True)
+        reference = demo_reference_pack()
+    declared = {b.id: list(b.forms) for b in all_beliefs().values()}
+    per_form = simulated_packs([b for b in declared if b not in compare.STATIC])
+    return compare.report(compare.differences(doc, reference), compare.judge(doc, declared, per_form))
+
+
+def demo_reference_pack(variants: Sequence[str] = ()) -> dict[str, Any]:
+    """The pack a healthy demo drill writes (default forms unless `variants`), on a 10x simulator clock."""
+    from drill.evidence.bundle import BundleWriter
+    from drill.evidence.signing import Signer
+    from drill.fidelity import note_served, recording
+    from drill.fidelity.recorder import load_pack
+    from drill.logs import configure_logging
+    from drill.run.loop import execute
+
+    with tempfile.TemporaryDirectory(prefix="drill-pack-") as tmp:
+        base = Path(tmp)
+        configure_logging(None, console=False)  # the drill's log is not this command's output
+        with demo_world(base / "state", variants=variants) as world:
+            world.sim.state.clock.set_scale(10.0)
+            writer = BundleWriter(base / "reports", Signer.load(state_dir=base / "signing"), pdf=None)
+            with recording(base / "pack"):
+                note_served(served_forms(world))
+                execute(build_context(world, "ea01", quiet=True), writer)
+        return load_pack(base / "pack")
+
+
+def simulated_packs(beliefs: Sequence[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """belief -> form -> the shapes of the simulator's mail and ARM answers under that form (the others at
+    their defaults)."""
+    from drill.fidelity.recorder import Recorder
+    from drill.playbook import load_playbook
+    from drill.sim.beliefs import all_beliefs
+    from drill.sim.compare import simulated_documents
+
+    skeleton = load_playbook(DEMO_PLAYBOOK, env={})
+    account = str(skeleton.accounts[0].object_id)
+    app, mailbox = str(skeleton.drill_app.client_id), str(skeleton.alert.mailbox)  # type: ignore[union-attr]
+    known = all_beliefs()
+    cache: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+    def shapes(chosen: dict[str, str]) -> dict[str, Any]:
+        # Only non-default choices name a distinct tenant: every belief's default form is one run.
+        key = tuple(sorted((b, f) for b, f in chosen.items() if f != known[b].default))
+        if key not in cache:
+            with tempfile.TemporaryDirectory(prefix="drill-shapes-") as tmp:
+                raw = simulated_documents(DEMO_TENANT, Path(tmp), dict(key), account, app, mailbox)
+            rec = Recorder()
+            for subject, body, content_type in raw["mail"]:
+                rec.mail_seen(subject, body, content_type)
+            for kind, items in raw["arm"].items():
+                for item in items:
+                    rec.arm_json(kind, item)
+            cache[key] = rec.document()
+        return cache[key]
+
+    return {b: {f: shapes({b: f}) for f in known[b].forms} for b in beliefs if b in known}

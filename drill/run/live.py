@@ -16,6 +16,8 @@ from typing import Any
 
 import typer
 
+from drill.fidelity import PACK_FILE, recording
+
 
 def _echo(line: str) -> None:
     from drill.secrets import redact_text
@@ -57,7 +59,13 @@ def _context(playbook_path: Path, account: str | None) -> Any:
 
 
 def run_live(
-    playbook: Path, account: str, *, operator: str | None, witness: str | None, output: Path | None
+    playbook: Path,
+    account: str,
+    *,
+    operator: str | None,
+    witness: str | None,
+    output: Path | None,
+    fidelity_pack: Path | None = None,
 ) -> int:
     from drill.evidence.bundle import writer_for
     from drill.evidence.filing import filers_for
@@ -86,14 +94,17 @@ def run_live(
         ),
     )
     try:
-        return execute(
-            ctx,
-            writer,
-            operator_name=operator,
-            witness=witness,
-            on_done=done,
-            confirm=lambda _record: post_drill_confirmations(operator, ctx.account.storage_location),
-        )
+        with recording(fidelity_pack):
+            code = execute(
+                ctx,
+                writer,
+                operator_name=operator,
+                witness=witness,
+                on_done=done,
+                confirm=lambda _record: post_drill_confirmations(operator, ctx.account.storage_location),
+            )
+        say_pack(fidelity_pack)
+        return code
     finally:
         shutil.rmtree(log_path.parent, ignore_errors=True)  # its redacted copy is in the bundle
 
@@ -116,7 +127,16 @@ def post_drill_confirmations(operator: str | None, storage_location: str | None)
     return confirm(_ask, operator, storage_location)
 
 
-def run_preflight(playbook: Path, account: str | None) -> int:
+def say_pack(folder: Path | None) -> None:
+    if folder is not None:
+        typer.echo(
+            f"fidelity pack: {folder / PACK_FILE} (shapes only; `drill sim compare-pack {folder}`"
+            " compares it with the simulator, and it can be attached to a bug report)",
+            err=True,
+        )
+
+
+def run_preflight(playbook: Path, account: str | None, *, fidelity_pack: Path | None = None) -> int:
     """Exit 0 when every preflight check passed, 1 otherwise; prints each check."""
     from drill.secrets import forget_secrets
     from drill.steps import preflight
@@ -125,7 +145,9 @@ def run_preflight(playbook: Path, account: str | None) -> int:
     if account is None and len(ctx.playbook.accounts) > 1:
         typer.echo("(no --account: the key check is skipped)", err=True)
     try:
-        result = asyncio.run(preflight.run(ctx, with_key=account is not None))
+        with recording(fidelity_pack):
+            result = asyncio.run(preflight.run(ctx, with_key=account is not None))
+        say_pack(fidelity_pack)
         for check in result.checks:
             _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
         for finding in ctx.findings:

@@ -13,7 +13,8 @@ served and the product code that depends on it); tests/sim/test_beliefs.py keeps
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,21 +37,24 @@ class Belief:
 
 
 def _modules() -> Iterable[Any]:
-    """The service modules that declare BELIEFS (imported lazily: they import this module's users)."""
+    """Every simulator module, so a service that starts declaring BELIEFS is found without a list to edit
+    (imported lazily: the services import this module)."""
     import importlib
+    import pkgutil
 
-    for name in (
-        "drill.sim.identity.routes",
-        "drill.sim.graph.router",
-        "drill.sim.loganalytics.workspace",
-        "drill.sim.loganalytics.alerts",
-        "drill.sim.arm.routes",
-        "drill.sim.mail.routes",
-    ):
-        yield importlib.import_module(name)
+    import drill.sim
+
+    for info in pkgutil.walk_packages(drill.sim.__path__, "drill.sim."):
+        yield importlib.import_module(info.name)
 
 
 def all_beliefs() -> dict[str, Belief]:
+    """Every declared belief by id (a copy: the declarations are collected once per process)."""
+    return dict(_collected())
+
+
+@functools.cache
+def _collected() -> dict[str, Belief]:
     out: dict[str, Belief] = {}
     for module in _modules():
         for belief in getattr(module, "BELIEFS", []):
@@ -95,3 +99,47 @@ def form(state: SimState, belief_id: str) -> str:
     if belief_id not in beliefs:
         raise KeyError(f"belief {belief_id!r} is not declared by any service's BELIEFS")
     return beliefs[belief_id].default
+
+
+def pairwise_rows(forms: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
+    """Rows choosing one form per belief such that every pair of forms of every two beliefs is in some row.
+
+    A greedy cover (each row starts from an uncovered pair, then takes for every other belief the form that
+    covers most new pairs), deterministic for a given input: far fewer rows than the full product, and
+    every interaction of two beliefs is still run once. A single belief gives one row per form.
+    """
+    names = sorted(forms)
+    if not names:
+        return []
+    if len(names) == 1:
+        return [{names[0]: f} for f in forms[names[0]]]
+    uncovered = {
+        ((a, fa), (b, fb))
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        for fa in forms[a]
+        for fb in forms[b]
+    }
+    rows: list[dict[str, str]] = []
+    while uncovered:
+        (a, fa), (b, fb) = min(uncovered)
+        row = {a: fa, b: fb}
+        for name in names:
+            if name in row:
+                continue
+
+            gains = [(_gain(uncovered, row, name, choice), -i) for i, choice in enumerate(forms[name])]
+            row[name] = forms[name][-max(gains)[1]]
+        uncovered -= {((x, row[x]), (y, row[y])) for i, x in enumerate(names) for y in names[i + 1 :]}
+        rows.append(dict(sorted(row.items())))
+    return rows
+
+
+def _gain(uncovered: set[Any], row: Mapping[str, str], name: str, choice: str) -> int:
+    """How many still uncovered pairs choosing `choice` for `name` would cover in this row."""
+    return sum(tuple(sorted([(other, f), (name, choice)])) in uncovered for other, f in row.items())
+
+
+def variant_args(row: Mapping[str, str]) -> list[str]:
+    """A row as the `BELIEF=FORM` texts `drill demo --variant` takes."""
+    return [f"{belief_id}={form_name}" for belief_id, form_name in row.items()]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.fidelity import note_rows
 from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -71,6 +72,20 @@ def write_row(rows: list[dict[str, Any]], mark: str) -> dict[str, Any] | None:
                 if mark in str(prop.get("newValue") or ""):
                     return row
     return None
+
+
+def values_kind(row: dict[str, Any]) -> str:
+    """For a fidelity pack: whether the write's Description newValue is JSON text of an array or plain."""
+    for target in _as_json(row.get("TargetResources")) or []:
+        for prop in (target.get("modifiedProperties") if isinstance(target, dict) else None) or []:
+            if isinstance(prop, dict) and prop.get("displayName") == "Description":
+                try:
+                    return (
+                        "json-array" if isinstance(json.loads(str(prop.get("newValue"))), list) else "plain"
+                    )
+                except ValueError:
+                    return "plain"
+    return "plain"
 
 
 def manual_fix(group: dict[str, Any], original: str | None) -> str:
@@ -262,7 +277,10 @@ async def _audit_row(
     _query = workspace_query(ctx, ctx.observer, since)
 
     async def probe() -> dict[str, Any] | None:
-        return write_row(answered_rows(await asyncio.to_thread(_query, query)), mark)
+        rows = answered_rows(await asyncio.to_thread(_query, query))
+        found = write_row(rows, mark)
+        note_rows("AuditLogs", rows, {"modified_values": values_kind(found)} if found else None)
+        return found
 
     sb.evidence["audit_query"] = query
     try:

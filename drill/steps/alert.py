@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.fidelity import note_mail
 from drill.isotime import parse_utc, utc_z
 from drill.steps.alert_instance import (
     InstanceSearch,
@@ -172,6 +173,7 @@ class _MailWait:
         for mail in candidates(messages, self.ctx.playbook.alert.subject_match, self.senders):
             if mail["id"] in self.rejected:
                 continue
+            note_mail(str(mail["subject"] or ""), str(mail["body"] or ""))
             fields = parse_alert_mail(mail["body"], mail["subject"])
             mail = {**mail, "fields": fields}
             rules = list(self.ctx.playbook.alert.rules)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drill.evidence.model import StepResult
+from drill.fidelity import note_rows
 from drill.isotime import parse_utc, utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -28,7 +29,7 @@ PASSKEY_METHODS = {"FIDO2 security key", "Passkey (device-bound)", "FIDO2", "Pas
 ROW_COLUMNS = (
     "Id, CorrelationId, CreatedDateTime, TimeGenerated, Ingested, UserId, AppId, AppDisplayName, "
     "ResultType, ResultDescription, ConditionalAccessStatus, ConditionalAccessPolicies, "
-    "AuthenticationDetails, AuthenticationRequirement"
+    "AuthenticationDetails, AuthenticationRequirement, UserPrincipalName"
 )
 # Interrupts Sentinel's ConditionalAccessBenignStatusCodes watchlist treats as benign: a row with one of
 # these before the success row is part of a normal sign-in.
@@ -229,6 +230,27 @@ def failure_reason(rows: list[dict[str, Any]]) -> str | None:
     )
 
 
+def row_shapes(group: list[dict[str, Any]], account: Any) -> dict[str, str]:
+    """For a fidelity pack: how one sign-in's rows stand in time (`50140<0`, `0=50140`) and what its
+    success row carries in UserPrincipalName (the account's `object-id`, its `upn`, or `other`)."""
+    ordered = sorted(group, key=lambda r: (_created_order(r)[0], str(r.get("ResultType"))))
+    order = ""
+    for i, r in enumerate(ordered):
+        if i:
+            same = _created_order(r)[0] == _created_order(ordered[i - 1])[0]
+            order += "=" if same else "<"
+        order += str(r.get("ResultType"))
+    upn = str(group[0].get("UserPrincipalName") or "").lower()
+    kind = (
+        "object-id"
+        if upn == str(account.object_id).lower()
+        else "upn"
+        if upn == str(account.upn).lower()
+        else "other"
+    )
+    return {"order": order, "user_principal_name": kind}
+
+
 def _row_evidence(row: dict[str, Any]) -> dict[str, Any]:
     code = str(row.get("ResultType"))
     return {
@@ -302,6 +324,7 @@ async def run(ctx: DrillContext) -> StepResult:
         t.time_to_row_s = round((seen_local - ctx.signin_completed_at).total_seconds(), 3)
     ctx.signin_row = {k: row.get(k) for k in ("Id", "CorrelationId", "CreatedDateTime", "TimeGenerated")}
     same = [r for r in rows if r.get("CorrelationId") == row.get("CorrelationId") and r is not row]
+    note_rows("SigninLogs", rows, row_shapes([row, *same], ctx.account))
     interrupts = [r for r in same if str(r.get("ResultType")) in BENIGN]
     others = [r for r in same if r not in interrupts and str(r.get("ResultType")) != "0"]
     excerpt = {

@@ -143,7 +143,7 @@ def install(state: SimState) -> list[BaseRoute]:
             return errors.arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{params['sub']}' could not be found."
             )
-        if "rg" in params and params["rg"].lower() != _group_of(state, kind).lower():
+        if "rg" in params and params["rg"].lower() not in _groups_of(state, kind):
             return errors.arm_error(
                 404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found."
             )
@@ -162,6 +162,15 @@ def _group_of(state: SimState, kind: str) -> str:
     """The resource group holding a route's resources: Sentinel lives on the workspace, the rest with the
     rules (one group unless the tenant keeps its logs apart: monitoring-resource-groups=split)."""
     return ids.workspace_resource_group(state) if kind.startswith("sentinel") else ids.resource_group(state)
+
+
+def _groups_of(state: SimState, kind: str) -> set[str]:
+    """Resource groups a route may name: its resources' group, and for scope-based reads (role
+    assignments on the workspace) the workspace's group too, which monitoring-resource-groups=split moves."""
+    groups = {_group_of(state, kind).lower()}
+    if kind.startswith("role"):
+        groups.add(ids.workspace_resource_group(state).lower())
+    return groups
 
 
 def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any]) -> Response:
@@ -298,7 +307,6 @@ def _split_groups(state: SimState, form_name: str) -> None:
 
 
 BELIEFS = [
-    *diagnostics.BELIEFS,
     Belief("alert-instance-condition", "where a log alert instance keeps its condition (window, dimensions)",
            {"flat": "properties.context.condition (the common alert schema's alertContext as the context)",
             "nested": "properties.context.context.condition (as Learn's Resource Graph samples read it)"}),

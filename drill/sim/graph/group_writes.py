@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drill.sim.beliefs import Belief, form
 from drill.sim.graph.builtins import PRIVILEGED_ROLE_ADMIN
 from drill.sim.graph.http import GraphError, GraphRequest, GraphResponse, Obj, Perms, RouteSpec, route
 from drill.sim.state import AuditEvent, Fault, SimState
@@ -83,14 +84,17 @@ def _actor(req: GraphRequest) -> dict[str, Any]:
     }
 
 
-def _modified(changes: dict[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """modifiedProperties as Entra writes them: values are JSON text of a one-item array."""
+def _modified(changes: dict[str, tuple[Any, Any]], shape: str = "json-array") -> list[dict[str, Any]]:
+    """modifiedProperties as Entra writes them: values are JSON text of a one-item array (belief
+    `audit-modified-values`; its `plain` form writes the value itself)."""
+
+    def value(v: Any) -> str | None:
+        if shape == "plain":
+            return None if v is None else str(v)
+        return json.dumps([v]) if v is not None else "[]"
+
     out: list[dict[str, Any]] = [
-        {
-            "displayName": WRITABLE[name],
-            "oldValue": json.dumps([old]) if old is not None else "[]",
-            "newValue": json.dumps([new]) if new is not None else "[]",
-        }
+        {"displayName": WRITABLE[name], "oldValue": value(old), "newValue": value(new)}
         for name, (old, new) in changes.items()
     ]
     out.append(
@@ -165,7 +169,7 @@ async def update_group(req: GraphRequest) -> GraphResponse:
                         "groupType": "unifiedGroups"
                         if "Unified" in group.get("groupTypes", [])
                         else "azureAD",
-                        "modifiedProperties": _modified(changes),
+                        "modifiedProperties": _modified(changes, form(req.state, "audit-modified-values")),
                     }
                 ],
             )
@@ -194,6 +198,16 @@ def _restore_refused(state: SimState) -> None:
     state.faults[RESTORE_REFUSED] = {"remaining": 1, "writes": 0}
 
 
+BELIEFS = [
+    Belief(
+        "audit-modified-values",
+        "how an 'Update group' audit entry writes a changed property's old and new value",
+        {
+            "json-array": 'JSON text of a one-item array ("[\\"old\\"]"), as field reports show',
+            "plain": "the value itself as text",
+        },
+    ),
+]
 FAULTS = [
     Fault(WRITE_REFUSED, "graph",
           "the group the admin task writes (canary or break-glass group) is in a restricted management "

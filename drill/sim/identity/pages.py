@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.beliefs import Belief
 from drill.sim.identity import ca, consent
 from drill.sim.identity.oidc import resource_of, split_scopes
 from drill.sim.identity.signin_record import record_signin
@@ -77,6 +78,24 @@ PREF_FIDO, PREF_PASSWORD, PREF_NONE = 7, 1, 1000
 INTERRUPTS = ("cmsi", "proofUp", "mfaRegistrationNag", "mfa")
 # Codes shown in place on the converged page (arrValErrs) rather than on an error page.
 INLINE = (50057, 50126, 500344, 135016)
+
+
+def _show_kmsi(state: SimState, form_name: str) -> None:
+    """The belief's forms are the tenant's own knob (`signInExperience.showKmsi`), set at start-up."""
+    state.tenant.signInExperience = {**state.tenant.signInExperience, "showKmsi": form_name == "shown"}
+
+
+BELIEFS = [
+    Belief(
+        "kmsi-prompt",
+        "whether 'Stay signed in?' follows the key (a CA persistent-browser control or the toggle hides it)",
+        {
+            "shown": "the prompt and its 50140 row (the tenant shows KMSI; no session control hides it)",
+            "hidden": "no prompt, only the success row (persistent-browser session control, or toggle off)",
+        },
+        apply=_show_kmsi,
+    ),
+]
 # Error page title index (iErrorTitle) per code; the order of Microsoft's title list is BELIEF.
 TITLE_INDEX = {53003: 1, 53000: 2, 53001: 2}
 

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.beliefs import Belief, form
 from drill.sim.hits import record as record_hit
 from drill.sim.loganalytics import noninteractive
 from drill.sim.loganalytics.isotime import parse_timespan
@@ -50,6 +51,33 @@ BURST_SECONDS, BURST_MIN_REFUSALS = 30.0, 6
 # begins on a loaded machine, so the mail burst starts with the first listing or it might never land.
 BURST_AFTER_REQUESTS = {"logs": 1, "mail": 0}
 NEVER = timedelta(days=3650)
+# Where the 50140 "Stay signed in?" row stands against its sign-in's success row (belief kmsi-row-offset):
+# None = when the prompt was shown, before the success (the identity pages' own order).
+KMSI_BEFORE = timedelta(seconds=2)
+KMSI_OFFSETS: dict[str, timedelta | None] = {
+    "before": None,
+    "same-instant": timedelta(0),
+    "after": timedelta(seconds=2),
+}
+BELIEFS = [
+    Belief(
+        "kmsi-row-offset",
+        "where the 50140 'Stay signed in?' row stands against the sign-in's success row",
+        {
+            "before": "the 50140 row at the prompt, before the success row (field reports: ~2 s)",
+            "same-instant": "the 50140 row with the success row's CreatedDateTime",
+            "after": "the 50140 row 2 s after the success row",
+        },
+    ),
+    Belief(
+        "signin-row-upn",
+        "what a passkey sign-in's SigninLogs row carries in UserPrincipalName",
+        {
+            "object-id": "the user's object id (reported for passwordless sign-ins)",
+            "upn": "the user's UPN",
+        },
+    ),
+]
 PARTIAL_ERROR = {
     "code": "PartialError",
     "message": "There were some errors when processing your query.",
@@ -98,6 +126,7 @@ class Workspace:
         self.calls: dict[str, deque[float]] = defaultdict(deque)
         self.running: dict[str, int] = defaultdict(int)
         self.queries = 0
+        self.held_interrupts: dict[str, SignInEvent] = {}  # CorrelationId -> a 50140 awaiting its success
         for table, rows in state.tenant.seedLogs.items():
             for row in rows:
                 self.store.insert(table, _seed(row))
@@ -131,11 +160,19 @@ class Workspace:
             return
         if not sends(self.state.tenant, "SigninLogs"):
             return
+        offset = KMSI_OFFSETS[form(self.state, "kmsi-row-offset")]
+        if event.result_type == "50140" and offset is not None:
+            # This form stamps the interrupt row relative to the success row: hold it until that comes.
+            self.held_interrupts[event.correlation_id] = event
+            return
+        held = self.held_interrupts.pop(event.correlation_id, None) if event.result_type == "0" else None
+        if held is not None and offset is not None:
+            self._insert_signin(dataclasses.replace(held, created=event.created + offset))
         if event.result_type == "0" and self.state.fault("signin-interrupt-rows") is not None:
-            # The KMSI interrupt row: logged ~2 s before the success, same CorrelationId (BELIEF, §6).
+            # The KMSI interrupt row, same CorrelationId, at the offset the `kmsi-row-offset` form says.
             interrupt = dataclasses.replace(
                 event,
-                created=event.created - timedelta(seconds=2),
+                created=event.created + (offset if offset is not None else -KMSI_BEFORE),
                 id=str(uuid.uuid4()),
                 result_type="50140",
                 result_description=KMSI_DESCRIPTION,
@@ -147,6 +184,8 @@ class Workspace:
 
     def _insert_signin(self, event: SignInEvent) -> None:
         row = signin_row(event, self.state.tenant.id, event.created)
+        if form(self.state, "signin-row-upn") == "upn":
+            row["UserPrincipalName"] = event.user_principal_name
         arrival = event.created + self.delay()
         self.store.insert("SigninLogs", row, arrival)
         dup = self.state.fault("signin-duplicate-rows")

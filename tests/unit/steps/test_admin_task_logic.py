@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from drill.steps import admin_task
 
 
@@ -76,3 +78,20 @@ def test_the_deployed_rules_together_must_return_the_audit_row() -> None:
     assert status == "fail"
     assert "none of the deployed rules (sign-in rule)" in reason
     assert "seed-style" in reason
+
+
+@pytest.mark.parametrize(
+    ("new_value", "kind"),
+    [('["old [breakglass-drill d1]"]', "json-array"), ("old [breakglass-drill d1]", "plain")],
+)
+def test_the_write_row_and_its_value_encoding_are_found_in_both_forms(new_value: str, kind: str) -> None:
+    """Belief audit-modified-values: the marker is found whether Entra writes JSON text or the value."""
+    from drill.steps.admin_task import values_kind, write_row
+
+    row = {
+        "TargetResources": [
+            {"modifiedProperties": [{"displayName": "Description", "oldValue": None, "newValue": new_value}]}
+        ]
+    }
+    assert write_row([row], "[breakglass-drill d1]") is row
+    assert values_kind(row) == kind
