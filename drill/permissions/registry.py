@@ -286,17 +286,17 @@ _OBSERVER_AZURE = (
         satisfied_by=("Reader", "Monitoring Contributor", "Contributor", "Owner"),
     ),
     Grant(
-        id="observer-security-reader",
-        identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Security Reader",
+        id="observer-reader",
+        identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Reader",
         resource="Azure Resource Manager", scope=SCOPE_AADIAM,
         why="the preflight and the audit read Entra ID's diagnostic settings (the logs' route to the "
         "workspace), which live at the tenant scope /providers/Microsoft.aadiam",
         source="https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings",
         calls=(_c(ARM, "GET", "/providers/microsoft.aadiam/diagnosticSettings", [F.DRILL, F.AUDIT],
-                  "Security Reader", "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"),),
-        satisfied_by=("Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner"),
-        notes=("BELIEF: which role reads these settings is not documented; any read role at the scope works "
-               "in the simulator (drill/sim/arm/README.md)",),
+                  "Reader", "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"),),
+        satisfied_by=("Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner"),
+        notes=("BELIEF: which role reads these settings is not documented; Azure's Security Reader has no "
+               "aadiam action (drill/sim/arm/README.md), a `*/read` role at the scope does",),
     ),
 )  # fmt: skip
 
