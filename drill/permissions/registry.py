@@ -98,6 +98,7 @@ _MAIL_READS = (
 )  # fmt: skip
 
 _DIRECTORY_READS = (
+    _c(GRAPH, "GET", "/domains", [F.AUDIT], "Domain.Read.All", "domain-list"),
     _c(GRAPH, "GET", "/users/{id}", [F.AUDIT, F.KEYLESS], "User.Read.All", "user-get"),
     _c(GRAPH, "GET", "/users/{id}/transitiveMemberOf", [F.AUDIT], "User.Read.All",
        "user-list-transitivememberof"),
@@ -130,6 +131,8 @@ _ROLE_READS_OBSERVER = (
        "RoleManagement.Read.Directory", "rbacapplication-list-roleassignments"),
     _c(GRAPH, "GET", "/roleManagement/directory/roleDefinitions/{id}", [F.AUDIT],
        "RoleManagement.Read.Directory", "unifiedroledefinition-get"),
+    _c(GRAPH, "GET", "/policies/roleManagementPolicyAssignments", [F.AUDIT],
+       "RoleManagementPolicy.Read.Directory", "policyroot-list-rolemanagementpolicyassignments"),
 )  # fmt: skip
 
 _POLICY_READS = (
@@ -184,7 +187,7 @@ _OBSERVER_GRAPH = (
         resource="Microsoft Graph", scope=SCOPE_TENANT,
         why="the permission self-check reads the apps' delegated grants (Directory.Read.All is the least "
         "privileged permission for oauth2PermissionGrants); the audit reads the accounts, their group, their "
-        "administrative units and every membership; the keyless check reads the accounts",
+        "administrative units, every membership and the domains; the keyless check reads the accounts",
         source=DOCS + "serviceprincipal-list-oauth2permissiongrants",
         calls=(*_GRANT_READS, *_DIRECTORY_READS),
         satisfied_by=("Directory.ReadWrite.All",),
@@ -194,21 +197,10 @@ _OBSERVER_GRAPH = (
         identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="RoleManagement.Read.Directory",
         resource="Microsoft Graph", scope=SCOPE_TENANT,
         why="the audit and the keyless check read who holds Global Administrator (PIM instances, or role "
-        "assignments without a PIM licence) and the roles scoped to the break-glass unit",
+        "assignments without a PIM licence), the roles scoped to the break-glass unit and their PIM settings",
         source=DOCS + "rbacapplication-list-roleassignments",
         calls=_ROLE_READS_OBSERVER,
         satisfied_by=("RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory"),
-    ),
-    Grant(
-        id="observer-rolemanagementpolicy-read-directory",
-        identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="RoleManagementPolicy.Read.Directory",
-        resource="Microsoft Graph", scope=SCOPE_TENANT,
-        why="the audit reads the PIM settings (activation rules) of the roles that manage the accounts",
-        source=DOCS + "policyroot-list-rolemanagementpolicyassignments",
-        calls=(_c(GRAPH, "GET", "/policies/roleManagementPolicyAssignments", [F.AUDIT],
-                  "RoleManagementPolicy.Read.Directory", "policyroot-list-rolemanagementpolicyassignments"),),
-        satisfied_by=("RoleManagementPolicy.ReadWrite.Directory", "RoleManagement.Read.Directory",
-                      "RoleManagement.Read.All"),
     ),
     Grant(
         id="observer-policy-read-all",
@@ -218,16 +210,6 @@ _OBSERVER_GRAPH = (
         "authentication methods policy, and asks What If for each account",
         source=DOCS + "conditionalaccessroot-list-policies",
         calls=_POLICY_READS,
-    ),
-    Grant(
-        id="observer-domain-read-all",
-        identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="Domain.Read.All",
-        resource="Microsoft Graph", scope=SCOPE_TENANT,
-        why="the audit checks the accounts sit on the initial onmicrosoft.com domain and their passwords "
-        "never expire",
-        source=DOCS + "domain-list",
-        calls=(_c(GRAPH, "GET", "/domains", [F.AUDIT], "Domain.Read.All", "domain-list"),),
-        satisfied_by=("Directory.Read.All", "Domain.ReadWrite.All", "Directory.ReadWrite.All"),
     ),
     Grant(
         id="observer-userauthenticationmethod-read-all",
@@ -304,17 +286,17 @@ _OBSERVER_AZURE = (
         satisfied_by=("Reader", "Monitoring Contributor", "Contributor", "Owner"),
     ),
     Grant(
-        id="observer-security-reader",
-        identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Security Reader",
+        id="observer-reader",
+        identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Reader",
         resource="Azure Resource Manager", scope=SCOPE_AADIAM,
         why="the preflight and the audit read Entra ID's diagnostic settings (the logs' route to the "
         "workspace), which live at the tenant scope /providers/Microsoft.aadiam",
         source="https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings",
         calls=(_c(ARM, "GET", "/providers/microsoft.aadiam/diagnosticSettings", [F.DRILL, F.AUDIT],
-                  "Security Reader", "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"),),
-        satisfied_by=("Reader", "Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner"),
-        notes=("BELIEF: which role reads these settings is not documented; any read role at the scope works "
-               "in the simulator (drill/sim/arm/README.md)",),
+                  "Reader", "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"),),
+        satisfied_by=("Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner"),
+        notes=("BELIEF: which role reads these settings is not documented; Azure's Security Reader has no "
+               "aadiam action (drill/sim/arm/README.md), a `*/read` role at the scope does",),
     ),
 )  # fmt: skip
 

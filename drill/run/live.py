@@ -146,7 +146,7 @@ def run_preflight(playbook: Path, account: str | None, *, fidelity_pack: Path | 
         typer.echo("(no --account: the key check is skipped)", err=True)
     try:
         with recording(fidelity_pack):
-            result = asyncio.run(preflight.run(ctx, with_key=account is not None))
+            result = asyncio.run(preflight.run(ctx, with_key=account is not None, every_feature=True))
         say_pack(fidelity_pack)
         for check in result.checks:
             _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")

@@ -266,12 +266,12 @@ async def check_endpoints(ctx: DrillContext, sb: StepBuilder, deadline: _Deadlin
         stop_if_unreachable(exc)
 
 
-async def run(ctx: DrillContext, *, with_key: bool = True) -> StepResult:
+async def run(ctx: DrillContext, *, with_key: bool = True, every_feature: bool = False) -> StepResult:
     sb = StepBuilder(NAME, TITLE)
     deadline = _Deadline(float(ctx.playbook.sla.preflight))
     try:
         await check_endpoints(ctx, sb, deadline)
-        await check_permissions(ctx, sb)
+        await check_permissions(ctx, sb, every_feature=every_feature)
         await check_observer(ctx, sb, deadline)
         record_skew(ctx, sb)
         await check_monitoring(ctx, sb, deadline.left, _failure)

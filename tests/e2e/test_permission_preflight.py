@@ -35,6 +35,7 @@ def pristine(world: DemoWorld) -> Any:
 
 
 def _preflight(world: DemoWorld, pristine: Any, fault: str | None, playbook: Any = None) -> tuple[Any, Any]:
+    """`drill preflight` as the command runs it the day before: no key, every feature (scheduler's too)."""
     state = world.sim.state
     with state.lock:
         state.tenant = pristine.copy()
@@ -45,7 +46,7 @@ def _preflight(world: DemoWorld, pristine: Any, fault: str | None, playbook: Any
         world.playbook, saved = playbook, world.playbook
     try:
         ctx = build_context(world, "ea01", quiet=True)
-        result = asyncio.run(preflight.run(ctx, with_key=False))
+        result = asyncio.run(preflight.run(ctx, with_key=False, every_feature=True))
     finally:
         if playbook is not None:
             world.playbook = saved
@@ -69,12 +70,11 @@ def test_the_demo_tenant_has_every_grant(world: DemoWorld, pristine: Any) -> Non
     assert "observer-mail-send" in present
 
 
-DRILL_GRANTS = [g for g in REGISTRY if g.features & {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE,
-                                                     Feature.ANNOUNCE, Feature.FILING}]  # fmt: skip
-SCHEDULER_ONLY = [g for g in REGISTRY if g not in DRILL_GRANTS]
+DRILL_FEATURES = {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE, Feature.ANNOUNCE, Feature.FILING}
+SCHEDULER_ONLY = [g for g in REGISTRY if not g.features & DRILL_FEATURES]
 
 
-@pytest.mark.parametrize("grant", DRILL_GRANTS, ids=[g.id for g in DRILL_GRANTS])
+@pytest.mark.parametrize("grant", REGISTRY, ids=[g.id for g in REGISTRY])
 def test_a_missing_grant_fails_preflight_naming_it_and_the_fix(
     world: DemoWorld, pristine: Any, grant: Grant
 ) -> None:
@@ -101,7 +101,35 @@ def test_an_unconsented_drill_app_is_caught(world: DemoWorld, pristine: Any) -> 
     assert all("the app has no consent" in line and "adminconsent" in line for line in lines)
 
 
-def test_scheduler_only_grants_are_generated_faults_too() -> None:
-    """The audit's grants are judged by `drill audit` and `drill schedule` (test_permission_audit.py)."""
-    assert SCHEDULER_ONLY
-    assert all(g.fault in all_faults() for g in SCHEDULER_ONLY)
+def test_a_drills_own_preflight_does_not_fail_on_an_audit_only_grant(world: DemoWorld, pristine: Any) -> None:
+    """Inside `drill run`, preflight checks what the drill needs: Policy.Read.All (audit only) missing is no
+    reason to stop a drill (`drill preflight` and `drill audit` name it)."""
+    assert any(g.id == "observer-policy-read-all" for g in SCHEDULER_ONLY)
+    state = world.sim.state
+    with state.lock:
+        state.tenant = pristine.copy()
+        state.faults.clear()
+    apply_fault(state, "grant-missing-observer-policy-read-all")
+    ctx = build_context(world, "ea01", quiet=True)
+    result = asyncio.run(preflight.run(ctx, with_key=False))
+    assert [c.id for c in result.checks if c.id.startswith("permission")] == ["permissions"]
+    assert result.status is Status.PASS, result.reason
+
+
+def test_an_unwritable_filing_folder_fails_preflight(world: DemoWorld, pristine: Any) -> None:
+    """The write probe: /proc refuses a new file even to root (the suite may run as root)."""
+    from drill.playbook.model import FolderFiling
+
+    pb = world.playbook
+    unwritable = pb.model_copy(
+        update={
+            "evidence": pb.evidence.model_copy(
+                update={"filing": [FolderFiling(kind="folder", path="/proc/x")]}
+            )
+        }
+    )
+    _, result = _preflight(world, pristine, None, unwritable)
+    [check] = [c for c in result.checks if c.id == "filing_folder"]
+    assert check.status is Status.FAIL
+    assert "/proc" in check.reason
+    assert "grant it write access" in check.reason
