@@ -145,8 +145,28 @@ def desktop_user_agent(version_text: str, platform: str | None = None) -> str | 
     )
 
 
+# `chromium --version` runs Debian's wrapper script and the browser binary (~50 ms of CPU) at every launch;
+# the answer is cached per executable and forgotten as soon as the file is replaced (an upgrade changes its
+# inode, size or modification time). A failed run is not cached.
+_VERSIONS: dict[tuple[str, int, int, int], str] = {}
+
+
 def _version_of(executable: Path) -> str:
     """`chromium --version` (e.g. "Chromium 156.0.8078.114 built on Debian ..."), or "" if it fails."""
+    try:
+        st = executable.stat()
+    except OSError:
+        return _run_version(executable)
+    key = (str(executable), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _VERSIONS:
+        found = _run_version(executable)
+        if not found:
+            return found
+        _VERSIONS[key] = found
+    return _VERSIONS[key]
+
+
+def _run_version(executable: Path) -> str:
     import subprocess
 
     try:

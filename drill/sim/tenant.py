@@ -150,12 +150,32 @@ class TenantFixtureError(ValueError):
     """A fixture that cannot describe a tenant; the message names the file and the key."""
 
 
+# Parsed fixture texts, keyed by the text itself: ruamel's pure-Python parser spends ~70 ms of CPU on the
+# demo tenant, and every simulator a test (or `drill demo`) starts loads the same file. Keying on the
+# content, not the path or mtime, means an edited file is always parsed afresh; each caller gets a deep
+# copy, so no tenant shares a mutable object with the cache or with another tenant.
+_PARSED: dict[str, Any] = {}
+_PARSED_MAX = 8
+
+
+def _parse_fixture(path: Path, text: str) -> Any:
+    if text not in _PARSED:
+        try:
+            data = YAML(typ="safe").load(text)
+        except Exception as exc:
+            raise TenantFixtureError(f"{path}: not valid YAML: {exc}") from exc
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[text] = data
+    return copy.deepcopy(_PARSED[text])
+
+
 def load_tenant(path: Path) -> Tenant:
-    yaml = YAML(typ="safe")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
-    except Exception as exc:
+        text = path.read_text(encoding="utf-8")
+    except Exception as exc:  # unreadable, missing, not UTF-8: the same error the parser gives
         raise TenantFixtureError(f"{path}: not valid YAML: {exc}") from exc
+    data = _parse_fixture(path, text)
     if not isinstance(data, dict) or "tenant" not in data:
         raise TenantFixtureError(f"{path}: a tenant fixture needs a top-level `tenant:` mapping")
     return tenant_from_dict(data, source=path)

@@ -1,12 +1,17 @@
 """The simulator's token service keys: identity issues RS256 JWTs, Graph and Log Analytics verify them.
 
-One signing key per simulator run, published as JWKS by identity. Verification here is the resource
-servers' side: signature, issuer tenant, audience, expiry; permission checks stay with each service.
+One signing key per process, shared by every simulator run in it and published as JWKS by identity: Entra
+signs for all tenants with the same tenant-independent keys (login.microsoftonline.com/common/discovery/v2.0/
+keys), and an RSA-2048 key costs ~50 ms of CPU to make, once per simulator otherwise. Issuers still differ per
+run (each names its own base URL and tenant), so a token from one run never verifies at another.
+Verification here is the resource servers' side: signature, issuer tenant, audience, expiry; permission
+checks stay with each service.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +27,19 @@ LOGS_AUDIENCE = "https://api.loganalytics.io"
 # Azure Resource Manager; also requested as https://management.core.windows.net/ or by the app id of
 # "Windows Azure Service Management API" (797f4846-ba00-4fd7-ba43-dac1f8f63013).
 ARM_AUDIENCE = "https://management.azure.com"
+
+
+_KEY_LOCK = threading.Lock()
+_KEY: tuple[str, rsa.RSAPrivateKey] | None = None
+
+
+def _signing_key() -> tuple[str, rsa.RSAPrivateKey]:
+    """The process's (kid, key), made on first use."""
+    global _KEY
+    with _KEY_LOCK:
+        if _KEY is None:
+            _KEY = (uuid.uuid4().hex, rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return _KEY
 
 
 def _b64u_uint(value: int) -> str:
@@ -41,10 +59,8 @@ class TokenError(Exception):
 class TokenService:
     tenant_id: str
     issuer: str  # https://login.microsoftonline.com/{tid}/v2.0 style, set by identity for its base URL
-    kid: str = field(default_factory=lambda: uuid.uuid4().hex)
-    key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    kid: str = field(default_factory=lambda: _signing_key()[0])
+    key: rsa.RSAPrivateKey = field(default_factory=lambda: _signing_key()[1])
 
     def jwks(self) -> dict[str, Any]:
         numbers = self.key.public_key().public_numbers()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +33,19 @@ TRANSLATIONS_KEPT = 1024  # distinct query texts whose translation is kept (aler
 # tenants translates each alert query once instead of once per tenant.
 _TRANSLATIONS: dict[str, tuple[str, dict[str, Any], bool]] = {}
 _TRANSLATIONS_LOCK = threading.Lock()
+
+# Results kept per store: an alert rule re-runs the same query every evaluation, and DuckDB spends ~30-70 ms
+# of CPU binding duckdb-kql's long SQL each time, while the rows it can see rarely change between two runs.
+# A result is reused only for the same SQL and parameters over exactly the same visible rows (same row ids,
+# no write since: every write empties the cache), and never for SQL that reads a clock or a random source.
+RESULTS_KEPT = 64
+RESULTS_MAX_ROWS = 2_000  # visible rows above which the row-id check costs more than it can save
+_VOLATILE = re.compile(
+    r"\b(random|setseed|uuid|gen_random_uuid|uuidv4|uuidv7|now|today|current_timestamp|current_date|"
+    r"current_time|current_localtimestamp|get_current_time|get_current_timestamp|transaction_timestamp|"
+    r"getvariable|nextval|currval)\b",
+    re.IGNORECASE,
+)
 
 # The hidden arrival column: Log Analytics' standard `_TimeReceived`, read by `ingestion_time()`.
 ARRIVAL = "_TimeReceived"
@@ -89,6 +103,8 @@ class LogStore:
         self._lock = threading.Lock()
         # row Id -> when a query can first see it (its first arrival; a duplicate arrives later)
         self.visible_at: dict[str, datetime] = {}
+        self._results: dict[tuple[Any, ...], tuple[list[dict[str, str]], list[list[Any]], bool]] = {}
+        self._writes = 0  # every write bumps it and empties _results
         # Rows live in schema `ingest`; queries see views of what has been ingested by their `now`.
         self._con.execute("CREATE SCHEMA ingest")
         for table, columns in TABLES.items():
@@ -109,6 +125,7 @@ class LogStore:
         values.append(when)
         marks = ", ".join("?" for _ in range(len(columns) + 1))
         with self._lock:
+            self._forget()
             self._con.execute(f'INSERT INTO ingest."_{table}" VALUES ({marks})', values)  # noqa: S608 - our table
             if row.get("Id") and isinstance(when, datetime):
                 key = str(row["Id"])
@@ -117,11 +134,13 @@ class LogStore:
     def load_sql(self, sql: str) -> None:
         """Bulk-load rows with one SQL statement over the `ingest` tables (benchmarks, very large seeds)."""
         with self._lock:
+            self._forget()
             self._con.execute(sql)
 
     def sql(self, sql: str) -> list[tuple[Any, ...]]:
         """Run plain DuckDB SQL over what is stored (a benchmark's hand-written baseline)."""
         with self._lock:
+            self._forget()  # plain SQL may write
             return self._con.execute(sql).fetchall()
 
     def _translated(self, cur: Any, kql: str, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -174,6 +193,9 @@ class LogStore:
                     cur.execute(view)
                 try:
                     sql, params = self._translated(cur, kql, now)
+                    key = self._result_key(cur, sql, params, bound)
+                    if key is not None and key in self._results:
+                        return _copied(self._results[key])
                     cur.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
                     # One prepare and one run (a relation plus .limit() would bind the query twice).
                     cur.execute(sql, params) if params else cur.execute(sql)
@@ -189,7 +211,42 @@ class LogStore:
                 cur.close()
         cut = len(fetched) > ROW_LIMIT
         rows = [[_cell(v, k) for v, k in zip(r, kinds, strict=True)] for r in fetched[:ROW_LIMIT]]
+        if key is not None:
+            with self._lock:
+                if key[0] != self._writes:  # a write landed since: what we saw may already be stale
+                    return columns, rows, cut
+                if len(self._results) >= RESULTS_KEPT:
+                    self._results.pop(next(iter(self._results)))
+                self._results[key] = _copied((columns, rows, cut))
         return columns, rows, cut
+
+    def _forget(self) -> None:
+        """Called under the lock before any write."""
+        self._writes += 1
+        self._results.clear()
+
+    def _result_key(self, cur: Any, sql: str, params: dict[str, Any], bound: str) -> tuple[Any, ...] | None:
+        """What decides this query's result: the store's writes, its SQL and parameters, and the ids of the
+        rows it can see. None when it must run (it reads a clock or randomness, or sees too many rows)."""
+        if _VOLATILE.search(sql):
+            return None
+        # Table names are our schema's constants and the bound is datetimes we format.
+        ids = " UNION ALL ".join(
+            f'SELECT {i} AS t, rowid AS r FROM ingest."_{t}" WHERE {bound}'  # noqa: S608
+            for i, t in enumerate(TABLES)
+        )
+        visible = tuple(cur.execute(f"{ids} ORDER BY t, r LIMIT {RESULTS_MAX_ROWS + 1}").fetchall())
+        if len(visible) > RESULTS_MAX_ROWS:
+            return None
+        return self._writes, sql, repr(sorted(params.items())), visible
+
+
+def _copied(
+    result: tuple[list[dict[str, str]], list[list[Any]], bool],
+) -> tuple[list[dict[str, str]], list[list[Any]], bool]:
+    """A copy a caller may change without changing what the cache holds (cells are immutable)."""
+    columns, rows, cut = result
+    return [dict(c) for c in columns], [list(r) for r in rows], cut
 
 
 def _ts(value: datetime) -> str:
