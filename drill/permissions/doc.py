@@ -43,7 +43,7 @@ def _table(identity: Identity) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for g in (g for g in REGISTRY if g.identity is identity):
         marks = ["✓" if f in g.features else "" for f in FEATURES]
-        name = f"[`{g.permission}`]({g.source})"
+        name = f"[`{g.permission}`]({g.source})" + (" (optional)" if g.optional else "")
         out.append("| " + " | ".join([name, KIND_LABEL[g.kind], scope_of(g, where), *marks, g.why]) + " |")
     return out
 

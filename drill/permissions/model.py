@@ -111,6 +111,9 @@ class Grant:
     # Sites.Selected: the role the app needs on the site itself ("read" | "write")
     site_role: str | None = None
     notes: tuple[str, ...] = field(default=())
+    # An optional grant's absence is a finding, not a blocker: the product proves the same thing another way
+    # (Entra's diagnostic settings: the drill's own SigninLogs and AuditLogs rows arriving; issue 25 case 4).
+    optional: bool = False
 
     @property
     def features(self) -> frozenset[Feature]:

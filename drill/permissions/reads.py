@@ -54,6 +54,11 @@ class Probe:
     def refused(self) -> bool:
         return self.status in (401, 403)
 
+    @property
+    def transient(self) -> bool:
+        """Throttled or a server error: says nothing about the grant (the checks that follow wait it out)."""
+        return self.status is not None and (self.status == 429 or self.status >= 500)
+
     def seen(self) -> str:
         return f"HTTP {self.status}: {self.message}" if self.status else self.message
 

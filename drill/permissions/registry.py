@@ -296,7 +296,11 @@ _OBSERVER_AZURE = (
                   "Reader", "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"),),
         satisfied_by=("Monitoring Reader", "Monitoring Contributor", "Contributor", "Owner"),
         notes=("BELIEF: which role reads these settings is not documented; Azure's Security Reader has no "
-               "aadiam action (drill/sim/arm/README.md), a `*/read` role at the scope does",),
+               "aadiam action (drill/sim/arm/README.md), a `*/read` role at the scope does",
+               "Optional: some tenants refuse applications this read whatever their roles "
+               "(azure-rest-api-specs #11085); without it the drill's own SigninLogs and AuditLogs rows "
+               "are the proof, and the preflight and the audit say so as a finding",),
+        optional=True,
     ),
 )  # fmt: skip
 

@@ -5,6 +5,11 @@ identity, the permission or role, its scope and the exact fix (fixes.py); each p
 how it was seen. A grant that could not be read is missing too (fail closed), except that when the
 observer cannot read grants at all (no Directory.Read.All) only that one line is printed and its own
 token's roles stand in for the Graph application permissions.
+
+Two outcomes are neither present nor missing. A read that was throttled or met a server error (429, 5xx)
+proves nothing about the grant: the grant is *unverified*, recorded as such, and the preflight checks that
+follow (which wait throttling out within the SLA and fail on a real refusal) prove the access itself. An
+*optional* grant (Grant.optional) that is missing is a finding printed with its fix, not a blocker.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ class Verdict:
     present: bool
     how: str  # how it was seen (present) or what was seen (missing)
     line: str = ""  # the one line, when missing and worth printing
+    unverified: bool = False  # the read was throttled or failed server-side: neither present nor missing
+
+    @property
+    def blocks(self) -> bool:
+        """Missing for certain, and needed: a failed check."""
+        return not self.present and not self.unverified and not self.grant.optional
 
 
 @dataclass
@@ -60,19 +71,26 @@ class SelfCheck:
 
     @property
     def ok(self) -> bool:
-        return all(v.present for v in self.verdicts)
+        return not any(v.blocks for v in self.verdicts)
 
     @property
     def lines(self) -> list[str]:
-        return [v.line for v in self.verdicts if not v.present and v.line]
+        return [v.line for v in self.verdicts if v.blocks and v.line]
+
+    @property
+    def findings(self) -> list[Verdict]:
+        """Optional grants found missing: said with their fix, never a blocker."""
+        return [v for v in self.verdicts if not v.present and not v.unverified and v.grant.optional]
 
     def missing(self) -> list[Grant]:
-        return [v.grant for v in self.verdicts if not v.present]
+        return [v.grant for v in self.verdicts if v.blocks]
 
     def evidence(self) -> dict[str, Any]:
         return {
             "present": {v.grant.id: v.how for v in self.verdicts if v.present},
-            "missing": {v.grant.id: v.how for v in self.verdicts if not v.present},
+            "missing": {v.grant.id: v.how for v in self.verdicts if v.blocks},
+            "missing_optional": {v.grant.id: v.how for v in self.findings},
+            "unverified": {v.grant.id: v.how for v in self.verdicts if v.unverified},
             "not_needed": dict(self.skipped),
         }
 
@@ -124,9 +142,15 @@ class _Judge:
             (p for k, p in granted.refusals.items() if k in ("graph_sp", "observer_roles") and p.refused),
             None,
         )
+        self.transient = next((p for p in granted.refusals.values() if p.transient), None)
 
     def _missing(self, g: Grant, seen: str, *, quiet: bool = False) -> Verdict:
         return Verdict(g, False, seen, "" if quiet else missing_line(g, self.where, seen))
+
+    @staticmethod
+    def _unverified(g: Grant, found: Probe) -> Verdict:
+        return Verdict(g, False, f"not checked: {found.seen()} (throttled or a server error; the checks that "
+                       "follow prove the access itself)", unverified=True)  # fmt: skip
 
     async def verdict(self, g: Grant, account_id: str) -> Verdict:
         if g.id == SELF and self.self_refused is not None:
@@ -147,6 +171,8 @@ class _Judge:
             )
         if refused is not None and refused.status == 404:
             return self._missing(g, "the drill app has no service principal in the tenant (never consented)")
+        if self.transient is not None and gr.drill_scopes is None:
+            return self._unverified(g, self.transient)
         if refused is not None or gr.drill_scopes is None:
             return self._missing(
                 g, f"could not read the drill app's grants: {refused.seen() if refused else '?'}"
@@ -198,6 +224,8 @@ class _Judge:
             return Verdict(
                 g, True, f"not consented in Entra; {mailbox} allowed it (Exchange RBAC for Applications)"
             )
+        if found.transient:
+            return self._unverified(g, found)
         return self._missing(g, f"not consented, and {mailbox} refused it: {found.seen()}")
 
     async def _site(self, g: Grant, held: list[str], source: str) -> Verdict:
@@ -206,6 +234,8 @@ class _Judge:
             return self._missing(g, "not consented")
         for url in sites:
             found = await site_resolves(self.client, url)
+            if found.transient:
+                return self._unverified(g, found)
             if not found.ok:
                 return self._missing(g, f"{url} did not resolve for the observer: {found.seen()}")
         return Verdict(g, True, f"{source}: {', '.join(held)}; resolved {', '.join(sites)}")
@@ -230,6 +260,8 @@ class _Judge:
                 f" (roles: {', '.join(found.data)})" if isinstance(found.data, list) and found.data else ""
             )
             return Verdict(g, True, f"{did}{roles}")
+        if found.transient:
+            return self._unverified(g, found)
         return self._missing(
             g, f"refused: {found.seen()}" if found.refused else f"could not check: {found.seen()}"
         )

@@ -32,16 +32,26 @@ async def check_permissions(ctx: DrillContext, sb: StepBuilder, *, every_feature
         return
     sb.evidence["permissions"] = {"features": sorted(features), **result.evidence()}
     for verdict in result.verdicts:
-        if not verdict.present and verdict.line:
+        if verdict.blocks and verdict.line:
             sb.check(
                 f"permission:{verdict.grant.id}", f"{TITLE}: {verdict.grant.permission}", False, verdict.line
             )
+    for verdict in result.findings:  # optional: said with its fix, the drill proves the same another way
+        sb.check(
+            f"permission:{verdict.grant.id}",
+            f"{TITLE} (optional): {verdict.grant.permission}",
+            False,
+            verdict.line,
+            required=False,
+        )
+    unverified = [v.grant.id for v in result.verdicts if v.unverified]
     if result.ok:
         sb.check(
             "permissions",
             "Every permission the playbook's features need is granted",
             True,
-            f"{len(result.verdicts)} grants present",
+            f"{sum(v.present for v in result.verdicts)} grants present"
+            + (f", {len(unverified)} not checked (throttled: {', '.join(unverified)})" if unverified else ""),
         )
     elif not result.lines:
         sb.check("permissions", "Permissions checked", False, "a grant could not be judged")

@@ -145,9 +145,10 @@ EXPECTED_STEP: dict[str, str | None] = {
     "ga-group-only": "ga_proof",
     "graph-throttled": None,
     "graph-5xx-burst": None,
-    # Filing faults (drill/sim/graph/sites.py) act after the verdict: the drill still passes.
+    # Filing faults (drill/sim/graph/sites.py) act after the verdict: the drill still passes; but a
+    # Sites.Selected grant already gone is the permission self-check's (issue 23): preflight names it.
     "filing-quota-exceeded": None,
-    "filing-access-denied": None,
+    "filing-access-denied": "preflight",
     "filing-name-conflict": None,
     "filing-5xx-mid-upload": None,
     "filing-throttled": None,
@@ -209,7 +210,8 @@ REASON_SAYS: dict[str, str] = {
     "alert-already-fired": "Automatically resolve alerts",
     "ingestion-later-than-window": "Widen the rule's window",
     "la-throttled-persistent": "429",
-    "arm-observer-no-read": "give the observer",
+    "arm-observer-no-read": "lacks Monitoring Reader (Azure role)",
+    "filing-access-denied": "lacks Sites.Selected",
     "mail-readbasic-only": "grant the observer app the Microsoft Graph application permission Mail.Read",
     "diag-other-workspace": "law-central-it",
     "diag-no-auditlogs": "AuditLogs",

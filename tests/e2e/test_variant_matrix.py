@@ -32,11 +32,17 @@ from drill.sim.beliefs import all_beliefs, pairwise_rows, variant_args
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROWS = pairwise_rows({belief_id: list(b.forms) for belief_id, b in all_beliefs().items()})
-# Forms that change the tenant's *design*, not only Microsoft's answer, so the posture audit rightly reports
-# them: alert-mail-template=subject-only stands for rules with no custom e-mail subject (its hook drops it),
-# which BG.AL.4 requires. Listed so the rest of the row still proves something; the lead decides whether the
-# form should keep a custom subject (varying only the body) or BG.AL.4's subject requirement be advisory.
-AUDIT_FINDS = {("alert-mail-template", "subject-only"): {"BG.AL.4"}}
+# Forms the posture audit rightly reports, each with the one status it may give:
+# - alert-mail-template=subject-only is Azure's default subject, so a rule with no custom e-mail subject
+#   (its hook drops it); issue 14's BG.AL.4 requires one (a design choice, not Microsoft's answer): FAILED.
+#   The drill itself PASSes under it.
+# - entra-diagnostic-settings-app-read=forbidden-for-apps: the observer cannot read the settings, so
+#   BG.DIAG.1 is not judged; every account's last PASS drill within the cycle proved the rows arrive:
+#   WARNING, which never fails the audit (issue 25 case 4).
+AUDIT_FINDS: dict[tuple[str, str], dict[str, Status]] = {
+    ("alert-mail-template", "subject-only"): {"BG.AL.4": Status.FAILED},
+    ("entra-diagnostic-settings-app-read", "forbidden-for-apps"): {"BG.DIAG.1": Status.WARNING},
+}
 SCALE = 10.0  # the sign-in pages' flows run on the simulator clock: the fault matrix's 10x
 WAIT_SCALE = 30.0  # the waits after the sign-in (row, alert): a one-minute rule evaluates every 2 s
 
@@ -95,9 +101,11 @@ def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_pat
             ledger_path=ledger_path,
             pinned={signer.fingerprint},
         )
-    bad = {r.spec.id: r.outcome.summary for r in run.results if r.status is not Status.PASSED}
+    bad = {r.spec.id: (r.status, r.outcome.summary) for r in run.results if r.status is not Status.PASSED}
     # Sentinel is optional and the demo playbook names no Sentinel rule (as tests/e2e/test_audit.py says).
-    expected = {"BG.AL.5"}.union(*(AUDIT_FINDS.get(pair, set()) for pair in row.items()))
-    assert bad.keys() <= expected, bad
-    if expected == {"BG.AL.5"}:
+    expected = {"BG.AL.5": Status.NOT_APPLICABLE}
+    for pair in row.items():
+        expected.update(AUDIT_FINDS.get(pair, {}))
+    assert {check: status for check, (status, _) in bad.items()}.items() <= expected.items(), bad
+    if all(status in (Status.NOT_APPLICABLE, Status.WARNING) for status in expected.values()):
         assert run.record.verdict.value == "PASS"
