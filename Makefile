@@ -41,6 +41,7 @@ bench: setup
 	$(PY) bench/kql_scale.py
 	$(PY) bench/drill_overhead.py
 	$(PY) bench/audit_scale.py
+	$(PY) bench/unreachable.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

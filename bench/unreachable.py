@@ -64,8 +64,9 @@ def run(command: str, host: str) -> None:
         lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
         naming = next((line for line in lines if host.split(":")[0] in line), "(no line names the host)")
         ledger = folder / "reports" / "ledger.jsonl"
-        print(f"drill {command:9} {host:28} {took:6.1f} s  exit {done.returncode}  {len(lines):3} lines"
-              + (f"  audit ledger line written: {ledger.exists()}" if command == "audit" else ""))  # fmt: skip
+        wrote = f"  audit ledger line written: {ledger.exists()}" if command == "audit" else ""
+        code = done.returncode
+        print(f"drill {command:9} {host:28} {took:6.1f} s  exit {code}  {len(lines):3} lines{wrote}")
         print(f"    {naming[:160]}")
 
 
