@@ -30,14 +30,13 @@ SOFTWARE_DIR_ENV = "DRILL_SOFTWARE_KEYS"
 
 
 def is_builtin_cloud(cloud: Cloud) -> bool:
-    """A real Microsoft cloud: a built-in by name, or any endpoint set whose sign-in host is on one of
-    Microsoft's domains (the same test the playbook's endpoint pairing uses, so the two never disagree)."""
-    from urllib.parse import urlsplit
-
+    """A real Microsoft cloud: a built-in by name, or an endpoint set whose sign-in host is exactly one of
+    Microsoft's (the allow-list the playbook's endpoint rule uses, so the two never disagree). A host merely
+    under a Microsoft domain (``x.cloudapp.azure.com``, which anyone can rent) is not one."""
     from drill.clouds import BUILTIN
-    from drill.playbook.endpoints import is_microsoft_host
+    from drill.playbook.endpoints import is_microsoft_sign_in
 
-    return cloud.name in BUILTIN or is_microsoft_host(urlsplit(cloud.authority_host).hostname or "")
+    return cloud.name in BUILTIN or is_microsoft_sign_in(cloud.authority_host)
 
 
 def refuse_software_keys(cloud: Cloud, software: Path | None) -> None:

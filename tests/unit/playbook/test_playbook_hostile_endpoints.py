@@ -31,14 +31,14 @@ def custom(*lines: str, **fields: str) -> str:
     return edit(sub={4: "\n".join(["  cloud:", "    custom:", *body, *lines])})
 
 
-def _refused(tmp_path: Path, text: str) -> str:
+def _refused(tmp_path: Path, text: str, *, flag_helps: bool = True) -> str:
     path = write_playbook(tmp_path, text)
     with pytest.raises(DrillUserError) as info:
         load_playbook(path, env={})
     assert info.value.exit_code == 2
     message = str(info.value)
     assert message.startswith(f"{path}:")
-    assert "allow_untrusted_endpoints: true" in message
+    assert ("allow_untrusted_endpoints: true" in message) is flag_helps
     return message.removeprefix(f"{path}:")
 
 
@@ -117,11 +117,37 @@ def test_a_fully_qualified_scope_counts_as_an_audience(tmp_path: Path) -> None:
     assert where.startswith("46:23: drill_app.scopes[1]: a token for this scope")
 
 
-def test_microsofts_passkey_rp_id_may_not_be_lent_to_a_foreign_origin(tmp_path: Path) -> None:
-    text = custom("      webauthn_related_origins:", "        login.microsoft.com: [https://login.evil.test]")
-    assert _refused(tmp_path, text).startswith(
+@pytest.mark.parametrize("flag", [False, True], ids=["no-flag", "even-with-the-flag"])
+def test_microsofts_passkey_rp_id_may_not_be_lent_to_a_foreign_origin(tmp_path: Path, flag: bool) -> None:
+    """No setting lends it: the simulator has an RP ID of its own (login.microsoft.test)."""
+    text = custom(
+        "      webauthn_related_origins:",
+        "        login.microsoft.com: [https://login.evil.test]",
+        *(["      allow_untrusted_endpoints: true"] if flag else []),
+        authority_host="https://login.microsoftonline.com",
+    )
+    assert _refused(tmp_path, text, flag_helps=False).startswith(
         "10:31: tenant.cloud.custom.webauthn_related_origins.login.microsoft.com[0]: login.evil.test may not "
         "use Microsoft's passkey RP ID login.microsoft.com"
+    )
+
+
+@pytest.mark.parametrize("rp_id", ["microsoft.com", "login.microsoftonline.com", "LOGIN.microsoft.us"])
+def test_a_parent_or_sibling_of_microsofts_rp_id_is_guarded_too(tmp_path: Path, rp_id: str) -> None:
+    text = custom(
+        "      webauthn_related_origins:",
+        f"        {rp_id}: [https://login.evil.test]",
+        authority_host="https://login.microsoftonline.com",
+    )
+    assert "may not use Microsoft's passkey RP ID" in _refused(tmp_path, text, flag_helps=False)
+
+
+def test_a_sign_in_host_of_its_own_needs_the_flag(tmp_path: Path) -> None:
+    """It would receive the observer's client secret and the authorization codes, whatever the audiences."""
+    where = _refused(tmp_path, custom())
+    assert where.startswith(
+        "6:23: tenant.cloud.custom.authority_host: login.sim.test is not a Microsoft sign-in host, and the "
+        "drill would send it the observer's client secret"
     )
 
 
@@ -153,14 +179,20 @@ def test_the_flag_is_false_by_default_and_strictly_a_boolean(tmp_path: Path) -> 
 
 
 def test_an_unneeded_flag_is_advice_to_remove_it(tmp_path: Path) -> None:
-    pb = load_playbook(write_playbook(tmp_path, custom("      allow_untrusted_endpoints: true")), env={})
+    text = custom(
+        "      allow_untrusted_endpoints: true",
+        name="contoso-public",
+        authority_host=PUBLIC.authority_host,
+        graph_endpoint=PUBLIC.graph_endpoint,
+        logs_endpoint=PUBLIC.logs_endpoint,
+    )
+    pb = load_playbook(write_playbook(tmp_path, text), env={})
     assert any("nothing needs it" in w for w in playbook_warnings(pb))
 
 
 @pytest.mark.parametrize(
     "fields",
     [
-        SAFE,  # a cloud of its own: its tokens are for its own audiences
         {  # a DoD tenant, all on Microsoft's hosts (see drill/clouds.py)
             "authority_host": "https://login.microsoftonline.us",
             "graph_endpoint": "https://dod-graph.microsoft.us",
@@ -173,7 +205,7 @@ def test_an_unneeded_flag_is_advice_to_remove_it(tmp_path: Path) -> None:
             "name": "contoso-public",
         },
     ],
-    ids=["own-cloud", "dod", "public-spelt-out"],
+    ids=["dod", "public-spelt-out"],
 )
 def test_honest_custom_clouds_need_no_flag(tmp_path: Path, fields: dict[str, str]) -> None:
     pb = load_playbook(write_playbook(tmp_path, custom(**fields)), env={})
