@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from drill.logs import get_logger
+from drill.text import clean_text
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -30,8 +31,6 @@ def inert(value: object) -> str:
     error text) as every notice quotes it: on one line, with ESC, CR, LF, NUL and the bidi / zero-width
     controls shown as visible escapes (``\\x1b``, ``\\u202e``). A quoted value can then neither drive the
     reader's terminal, reorder text, nor start a line of its own ("All checks PASSED" under a failure)."""
-    from drill.evidence._sanitize import clean_text
-
     return clean_text(value)
 
 
@@ -52,8 +51,6 @@ class Notice:
     facts: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from drill.evidence._sanitize import clean_text
-
         object.__setattr__(self, "subject", clean_text(self.subject))
         object.__setattr__(self, "body", clean_text(self.body, multiline=True))
         if self.account is not None:
