@@ -13,7 +13,7 @@ import re
 
 from drill.text import clean_text
 
-__all__ = ["clean_text", "markdown_code", "markdown_escape", "xml_text"]
+__all__ = ["clean_text", "defang_urls", "markdown_code", "markdown_escape", "xml_text"]
 
 # Markdown/HTML metacharacters CommonMark lets a backslash neutralise (any ASCII punctuation may be escaped).
 _MARKDOWN_META = re.compile(r"([\\`*_\[\]{}()<>#+!|~&])")
@@ -34,3 +34,31 @@ def markdown_code(value: object) -> str:
     cell separator must go (GFM splits table cells on `|` even inside code spans)."""
     text = clean_text(value).replace("`", "'").replace("|", "/")
     return f"`{text}`" if text.strip() else "—"
+
+
+# GitHub-flavoured Markdown turns bare `http(s)://...`, `www....` and `mailto:`/`xmpp:` text into links
+# (remark-gfm's autolink literals, which Maester's report uses), so a tenant string could plant a clickable
+# phishing link in a report an administrator trusts. Defanged the way threat reports write indicators:
+# `hxxps://evil[.]example/path`, `www[.]evil[.]example`, `mailto[:]x`. E-mail addresses are left as they
+# are: UPNs must stay readable, and the worst GFM makes of one is a mailto: link.
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*)(://)([^\s/?#\\]*)")
+_WWW = re.compile(r"(?i)\bwww\.")
+_MAILTO = re.compile(r"(?i)\b(mailto|xmpp):")
+
+
+def _defang_url(match: re.Match[str]) -> str:
+    scheme, host = match.group(1), match.group(3)
+    lowered = scheme.lower()
+    if lowered in ("http", "https"):
+        scheme = "hxxp" + scheme[4:]
+        sep = "://"
+    else:
+        sep = "[:]//"
+    return f"{scheme}{sep}{host.replace('.', '[.]')}"
+
+
+def defang_urls(value: object) -> str:
+    """Text in which no URL, `www.` name or `mailto:` can become a link; the rest unchanged."""
+    text = _URL.sub(_defang_url, str(value))
+    text = _WWW.sub(lambda m: f"{m.group(0)[:3]}[.]", text)
+    return _MAILTO.sub(lambda m: f"{m.group(1)}[:]", text)
