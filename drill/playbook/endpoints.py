@@ -11,13 +11,15 @@ Which hosts are Microsoft's is an allow-list of exact host names per cloud (micr
 registrable domain: anyone can rent ``<name>.cloudapp.azure.com``. tests/unit/test_clouds.py proves every host
 of every built-in cloud is on it, and that every built-in cloud name is reserved, so the two cannot drift.
 
-Three rules, in the order a drill meets them:
-- the authority host must be a Microsoft sign-in host, because it receives the observer's client secret, the
-  authorization code and the break-glass sign-in itself (unless `allow_untrusted_endpoints`);
-- a token for a Microsoft audience or scope may only be sent to that audience's own host (same flag);
-- Microsoft's passkey RP ID may only be used from a Microsoft sign-in origin. No flag lifts this one: an
-  assertion for ``login.microsoft.com`` made anywhere else can be relayed to Microsoft, and the simulator
-  has an RP ID of its own (``login.microsoft.test``), so nothing honest needs it.
+Without `allow_untrusted_endpoints`, a custom cloud names Microsoft's hosts only, exactly, each in its role:
+- the authority host is a Microsoft sign-in host, because it receives the observer's client secret, the
+  authorization code and the break-glass sign-in itself;
+- a token for a Microsoft audience or scope is sent only to that audience's own host, and every Graph, Log
+  Analytics and Resource Manager endpoint and audience is one of Microsoft's for that service;
+- the only passkey RP IDs are Microsoft's.
+With the flag these are reported loudly instead. One rule no flag lifts: Microsoft's passkey RP ID may only
+be used from a Microsoft sign-in origin, because an assertion for ``login.microsoft.com`` made anywhere else
+can be relayed to Microsoft, and the simulator has an RP ID of its own (``login.microsoft.test``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from drill.playbook.microsoft_hosts import (
+    ROLE_NAMES,
+    Role,
     host_name,
+    hosts_text,
     is_microsoft_rp_id,
     is_service_host,
     is_sign_in_host,
+    role_hosts,
     sign_in_hosts_text,
 )
 
@@ -135,17 +141,38 @@ def untrusted_pairings(
                 )
             )
 
-    token_for(graph_audience or graph_endpoint, graph_endpoint, (*base, "graph_endpoint"), "a Graph token")
-    token_for(
-        logs_audience or logs_endpoint, logs_endpoint, (*base, "logs_endpoint"), "a Log Analytics token"
-    )
+    def service(role: Role, endpoint: str, audience: str | None, what: str) -> None:
+        before = len(out)
+        token_for(audience or endpoint, endpoint, (*base, f"{role}_endpoint"), what)
+        if len(out) > before:
+            return  # the worse problem already names this field
+        for value, key in ((endpoint, f"{role}_endpoint"), (audience, f"{role}_audience")):
+            host, port = _target(value) if value else ("", 443)
+            if value and (host not in role_hosts(role) or port != 443):
+                out.append(
+                    Pairing(
+                        (*base, key),
+                        f"{host} is not a Microsoft {ROLE_NAMES[role]} host; use your cloud's own, spelt "
+                        f"exactly ({hosts_text(role)}), or {_FLAG}",
+                    )
+                )
+
+    service("graph", graph_endpoint, graph_audience, "a Graph token")
+    service("logs", logs_endpoint, logs_audience, "a Log Analytics token")
     if arm_endpoint:
-        token_for(arm_audience or arm_endpoint, arm_endpoint, (*base, "arm_endpoint"), "an ARM token")
+        service("arm", arm_endpoint, arm_audience, "an ARM token")
     for index, scope in enumerate(scopes):
         if "://" in scope:
             token_for(scope, graph_endpoint, ("drill_app", "scopes", index), "a token for this scope")
     for rp_id, origins in (webauthn_related_origins or {}).items():
         if not is_microsoft_rp_id(rp_id):
+            out.append(
+                Pairing(
+                    (*base, "webauthn_related_origins", rp_id),
+                    f"{rp_id} is not a Microsoft passkey RP ID, and a Microsoft cloud lends no other; "
+                    f"remove it, or {_FLAG}",
+                )
+            )
             continue
         for index, origin in enumerate(origins):
             if not is_microsoft_sign_in(origin):

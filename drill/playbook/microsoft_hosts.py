@@ -40,6 +40,7 @@ Sources (read 2026-12 through the `search` tool):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,20 @@ def is_microsoft_rp_id(rp_id: str) -> bool:
     guarded, never what is accepted: such an RP ID may be lent only to a Microsoft sign-in origin."""
     name = host_name(rp_id)
     return any(h == name or h.endswith("." + name) for h in PASSKEY_RP_IDS | SIGN_IN_HOSTS)
+
+
+Role = Literal["graph", "logs", "arm"]
+ROLE_NAMES: dict[Role, str] = {"graph": "Graph", "logs": "Log Analytics", "arm": "Resource Manager"}
+
+
+def role_hosts(role: Role) -> frozenset[str]:
+    """The hosts of one service role, across the three clouds."""
+    return frozenset().union(*(getattr(c, role) for c in CLOUD_HOSTS))
+
+
+def hosts_text(role: Role) -> str:
+    """One role's hosts per cloud, for error messages."""
+    return ", ".join(f"{host} ({c.cloud})" for c in CLOUD_HOSTS for host in sorted(getattr(c, role)))
 
 
 def sign_in_hosts_text() -> str:
