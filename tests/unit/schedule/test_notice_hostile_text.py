@@ -2,7 +2,7 @@
 
 The attack: a Conditional Access policy named with ESC, CR/LF, a right-to-left override and a forged
 "All checks PASSED" line. The daily audit read it, failed a check naming it, and mailed the name raw. Here
-the real daily audit (`ScheduleRuntime.run_audit` with the product's Graph readers) reads the simulated
+the real daily audit (`ScheduleRuntime.run_audit` with the product's Graph reader) reads the simulated
 tenant over HTTPS and mails through Graph `sendMail`; the mail that arrives must carry the name as visible
 escapes on the line that quotes it.
 """
@@ -23,7 +23,7 @@ HOSTILE = f"CA002 \x1b[2J\x1b[32mfine\r\n{FORGED}\n\u202edesrever\u2028{FORGED}\
 
 
 def test_a_hostile_policy_name_reaches_the_mail_inert(world: World, tmp_path: Path) -> None:
-    from drill.audit.run import default_readers
+    from drill.audit.read_graph import read_graph_sync
     from drill.clients import graph_scopes
 
     pb, cloud, sim = world.playbook, world.cloud, world.sim
@@ -44,7 +44,9 @@ def test_a_hostile_policy_name_reaches_the_mail_inert(world: World, tmp_path: Pa
         tmp_path / "state",
         signer,
         clock=FakeClock(sim.state.clock.now()),
-        audit_readers_for=lambda p: default_readers(world.credential, cloud),
+        # The product's Graph reader (where policy names come from); ARM's reads are left out for speed,
+        # and their checks fail as unread, which only adds lines to the same notice.
+        audit_readers_for=lambda p: [lambda facts, pb: read_graph_sync(facts, pb, world.credential, cloud)],
     )
     with capture_logs() as logs:
         run = runtime.run_audit(str(pb.tenant.id))
