@@ -1,7 +1,7 @@
 """A drill killed during sign-in leaves its Chromium profile and demo keys; the next start sweeps both.
 
 Issue 29, item 7: the real `drill demo` runs in a subprocess with a temp folder of its own, is SIGKILLed
-(no cleanup runs) once its progress says the browser sign-in started, and leaves a `drill-chromium-*`
+(no cleanup runs) once the browser sign-in started and its Chromium runs, and leaves a `drill-chromium-*`
 profile and a `drill-demo-*` key folder minutes old. The sweep every drill runs first (`sweep_stale`, as
 drill/run/loop.py calls it) must remove both, because the process that made them is gone, not wait 12 hours.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from drill.browser.launch import DEMO_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
+from drill.browser.launch import DEMO_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, processes_using, sweep_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,7 +66,12 @@ def test_a_drill_killed_mid_sign_in_is_swept_by_the_next_start(
     reader.start()
     try:
         assert signing_in.wait(120), "".join(lines[-30:])
-        time.sleep(0.5)
+        # Mid-sign-in: its Chromium runs on the profile (launching can lag the banner).
+        deadline = time.time() + 60
+        while not any(processes_using(p) for p in temp.glob(f"{PROFILE_PREFIX}*")):
+            assert proc.poll() is None, "".join(lines[-30:])
+            assert time.time() < deadline, "".join(lines[-30:])
+            time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)  # no handler, no finally, no cleanup
         proc.wait(timeout=30)
     finally:
