@@ -110,7 +110,7 @@ def run(
 
 
 def problem_notice(tid: str, kind: str, text: str, ledger_path: Path, day: str) -> Notice:
-    """The once-a-day critical notice for a run that cannot be trusted (`text` may quote a service's error)."""
+    """The once-a-day critical notice for a run that cannot be trusted (`text` may quote a service error)."""
     text = inert(text)
     subjects = {
         "read": "The unplanned-use watch could not read the logs",
