@@ -138,9 +138,11 @@ BUILTIN: Mapping[str, Cloud] = MappingProxyType({c.name: c for c in (PUBLIC, USG
 def cloud_for(playbook: Playbook) -> Cloud:
     """The Cloud a playbook names: a built-in by name, or one built from its `custom` endpoints.
 
-    Custom values arrive `${DRILL_*}`-expanded and validated (https, no trailing slash, Microsoft audiences
-    only on Microsoft hosts) by the playbook loader. The host rule is checked again here because a playbook
-    built in code never passed the loader, and this is the last stop before a token is sent.
+    Custom values arrive `${DRILL_*}`-expanded and validated by the playbook loader: https, no trailing
+    slash, a Microsoft sign-in host, Microsoft audiences only on their own hosts, Microsoft's passkey RP ID
+    only for Microsoft's sign-in origins (the exact host allow-list in drill/playbook/microsoft_hosts.py).
+    The rule is checked again here because a playbook built in code never passed the loader, and this is
+    the last stop before a token is sent.
     """
     from drill.errors import DrillUserError
     from drill.playbook import custom_cloud_pairings
@@ -149,8 +151,10 @@ def cloud_for(playbook: Playbook) -> Cloud:
     if isinstance(spec, str):
         return BUILTIN[spec]
     custom = spec.custom
-    pairings = custom_cloud_pairings(playbook)
-    if pairings and not custom.allow_untrusted_endpoints:
+    pairings = [
+        p for p in custom_cloud_pairings(playbook) if not (custom.allow_untrusted_endpoints and p.overridable)
+    ]
+    if pairings:
         where = playbook.source or "the playbook"
         raise DrillUserError(f"{where}: {pairings[0].message}")
     return Cloud(

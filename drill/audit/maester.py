@@ -10,8 +10,9 @@ Mapping: PASSED -> Passed, FAILED -> Failed, ERROR -> Error, WARNING (an advisor
 Investigate ("the test ran ... but the result needs human interpretation"), NOT_APPLICABLE -> Skipped with
 TestSkipped "Custom" and the reason. TestDescription and TestResult are rendered by Maester as Markdown
 (react-markdown + remark-gfm in the HTML report; pasted verbatim into the Markdown report), so every piece
-of text we put there is redacted and Markdown-escaped; nothing is nested deeper than Maester's own
-ConvertTo-Json -Depth 5 keeps.
+of text we put there is redacted and Markdown-escaped, and the tenant's text (summaries, offending objects)
+has its URLs defanged (`hxxps://evil[.]example`, `www[.]...`: remark-gfm would make them links); nothing is
+nested deeper than Maester's own ConvertTo-Json -Depth 5 keeps.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from drill import __version__
 from drill.audit.model import Result, Status
-from drill.evidence._sanitize import clean_text, markdown_escape
+from drill.evidence._sanitize import clean_text, defang_urls, markdown_escape
 from drill.secrets import redact_text
 
 if TYPE_CHECKING:
@@ -55,6 +56,12 @@ def _plain(value: object) -> str:
 def _md(value: object) -> str:
     """Redacted text with no Markdown or HTML meaning, for the fields Maester renders as Markdown."""
     return markdown_escape(redact_text(str(value)))
+
+
+def _tenant_md(value: object) -> str:
+    """`_md` for text that came from the tenant (summaries, offenders): its URLs defanged as well, so a
+    policy or app name cannot plant a clickable link (``hxxps://evil[.]example``) in the report."""
+    return markdown_escape(defang_urls(redact_text(str(value))))
 
 
 def _duration(seconds: float, *, millis: bool) -> str:
@@ -92,9 +99,9 @@ def _result_text(result: Result) -> str:
     """Maester's own prefixes for a skipped or errored test ("Skipped. <reason>", "Error. <reason>")."""
     outcome = result.outcome
     prefix = {Status.NOT_APPLICABLE: "Skipped. ", Status.ERROR: "Error. "}.get(outcome.status, "")
-    lines = [prefix + _md(outcome.summary)]
+    lines = [prefix + _tenant_md(outcome.summary)]
     if outcome.offenders:
-        lines += ["", "#### Offending objects", "", *(f"- {_md(o)}" for o in outcome.offenders)]
+        lines += ["", "#### Offending objects", "", *(f"- {_tenant_md(o)}" for o in outcome.offenders)]
     lines += ["", f"Evidence: the objects judged are in the {TOOL} audit bundle (report.json)."]
     return "\n".join(lines)
 
@@ -131,7 +138,7 @@ def _test(result: Result) -> dict[str, Any]:
             "TestDescription": _description(result),
             "TestResult": _result_text(result),
             "TestSkipped": skipped,
-            "SkippedReason": _md(outcome.summary) if skipped else None,
+            "SkippedReason": _tenant_md(outcome.summary) if skipped else None,
             "TestInvestigate": outcome.status is Status.WARNING,
             "Severity": severity,
             "Service": "Entra",

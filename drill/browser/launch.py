@@ -10,8 +10,9 @@ Chromium keeps its sandbox: the sign-in page is the tenant's (or an attacker's, 
 hijacked) and the renderer holds the account's session. Chromium itself refuses to start its sandbox as
 root ("Running as root without --no-sandbox is not supported", checked on Debian's chromium, in and out of
 a container), so `--no-sandbox` is added only for root and the record says so, with the reason; a normal
-user never gets it (`sandbox_decision`). Profiles and log folders a crashed drill left behind are swept at
-the next start (`sweep_stale`).
+user never gets it (`sandbox_decision`). Profiles, demo key folders and log folders a crashed drill left
+behind are swept at the next start (`sweep_stale`): at once when the process that made them is gone
+(drill/browser/owner.py), otherwise after STALE_AFTER_S.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drill.browser.owner import OWNER_FILE, mark_owner, owner_alive
+
 QUIET_FLAGS = (
     "--disable-gpu",
     "--disable-quic",
@@ -39,13 +42,14 @@ QUIET_FLAGS = (
     "--disable-dev-shm-usage",
 )
 PROFILE_PREFIX = "drill-chromium-"
+DEMO_PREFIX = "drill-demo-"  # the demo's software keys and simulator state (drill/run/demo.py)
 LOG_PREFIX = "drill-log-"  # the run wiring's temporary log folder (its redacted copy lands in the bundle)
 CLOSE_TIMEOUT_S = 15.0
 NO_SANDBOX = "--no-sandbox"
 CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
 _CGROUP_HINTS = ("docker", "containerd", "kubepods", "libpod", "lxc")
-# Far longer than any drill (the default SLAs add up to about 75 minutes): a folder this old whose
-# processes are gone is a crash's leftover, never a drill still running.
+# Far longer than any drill (the default SLAs add up to about 75 minutes): a folder that records no owner
+# (drill/browser/owner.py), this old, whose processes are gone, is a crash's leftover, never a running drill.
 STALE_AFTER_S = 12 * 3600.0
 
 
@@ -261,6 +265,7 @@ async def chromium(
     sandbox = sandbox_decision()
     user_agent = desktop_user_agent(await asyncio.to_thread(_version_of, exe)) if headless else None
     profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
+    mark_owner(profile)  # a kill before _close: the next sweep sees this process gone
     pw = None
     context = None
     try:
@@ -325,17 +330,30 @@ def _open_by_any_process(folder: Path) -> bool:
     return False
 
 
+def _owner_alive(base_fd: int, name: str) -> bool | None:
+    """The folder's recorded owner: running (True), gone (False), or not recorded (None)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(f"{name}{os.sep}{OWNER_FILE}", flags, dir_fd=base_fd)
+    except OSError:
+        return None
+    with os.fdopen(fd, encoding="ascii", errors="replace") as src:
+        return owner_alive(src.read(64))
+
+
 def sweep_stale(
     temp_dir: Path | None = None,
     *,
-    prefixes: Sequence[str] = (PROFILE_PREFIX, LOG_PREFIX),
+    prefixes: Sequence[str] = (PROFILE_PREFIX, DEMO_PREFIX, LOG_PREFIX),
     max_age_s: float = STALE_AFTER_S,
     now: float | None = None,
 ) -> list[Path]:
-    """Delete what a crashed drill left in the temp folder: its Chromium profiles (cookies) and log folders.
+    """Delete what a crashed drill left in the temp folder: its Chromium profiles (cookies), the demo's key
+    folders and log folders.
 
-    Only real folders (never a symlink, never followed), owned by this user, untouched for `max_age_s`,
-    that no live process uses (Chromium names its profile on its command line; a log is an open file).
+    Only real folders (never a symlink, never followed), owned by this user, whose recorded owner process
+    is gone (whatever their age) or, recording none, untouched for `max_age_s`; never one whose owner runs,
+    nor one a live process uses (Chromium names its profile on its command line; a log is an open file).
     Deletion goes through the temp folder's descriptor with shutil's symlink-safe rmtree, so a folder
     swapped for a symlink after the checks is refused, not followed. Returns what was removed.
     """
@@ -359,7 +377,8 @@ def sweep_stale(
                 continue
             if not stat.S_ISDIR(st.st_mode) or (me is not None and st.st_uid != me):
                 continue  # a symlink, a file, or someone else's: not ours to touch
-            if now - st.st_mtime < max_age_s:
+            owner = _owner_alive(base_fd, name)
+            if owner or (owner is None and now - st.st_mtime < max_age_s):
                 continue
             if processes_using(path) or _open_by_any_process(path):
                 continue

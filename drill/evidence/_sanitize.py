@@ -11,35 +11,12 @@ from __future__ import annotations
 
 import re
 
-# C0 (except tab and newline, handled per format), DEL, C1, lone surrogates, the XML non-characters,
-# and the Unicode bidi / zero-width controls that reorder or hide text ("Trojan Source").
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
-_NEWLINES = re.compile("\r\n?")
-_LINE_BREAKS = re.compile("[\n\t\u2028\u2029\x85]")
+from drill.text import clean_text
+
+__all__ = ["clean_text", "defang_urls", "markdown_code", "markdown_escape", "xml_text"]
+
 # Markdown/HTML metacharacters CommonMark lets a backslash neutralise (any ASCII punctuation may be escaped).
 _MARKDOWN_META = re.compile(r"([\\`*_\[\]{}()<>#+!|~&])")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def clean_text(value: object, *, multiline: bool = False) -> str:
-    """Text with every control character shown as a visible escape; newlines and tabs kept if `multiline`.
-
-    An ANSI sequence such as `ESC [2J` becomes the inert text `\\x1b[2J`. A lone `\\r` is the classic way
-    to overwrite a line on a terminal, so it is escaped too; `\\r\\n` is just a Windows line end.
-    """
-    text = str(value)
-    if multiline:
-        text = _NEWLINES.sub(lambda m: "\n" if m.group(0) == "\r\n" else "\\x0d", text)
-    else:
-        text = text.replace("\r", "\\x0d")
-        text = _LINE_BREAKS.sub(" ", text)
-    return _CONTROL.sub(_visible, text)
 
 
 def xml_text(value: object) -> str:
@@ -57,3 +34,31 @@ def markdown_code(value: object) -> str:
     cell separator must go (GFM splits table cells on `|` even inside code spans)."""
     text = clean_text(value).replace("`", "'").replace("|", "/")
     return f"`{text}`" if text.strip() else "—"
+
+
+# GitHub-flavoured Markdown turns bare `http(s)://...`, `www....` and `mailto:`/`xmpp:` text into links
+# (remark-gfm's autolink literals, which Maester's report uses), so a tenant string could plant a clickable
+# phishing link in a report an administrator trusts. Defanged the way threat reports write indicators:
+# `hxxps://evil[.]example/path`, `www[.]evil[.]example`, `mailto[:]x`. E-mail addresses are left as they
+# are: UPNs must stay readable, and the worst GFM makes of one is a mailto: link.
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*)(://)([^\s/?#\\]*)")
+_WWW = re.compile(r"(?i)\bwww\.")
+_MAILTO = re.compile(r"(?i)\b(mailto|xmpp):")
+
+
+def _defang_url(match: re.Match[str]) -> str:
+    scheme, host = match.group(1), match.group(3)
+    lowered = scheme.lower()
+    if lowered in ("http", "https"):
+        scheme = "hxxp" + scheme[4:]
+        sep = "://"
+    else:
+        sep = "[:]//"
+    return f"{scheme}{sep}{host.replace('.', '[.]')}"
+
+
+def defang_urls(value: object) -> str:
+    """Text in which no URL, `www.` name or `mailto:` can become a link; the rest unchanged."""
+    text = _URL.sub(_defang_url, str(value))
+    text = _WWW.sub(lambda m: f"{m.group(0)[:3]}[.]", text)
+    return _MAILTO.sub(lambda m: f"{m.group(1)}[:]", text)

@@ -30,14 +30,16 @@ SOFTWARE_DIR_ENV = "DRILL_SOFTWARE_KEYS"
 
 
 def is_builtin_cloud(cloud: Cloud) -> bool:
-    """A real Microsoft cloud: a built-in by name, or any endpoint set whose sign-in host is on one of
-    Microsoft's domains (the same test the playbook's endpoint pairing uses, so the two never disagree)."""
+    """A real Microsoft cloud: a built-in by name, or an endpoint set whose sign-in host is exactly one of
+    Microsoft's (the allow-list the playbook's endpoint rule uses, so the two never disagree). A host merely
+    under a Microsoft domain (``x.cloudapp.azure.com``, which anyone can rent) is not one; a listed host on
+    any port still is (refusing a software key there errs the safe way)."""
     from urllib.parse import urlsplit
 
     from drill.clouds import BUILTIN
-    from drill.playbook.endpoints import is_microsoft_host
+    from drill.playbook.microsoft_hosts import is_sign_in_host
 
-    return cloud.name in BUILTIN or is_microsoft_host(urlsplit(cloud.authority_host).hostname or "")
+    return cloud.name in BUILTIN or is_sign_in_host(urlsplit(cloud.authority_host).hostname or "")
 
 
 def refuse_software_keys(cloud: Cloud, software: Path | None) -> None:

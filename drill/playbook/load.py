@@ -379,11 +379,13 @@ def custom_cloud_pairings(pb: Playbook) -> list[Pairing]:
 
 def _check_endpoints(pb: Playbook, doc: Document) -> list[tuple[tuple[int, int], str]]:
     spec = pb.tenant.cloud
-    if isinstance(spec, str) or spec.custom.allow_untrusted_endpoints:
+    if isinstance(spec, str):
         return []
+    allowed = spec.custom.allow_untrusted_endpoints
     return [
         (doc.positions.of_value(p.field), f"{_dotted(p.field)}: {p.message}")
         for p in custom_cloud_pairings(pb)
+        if not (allowed and p.overridable)
     ]
 
 

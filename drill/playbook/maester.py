@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from drill.errors import DrillUserError
+from drill.text import clean_text
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -125,7 +126,14 @@ def _entries(path: Path) -> tuple[list[dict[str, str]], list[str]]:
 
 
 def _q(value: str) -> str:
-    return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
+    """A YAML double-quoted scalar: JSON escapes every control and non-ASCII character inside it."""
+    return json.dumps(value)
+
+
+def _comment(value: str) -> str:
+    """Text for a `#` comment: one line (YAML also ends a line at NEL, LS and PS), every control character
+    shown as a visible escape, so a hostile DisplayName cannot close the comment and become live YAML."""
+    return clean_text(value)
 
 
 def import_maester(path: Path | str) -> str:
@@ -134,7 +142,7 @@ def import_maester(path: Path | str) -> str:
     users, groups = _entries(source)
     domains = [u["upn"].split("@", 1)[1] for u in users if "@" in u["upn"]]
     lines = [
-        f"# Playbook skeleton imported from {source.name} (GlobalSettings.EmergencyAccessAccounts, "
+        f"# Playbook skeleton imported from {_comment(source.name)} (GlobalSettings.EmergencyAccessAccounts, "
         "the setting Maester and the Zero Trust Assessment share).",
         "# Replace every <...> placeholder, then run `drill playbook check` on this file.",
         "# playbooks/example-tenant.yaml explains every key.",
@@ -148,7 +156,7 @@ def import_maester(path: Path | str) -> str:
         lines.append("  []  # Maester listed only groups: add the break-glass user accounts here")
     for number, user in enumerate(users, start=1):
         if user["display"]:
-            lines.append(f"  # {user['display']}")
+            lines.append(f"  # {_comment(user['display'])}")
         lines += [
             f"  - name: bg-{number}",
             f"    upn: {_q(user['upn']) if user['upn'] else '<upn>'}",

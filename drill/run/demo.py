@@ -109,6 +109,9 @@ def demo_world(
     except KeyError as exc:
         raise DrillUserError(f"{exc.args[0]}; `drill sim variants` lists them") from None
     with tempfile.TemporaryDirectory(prefix="drill-demo-") as tmp:
+        from drill.browser.owner import mark_owner
+
+        mark_owner(Path(tmp))  # killed mid-drill, its keys are swept at the next start (issue 29, item 7)
         base = state_dir or Path(tmp)
         pin = f"{secrets.randbelow(10**6):06d}"
         register_secret(pin)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from drill.logs import get_logger
+from drill.text import clean_text
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -25,9 +26,22 @@ SUBJECT_PREFIX = "[breakglass-drill]"
 Severity = Literal["info", "warning", "critical"]
 
 
+def inert(value: object) -> str:
+    """One value from outside the product (a policy name, a log's app name, a ledger problem, a service's
+    error text) as every notice quotes it: on one line, with ESC, CR, LF, NUL and the bidi / zero-width
+    controls shown as visible escapes (``\\x1b``, ``\\u202e``). A quoted value can then neither drive the
+    reader's terminal, reorder text, nor start a line of its own ("All checks PASSED" under a failure)."""
+    return clean_text(value)
+
+
 @dataclass(frozen=True)
 class Notice:
-    """One message to the people responsible for a break-glass account."""
+    """One message to the people responsible for a break-glass account.
+
+    Callers quote outside values through `inert`; the notice itself then shows any control character left
+    in its subject (one line) or body (lines the product wrote) as a visible escape, so no notice, whoever
+    builds it, carries ESC, a lone CR or a bidi override to a mail client or a log.
+    """
 
     key: str  # the reminder key (or keyless-check key) it delivers: lets a reader spot duplicates
     severity: Severity
@@ -35,6 +49,12 @@ class Notice:
     body: str
     account: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", clean_text(self.subject))
+        object.__setattr__(self, "body", clean_text(self.body, multiline=True))
+        if self.account is not None:
+            object.__setattr__(self, "account", clean_text(self.account))
 
 
 class Notifier(Protocol):
@@ -126,7 +146,7 @@ def reminder_notice(reminder: Reminder, status: AccountStatus, now: datetime) ->
     """The words of a reminder or escalation: what is due, since when, and what to do."""
     last = status.last_drill or {}
     last_line = (
-        f"Last drill: {last.get('drill_id', '?')} ({last.get('verdict', '?')}), "
+        f"Last drill: {inert(last.get('drill_id', '?'))} ({inert(last.get('verdict', '?'))}), "
         f"last PASS: {_fmt(status.last_pass_at)}."
         if last
         else "This account has never been drilled."

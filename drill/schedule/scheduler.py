@@ -35,7 +35,7 @@ from drill.schedule.keyless import (
     keyless_check,
     record_keyless,
 )
-from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, reminder_notice
+from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, inert, reminder_notice
 from drill.schedule.watch import ActivityProbe
 from drill.schedule.watch_check import WatchOutcome, problem_notice, unplanned_notice
 from drill.schedule.watch_check import run as run_watch
@@ -133,7 +133,7 @@ class ScheduleRuntime:
             f"{target.ledger_path} failed verification (tampering?). Lines that do not verify, or are not "
             "signed by this workstation's evidence key, count as no drill, so the accounts they name are "
             "treated as due.\n"
-            + "\n".join(problems[:10])
+            + "\n".join(inert(p) for p in problems[:10])
             + f"\nRun `drill verify --ledger {target.ledger_path}`.",
         )
         series = f"{target.tenant_id}/ledger-broken"
@@ -181,7 +181,7 @@ class ScheduleRuntime:
         log.info("schedule.keyless_check", tenant_id=tenant_id, status="pass" if result.ok else "fail")
         if not result.ok:
             day = now.date()
-            failed = "\n".join(f"- {c.title}: {c.reason}" for c in result.failed)
+            failed = "\n".join(f"- {inert(c.title)}: {inert(c.reason)}" for c in result.failed)
             notice = Notice(
                 f"{tenant_id}/keyless/{day.isoformat()}",
                 "critical",
@@ -233,8 +233,13 @@ class ScheduleRuntime:
         log.info("schedule.audit", tenant_id=tenant_id, verdict=record.verdict.value, drift=len(record.drift))
         if record.failing or record.drift:
             day = self.clock().date()
-            failed = "\n".join(f"- {c.id} {c.title}: {c.summary}" for c in record.failing[:20])
-            changed = "\n".join(f"- {d.id} {d.title}: {d.before} -> {d.after}" for d in record.drift[:20])
+            failed = "\n".join(
+                f"- {inert(c.id)} {inert(c.title)}: {inert(c.summary)}" for c in record.failing[:20]
+            )
+            changed = "\n".join(
+                f"- {inert(d.id)} {inert(d.title)}: {inert(d.before)} -> {inert(d.after)}"
+                for d in record.drift[:20]
+            )
             bundle = run.finished.path if run.finished else "(not written)"
             notice = Notice(
                 f"{tenant_id}/audit/{day.isoformat()}",
@@ -264,7 +269,7 @@ class ScheduleRuntime:
                 f"{tenant_id}/permissions/{day.isoformat()}",
                 "critical",
                 f"{SUBJECT_PREFIX} Missing permission: {len(lines)} grant(s) the scheduler needs",
-                "\n".join(f"- {line}" for line in lines)
+                "\n".join(f"- {inert(line)}" for line in lines)
                 + "\nThe daily audit did not run. `drill preflight PLAYBOOK` shows the same lines.",
                 facts={"missing": lines},
             )

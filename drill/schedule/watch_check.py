@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from drill.logs import get_logger
 from drill.schedule.due import parse_time
-from drill.schedule.notify import SUBJECT_PREFIX, Notice
+from drill.schedule.notify import SUBJECT_PREFIX, Notice, inert
 from drill.schedule.watch import (
     LOOKBACK,
     SETTLE,
@@ -110,7 +110,8 @@ def run(
 
 
 def problem_notice(tid: str, kind: str, text: str, ledger_path: Path, day: str) -> Notice:
-    """The once-a-day critical notice for a run that cannot be trusted."""
+    """The once-a-day critical notice for a run that cannot be trusted (`text` may quote a service error)."""
+    text = inert(text)
     subjects = {
         "read": "The unplanned-use watch could not read the logs",
         "blind": "The unplanned-use watch cannot see every table it needs",
@@ -131,14 +132,12 @@ def problem_notice(tid: str, kind: str, text: str, ledger_path: Path, day: str) 
 
 def unplanned_notice(uses: Sequence[Mapping[str, Any]]) -> Notice:
     """One critical notice for the uses one check found: what, who, when, and how to record each review."""
-    from drill.evidence._sanitize import clean_text
-
     # Log-derived text (an app's display name) is hostile input: control characters are shown, not sent.
-    clean = [{k: clean_text(v) if isinstance(v, str) else v for k, v in u.items()} for u in uses]
-    accounts = sorted({clean_text(u.get("account") or u.get("account_object_id")) for u in uses})
+    clean = [{k: inert(v) if isinstance(v, str) else v for k, v in u.items()} for u in uses]
+    accounts = sorted({inert(u.get("account") or u.get("account_object_id")) for u in uses})
     lines = [
         f"- {u.get('use_id')}: {u.get('source')} shows {u.get('what')!r} by "
-        f"{clean_text(u.get('account') or u.get('account_object_id'))} at {u.get('at')} "
+        f"{inert(u.get('account') or u.get('account_object_id'))} at {u.get('at')} "
         f"(CorrelationId {u.get('correlation_id')})"
         for u in clean
     ]

@@ -2,7 +2,7 @@
 
 - Layers import downward only (same layer is fine): cli → commands → run → schedule → steps → evidence →
   browser → keys → auth / clients / clouds → playbook → logs / progress / fidelity → secrets / errors /
-  isotime / fsutil.
+  isotime / fsutil / text.
 - No import cycles between modules, counting imports inside functions and under `TYPE_CHECKING`.
 - The product never imports the simulator, except the demo wiring (`drill.run.demo`) and `drill.testing`.
 - The simulator imports nothing of the product but `drill.errors`.
@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("drill.auth", "drill.clients", "drill.clouds", "drill.monitoring", "drill.permissions"),
     ("drill.playbook",),
     ("drill.logs", "drill.progress", "drill.fidelity"),
-    ("drill.secrets", "drill.errors", "drill.isotime", "drill.fsutil"),
+    ("drill.secrets", "drill.errors", "drill.isotime", "drill.fsutil", "drill.text"),
     ("drill",),  # the package itself: its version, nothing else
 )
 SIM = "drill.sim"

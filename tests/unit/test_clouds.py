@@ -95,7 +95,8 @@ def test_cloud_for_custom_cloud(tmp_path: Path) -> None:
         "      graph_endpoint: https://graph.sim.test:${DRILL_PORT}\n"
         "      logs_endpoint: https://logs.sim.test:${DRILL_PORT}\n"
         "      webauthn_related_origins:\n"
-        '        FIDO.sim.test: ["https://login.sim.test:${DRILL_PORT}/"]'
+        '        FIDO.sim.test: ["https://login.sim.test:${DRILL_PORT}/"]\n'
+        "      allow_untrusted_endpoints: true"
     )
     pb = load_playbook(write_playbook(tmp_path, edit(sub={4: block})), env={"DRILL_PORT": "9443"})
     cloud = cloud_for(pb)
@@ -106,26 +107,32 @@ def test_cloud_for_custom_cloud(tmp_path: Path) -> None:
         logs_endpoint="https://logs.sim.test:9443",
         logs_audience="https://logs.sim.test:9443",
         webauthn_related_origins={"fido.sim.test": ("https://login.sim.test:9443",)},
+        allow_untrusted_endpoints=True,
     )
     assert cloud.graph_audience == "https://graph.sim.test:9443"
 
 
-# --- where tokens may go (issue 17, item 4) -------------------------------------------------------------
-def _hosts(cloud: Cloud) -> list[str]:
-    urls = [cloud.authority_host, cloud.graph_endpoint, cloud.graph_audience, cloud.logs_endpoint]
-    urls += [
-        cloud.logs_audience,
-        *(o for origins in cloud.webauthn_related_origins.values() for o in origins),
-    ]
-    return [urlsplit(u).hostname or "" for u in urls] + list(cloud.webauthn_related_origins)
-
-
+# --- where tokens may go (issue 17, item 4; issue 29, item 2) -----------------------------------------------
 @pytest.mark.parametrize("cloud", [PUBLIC, USGOV, CHINA], ids=lambda c: c.name)
 def test_the_trust_rule_knows_every_builtin_host_and_name(cloud: Cloud) -> None:
-    """The playbook layer cannot import this module, so its list is proven against the built-ins here."""
-    from drill.playbook.endpoints import RESERVED_CLOUD_NAMES, is_microsoft_host, untrusted_pairings
+    """The playbook layer cannot import this module, so its allow-list is proven against the built-ins here,
+    host by host and role by role (a Graph host is no sign-in host)."""
+    from drill.playbook.endpoints import RESERVED_CLOUD_NAMES, untrusted_pairings
+    from drill.playbook.microsoft_hosts import CLOUD_HOSTS, is_microsoft_rp_id
 
-    assert all(is_microsoft_host(h) for h in _hosts(cloud)), _hosts(cloud)
+    (hosts,) = [h for h in CLOUD_HOSTS if h.cloud == cloud.name]
+
+    def host(url: str) -> str:
+        return urlsplit(url).hostname or ""
+
+    assert host(cloud.authority_host) in hosts.sign_in
+    assert {host(cloud.graph_endpoint), host(cloud.graph_audience)} <= hosts.graph
+    assert {host(cloud.logs_endpoint), host(cloud.logs_audience)} <= hosts.logs
+    assert {host(cloud.arm_endpoint), host(cloud.arm_audience)} <= hosts.arm
+    for rp_id, origins in cloud.webauthn_related_origins.items():
+        assert rp_id in hosts.passkey_rp_ids
+        assert is_microsoft_rp_id(rp_id)
+        assert {host(o) for o in origins} <= hosts.sign_in
     assert cloud.name in RESERVED_CLOUD_NAMES
     pairings = untrusted_pairings(
         authority_host=cloud.authority_host,
@@ -135,8 +142,23 @@ def test_the_trust_rule_knows_every_builtin_host_and_name(cloud: Cloud) -> None:
         logs_audience=cloud.logs_audience,
         webauthn_related_origins={rp: list(o) for rp, o in cloud.webauthn_related_origins.items()},
         scopes=[cloud.graph_scope("User.Read")],
+        arm_endpoint=cloud.arm_endpoint,
+        arm_audience=cloud.arm_audience,
     )
     assert pairings == []
+
+
+def test_the_allow_list_names_hosts_never_domains() -> None:
+    """Every entry is a host of at least three labels; none is a registrable domain a customer rents under."""
+    from drill.playbook.microsoft_hosts import CLOUD_HOSTS, is_microsoft_host
+
+    for cloud in CLOUD_HOSTS:
+        for name in cloud.sign_in | cloud.services | cloud.passkey_rp_ids:
+            assert name.count(".") >= 2, name
+            assert name == name.lower(), name
+    for rented in ("cloudapp.azure.com", "azurewebsites.net", "web.core.windows.net", "core.windows.net"):
+        assert not is_microsoft_host(rented)
+        assert not is_microsoft_host(f"login.{rented}")
 
 
 def test_cloud_for_refuses_a_playbook_built_in_code_that_never_met_the_loader(tmp_path: Path) -> None:

@@ -225,3 +225,33 @@ def test_markdown_fields_escape_hostile_text() -> None:
     text = next(t for t in load(rep)["Tests"] if t["Id"] == "BG.CA.3")["ResultDetail"]["TestResult"]
     assert "\n# heading" not in text
     assert "\\# heading" in text
+
+
+# Issue 29, item 13: remark-gfm (Maester's report) turns bare URLs, www. names and mailto: into links.
+GFM_AUTOLINK = re.compile(r"(?i)(https?://|www\.|mailto:|xmpp:)")
+
+
+def test_urls_in_tenant_text_are_defanged_and_cannot_become_links() -> None:
+    hostile = "CA009 see https://login.evil.example/reset?u=1 or WWW.evil.example or mailto:help@evil.example"
+    rep = report(
+        {
+            "BG.CA.3": Outcome.failed(hostile, offenders=[f"{hostile} (8a7b)"]),
+            "BG.AL.5": Outcome(Status.NOT_APPLICABLE, hostile),
+        }
+    )
+    tests = {t["Id"]: t for t in load(rep)["Tests"]}
+    failed, skipped = tests["BG.CA.3"]["ResultDetail"], tests["BG.AL.5"]["ResultDetail"]
+    for text in (failed["TestResult"], skipped["TestResult"], skipped["SkippedReason"]):
+        assert not GFM_AUTOLINK.search(text), text
+        assert "hxxps://login\\[.\\]evil\\[.\\]example/reset?u=1" in text  # still readable, as "[.]"
+        assert "WWW\\[.\\]evil.example" in text
+        assert "mailto\\[:\\]help@evil" in text
+
+
+def test_the_catalogs_own_reference_links_stay_links() -> None:
+    """Only the tenant's text is defanged: the remediation links the catalog cites still work."""
+    test = next(t for t in load(report())["Tests"] if t["Id"] == "BG.CA.3")
+    spec = next(s for s in CATALOG if s.id == "BG.CA.3")
+    assert spec.references
+    assert all(url in test["ResultDetail"]["TestDescription"] for url in spec.references)
+    assert test["HelpUrl"] == spec.references[-1]

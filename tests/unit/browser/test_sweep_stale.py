@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drill.browser.launch import LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
+from drill.browser.launch import DEMO_PREFIX, LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
 
 OLD = time.time() - STALE_AFTER_S - 3600
 
@@ -108,3 +108,50 @@ def test_a_log_folder_with_an_open_log_is_kept(world: tuple[Path, Path]) -> None
 
 def test_a_missing_temp_folder_is_not_an_error(tmp_path: Path) -> None:
     assert sweep_stale(tmp_path / "absent") == []
+
+
+# Issue 29, item 7: a folder records its owner process; gone means swept at once, running means kept.
+def _owned_by(folder: Path, pid: int) -> None:
+    from drill.browser.owner import OWNER_FILE, start_time
+
+    (folder / OWNER_FILE).write_text(f"{pid} {start_time(pid) or 0}\n")
+
+
+@pytest.mark.parametrize("prefix", [PROFILE_PREFIX, DEMO_PREFIX])
+def test_a_fresh_folder_whose_owner_is_gone_goes_one_whose_owner_runs_stays(
+    world: tuple[Path, Path], prefix: str
+) -> None:
+    temp, _ = world
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = _plant(temp, f"{prefix}running", old=True)  # old, but its owner still runs
+        _owned_by(running, child.pid)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+        gone = _plant(temp, f"{prefix}killed", old=False)  # minutes old: its owner is gone
+        _owned_by(gone, int(dead.stdout))
+        assert sweep_stale(temp) == [gone]
+        assert running.is_dir()
+    finally:
+        child.kill()
+        child.wait()
+    assert sweep_stale(temp) == [running]
+
+
+def test_a_reused_pid_is_not_the_owner(world: tuple[Path, Path]) -> None:
+    """The owner file's start time tells the owner from a later process that got the same pid."""
+    from drill.browser.owner import OWNER_FILE, start_time
+
+    temp, _ = world
+    folder = _plant(temp, f"{PROFILE_PREFIX}reused", old=False)
+    me = os.getpid()
+    (folder / OWNER_FILE).write_text(f"{me} {(start_time(me) or 0) + 12345}\n")
+    assert sweep_stale(temp) == [folder]
+
+
+def test_an_unreadable_owner_falls_back_to_the_age_rule(world: tuple[Path, Path]) -> None:
+    from drill.browser.owner import OWNER_FILE
+
+    temp, _ = world
+    fresh = _plant(temp, f"{PROFILE_PREFIX}garbled", old=False)
+    (fresh / OWNER_FILE).write_text("not a pid")
+    assert sweep_stale(temp) == []

@@ -592,3 +592,42 @@ def test_each_field_rejects_a_wrong_value_at_its_line(
     assert message.startswith(f"{path}:{line}:"), message
     assert f": {dotted}" in message
     assert says in message
+
+
+# Issue 29, item 12: a DisplayName with line breaks closed its YAML comment and became live YAML.
+HOSTILE_NAMES = [
+    "Bob\nschema_version: 99\nevil: true",
+    "Bob\r  - name: bg-9\r    upn: evil@evil.test",
+    "Bob\u2028tenant: {id: evil}",  # YAML also breaks lines at LS, PS and NEL
+    "Bob\u2029evil: 1\x85other: 2",
+    "Bob \x1b[2J\u202eevil",
+]
+
+
+@pytest.mark.parametrize("display", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_import_maester_keeps_a_hostile_display_name_inert(tmp_path: Path, display: str) -> None:
+    """Through the real CLI: the file loads to exactly what a harmless name gives, the name in a comment."""
+
+    def imported(folder: Path, name: str, source_name: str) -> str:
+        folder.mkdir()
+        entry = {"UserPrincipalName": "bg1@contoso.onmicrosoft.com", "Type": "User", "DisplayName": name}
+        src = folder / source_name
+        src.write_text(json.dumps({"GlobalSettings": {"EmergencyAccessAccounts": [entry]}}), encoding="utf-8")
+        out = folder / "new.yaml"
+        code, _, err = run_cli("playbook", "import-maester", str(src), "--output", str(out))
+        assert code == 0, err
+        return out.read_text(encoding="utf-8")
+
+    hostile = imported(tmp_path / "h", display, "maester\nevil: 1\u2028.json")
+    benign = imported(tmp_path / "b", "Bob", "maester.json")
+    assert YAML(typ="safe").load(hostile) == YAML(typ="safe").load(benign)
+    for raw in ("\r", "\x1b", "\u2028", "\u2029", "\x85", "\u202e"):
+        assert raw not in hostile
+    from drill.text import clean_text
+
+    (comment,) = [line for line in hostile.splitlines() if line.startswith("  # Bob")]
+    assert comment == f"  # {clean_text(display)}"  # the whole name, shown on its one line
+    assert len(hostile.splitlines()) == len(benign.splitlines())
+    code, _, err = run_cli("playbook", "check", str(tmp_path / "h" / "new.yaml"))
+    assert code == 2
+    assert err == run_cli("playbook", "check", str(tmp_path / "b" / "new.yaml"))[2].replace("/b/", "/h/")

@@ -28,6 +28,7 @@ def custom(graph_endpoint: str) -> str:
         "      authority_host: https://login.sim.test",
         f"      graph_endpoint: {graph_endpoint}",
         "      logs_endpoint: https://logs.sim.test",
+        "      allow_untrusted_endpoints: true",  # a sign-in host of its own: not Microsoft's
     ]
     return edit(sub={4: "\n".join(block)})
 
