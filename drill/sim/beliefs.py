@@ -122,17 +122,37 @@ def pairwise_rows(forms: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
     }
     rows: list[dict[str, str]] = []
     while uncovered:
-        (a, fa), (b, fb) = min(uncovered)
-        row = {a: fa, b: fb}
-        for name in names:
-            if name in row:
-                continue
-
-            gains = [(_gain(uncovered, row, name, choice), -i) for i, choice in enumerate(forms[name])]
-            row[name] = forms[name][-max(gains)[1]]
-        uncovered -= {((x, row[x]), (y, row[y])) for i, x in enumerate(names) for y in names[i + 1 :]}
-        rows.append(dict(sorted(row.items())))
+        # Each uncovered pair seeds a candidate row; the row covering most new pairs is kept (ties: the
+        # smallest seed), so the cover stays deterministic and close to the lower bound (the product of the
+        # two largest form counts).
+        best: tuple[int, dict[str, str]] | None = None
+        for seed in sorted(uncovered):
+            row = _fill(names, forms, uncovered, seed)
+            gain = len(uncovered & _pairs(names, row))
+            if best is None or gain > best[0]:
+                best = (gain, row)
+        assert best is not None
+        uncovered -= _pairs(names, best[1])
+        rows.append(dict(sorted(best[1].items())))
     return rows
+
+
+def _fill(
+    names: Sequence[str], forms: Mapping[str, Sequence[str]], uncovered: set[Any], seed: Any
+) -> dict[str, str]:
+    """A row from one uncovered pair: each other belief takes the form covering most uncovered pairs."""
+    (a, fa), (b, fb) = seed
+    row = {a: fa, b: fb}
+    for name in sorted(names, key=lambda n: -len(forms[n])):
+        if name in row:
+            continue
+        gains = [(_gain(uncovered, row, name, choice), -i) for i, choice in enumerate(forms[name])]
+        row[name] = forms[name][-max(gains)[1]]
+    return row
+
+
+def _pairs(names: Sequence[str], row: Mapping[str, str]) -> set[Any]:
+    return {((x, row[x]), (y, row[y])) for i, x in enumerate(names) for y in names[i + 1 :]}
 
 
 def _gain(uncovered: set[Any], row: Mapping[str, str], name: str, choice: str) -> int:

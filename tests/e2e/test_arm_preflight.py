@@ -47,26 +47,6 @@ def test_observer_without_arm_read_fails_before_the_key_naming_each_role(tmp_pat
     assert steps["signin"]["status"] == "skipped"
 
 
-def test_settings_unreadable_by_apps_and_split_pass_on_the_drills_own_rows(tmp_path: Path) -> None:
-    """Variants (issue 25): ARM refuses applications Entra's diagnostic settings, and the tenant splits its
-    categories over several settings. The healthy drill PASSes; the evidence says the setting was not read
-    and that the SigninLogs row and the admin task's AuditLogs row were the proof (both required)."""
-    variants = ["entra-diagnostic-settings-app-read=forbidden-for-apps",
-                "entra-diagnostic-settings-layout=split-by-category"]  # fmt: skip
-    info = _drill_with(tmp_path, lambda pb: pb, variants=variants)
-    record = info["record"]
-    assert record["verdict"] == "PASS", record["reason"]
-    steps = _steps(info)
-    preflight = steps["preflight"]
-    assert preflight["evidence"]["diagnostic_setting"]["readable"] is False
-    assert "arm_diagnostic_setting" not in {c["id"] for c in preflight["checks"]}
-    assert any(f["title"].startswith("Entra diagnostic settings not readable") for f in record["findings"])
-    for step in ("log_rows", "admin_task"):
-        assert steps[step]["status"] == "pass"
-        assert steps[step]["required"] is True
-        assert "setting not readable" in steps[step]["evidence"]["proves_diagnostic_setting"]
-
-
 def test_rule_edited_in_the_portal_is_shown_as_drift(tmp_path: Path) -> None:
     """The rule's query was changed to match UserPrincipalName: preflight passes with a diff warning."""
     _code, _writer, info = run_drill(

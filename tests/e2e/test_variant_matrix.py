@@ -78,6 +78,32 @@ def test_the_matrix_covers_every_declared_form() -> None:
         assert {row[belief_id] for row in ROWS} == set(belief.forms), belief_id
 
 
+def _proved_as_the_row_demands(row: dict[str, str], record: dict[str, Any]) -> None:
+    """What a PASS must rest on under the row's forms, beyond the verdict.
+
+    Under every form the alert step's evaluation window comes from Azure Monitor's alert instance, never the
+    mail (issue 25 case 6). Where applications may not read Entra's diagnostic settings (case 4), the
+    evidence says so, a finding names it, and the drill's own SigninLogs and AuditLogs rows were the required
+    proof.
+    """
+    steps = {s["step"]: s for s in record["steps"]}
+    instance = next(c for c in steps["alert"]["checks"] if c["id"] == "alert_instance")
+    assert instance["status"] == "pass", instance
+    assert instance["evidence"]["window"][0]
+    unreadable = row.get("entra-diagnostic-settings-app-read") == "forbidden-for-apps"
+    preflight = steps["preflight"]
+    assert preflight["evidence"]["diagnostic_setting"]["readable"] is not unreadable
+    if unreadable:
+        assert "arm_diagnostic_setting" not in {c["id"] for c in preflight["checks"]}
+        assert any(
+            f["title"].startswith("Entra diagnostic settings not readable") for f in record["findings"]
+        )
+        for step in ("log_rows", "admin_task"):
+            assert steps[step]["status"] == "pass"
+            assert steps[step]["required"] is True
+            assert "setting not readable" in steps[step]["evidence"]["proves_diagnostic_setting"]
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[_row_id(r) for r in ROWS])
 def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_path: Path) -> None:
     signer = Signer.load(state_dir=tmp_path / "signing")
@@ -91,6 +117,7 @@ def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_pat
         failed = {s["step"]: s["reason"] for s in record["steps"] if s["status"] != StepStatus.PASS.value}
         assert record["verdict"] == Verdict.PASS.value, (record["reason"], failed)
         assert code == 0
+        _proved_as_the_row_demands(row, record)
 
         pb = world.playbook
         ledger_path = tmp_path / "audit" / ledger.LEDGER_NAME
