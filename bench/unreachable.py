@@ -13,7 +13,6 @@ written, and the machine. Target: preflight under 15 s; the audit at most a scre
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -25,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -34,25 +31,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _playbook(folder: Path, host: str) -> Path:
-    import certifi
-
-    text = (REPO / "playbooks" / "demo.yaml").read_text(encoding="utf-8")
-    text = text.replace("127.0.0.1:${DRILL_SIM_PORT:-443}", host)
-    text = text.replace("${DRILL_SIM_CA:-}", certifi.where())
-    text = re.sub(r"(?m)^  preflight: \d+$", "  preflight: 300", text)
-    (folder / "queries").mkdir(exist_ok=True)
-    for query in (REPO / "playbooks" / "queries").iterdir():
-        (folder / "queries" / query.name).write_text(query.read_text(encoding="utf-8"), encoding="utf-8")
-    path = folder / "playbook.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def run(command: str, host: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        playbook = _playbook(folder, host)
+        from drill.testing import demo_playbook_at
+
+        playbook = demo_playbook_at(folder, host)
         env = {**os.environ, "DRILL_STATE_DIR": str(folder / "state"),
                "DRILL_DEMO_OBSERVER_SECRET": "not-a-real-secret"}  # fmt: skip
         args = [sys.executable, "-m", "drill", command, str(playbook)]

@@ -108,3 +108,24 @@ def scan_for_secrets(paths: Iterable[Path], secrets: list[str]) -> list[str]:
                         findings.append(f"{where}: {name} at offset {match.start()}")
                         break
     return findings
+
+
+def demo_playbook_at(folder: Path, host: str) -> Path:
+    """The demo playbook with every endpoint at `host` (one that does not resolve, or a port nobody listens
+    on) and a preflight SLA of 300 s, written into `folder` with its queries: how the tests and
+    bench/unreachable.py show that an unreachable host ends at once instead of being waited out."""
+    import certifi
+
+    from drill.run.demo import DEMO_PLAYBOOK
+
+    text = DEMO_PLAYBOOK.read_text(encoding="utf-8")
+    text = text.replace("127.0.0.1:${DRILL_SIM_PORT:-443}", host)
+    # A CA bundle that exists (and so no msal instance discovery against Microsoft's own host).
+    text = text.replace("${DRILL_SIM_CA:-}", certifi.where())
+    text = re.sub(r"(?m)^  preflight: \d+$", "  preflight: 300", text)
+    (folder / "queries").mkdir(exist_ok=True)
+    for query in (DEMO_PLAYBOOK.parent / "queries").iterdir():
+        (folder / "queries" / query.name).write_text(query.read_text(encoding="utf-8"), encoding="utf-8")
+    path = folder / "playbook.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -9,14 +9,14 @@ guard against that regression, not a timing measurement.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-import certifi
 import pytest
+
+from drill.testing import demo_playbook_at
 
 pytestmark = [pytest.mark.e2e]
 
@@ -26,17 +26,7 @@ SCREENFUL = 24
 
 
 def _playbook(tmp_path: Path, host: str) -> Path:
-    text = (REPO / "playbooks" / "demo.yaml").read_text(encoding="utf-8")
-    text = text.replace("127.0.0.1:${DRILL_SIM_PORT:-443}", host)
-    # A CA bundle that exists (and so no msal instance discovery against Microsoft's own host).
-    text = text.replace("${DRILL_SIM_CA:-}", certifi.where())
-    text = re.sub(r"(?m)^  preflight: \d+$", "  preflight: 300", text)
-    (tmp_path / "queries").mkdir(exist_ok=True)
-    for query in (REPO / "playbooks" / "queries").iterdir():
-        (tmp_path / "queries" / query.name).write_text(query.read_text(encoding="utf-8"), encoding="utf-8")
-    path = tmp_path / "playbook.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return demo_playbook_at(tmp_path, host)
 
 
 def _drill(tmp_path: Path, *args: str) -> tuple[int, list[str]]:
