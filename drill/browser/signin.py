@@ -53,7 +53,10 @@ _DETECT = """([sel, texts]) => {
         .map((e) => e.textContent.trim()).filter(Boolean).join(" | ");
     } catch (err) { return ""; }
   };
-  const body = document.body ? (document.body.innerText || "") : "";
+  // A body that is not rendered yet (pages hide it until their scripts load) answers innerText with its
+  // textContent, scripts included: a failure message inside a script would read as shown. Wait for it.
+  const rendered = !!document.body && document.body.getClientRects().length > 0;
+  const body = rendered ? (document.body.innerText || "") : "";
   const has = (t) => !!t && body.toLowerCase().includes(String(t).toLowerCase());
   const tiles = Array.from(document.querySelectorAll("[role=button], [role=link], a, button"))
     .filter((e) => e.getBoundingClientRect().height > 0)

@@ -214,3 +214,35 @@ def test_password_only_fails_without_submitting_it(site: Any) -> None:
     assert not outcome.ok
     assert "asks for a password" in outcome.reason
     assert "rp.test /submitted" not in site.requests
+
+
+def test_a_hidden_body_is_not_read_through_its_scripts(site: Any) -> None:
+    """Pages hide their body until their scripts load (the FIDO page does): innerText of a body that is not
+    rendered is its textContent, scripts included, so the failure text inside a script once read as shown
+    and failed a healthy drill at random under load. The driver reads no text until the body is rendered."""
+    from drill.browser.launch import chromium
+    from drill.browser.signin import _DETECT
+    from drill.browser.ui_profile import UiProfile
+
+    failure = UiProfile().texts["fido_failed"]
+    site.pages["/hidden"] = (
+        "<!doctype html><html><head><title>Sign in to your account</title></head>"
+        '<body style="display:none"><div id="loginHeader">Sign in</div>'
+        f'<script>function failed() {{ document.getElementById("loginHeader").textContent = "{failure}"; }}'
+        "</script></body></html>"
+    )
+
+    async def detect() -> tuple[list[str], list[str]]:
+        profile = UiProfile()
+        args = [dict(profile.selectors), dict(profile.texts)]
+        async with chromium(extra_args=site.chromium_args) as session:
+            page = await session.context.new_page()
+            await page.goto(site.url("rp.test", "/hidden"))
+            hidden = (await page.evaluate(_DETECT, args))["texts"]
+            await page.evaluate("() => { document.body.style.display = ''; failed(); }")
+            shown = (await page.evaluate(_DETECT, args))["texts"]
+        return hidden, shown
+
+    hidden, shown = asyncio.run(detect())
+    assert "fido_failed" not in hidden
+    assert "fido_failed" in shown  # once shown, the same text is read
