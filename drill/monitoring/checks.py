@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, FiredAlert
+from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, FiredAlert, sending_to
 
 MAX_FREQUENCY = timedelta(minutes=5)
 REQUIRED_CATEGORIES = ("SignInLogs", "AuditLogs")
@@ -52,7 +52,6 @@ def diagnostic_setting(settings: list[DiagnosticSetting], workspace_resource_id:
     and another AuditLogs, and both tables arrive.
     """
     title = DIAG_TITLE
-    target = workspace_resource_id.lower().rstrip("/")
     evidence = {
         "settings": [
             {"name": s.name, "workspaceId": s.workspace_id, "categories": sorted(s.enabled_categories)}
@@ -60,7 +59,7 @@ def diagnostic_setting(settings: list[DiagnosticSetting], workspace_resource_id:
         ],
         "workspace": workspace_resource_id,
     }
-    ours = [s for s in settings if s.workspace_id.lower().rstrip("/") == target]
+    ours = sending_to(settings, workspace_resource_id)
     sent = frozenset().union(*(s.enabled_categories for s in ours))
     missing = [c for c in REQUIRED_CATEGORIES if c not in sent]
     names = ", ".join(s.name for s in ours)

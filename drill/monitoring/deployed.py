@@ -55,6 +55,13 @@ class DiagnosticSetting:
     enabled_categories: frozenset[str]
 
 
+def sending_to(settings: list[DiagnosticSetting], workspace_resource_id: str) -> list[DiagnosticSetting]:
+    """The settings that send to this workspace: their categories together are what arrives there (one
+    setting may send SignInLogs and another AuditLogs)."""
+    target = workspace_resource_id.lower().rstrip("/")
+    return [s for s in settings if s.workspace_id.lower().rstrip("/") == target]
+
+
 @dataclass(frozen=True)
 class FiredAlert:
     """One alert instance of Microsoft.AlertsManagement."""

@@ -47,6 +47,7 @@ class ObserverProbes:
         """Which tables the watch can read: those whose category an Entra diagnostic setting sends to the
         playbook's workspace (read from ARM, as preflight reads it). Unreadable: said, never guessed."""
         from drill.monitoring.arm import ArmReader, missing_role
+        from drill.monitoring.deployed import sending_to
 
         mon = self.playbook.monitoring
         if mon is None:
@@ -58,9 +59,8 @@ class ObserverProbes:
         except Exception as exc:  # noqa: BLE001 - the reason is reported as a coverage gap
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
             return coverage_of(None, f"{reason}; {missing_role('diagnostic settings', '')}")
-        target = mon.workspace_resource_id.lower().rstrip("/")
-        ours = [s.enabled_categories for s in settings if s.workspace_id.lower().rstrip("/") == target]
-        return coverage_of(set().union(*ours))
+        ours = sending_to(settings, mon.workspace_resource_id)
+        return coverage_of(set().union(*(s.enabled_categories for s in ours)))
 
     def activity(self, user_ids: Sequence[str], since: datetime, until: datetime) -> Reading:
         """The accounts' rows with TimeGenerated in [since, until] from every covered table (the watch).
