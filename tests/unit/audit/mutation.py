@@ -229,14 +229,8 @@ def perturbations(value: Any) -> list[Any]:
         return ["", value + "-mutated"]
     if isinstance(value, list) and value:
         # An empty list, like None, says nothing of the type of its items: it is not perturbed.
-        return (
-            [[], value[:1], [*value, "00000000-0000-4000-8000-0000000000ff"]]
-            if len(value) > 1
-            else [
-                [],
-                [*value, "00000000-0000-4000-8000-0000000000ff"],
-            ]
-        )
+        shorter = [value[:1]] if len(value) > 1 else []
+        return [[], *shorter, [*value, "00000000-0000-4000-8000-0000000000ff"]]
     return []
 
 
@@ -249,8 +243,9 @@ Where = Callable[[Facts, Path], bool]
 class Rule:
     """One change to one field: `value` (or `value(old)`) at every path matching `pattern` that `where` keeps.
 
-    `fails` names the checks whose own rationale calls the new value unsafe: each must then fail (FAILED, or
-    WARNING for an advisory check; ERROR only when `error_ok`, for a value that makes the facts unjudgeable).
+    `fails` names the checks whose own rationale calls the new value unsafe: each must then fail (FAILED,
+    which the judge shows as WARNING for an advisory check; ERROR only when `error_ok`, for a value that
+    makes the facts unjudgeable).
     An empty `fails` is a safe variation: every check must keep the status it has on the base facts.
     `base` names the healthy starting point (mutation_rules.BASES); `also` changes further fields with it,
     for a field that is safe alone and unsafe only together (passwordPolicies with the domain's validity).
