@@ -81,7 +81,7 @@ CATALOG: tuple[CheckSpec, ...] = (
        CONTINUITY),
     _c("BG.ACC.3", "Accounts", "UPN on the tenant's initial onmicrosoft.com domain", H,
        "A custom domain can fail (DNS, federation) or be removed; the initial *.onmicrosoft.com domain cannot.",
-       "Rename the account's UPN to the tenant's initial domain (<name>.onmicrosoft.com).",
+       "Rename the account's UPN to the tenant's initial domain (`<name>.onmicrosoft.com`).",
        CONTINUITY),
     _c("BG.ACC.4", "Accounts", "Descriptive, not personal, account names", L,
        "An account named after a person is offboarded with that person, and hides its purpose from reviewers.",

@@ -242,6 +242,35 @@ def _threshold_fires_on_one_row(condition: Obj) -> bool:
     )
 
 
+def _lookback_problems(
+    label: str, props: Obj, conditions: list[Obj], frequency: timedelta | None
+) -> list[str]:
+    """A rule sees one row only if every row falls in some evaluation's look-back, and alerts on the first
+    failing evaluation. ARM: the query time range is overrideQueryTimeRange, else windowSize times
+    failingPeriods.numberOfEvaluationPeriods; minFailingPeriodsToAlert (default 1) failing periods raise
+    the alert (scheduledQueryRules properties, learn.microsoft.com LogAlertRuleProperties /
+    ConditionFailingPeriods)."""
+    problems = []
+    window = parse_duration(props.get("windowSize"))
+    override = parse_duration(props.get("overrideQueryTimeRange"))
+    for condition in conditions:
+        periods = condition.get("failingPeriods") or {}
+        count = periods.get("numberOfEvaluationPeriods") or 1
+        needed = periods.get("minFailingPeriodsToAlert") or 1
+        if needed != 1:
+            problems.append(
+                f"{label}: alerts after {needed} failing periods of {count}: one sign-in alone may never "
+                "alert (use minFailingPeriodsToAlert 1)"
+            )
+        lookback = override or (window * count if window is not None and isinstance(count, int) else None)
+        if frequency is not None and (lookback is None or lookback < frequency):
+            problems.append(
+                f"{label}: each evaluation looks back {props.get('windowSize') or 'unknown'} but runs every "
+                f"{props.get('evaluationFrequency')}: rows between evaluations are never queried"
+            )
+    return problems
+
+
 def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
     """Each covering rule is evaluated at most every 5 minutes and fires on one row (count > 0)."""
     rules = _covering_or_outcome(facts, playbook)
@@ -258,8 +287,10 @@ def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
             {
                 "rule": rule.get("id"),
                 "evaluationFrequency": raw_frequency,
+                "windowSize": props.get("windowSize"),
                 "conditions": [
-                    {k: c.get(k) for k in ("operator", "threshold", "timeAggregation")} for c in conditions
+                    {k: c.get(k) for k in ("operator", "threshold", "timeAggregation", "failingPeriods")}
+                    for c in conditions
                 ],
             }
         )
@@ -277,6 +308,7 @@ def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
             aggregation = condition.get("timeAggregation")
             if aggregation is not None and aggregation != "Count":
                 offenders.append(f"{label}: aggregates by {aggregation}, not Count of rows")
+        offenders.extend(_lookback_problems(label, props, conditions, frequency))
     if offenders:
         return Outcome.failed(f"{len(offenders)} cadence problems in the covering rules", evidence, offenders)
     return Outcome.passed(

@@ -9,20 +9,28 @@ Merge-MtMaesterResult, and rendered with Get-MtHtmlReport.
 Mapping: PASSED -> Passed, FAILED -> Failed, ERROR -> Error, WARNING (an advisory check that did not pass) ->
 Investigate ("the test ran ... but the result needs human interpretation"), NOT_APPLICABLE -> Skipped with
 TestSkipped "Custom" and the reason. TestDescription and TestResult are rendered by Maester as Markdown
-(react-markdown + remark-gfm in the HTML report; pasted verbatim into the Markdown report), so every piece
-of text we put there is redacted and Markdown-escaped, and the tenant's text (summaries, offending objects)
-has its URLs defanged (`hxxps://evil[.]example`, `www[.]...`: remark-gfm would make them links); nothing is
-nested deeper than Maester's own ConvertTo-Json -Depth 5 keeps.
+(react-markdown + remark-gfm in the HTML report; pasted verbatim into the Markdown report) and shown raw in
+its Excel view. So the catalog's own text (rationale, remediation, mappings) goes in as the Markdown it is
+written in (BG.PROC.1's `drill run` shows as code), and only the tenant's text (summaries, offending
+objects) is redacted, has its URLs defanged (`hxxps://evil[.]example`, `www[.]...`: remark-gfm would make
+them links) and is made inert with as few backslashes as Markdown needs (markdown_inert), so the Excel
+view reads as plain text. Tags are short (tool, id, area: the mappings are in the description), and
+ScriptBlockFile, Maester's "Source" card, names the check's module and line. Nothing is nested deeper than
+Maester's own ConvertTo-Json -Depth 5 keeps.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill import __version__
+from drill.audit.judge import registry
 from drill.audit.model import Result, Status
-from drill.evidence._sanitize import clean_text, defang_urls, markdown_escape
+from drill.evidence._sanitize import clean_text, defang_urls, markdown_inert
 from drill.secrets import redact_text
 
 if TYPE_CHECKING:
@@ -53,15 +61,24 @@ def _plain(value: object) -> str:
     return clean_text(redact_text(str(value)))
 
 
-def _md(value: object) -> str:
-    """Redacted text with no Markdown or HTML meaning, for the fields Maester renders as Markdown."""
-    return markdown_escape(redact_text(str(value)))
-
-
 def _tenant_md(value: object) -> str:
-    """`_md` for text that came from the tenant (summaries, offenders): its URLs defanged as well, so a
-    policy or app name cannot plant a clickable link (``hxxps://evil[.]example``) in the report."""
-    return markdown_escape(defang_urls(redact_text(str(value))))
+    """Text that came from the tenant (summaries, offenders), for a field Maester renders as Markdown:
+    redacted, its URLs defanged so a policy or app name cannot plant a clickable link
+    (``hxxps://evil[.]example``), and with no Markdown or HTML meaning left."""
+    return markdown_inert(defang_urls(redact_text(str(value))))
+
+
+@cache
+def _sources() -> dict[str, str]:
+    """Check id -> "drill/audit/checks_ca.py:243 (check_what_if)": where the check's code is."""
+    root = Path(__file__).resolve().parents[2]
+    out = {}
+    for check_id, fn in registry().items():
+        code = inspect.unwrap(fn)
+        path = Path(inspect.getsourcefile(code) or "?").resolve()
+        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        out[check_id] = f"{shown}:{inspect.getsourcelines(code)[1]} ({code.__name__})"
+    return out
 
 
 def _duration(seconds: float, *, millis: bool) -> str:
@@ -76,22 +93,20 @@ def _duration(seconds: float, *, millis: bool) -> str:
 
 def _description(result: Result) -> str:
     spec = result.spec
+    # The catalog's own Markdown (drill/audit/catalog.py), as written: no tenant text here.
     lines = [
-        _md(spec.rationale),
+        spec.rationale,
         "",
         "#### Remediation action",
         "",
-        _md(spec.remediation),
+        spec.remediation,
         "",
         "#### Mappings",
         "",
-        *(
-            f"- {_md(m.framework)} {_md(m.control)}" + (f": {_md(m.title)}" if m.title else "")
-            for m in spec.mappings
-        ),
+        *(f"- {m.framework} {m.control}" + (f": {m.title}" if m.title else "") for m in spec.mappings),
     ]
     if spec.references:
-        lines += ["", "#### Related Links", "", *(f"- {_md(url)}" for url in spec.references)]
+        lines += ["", "#### Related Links", "", *(f"- {url}" for url in spec.references)]
     return "\n".join(lines)
 
 
@@ -121,15 +136,12 @@ def _test(result: Result) -> dict[str, Any]:
         "Name": name,
         "HelpUrl": spec.references[-1] if spec.references else "",
         "Severity": severity,
-        "Tag": [
-            TOOL,
-            spec.id,
-            _plain(spec.area),
-            *(_plain(f"{m.framework} {m.control}") for m in spec.mappings),
-        ],
+        # Short, as Maester's own (at most 7 tags of at most 37 characters): the framework mappings are
+        # listed in the description instead.
+        "Tag": [TOOL, spec.id, spec.area, *(["Advisory"] if spec.advisory else [])],
         "Result": status,
         "ScriptBlock": "",
-        "ScriptBlockFile": "",
+        "ScriptBlockFile": _sources()[spec.id],
         "ErrorRecord": [],
         "Block": f"{BLOCK_PREFIX}/{_plain(spec.area)}",
         "Duration": _duration(0.0, millis=True),

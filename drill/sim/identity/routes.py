@@ -73,15 +73,8 @@ def breakglass_user_ids(state: SimState) -> list[str]:
     cached = state.services.get("identity_breakglass")
     if isinstance(cached, list):
         return list(cached)
-    now = state.clock.now()
-    return [
-        u["id"]
-        for u in state.tenant.users
-        if any(
-            a["roleDefinitionId"] == GLOBAL_ADMIN and a["principalId"] == u["id"]
-            for a in state.tenant.active_assignments(u["id"], now)
-        )
-    ]
+    holders = state.tenant.direct_holders(GLOBAL_ADMIN, state.clock.now())
+    return [u["id"] for u in state.tenant.users if u["id"] in holders]
 
 
 def _breakglass_groups(state: SimState) -> set[str]:

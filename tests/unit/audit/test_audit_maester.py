@@ -9,15 +9,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
 from drill.audit.catalog import CATALOG
+from drill.audit.judge import registry
 from drill.audit.maester import render
 from drill.audit.model import Outcome, Result, Status
 from drill.audit.report import AuditReport
 
+ROOT = Path(__file__).resolve().parents[3]
 TENANT = "6f1c1a3e-0b1e-4a3c-9a5e-3d2b7c9e1f00"
 READ_AT = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhYmNkZWYifQ.c2lnbmF0dXJlLXRleHQ"
@@ -206,25 +211,110 @@ def test_nothing_deeper_than_convertto_json_depth_5_keeps() -> None:
     assert depth(load(report(MIXED))) <= 5
 
 
-def test_markdown_fields_escape_hostile_text() -> None:
-    hostile = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> **bold** | cell `code` # h \x1b[2J"
-    rep = report({"BG.CA.3": Outcome.failed(hostile, offenders=[hostile, f"token {JWT}"])})
+HOSTILE = "[click](javascript:alert(1)) <img src=x onerror=alert(1)> **bold** | cell `code` # h \x1b[2J"
+
+
+def _html(markdown: str) -> str:
+    """CommonMark with GFM's tables and strikethrough, as remark-gfm reads the field (autolinks: below)."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(markdown)
+
+
+def test_markdown_fields_make_hostile_tenant_text_inert() -> None:
+    rep = report({"BG.CA.3": Outcome.failed(HOSTILE, offenders=[HOSTILE, f"token {JWT}", "~~gone~~ &amp;"])})
     test = next(t for t in load(rep)["Tests"] if t["Id"] == "BG.CA.3")
     text = test["ResultDetail"]["TestResult"]
-    assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in text
-    assert "\\<img src=x onerror=alert\\(1\\)\\>" in text
-    assert "\\*\\*bold\\*\\*" in text
-    assert "\\|" in text
-    assert "\\`code\\`" in text
-    assert "\x1b" not in text
-    assert "<img" not in text.replace("\\<img", "")
+    assert "\x1b" not in text  # the terminal escape never reaches the report raw
     assert JWT not in json.dumps(test)
-    assert "\\[REDACTED\\]" in text  # the marker itself is escaped text too
+    html = _html(text)
+    for tag in ("<a ", "<img", "<em>", "<strong>", "<code>", "<h1", "<del>", "<table", "<s>"):
+        assert tag not in html, tag
+    # What the reader sees is the text as the tenant wrote it (escapes are not shown by a renderer).
+    assert "[click](javascript:alert(1))" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "**bold** | cell `code` # h" in html
+    assert "~~gone~~ &amp;amp;" in html
+    assert "[REDACTED]" in html
+    assert "\\x1b[2J" in html  # but visibly: the reader sees that something was there
     # Each offender stays on its own list item: no newline smuggled in by a name.
-    rep = report({"BG.CA.3": Outcome.failed("s", offenders=["a\n# heading\n- item"])})
+    rep = report({"BG.CA.3": Outcome.failed("s", offenders=["a\n# heading\n- item", "# lead", "1. x"])})
     text = next(t for t in load(rep)["Tests"] if t["Id"] == "BG.CA.3")["ResultDetail"]["TestResult"]
     assert "\n# heading" not in text
-    assert "\\# heading" in text
+    html = _html(text)
+    assert "<h1" not in html
+    assert html.count("<li>") == 3
+    assert "<ol" not in html
+
+
+def test_tenant_text_cannot_close_the_script_maester_embeds_it_in() -> None:
+    """Get-MtHtmlReport pastes the JSON into an inline <script> unescaped: no tenant `<` may reach it."""
+    hostile = "CA009</script><script>alert(1)</script><!--"
+    rep = report(
+        {
+            "BG.CA.3": Outcome.failed(hostile, offenders=[hostile]),
+            "BG.AL.5": Outcome(Status.NOT_APPLICABLE, hostile),
+        }
+    )
+    text = render(rep)
+    assert not re.search(r"(?i)</script|<!--|<script", text)
+    assert "CA009<" not in text
+    tests = {t["Id"]: t for t in json.loads(text)["Tests"]}
+    assert "CA009&lt;/script&gt;" in _html(tests["BG.CA.3"]["ResultDetail"]["TestResult"])
+
+
+def test_ordinary_tenant_names_carry_no_backslash() -> None:
+    """Maester's Excel view copies TestResult raw: ordinary names must read there as written."""
+    names = [
+        "CA001 - Require MFA for all users (8a7b6c5d)",
+        "ea_admin_01 (0b6a2a35)",
+        "Sales & Marketing: 50%",
+    ]
+    rep = report({"BG.CA.3": Outcome.failed(f"{names[0]} applies to ea01", offenders=names)})
+    test = next(t for t in load(rep)["Tests"] if t["Id"] == "BG.CA.3")
+    assert "\\" not in test["ResultDetail"]["TestResult"]
+    for name in names:
+        assert name in test["ResultDetail"]["TestResult"]
+
+
+def test_the_catalogs_own_markdown_is_not_escaped() -> None:
+    """Issue 26: BG.PROC.1 showed a literal `\\`drill run\\``; our own text is Markdown we wrote."""
+    tests = {t["Id"]: t for t in load(report())["Tests"]}
+    description = tests["BG.PROC.1"]["ResultDetail"]["TestDescription"]
+    assert "Run `drill run` for each overdue account." in description
+    assert "<code>drill run</code>" in _html(description)
+    for test in tests.values():
+        assert "\\" not in test["ResultDetail"]["TestDescription"], test["Id"]
+        assert "\\" not in test["ResultDetail"]["TestResult"], test["Id"]
+
+
+@pytest.mark.parametrize("spec", CATALOG, ids=lambda spec: spec.id)
+def test_the_catalogs_text_is_markdown_that_reads_as_written(spec: Any) -> None:
+    """Our text goes in unescaped, so it must be Markdown whose rendered text is the text itself (a stray
+    `<name>` would vanish as HTML, a lone `*` could start emphasis); only code spans are styled."""
+    for text in (spec.rationale, spec.remediation):
+        html = _html(text)
+        assert re.sub(r"</?(p|code)>", "", html).strip() == escape(text.replace("`", ""), quote=False), html
+
+
+def test_tags_are_short_like_maesters_own() -> None:
+    """Maester's own tests carry at most 7 tags of at most 37 characters; mappings are in the description."""
+    for test in load(report())["Tests"]:
+        assert 1 <= len(test["Tag"]) <= 7, test["Id"]
+        assert all(len(tag) <= 37 for tag in test["Tag"]), test["Tag"]
+        assert test["Id"] in test["Tag"]
+        spec = next(s for s in CATALOG if s.id == test["Id"])
+        assert all(m.control in test["ResultDetail"]["TestDescription"] for m in spec.mappings)
+
+
+def test_source_card_names_the_checks_module_and_line() -> None:
+    """ScriptBlockFile (Maester's "Source" card) points at the function that judged the check."""
+    checks = registry()
+    for test in load(report())["Tests"]:
+        where, _, name = test["ScriptBlockFile"].partition(" ")
+        path, _, line = where.rpartition(":")
+        fn = checks[test["Id"]]
+        assert name == f"({fn.__name__})"
+        source = (ROOT / path).read_text(encoding="utf-8").splitlines()
+        assert source[int(line) - 1].startswith(f"def {fn.__name__}("), test["ScriptBlockFile"]
 
 
 # Issue 29, item 13: remark-gfm (Maester's report) turns bare URLs, www. names and mailto: into links.
@@ -243,9 +333,10 @@ def test_urls_in_tenant_text_are_defanged_and_cannot_become_links() -> None:
     failed, skipped = tests["BG.CA.3"]["ResultDetail"], tests["BG.AL.5"]["ResultDetail"]
     for text in (failed["TestResult"], skipped["TestResult"], skipped["SkippedReason"]):
         assert not GFM_AUTOLINK.search(text), text
-        assert "hxxps://login\\[.\\]evil\\[.\\]example/reset?u=1" in text  # still readable, as "[.]"
-        assert "WWW\\[.\\]evil.example" in text
-        assert "mailto\\[:\\]help@evil" in text
+        assert "hxxps://login\\[.]evil\\[.]example/reset?u=1" in text  # still readable, as "[.]"
+        assert "WWW\\[.]evil.example" in text
+        assert "mailto\\[:]help@evil" in text
+        assert "<a " not in _html(text)
 
 
 def test_the_catalogs_own_reference_links_stay_links() -> None:

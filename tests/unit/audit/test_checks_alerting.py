@@ -260,7 +260,7 @@ def test_al1_an_account_missing_from_the_coverage_is_uncovered(playbook: Playboo
 
 def test_al2_fails_for_a_slow_covering_rule(playbook: Playbook) -> None:
     facts = healthy()
-    props_of(facts, 1)["evaluationFrequency"] = "PT15M"
+    props_of(facts, 1).update(evaluationFrequency="PT15M", windowSize="PT15M")
     outcome = CHECKS["BG.AL.2"](facts, playbook)
     assert outcome.status is Status.FAILED
     assert outcome.offenders == ["Break-glass account activity: evaluated every PT15M (at most PT5M)"]
