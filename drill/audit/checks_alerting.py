@@ -24,12 +24,13 @@ Sentinel runs them every minute and alerts on any result, so those two tests do 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drill.audit.checks_common import unread
 from drill.audit.checks_procedures import last_pass_within_cycle
 from drill.audit.model import CheckFn, Obj, Outcome, Status
 from drill.isotime import parse_duration
+from drill.monitoring.deployed import DiagnosticSetting, sending_to, setting_from_json
 
 if TYPE_CHECKING:
     from drill.audit.facts import Facts
@@ -55,6 +56,66 @@ def _rule_label(rule: Obj) -> str:
     return str(_props(rule).get("displayName") or rule.get("name") or rule.get("id") or "unnamed rule")
 
 
+# Coverage kinds (drill/audit/synthetic.py) and the Entra log category each needs in the rule's workspace.
+KIND_CATEGORY = {
+    "signin": "SignInLogs",
+    "signin_failed": "SignInLogs",
+    "noninteractive": "NonInteractiveUserSignInLogs",
+    "audit": "AuditLogs",
+}
+KIND_WORDS = {
+    "signin": "successful sign-in",
+    "signin_failed": "failed sign-in",
+    "noninteractive": "non-interactive sign-in",
+    "audit": "audit row",
+}
+
+
+def _settings(facts: Facts) -> list[DiagnosticSetting] | None:
+    """The Entra diagnostic settings read, None when they could not be read."""
+    if "diagnostic_settings" in facts.unread:
+        return None
+    return [setting_from_json(item) for item in facts.diagnostic_settings]
+
+
+def _within(scope: str, workspace: str) -> bool:
+    """A log alert's scope reaches the workspace when it is the workspace or holds it (its resource group or
+    subscription: Azure Monitor runs a resource-centric query over the resources under the scope)."""
+    s, w = scope.lower().rstrip("/"), workspace.lower().rstrip("/")
+    return bool(s) and (w == s or w.startswith(s + "/"))
+
+
+def _reached(facts: Facts, playbook: Playbook) -> tuple[dict[str, set[str]], str]:
+    """Per Entra log category, the workspaces it reaches, and how that was told."""
+    settings = _settings(facts)
+    if settings is None:
+        home = playbook.monitoring.workspace_resource_id if playbook.monitoring else ""
+        how = "diagnostic settings unread: the playbook's workspace is taken as reached (BG.DIAG.1 judges it)"
+        return {c: {home} for c in DIAG_CATEGORIES}, how
+    out: dict[str, set[str]] = {c: set() for c in DIAG_CATEGORIES}
+    for d in settings:
+        for c in DIAG_CATEGORIES:
+            if c in d.enabled_categories and d.workspace_id:
+                out[c].add(d.workspace_id)
+    return out, "read from Entra's diagnostic settings"
+
+
+def _rule_reaches(rule: Obj, workspaces: set[str]) -> bool:
+    scopes = [str(x) for x in _props(rule).get("scopes") or []]
+    return any(_within(scope, ws) for scope in scopes for ws in workspaces if ws)
+
+
+def _required_kinds(facts: Facts, playbook: Playbook) -> tuple[str, ...]:
+    """Non-interactive sign-ins are required when the settings send them to a workspace, or are unread."""
+    settings = _settings(facts)
+    sends_noninteractive = settings is None or any(
+        "NonInteractiveUserSignInLogs" in d.enabled_categories for d in settings
+    )
+    if sends_noninteractive:
+        return ("signin", "signin_failed", "noninteractive", "audit")
+    return ("signin", "signin_failed", "audit")
+
+
 def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
     for rule_id, by_account in facts.coverage.items():
         if _same_id(rule_id, rule.get("id")):
@@ -63,11 +124,14 @@ def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
 
 
 def _covering_rules(facts: Facts, playbook: Playbook) -> list[Obj]:
-    """Enabled rules whose query returned at least one synthetic row of a playbook account."""
+    """Enabled rules whose query returned at least one synthetic row of a playbook account, and whose scope
+    reaches a workspace the Entra logs reach."""
     names = {a.name for a in playbook.accounts}
+    reached, _ = _reached(facts, playbook)
+    anywhere = set().union(*reached.values())
     out = []
     for rule in facts.alert_rules:
-        if _props(rule).get("enabled") is not True:
+        if _props(rule).get("enabled") is not True or not _rule_reaches(rule, anywhere):
             continue
         coverage = _coverage_of(facts, rule)
         if any(any(kinds.values()) for name, kinds in coverage.items() if name in names):
@@ -112,26 +176,18 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
             offenders=["playbook: monitoring section missing"],
         )
     target = playbook.monitoring.workspace_resource_id
-    evidence = []
-    sent: set[str] = set()
-    ours: list[str] = []
-    for setting in facts.diagnostic_settings:
-        props = _props(setting)
-        enabled = {
-            str(log.get("category", "")).lower()
-            for log in props.get("logs") or []
-            if isinstance(log, dict) and log.get("enabled") is True
+    settings = [setting_from_json(item) for item in facts.diagnostic_settings]
+    evidence = [
+        {
+            "name": d.name,
+            "workspaceId": d.workspace_id or None,
+            "enabledCategories": sorted(d.enabled_categories),
         }
-        evidence.append(
-            {
-                "name": setting.get("name"),
-                "workspaceId": props.get("workspaceId"),
-                "enabledCategories": sorted(enabled),
-            }
-        )
-        if _same_id(props.get("workspaceId"), target):
-            ours.append(str(setting.get("name")))
-            sent |= enabled
+        for d in settings
+    ]
+    reaching = sending_to(settings, target)
+    ours = [d.name for d in reaching]
+    sent = {c.lower() for d in reaching for c in d.enabled_categories}
     missing = [c for c in DIAG_CATEGORIES if c.lower() not in sent]
     names = ", ".join(ours)
     if ours and not missing:
@@ -185,46 +241,69 @@ def _diagnostics_unreadable(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def rules_cover_accounts(facts: Facts, playbook: Playbook) -> Outcome:
-    """Every account's sign-in row and audit row is returned by at least one enabled rule."""
+    """Every account's rows of every required kind are returned by at least one enabled rule whose scope
+    reaches a workspace that receives that kind's Entra log category."""
     if (err := unread(facts, "alert_rules", "coverage")) is not None:
         return err
     enabled = [r for r in facts.alert_rules if _props(r).get("enabled") is True]
     disabled = [_rule_label(r) for r in facts.alert_rules if _props(r).get("enabled") is not True]
+    reached, how = _reached(facts, playbook)
+    kinds = _required_kinds(facts, playbook)
+    elsewhere: set[str] = set()
     table: dict[str, dict[str, list[str]]] = {}
-    offenders = []
+    offenders: list[str] = []
     for account in playbook.accounts:
-        row: dict[str, list[str]] = {"signin": [], "audit": []}
+        row: dict[str, list[str]] = {kind: [] for kind in kinds}
         for rule in enabled:
-            kinds = _coverage_of(facts, rule).get(account.name, {})
+            caught = _coverage_of(facts, rule).get(account.name, {})
             for kind in row:
-                if kinds.get(kind) is True:
+                if caught.get(kind) is not True:
+                    continue
+                if _rule_reaches(rule, reached[KIND_CATEGORY[kind]]):
                     row[kind].append(_rule_label(rule))
+                else:
+                    elsewhere.add(_rule_label(rule))
         table[account.name] = row
-        if not row["signin"]:
-            offenders.append(f"{account.name}: sign-in row returned by no enabled rule")
-        if not row["audit"]:
-            offenders.append(f"{account.name}: audit row returned by no enabled rule")
+        offenders.extend(
+            f"{account.name}: {KIND_WORDS[kind]} returned by no enabled rule watching a workspace that "
+            f"receives {KIND_CATEGORY[kind]}"
+            for kind, rules in row.items()
+            if not rules
+        )
     evidence: list[Obj] = [
         {
             "rule": rule.get("id"),
             "displayName": _rule_label(rule),
             "enabled": _props(rule).get("enabled"),
+            "scopes": _props(rule).get("scopes"),
             "coverage": _coverage_of(facts, rule),
         }
         for rule in facts.alert_rules
     ]
+    details: dict[str, Any] = {
+        "coverage": table,
+        "required": list(kinds),
+        "workspaces_reached": {c: sorted(w) for c, w in reached.items()},
+        "reached_from": how,
+        "scoped_elsewhere": sorted(elsewhere),
+    }
     if offenders:
-        note = f" (disabled, not counted: {', '.join(disabled)})" if disabled else ""
+        notes = []
+        if disabled:
+            notes.append(f"disabled, not counted: {', '.join(disabled)}")
+        if elsewhere:
+            notes.append(f"scoped to a workspace the logs do not reach: {', '.join(sorted(elsewhere))}")
+        note = f" ({'; '.join(notes)})" if notes else ""
         return Outcome.failed(
             f"{len(offenders)} account rows are not covered by the enabled rules{note}",
             evidence,
             offenders,
-            coverage=table,
+            **details,
         )
     return Outcome.passed(
-        f"the {len(enabled)} enabled rules return every account's sign-in and audit row",
+        f"the {len(enabled)} enabled rules return every account's {', '.join(KIND_WORDS[k] for k in kinds)}",
         evidence,
-        coverage=table,
+        **details,
     )
 
 
@@ -392,6 +471,32 @@ def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
+# -- BG.AL.6 ---------------------------------------------------------------------------------------
+
+
+def rules_not_muted(facts: Facts, playbook: Playbook) -> Outcome:
+    """scheduledQueryRules properties.muteActionsDuration (ISO 8601; absent, null or zero: actions not
+    muted). Any mute period fails: a second use inside it sends nothing."""
+    rules = _covering_or_outcome(facts, playbook)
+    if isinstance(rules, Outcome):
+        return rules
+    offenders = []
+    evidence = []
+    for rule in rules:
+        raw = _props(rule).get("muteActionsDuration")
+        evidence.append({"rule": rule.get("id"), "muteActionsDuration": raw})
+        if raw in (None, ""):
+            continue
+        mute = parse_duration(raw)
+        if mute is None:
+            offenders.append(f"{_rule_label(rule)}: muteActionsDuration {raw!r} is not a duration")
+        elif mute > timedelta(0):
+            offenders.append(f"{_rule_label(rule)}: actions muted for {raw} after each alert")
+    if offenders:
+        return Outcome.failed(f"{len(offenders)} covering rules mute their actions", evidence, offenders)
+    return Outcome.passed(f"{len(rules)} covering rules send their actions on every alert", evidence)
+
+
 # -- BG.AL.5 ---------------------------------------------------------------------------------------
 
 
@@ -464,4 +569,5 @@ CHECKS: dict[str, CheckFn] = {
     "BG.AL.3": rules_identity,
     "BG.AL.4": rules_notify,
     "BG.AL.5": sentinel_rule,
+    "BG.AL.6": rules_not_muted,
 }

@@ -98,28 +98,51 @@ def check_ga_direct(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
-def check_ga_ceiling(facts: Facts, playbook: Playbook) -> Outcome:
-    """Counts distinct principalIds among GA assignment and eligibility instances.
+def _person_label(obj: Obj) -> str:
+    name = obj.get("displayName") or obj.get("userPrincipalName")
+    upn = obj.get("userPrincipalName")
+    shown = f"{name} <{upn}>" if upn and name != upn else name
+    return f"{shown} ({obj.get('id')})" if shown else str(obj.get("id"))
 
-    A group holding GA counts as one principal, and its members' inherited instances (memberType Group)
-    count too: this can over-count, never under-count, so the ceiling fails closed.
+
+def ga_counts(facts: Facts, playbook: Playbook) -> tuple[list[str], dict[str, str]]:
+    """(principals holding GA, people holding GA by id -> label).
+
+    Principals: distinct principalIds of the instances that are not memberType Group (a group is one, as
+    Microsoft and ScubaGear count). People: each user principal, and each member of a group principal, once;
+    a principal that is neither a user nor a group (a service principal) counts as one as well.
     """
-    err = unread(facts, "ga_assignments", "ga_eligibilities")
-    if err:
-        return err
     ga = [
         i
         for i in facts.ga_assignments + facts.ga_eligibilities
-        if str(i.get("roleDefinitionId", GLOBAL_ADMIN)).lower() == GLOBAL_ADMIN
+        if str(i.get("roleDefinitionId", GLOBAL_ADMIN)).lower() == GLOBAL_ADMIN and i.get("principalId")
     ]
-    active = {
-        str(i.get("principalId")).lower() for i in ga if i in facts.ga_assignments and i.get("principalId")
-    }
-    eligible = {
-        str(i.get("principalId")).lower() for i in ga if i in facts.ga_eligibilities and i.get("principalId")
-    }
-    principals = sorted(active | eligible)
-    n = len(principals)
+    principals = sorted({str(i["principalId"]).lower() for i in ga if i.get("memberType") != "Group"})
+    names = {str(a.object_id).lower(): account_label(facts, a.name) for a in playbook.accounts}
+    people: dict[str, str] = {}
+    for pid in principals:
+        found = facts.ga_principals.get(pid) or {}
+        if found.get("@odata.type") == "#microsoft.graph.group":
+            for m in found.get("members") or []:
+                people.setdefault(str(m.get("id")).lower(), _person_label(m))
+        elif found:
+            people.setdefault(pid, names.get(pid) or _person_label(found))
+        else:
+            people.setdefault(pid, names.get(pid, pid))
+    for i in ga:  # members' inherited instances name the same people; a member read late still counts
+        if i.get("memberType") == "Group":
+            pid = str(i["principalId"]).lower()
+            people.setdefault(pid, names.get(pid, pid))
+    return principals, people
+
+
+def check_ga_ceiling(facts: Facts, playbook: Playbook) -> Outcome:
+    """Two readings of "how many Global Administrators": principals and people; the larger one decides."""
+    err = unread(facts, "ga_assignments", "ga_eligibilities", "ga_principals")
+    if err:
+        return err
+    principals, people = ga_counts(facts, playbook)
+    n = max(len(principals), len(people))
     ceiling = playbook.schedule.ga_ceiling
     standards = {
         "playbook_ceiling": {"limit": f"<= {ceiling}", "met": n <= ceiling},
@@ -128,19 +151,44 @@ def check_ga_ceiling(facts: Facts, playbook: Playbook) -> Outcome:
         "scubagear_ms_aad_7_1": {"limit": "2..8", "met": 2 <= n <= 8},
     }
     met = [k for k, v in standards.items() if v["met"]]
-    evidence = [trim(i, *INSTANCE_KEYS) for i in ga]
+    ga_ids = {str(i.get("id")) for i in facts.ga_assignments}
+    evidence: list[Obj] = [
+        trim(i, *INSTANCE_KEYS)
+        for i in facts.ga_assignments + facts.ga_eligibilities
+        if str(i.get("roleDefinitionId", GLOBAL_ADMIN)).lower() == GLOBAL_ADMIN
+    ]
+    evidence.append({"people": sorted(people.values())})
+    active = {
+        str(i.get("principalId")).lower()
+        for i in facts.ga_assignments
+        if str(i.get("id")) in ga_ids and i.get("memberType") != "Group"
+    }
     details: dict[str, Any] = {
         "count": n,
-        "active": len(active),
-        "eligible_only": len(eligible - active),
+        "readings": {
+            "principals": {
+                "count": len(principals),
+                "who": principals,
+                "how": "distinct principals holding the role, active or eligible; a group counts as one "
+                "(Microsoft, ScubaGear MS.AAD.7.1)",
+            },
+            "people": {
+                "count": len(people),
+                "who": sorted(people.values()),
+                "how": "groups expanded to their members, each person counted once",
+            },
+        },
+        "verdict_reading": "the larger of the two counts",
+        "active": len(active & set(principals)),
         "principals": principals,
         "standards": standards,
-        "counting": "distinct principalIds over active and eligible instances; a group counts as one "
-        "principal and its members' inherited instances count too (may over-count, never under-count)",
     }
-    summary = f"{n} Global Administrator principal(s) (ceiling {ceiling}); meets: {', '.join(met) or 'none'}"
+    summary = (
+        f"{n} Global Administrator(s) (ceiling {ceiling}): {len(principals)} principal(s), "
+        f"{len(people)} people; meets: {', '.join(met) or 'none'}"
+    )
     if n > ceiling:
-        return Outcome.failed(summary, evidence, principals, **details)
+        return Outcome.failed(summary, evidence, sorted(people.values()), **details)
     return Outcome.passed(summary, evidence, **details)
 
 
@@ -325,6 +373,39 @@ def check_pim_role(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
+def check_no_standing_unit_access(facts: Facts, playbook: Playbook) -> Outcome:
+    """Active role assignments at the scope of the accounts' units (roleAssignmentScheduleInstances,
+    directoryScopeId /administrativeUnits/{id}) that PIM did not activate: assignmentType Assigned (or none,
+    from the licence-less roleAssignments fallback, which shows only standing assignments)."""
+    err = unread(facts, "admin_units", "unit_assignments", "unit_roles")
+    if err:
+        return err
+    scopes = {f"/administrativeunits/{str(u.get('id')).lower()}" for u in facts.admin_units}
+    roles = {str(r.get("id")).lower(): r for r in facts.unit_roles}
+    at_units = [a for a in facts.unit_assignments if str(a.get("directoryScopeId", "")).lower() in scopes]
+    standing = [a for a in at_units if str(a.get("assignmentType") or "Assigned") != "Activated"]
+    evidence: list[Obj] = [{"unitScopes": sorted(scopes)}, *(trim(a, *INSTANCE_KEYS) for a in at_units)]
+
+    def who(a: Obj) -> str:
+        role = roles.get(str(a.get("roleDefinitionId", "")).lower())
+        until = a.get("endDateTime") or "no end date"
+        return (
+            f"{a.get('principalId')} holds {label(role, str(a.get('roleDefinitionId')))} actively ({until})"
+        )
+
+    if standing:
+        return Outcome.failed(
+            f"{len(standing)} standing assignment(s) at the unit's scope bypass PIM: "
+            + "; ".join(who(a) for a in standing),
+            evidence,
+            [who(a) for a in standing],
+        )
+    activated = len(at_units)
+    return Outcome.passed(
+        f"no standing assignment at the units' scope ({activated} PIM activation(s) in force)", evidence
+    )
+
+
 def _rule(policy: Obj, rule_id: str) -> Obj | None:
     return next((r for r in policy.get("rules") or [] if r.get("id") == rule_id), None)
 
@@ -505,4 +586,5 @@ CHECKS: dict[str, CheckFn] = {
     "BG.PIM.3": check_pim_approval,
     "BG.PIM.4": check_pim_justification,
     "BG.PIM.5": check_pim_context,
+    "BG.PIM.6": check_no_standing_unit_access,
 }

@@ -293,5 +293,6 @@ NOT_PER_ACCOUNT = {
     "BG.PIM.3",
     "BG.PIM.4",
     "BG.PIM.5",
+    "BG.PIM.6",
     "BG.AM.3",
 }
