@@ -184,6 +184,15 @@ SEEN: dict[str, Any] = {
     "posture-unit-role-standing": lambda f: (
         not f.unit_eligibilities and [a["roleDefinitionId"] for a in f.unit_assignments] == [MANAGER_ROLE]
     ),
+    "posture-unit-role-standing-beside-pim": lambda f: (
+        [e["roleDefinitionId"] for e in f.unit_eligibilities] == [MANAGER_ROLE]
+        and [a["assignmentType"] for a in f.unit_assignments] == ["Assigned"]
+    ),
+    "posture-account-guest": lambda f: (
+        _acct(f).user["userType"] == "Guest" and "#EXT#" in _acct(f).user["userPrincipalName"]
+    ),
+    "posture-account-b2b-member": lambda f: _acct(f).user["creationType"] == "Invitation",
+    "posture-ca1-browser-only": lambda f: _policy(f, "EA01")["conditions"]["clientAppTypes"] == ["browser"],
     "posture-pim-8h-activation": lambda f: (
         _rules(f)["Expiration_EndUser_Assignment"]["maximumDuration"] == "PT8H"
     ),
