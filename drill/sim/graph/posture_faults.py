@@ -381,7 +381,7 @@ def _locked(edit: Callable[[SimState], Any]) -> Callable[[SimState], None]:
 _T = _on_tenant
 _PIM_RULES = ("BG.PIM.2", "BG.PIM.3", "BG.PIM.4", "BG.PIM.5")
 _DELETED_ALSO = (
-    *(f"BG.ACC.{n}" for n in range(2, 9)), "BG.GA.1", "BG.GRP.2", "BG.AU.1",
+    *(f"BG.ACC.{n}" for n in range(2, 10)), "BG.GA.1", "BG.GRP.2", "BG.AU.1",
     "BG.AM.1", "BG.AM.4", "BG.AM.5", "BG.AM.6", "BG.CA.1", "BG.CA.2", "BG.CA.3", "BG.CA.5",
 )  # fmt: skip
 # name, the check it breaks, the checks that necessarily fail with it (as the checks read the design), apply,
@@ -453,7 +453,7 @@ _VARIANTS: list[tuple[str, tuple[str, ...], tuple[str, ...], Callable[[SimState]
      "policy 1 excludes Exchange Online: not all resources"),
     ("posture-ca1-browser-only", ("BG.CA.1",), (), _T(_ca1_browser_only),
      "policy 1 applies to browsers only (What If for a Windows browser still shows it)"),
-    ("posture-ca1-mobile-only", ("BG.CA.1", "BG.CA.5"), (), _T(_ca1_mobile_only),
+    ("posture-ca1-mobile-only", ("BG.CA.1",), ("BG.CA.5",), _T(_ca1_mobile_only),
      "policy 1 applies on Android and iOS only (What If for a Windows browser shows one policy)"),
     ("posture-ca2-12h-frequency", ("BG.CA.2",), (), _T(_ca2_12_hours),
      "policy 2 asks for a sign-in every 12 hours"),
