@@ -1,4 +1,5 @@
-"""Posture checks: diagnostic settings and alerting (BG.DIAG.1, BG.AL.1-5), over ARM's own JSON.
+"""Posture checks: diagnostic settings and alerting (BG.DIAG.1, BG.AL.1-6), over ARM's own JSON; BG.AL.1 and
+what the checks share about coverage and the logs' reach live in checks_coverage.py.
 
 Coverage (BG.AL.1) is what the deployed queries returned over synthetic rows, never a reading of the query
 text: `has_any`, a typo in an object id or a split across rules all fool a pattern match. The other alerting
@@ -24,116 +25,43 @@ Sentinel runs them every minute and alerts on any result, so those two tests do 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from drill.audit.checks_common import unread
+from drill.audit.checks_coverage import (
+    DIAG_CATEGORIES,
+    arm_props,
+    coverage_of,
+    log_reach,
+    rule_label,
+    rule_reaches,
+    rules_cover_accounts,
+)
 from drill.audit.checks_procedures import last_pass_within_cycle
 from drill.audit.model import CheckFn, Obj, Outcome, Status
 from drill.isotime import parse_duration
-from drill.monitoring.deployed import DiagnosticSetting, sending_to, setting_from_json
+from drill.monitoring.deployed import sending_to, setting_from_json
 
 if TYPE_CHECKING:
     from drill.audit.facts import Facts
     from drill.playbook import Playbook
 
 MAX_FREQUENCY = timedelta(minutes=5)
-DIAG_CATEGORIES = ("SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs")
 RULE_ROLES = ("Log Analytics Reader", "Reader")
 SUBJECT_KEY = "Email.Subject"
-
-
-def _props(obj: Obj) -> Obj:
-    props = obj.get("properties")
-    return props if isinstance(props, dict) else {}
-
-
-def _same_id(a: object, b: object) -> bool:
-    """ARM ids compare case-insensitively (ARM itself lower-cases some segments in answers)."""
-    return str(a or "").lower().rstrip("/") == str(b or "").lower().rstrip("/")
-
-
-def _rule_label(rule: Obj) -> str:
-    return str(_props(rule).get("displayName") or rule.get("name") or rule.get("id") or "unnamed rule")
-
-
-# Coverage kinds (drill/audit/synthetic.py) and the Entra log category each needs in the rule's workspace.
-KIND_CATEGORY = {
-    "signin": "SignInLogs",
-    "signin_failed": "SignInLogs",
-    "noninteractive": "NonInteractiveUserSignInLogs",
-    "audit": "AuditLogs",
-}
-KIND_WORDS = {
-    "signin": "successful sign-in",
-    "signin_failed": "failed sign-in",
-    "noninteractive": "non-interactive sign-in",
-    "audit": "audit row",
-}
-
-
-def _settings(facts: Facts) -> list[DiagnosticSetting] | None:
-    """The Entra diagnostic settings read, None when they could not be read."""
-    if "diagnostic_settings" in facts.unread:
-        return None
-    return [setting_from_json(item) for item in facts.diagnostic_settings]
-
-
-def _within(scope: str, workspace: str) -> bool:
-    """A log alert's scope reaches the workspace when it is the workspace or holds it (its resource group or
-    subscription: Azure Monitor runs a resource-centric query over the resources under the scope)."""
-    s, w = scope.lower().rstrip("/"), workspace.lower().rstrip("/")
-    return bool(s) and (w == s or w.startswith(s + "/"))
-
-
-def _reached(facts: Facts, playbook: Playbook) -> tuple[dict[str, set[str]], str]:
-    """Per Entra log category, the workspaces it reaches, and how that was told."""
-    settings = _settings(facts)
-    if settings is None:
-        home = playbook.monitoring.workspace_resource_id if playbook.monitoring else ""
-        how = "diagnostic settings unread: the playbook's workspace is taken as reached (BG.DIAG.1 judges it)"
-        return {c: {home} for c in DIAG_CATEGORIES}, how
-    out: dict[str, set[str]] = {c: set() for c in DIAG_CATEGORIES}
-    for d in settings:
-        for c in DIAG_CATEGORIES:
-            if c in d.enabled_categories and d.workspace_id:
-                out[c].add(d.workspace_id)
-    return out, "read from Entra's diagnostic settings"
-
-
-def _rule_reaches(rule: Obj, workspaces: set[str]) -> bool:
-    scopes = [str(x) for x in _props(rule).get("scopes") or []]
-    return any(_within(scope, ws) for scope in scopes for ws in workspaces if ws)
-
-
-def _required_kinds(facts: Facts, playbook: Playbook) -> tuple[str, ...]:
-    """Non-interactive sign-ins are required when the settings send them to a workspace, or are unread."""
-    settings = _settings(facts)
-    sends_noninteractive = settings is None or any(
-        "NonInteractiveUserSignInLogs" in d.enabled_categories for d in settings
-    )
-    if sends_noninteractive:
-        return ("signin", "signin_failed", "noninteractive", "audit")
-    return ("signin", "signin_failed", "audit")
-
-
-def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
-    for rule_id, by_account in facts.coverage.items():
-        if _same_id(rule_id, rule.get("id")):
-            return by_account
-    return {}
 
 
 def _covering_rules(facts: Facts, playbook: Playbook) -> list[Obj]:
     """Enabled rules whose query returned at least one synthetic row of a playbook account, and whose scope
     reaches a workspace the Entra logs reach."""
     names = {a.name for a in playbook.accounts}
-    reached, _ = _reached(facts, playbook)
+    reached, _ = log_reach(facts, playbook)
     anywhere = set().union(*reached.values())
     out = []
     for rule in facts.alert_rules:
-        if _props(rule).get("enabled") is not True or not _rule_reaches(rule, anywhere):
+        if arm_props(rule).get("enabled") is not True or not rule_reaches(rule, anywhere):
             continue
-        coverage = _coverage_of(facts, rule)
+        coverage = coverage_of(facts, rule)
         if any(any(kinds.values()) for name, kinds in coverage.items() if name in names):
             out.append(rule)
     return out
@@ -237,76 +165,6 @@ def _diagnostics_unreadable(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
-# -- BG.AL.1 ---------------------------------------------------------------------------------------
-
-
-def rules_cover_accounts(facts: Facts, playbook: Playbook) -> Outcome:
-    """Every account's rows of every required kind are returned by at least one enabled rule whose scope
-    reaches a workspace that receives that kind's Entra log category."""
-    if (err := unread(facts, "alert_rules", "coverage")) is not None:
-        return err
-    enabled = [r for r in facts.alert_rules if _props(r).get("enabled") is True]
-    disabled = [_rule_label(r) for r in facts.alert_rules if _props(r).get("enabled") is not True]
-    reached, how = _reached(facts, playbook)
-    kinds = _required_kinds(facts, playbook)
-    elsewhere: set[str] = set()
-    table: dict[str, dict[str, list[str]]] = {}
-    offenders: list[str] = []
-    for account in playbook.accounts:
-        row: dict[str, list[str]] = {kind: [] for kind in kinds}
-        for rule in enabled:
-            caught = _coverage_of(facts, rule).get(account.name, {})
-            for kind in row:
-                if caught.get(kind) is not True:
-                    continue
-                if _rule_reaches(rule, reached[KIND_CATEGORY[kind]]):
-                    row[kind].append(_rule_label(rule))
-                else:
-                    elsewhere.add(_rule_label(rule))
-        table[account.name] = row
-        offenders.extend(
-            f"{account.name}: {KIND_WORDS[kind]} returned by no enabled rule watching a workspace that "
-            f"receives {KIND_CATEGORY[kind]}"
-            for kind, rules in row.items()
-            if not rules
-        )
-    evidence: list[Obj] = [
-        {
-            "rule": rule.get("id"),
-            "displayName": _rule_label(rule),
-            "enabled": _props(rule).get("enabled"),
-            "scopes": _props(rule).get("scopes"),
-            "coverage": _coverage_of(facts, rule),
-        }
-        for rule in facts.alert_rules
-    ]
-    details: dict[str, Any] = {
-        "coverage": table,
-        "required": list(kinds),
-        "workspaces_reached": {c: sorted(w) for c, w in reached.items()},
-        "reached_from": how,
-        "scoped_elsewhere": sorted(elsewhere),
-    }
-    if offenders:
-        notes = []
-        if disabled:
-            notes.append(f"disabled, not counted: {', '.join(disabled)}")
-        if elsewhere:
-            notes.append(f"scoped to a workspace the logs do not reach: {', '.join(sorted(elsewhere))}")
-        note = f" ({'; '.join(notes)})" if notes else ""
-        return Outcome.failed(
-            f"{len(offenders)} account rows are not covered by the enabled rules{note}",
-            evidence,
-            offenders,
-            **details,
-        )
-    return Outcome.passed(
-        f"the {len(enabled)} enabled rules return every account's {', '.join(KIND_WORDS[k] for k in kinds)}",
-        evidence,
-        **details,
-    )
-
-
 # -- BG.AL.2 ---------------------------------------------------------------------------------------
 
 
@@ -329,8 +187,8 @@ def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        props = _props(rule)
-        label = _rule_label(rule)
+        props = arm_props(rule)
+        label = rule_label(rule)
         raw_frequency = props.get("evaluationFrequency")
         conditions = [c for c in (props.get("criteria") or {}).get("allOf") or [] if isinstance(c, dict)]
         evidence.append(
@@ -377,7 +235,7 @@ def _principal_ids(identity: Obj) -> list[str]:
 
 
 def _role_name(assignment: Obj) -> str:
-    return str(assignment.get("roleName") or _props(assignment).get("roleName") or "")
+    return str(assignment.get("roleName") or arm_props(assignment).get("roleName") or "")
 
 
 def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
@@ -388,7 +246,7 @@ def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        label = _rule_label(rule)
+        label = rule_label(rule)
         raw_identity = rule.get("identity")
         identity: Obj = raw_identity if isinstance(raw_identity, dict) else {}
         kind = str(identity.get("type") or "None")
@@ -415,7 +273,7 @@ def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def _group_mails(group: Obj, mailbox: str) -> bool:
-    props = _props(group)
+    props = arm_props(group)
     if props.get("enabled") is not True:
         return False
     return any(
@@ -435,8 +293,8 @@ def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        label = _rule_label(rule)
-        actions = _props(rule).get("actions") or {}
+        label = rule_label(rule)
+        actions = arm_props(rule).get("actions") or {}
         group_ids = [str(g) for g in actions.get("actionGroups") or []]
         subject = (actions.get("actionProperties") or {}).get(SUBJECT_KEY)
         groups = {g: facts.action_groups.get(g.lower()) for g in group_ids}
@@ -483,15 +341,15 @@ def rules_not_muted(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        raw = _props(rule).get("muteActionsDuration")
+        raw = arm_props(rule).get("muteActionsDuration")
         evidence.append({"rule": rule.get("id"), "muteActionsDuration": raw})
         if raw in (None, ""):
             continue
         mute = parse_duration(raw)
         if mute is None:
-            offenders.append(f"{_rule_label(rule)}: muteActionsDuration {raw!r} is not a duration")
+            offenders.append(f"{rule_label(rule)}: muteActionsDuration {raw!r} is not a duration")
         elif mute > timedelta(0):
-            offenders.append(f"{_rule_label(rule)}: actions muted for {raw} after each alert")
+            offenders.append(f"{rule_label(rule)}: actions muted for {raw} after each alert")
     if offenders:
         return Outcome.failed(f"{len(offenders)} covering rules mute their actions", evidence, offenders)
     return Outcome.passed(f"{len(rules)} covering rules send their actions on every alert", evidence)
@@ -501,7 +359,7 @@ def rules_not_muted(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def _sentinel_problems(rule: Obj) -> list[str]:
-    props = _props(rule)
+    props = arm_props(rule)
     problems = []
     if props.get("enabled") is not True:
         problems.append("disabled")
@@ -550,7 +408,7 @@ def sentinel_rule(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for name in wanted:
-        found = [r for r in facts.sentinel_rules if _props(r).get("displayName") == name]
+        found = [r for r in facts.sentinel_rules if arm_props(r).get("displayName") == name]
         if not found:
             offenders.append(f"{name}: no such analytics rule")
             continue
