@@ -453,8 +453,7 @@ def prove_rule(
         audit = _any_rows(live, {AUDIT_TABLE: [audit_row(account, tenant_id)]}, run, proof, measure_of)
         failed = _any_rows(live, {SIGNIN_TABLE: [failed_signin_row(account, tenant_id)]}, run, proof,
                            measure_of)  # fmt: skip
-        reading = [q for q in live if _names(q, NONINTERACTIVE_TABLE)]  # the others cannot see the row
-        noninteractive = _any_rows(reading, {NONINTERACTIVE_TABLE: [noninteractive_row(account, tenant_id)]},
+        noninteractive = _any_rows(live, {NONINTERACTIVE_TABLE: [noninteractive_row(account, tenant_id)]},
                                    run, proof, measure_of)  # fmt: skip
         if live and not missed and not failed:
             proof.notes.append(f"rule {rule_id} misses {account.name}'s failed sign-in (ResultType "
@@ -476,6 +475,8 @@ def _any_rows(
     measure_of: dict[str, str | None],
 ) -> bool:
     for q in queries:
+        if not any(_names(q, table) for table in rows):
+            continue  # the row's table is not inlined into a query that does not name it: it cannot see it
         proof.queries += 1
         try:
             if _fires(run(with_rows(q, rows)), measure_of.get(q)):
