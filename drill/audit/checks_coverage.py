@@ -60,10 +60,12 @@ def _settings(facts: Facts) -> list[DiagnosticSetting] | None:
 
 
 def _within(scope: str, workspace: str) -> bool:
-    """A log alert's scope reaches the workspace when it is the workspace or holds it (its resource group or
-    subscription: Azure Monitor runs a resource-centric query over the resources under the scope)."""
+    """A log alert's scope reaches the workspace only when it is the workspace. A resource group or
+    subscription scope runs a resource-centric query, which keeps the rows whose _ResourceId lies under the
+    scope, and Entra's rows carry the tenant's /tenants/{id}/providers/Microsoft.aadiam id (BELIEF,
+    DIFFERENCES.md): such a rule is not counted, which can only fail, never pass, wrongly."""
     s, w = scope.lower().rstrip("/"), workspace.lower().rstrip("/")
-    return bool(s) and (w == s or w.startswith(s + "/"))
+    return bool(s) and w == s
 
 
 def log_reach(facts: Facts, playbook: Playbook) -> tuple[dict[str, set[str]], str]:

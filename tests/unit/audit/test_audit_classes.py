@@ -187,12 +187,16 @@ def test_non_interactive_coverage_is_needed_only_when_the_settings_send_it() -> 
     assert outcome.details["required"] == ["signin", "signin_failed", "audit"]
 
 
-def test_a_rule_scoped_to_the_resource_group_reaches_the_workspace() -> None:
+def test_a_rule_scoped_to_the_resource_group_is_not_counted() -> None:
+    """A resource-group scope runs resource-centric queries, which do not see Entra's tenant-level rows
+    (BELIEF): not counted, so the belief can only fail an audit, never pass one."""
     facts, pb = healthy_facts(), demo_playbook()
     rg = WORKSPACE.split("/providers/")[0]
     for i in (0, 1):
         _rule_props(i, scopes=[rg])(facts, pb)
-    assert CHECKS["BG.AL.1"](facts, pb).status is Status.PASSED
+    outcome = CHECKS["BG.AL.1"](facts, pb)
+    assert outcome.status is Status.FAILED
+    assert "scoped to a workspace the logs do not reach" in outcome.summary
 
 
 # -- class 7: nested exclusions -----------------------------------------------------------------------------
