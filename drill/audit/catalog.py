@@ -62,8 +62,63 @@ def _c(
     advisory: bool = False,
 ) -> CheckSpec:
     return CheckSpec(
-        id, area, title, severity, rationale, remediation, mappings, (MS_GUIDANCE, *references), advisory
+        id,
+        area,
+        title,
+        severity,
+        rationale,
+        remediation,
+        mappings,
+        (MS_GUIDANCE, *references),
+        advisory,
+        READINGS[id],
     )
+
+
+ONE = "One reading: the anchors (Microsoft's guidance, CIS, Maester, ScubaGear, Prowler) agree here."
+# Which reading each check's verdict judges by. Where the anchors differ the outcome's details show both
+# readings and the stricter one decides; the text says which and why.
+READINGS: dict[str, str] = {
+    "BG.ACC.1": ONE, "BG.ACC.2": ONE, "BG.ACC.3": ONE, "BG.ACC.4": ONE, "BG.ACC.5": ONE,
+    "BG.ACC.6": "Stricter of two: the account's passwordPolicies (DisablePasswordExpiration) or its domain's "
+                "passwordValidityPeriodInDays (never); an unset domain value is read as Microsoft's 90-day "
+                "default, not as 'never'.",
+    "BG.ACC.7": ONE, "BG.ACC.8": ONE,
+    "BG.ACC.9": "Stricter of three signs, any one fails: userType Guest, a creationType of an invited or "
+                "self-service account (Invitation, EmailVerified, SelfServiceSignUp), or #EXT# in the UPN. "
+                "Tools that read userType alone miss a B2B member account.",
+    "BG.GA.1": ONE,
+    "BG.GA.2": "Two readings, shown both: principals holding the role (Microsoft's and ScubaGear's count: a "
+               "group is one) and people (groups expanded to their members, each person once). The verdict "
+               "takes the larger count against the playbook's ceiling.",
+    "BG.GRP.1": ONE, "BG.GRP.2": ONE, "BG.AU.1": ONE,
+    "BG.PIM.1": ONE, "BG.PIM.2": ONE, "BG.PIM.3": ONE, "BG.PIM.4": ONE, "BG.PIM.5": ONE,
+    "BG.PIM.6": "Standing access is any active assignment at the unit's scope that PIM did not activate "
+                "(assignmentType Assigned), time-bound or not; activations are the PIM path itself.",
+    "BG.AM.1": ONE, "BG.AM.2": ONE, "BG.AM.3": ONE, "BG.AM.4": ONE, "BG.AM.5": ONE, "BG.AM.6": ONE,
+    "BG.AS.1": ONE,
+    "BG.CA.1": "Policy 1 must cover every sign-in: all resources, all client app types, all platforms, all "
+               "locations, no device filter, risk or flow condition. Reading the policy, not one What-If "
+               "case, so a narrowing no single sign-in shows is still seen.",
+    "BG.CA.2": "As BG.CA.1: the session policy must cover every sign-in of the accounts.",
+    "BG.CA.3": "Two readings, shown both: excluded from every other enabled policy (Microsoft, Maester) and "
+               "from blocking policies only (some Prowler and ScubaGear checks). The verdict is the stricter, "
+               "every policy. Exclusion is judged by effect (nested groups, user ids, roles count, as Entra "
+               "applies them); an exclusion that does not go through the break-glass group warns.",
+    "BG.CA.4": "As BG.CA.3, for report-only policies.",
+    "BG.CA.5": "Entra's own What-If answer for enforced (enabled) policies; report-only policies that apply "
+               "are listed in the details and judged by BG.CA.4.",
+    "BG.DIAG.1": "The settings sending to the workspace, together (drill.monitoring.deployed.sending_to, the "
+                 "preflight's rule): one setting may send SignInLogs and another AuditLogs.",
+    "BG.AL.1": "Coverage counts only a rule scoped to a workspace the Entra logs reach, and must catch a "
+               "successful and a failed sign-in, the directory change, and a non-interactive sign-in when "
+               "the diagnostic settings send those.",
+    "BG.AL.2": ONE, "BG.AL.3": ONE, "BG.AL.4": ONE,
+    "BG.AL.5": ONE,
+    "BG.AL.6": "Any mute period (muteActionsDuration above zero) fails: Azure Monitor sends no action for a "
+               "second use inside it.",
+    "BG.PROC.1": ONE, "BG.PROC.2": ONE, "BG.PROC.3": ONE,
+}  # fmt: skip
 
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
@@ -103,6 +158,13 @@ CATALOG: tuple[CheckSpec, ...] = (
        "A licence brings mailboxes and apps the account never needs: more surface, more cost.",
        "Remove product licences from the account; it needs none to sign in and administer.",
        ACCESS, advisory=True),
+    _c("BG.ACC.9", "Accounts", "Accounts are members of this tenant, not guests", C,
+       "A guest (B2B) account signs in through its home tenant: that tenant's outage, policies or deletion "
+       "lock it out, and its owner can be offboarded elsewhere. Its #EXT# UPN sits on the initial domain, so "
+       "the domain check alone does not see it.",
+       "Create the emergency access account as a member of this tenant (userType Member, not invited) and "
+       "remove the guest from the roles and the group.",
+       CONTINUITY),
     # -- 2. Global Administrator -------------------------------------------------------------------------------
     _c("BG.GA.1", "Global Administrator", "Direct, active, permanent, tenant-wide Global Administrator", C,
        "An eligible, time-bound, scoped or group-inherited role may be unusable in the emergency (PIM down, "
@@ -111,7 +173,8 @@ CATALOG: tuple[CheckSpec, ...] = (
        CONTINUITY, ROLES_DOC),
     _c("BG.GA.2", "Global Administrator", "Number of Global Administrators within the ceiling", M,
        "Every Global Administrator is a tenant-wide risk; the recommended design keeps at most four (Microsoft: "
-       "fewer than five; CISA ScubaGear MS.AAD.7.1: two to eight).",
+       "fewer than five; CISA ScubaGear MS.AAD.7.1: two to eight). Counted both as principals holding the "
+       "role and as people (groups expanded, each person once); the larger count decides.",
        "Reduce permanent Global Administrators to the break-glass accounts plus PIM-eligible admins.",
        ACCESS, ROLES_DOC),
     # -- 3. Group ------------------------------------------------------------------------------------------------
@@ -136,6 +199,11 @@ CATALOG: tuple[CheckSpec, ...] = (
        "Day-to-day maintenance of the accounts needs a narrow, just-in-time role, not standing Global "
        "Administrator.",
        "Create a custom role for managing the accounts and make it eligible at the unit's scope through PIM.",
+       ACCESS, PIM_DOC),
+    _c("BG.PIM.6", "Unit management", "No standing access to the unit-management role", H,
+       "An active assignment beside the PIM eligibility skips approval, justification and the authentication "
+       "context: whoever holds it can reset or re-key the break-glass accounts at any time.",
+       "Remove active (Assigned) role assignments at the unit's scope; keep only PIM eligibilities.",
        ACCESS, PIM_DOC),
     _c("BG.PIM.2", "Unit management", "Activation lasts at most one hour", M,
        "A long activation leaves the power over the break-glass accounts open long after the task.",
@@ -188,22 +256,31 @@ CATALOG: tuple[CheckSpec, ...] = (
        "restricting allowedAAGUIDs to the approved models.",
        ACCESS, STRENGTH_DOC),
     # -- 8. Conditional Access ---------------------------------------------------------------------------------
-    _c("BG.CA.1", "Conditional Access", "Policy 1 requires the strength of the group for all apps", C,
-       "Without it any method the accounts hold can sign in.",
-       "Enable a CA policy: users = the break-glass group, all resources, grant = the custom strength.",
+    _c("BG.CA.1", "Conditional Access", "Policy 1 requires the strength of the group for every sign-in", C,
+       "Without it any method the accounts hold can sign in; a policy narrowed to some platforms, client app "
+       "types, locations or apps leaves the other sign-ins to whatever methods the accounts hold.",
+       "Enable a CA policy: users = the break-glass group, all resources, grant = the custom strength, and no "
+       "other condition (client apps, platforms, locations, device filter, risk) narrowing it.",
        ACCESS, CA_DOC),
     _c("BG.CA.2", "Conditional Access", "Policy 2: 4-hour sign-in frequency, never-persistent browser", M,
        "A break-glass session must not outlive the emergency on a shared workstation.",
        "Enable a CA policy for the group: sign-in frequency 4 hours, persistent browser session never.",
        ACCESS, CA_DOC),
-    _c("BG.CA.3", "Conditional Access", "The group is excluded from every other enabled policy", C,
+    _c("BG.CA.3", "Conditional Access",
+       "The accounts are excluded from every other enabled policy (warns if not through the group)", C,
        "Any other policy (MFA, device, location, block) can lock the accounts out in the very outage they "
-       "are for.",
-       "Exclude the break-glass group from every enabled policy except its own two.",
+       "are for. Entra applies exclusions to nested groups, user ids and roles, so the check fails only when "
+       "an account is effectively not excluded; it warns, without failing, when an account is excluded "
+       "some other way than through the break-glass group (a parent group, its user id, a role), because "
+       "that exclusion does not follow the group when accounts are added or replaced.",
+       "Exclude the break-glass group itself from every enabled policy except its own two (the accounts "
+       "excluded by user id or a parent group as well is fine).",
        CONTINUITY, CA_DOC),
-    _c("BG.CA.4", "Conditional Access", "No report-only policy would apply to the accounts", M,
-       "A report-only policy is one click from enforcement: switched on, it would apply to the accounts.",
-       "Exclude the break-glass group from report-only policies too.",
+    _c("BG.CA.4", "Conditional Access",
+       "No report-only policy would apply to the accounts (warns if not excluded through the group)", M,
+       "A report-only policy is one click from enforcement: switched on, it would apply to the accounts. "
+       "Judged by effective exclusion like BG.CA.3, warning when it does not go through the break-glass group.",
+       "Exclude the break-glass group itself from report-only policies too.",
        CONTINUITY, CA_DOC),
     _c("BG.CA.5", "Conditional Access", "What-If: exactly the two policies apply to each account", H,
        "Reading policies misses what Entra evaluates (nested groups, roles, 'All users'); the What-If "
@@ -219,12 +296,19 @@ CATALOG: tuple[CheckSpec, ...] = (
     # -- 10. Alerting --------------------------------------------------------------------------------------------
     _c("BG.AL.1", "Alerting", "The rules cover both accounts' sign-ins and audit activity", C,
        "Proven by running each deployed query over synthetic rows: pattern-matching the text is fooled by "
-       "has_any, several rules, or a typo in an id.",
-       "Fix the rule queries so that a sign-in by, and a directory change touching, each account returns rows.",
+       "has_any, several rules, or a typo in an id. Failed sign-ins must alert too (they are an attack on the "
+       "account), and a rule scoped to a workspace the Entra logs never reach watches nothing.",
+       "Fix the rule queries so that a sign-in by (successful or failed, interactive or not), and a directory "
+       "change touching, each account returns rows, and scope the rules to the workspace the logs reach.",
        MONITORING, ALERT_DOC),
     _c("BG.AL.2", "Alerting", "Rules run at most every 5 minutes and fire on more than 0 rows", H,
        "A slow or high-threshold rule tells the SOC too late, or never.",
        "Set evaluation frequency to PT5M or less and the threshold to 'greater than 0'.",
+       MONITORING, ALERT_DOC),
+    _c("BG.AL.6", "Alerting", "Rules do not mute their actions", H,
+       "With muteActionsDuration set, a second use of an emergency account within the mute period fires the "
+       "rule but sends no mail: the second use is exactly the one to see.",
+       "Clear muteActionsDuration (Mute actions off) on every rule that watches the accounts.",
        MONITORING, ALERT_DOC),
     _c("BG.AL.3", "Alerting", "Rule identity holds Log Analytics Reader and Reader", H,
        "A rule running as a managed identity without read access queries nothing and fires nothing.",

@@ -316,6 +316,49 @@ def check_licences(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
+# user.creationType values of accounts that were not created as members of this tenant (user resource, v1.0:
+# Invitation = an invited external (B2B) account, EmailVerified / SelfServiceSignUp = self-service sign-up;
+# null = a regular work account). LocalAccount (an Azure AD B2C local account) is this tenant's own.
+GUEST_CREATION = frozenset({"invitation", "emailverified", "selfservicesignup"})
+GUEST_MARK = "#ext#"  # B2B accounts' UPN: <mail with _ for @>#EXT#@<initial domain>
+
+
+def guest_signs(user: Obj) -> list[str]:
+    """The signs that the user is a guest or external account, each a sentence; [] for a member.
+
+    Any one sign fails (the stricter reading): a B2B member account has userType Member but creationType
+    Invitation and an #EXT# UPN; a converted guest may keep the UPN. userType not read is itself a sign:
+    whether the account is a member cannot be told.
+    """
+    signs = []
+    user_type = user.get("userType")
+    if user_type is None:
+        signs.append("userType was not read: cannot tell a member from a guest")
+    elif str(user_type).lower() != "member":
+        signs.append(f"userType is {user_type}")
+    creation = user.get("creationType")
+    if creation and str(creation).lower() in GUEST_CREATION:
+        signs.append(f"creationType is {creation} (not created as a member of this tenant)")
+    upn = str(user.get("userPrincipalName") or "")
+    if GUEST_MARK in upn.lower():
+        signs.append(f"UPN {upn} carries #EXT# (an external account's UPN)")
+    return signs
+
+
+def check_members_not_guests(facts: Facts, playbook: Playbook) -> Outcome:
+    """user.userType, user.creationType and the #EXT# UPN mark (stricter of the three)."""
+
+    def judge(_account: Account, acc: AccountFacts) -> tuple[str | None, Obj]:
+        user = acc.user or {}
+        ev = trim(user, *USER_KEYS, "userType", "creationType")
+        signs = guest_signs(user)
+        return ("; ".join(signs) or None), ev
+
+    return per_account(
+        facts, playbook, (), judge, "every account is a member of this tenant", "guest or external account"
+    )
+
+
 CHECKS: dict[str, CheckFn] = {
     "BG.ACC.1": check_count,
     "BG.ACC.2": check_cloud_only,
@@ -325,4 +368,5 @@ CHECKS: dict[str, CheckFn] = {
     "BG.ACC.6": check_no_expiry,
     "BG.ACC.7": check_methods_only_keys,
     "BG.ACC.8": check_licences,
+    "BG.ACC.9": check_members_not_guests,
 }

@@ -1,4 +1,5 @@
-"""Posture checks: diagnostic settings and alerting (BG.DIAG.1, BG.AL.1-5), over ARM's own JSON.
+"""Posture checks: diagnostic settings and alerting (BG.DIAG.1, BG.AL.1-6), over ARM's own JSON; BG.AL.1 and
+what the checks share about coverage and the logs' reach live in checks_coverage.py.
 
 Coverage (BG.AL.1) is what the deployed queries returned over synthetic rows, never a reading of the query
 text: `has_any`, a typo in an object id or a split across rules all fool a pattern match. The other alerting
@@ -27,49 +28,40 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from drill.audit.checks_common import unread
+from drill.audit.checks_coverage import (
+    DIAG_CATEGORIES,
+    arm_props,
+    coverage_of,
+    log_reach,
+    rule_label,
+    rule_reaches,
+    rules_cover_accounts,
+)
 from drill.audit.checks_procedures import last_pass_within_cycle
 from drill.audit.model import CheckFn, Obj, Outcome, Status
 from drill.isotime import parse_duration
+from drill.monitoring.deployed import sending_to, setting_from_json
 
 if TYPE_CHECKING:
     from drill.audit.facts import Facts
     from drill.playbook import Playbook
 
 MAX_FREQUENCY = timedelta(minutes=5)
-DIAG_CATEGORIES = ("SignInLogs", "NonInteractiveUserSignInLogs", "AuditLogs")
 RULE_ROLES = ("Log Analytics Reader", "Reader")
 SUBJECT_KEY = "Email.Subject"
 
 
-def _props(obj: Obj) -> Obj:
-    props = obj.get("properties")
-    return props if isinstance(props, dict) else {}
-
-
-def _same_id(a: object, b: object) -> bool:
-    """ARM ids compare case-insensitively (ARM itself lower-cases some segments in answers)."""
-    return str(a or "").lower().rstrip("/") == str(b or "").lower().rstrip("/")
-
-
-def _rule_label(rule: Obj) -> str:
-    return str(_props(rule).get("displayName") or rule.get("name") or rule.get("id") or "unnamed rule")
-
-
-def _coverage_of(facts: Facts, rule: Obj) -> dict[str, dict[str, bool]]:
-    for rule_id, by_account in facts.coverage.items():
-        if _same_id(rule_id, rule.get("id")):
-            return by_account
-    return {}
-
-
 def _covering_rules(facts: Facts, playbook: Playbook) -> list[Obj]:
-    """Enabled rules whose query returned at least one synthetic row of a playbook account."""
+    """Enabled rules whose query returned at least one synthetic row of a playbook account, and whose scope
+    reaches a workspace the Entra logs reach."""
     names = {a.name for a in playbook.accounts}
+    reached, _ = log_reach(facts, playbook)
+    anywhere = set().union(*reached.values())
     out = []
     for rule in facts.alert_rules:
-        if _props(rule).get("enabled") is not True:
+        if arm_props(rule).get("enabled") is not True or not rule_reaches(rule, anywhere):
             continue
-        coverage = _coverage_of(facts, rule)
+        coverage = coverage_of(facts, rule)
         if any(any(kinds.values()) for name, kinds in coverage.items() if name in names):
             out.append(rule)
     return out
@@ -112,26 +104,18 @@ def diagnostic_setting(facts: Facts, playbook: Playbook) -> Outcome:
             offenders=["playbook: monitoring section missing"],
         )
     target = playbook.monitoring.workspace_resource_id
-    evidence = []
-    sent: set[str] = set()
-    ours: list[str] = []
-    for setting in facts.diagnostic_settings:
-        props = _props(setting)
-        enabled = {
-            str(log.get("category", "")).lower()
-            for log in props.get("logs") or []
-            if isinstance(log, dict) and log.get("enabled") is True
+    settings = [setting_from_json(item) for item in facts.diagnostic_settings]
+    evidence = [
+        {
+            "name": d.name,
+            "workspaceId": d.workspace_id or None,
+            "enabledCategories": sorted(d.enabled_categories),
         }
-        evidence.append(
-            {
-                "name": setting.get("name"),
-                "workspaceId": props.get("workspaceId"),
-                "enabledCategories": sorted(enabled),
-            }
-        )
-        if _same_id(props.get("workspaceId"), target):
-            ours.append(str(setting.get("name")))
-            sent |= enabled
+        for d in settings
+    ]
+    reaching = sending_to(settings, target)
+    ours = [d.name for d in reaching]
+    sent = {c.lower() for d in reaching for c in d.enabled_categories}
     missing = [c for c in DIAG_CATEGORIES if c.lower() not in sent]
     names = ", ".join(ours)
     if ours and not missing:
@@ -178,53 +162,6 @@ def _diagnostics_unreadable(facts: Facts, playbook: Playbook) -> Outcome:
         f"could not judge: diagnostic_settings: {why}; and no PASS drill within the cycle proves the logs "
         f"arrive ({drills.summary})",
         unread={"diagnostic_settings": why},
-    )
-
-
-# -- BG.AL.1 ---------------------------------------------------------------------------------------
-
-
-def rules_cover_accounts(facts: Facts, playbook: Playbook) -> Outcome:
-    """Every account's sign-in row and audit row is returned by at least one enabled rule."""
-    if (err := unread(facts, "alert_rules", "coverage")) is not None:
-        return err
-    enabled = [r for r in facts.alert_rules if _props(r).get("enabled") is True]
-    disabled = [_rule_label(r) for r in facts.alert_rules if _props(r).get("enabled") is not True]
-    table: dict[str, dict[str, list[str]]] = {}
-    offenders = []
-    for account in playbook.accounts:
-        row: dict[str, list[str]] = {"signin": [], "audit": []}
-        for rule in enabled:
-            kinds = _coverage_of(facts, rule).get(account.name, {})
-            for kind in row:
-                if kinds.get(kind) is True:
-                    row[kind].append(_rule_label(rule))
-        table[account.name] = row
-        if not row["signin"]:
-            offenders.append(f"{account.name}: sign-in row returned by no enabled rule")
-        if not row["audit"]:
-            offenders.append(f"{account.name}: audit row returned by no enabled rule")
-    evidence: list[Obj] = [
-        {
-            "rule": rule.get("id"),
-            "displayName": _rule_label(rule),
-            "enabled": _props(rule).get("enabled"),
-            "coverage": _coverage_of(facts, rule),
-        }
-        for rule in facts.alert_rules
-    ]
-    if offenders:
-        note = f" (disabled, not counted: {', '.join(disabled)})" if disabled else ""
-        return Outcome.failed(
-            f"{len(offenders)} account rows are not covered by the enabled rules{note}",
-            evidence,
-            offenders,
-            coverage=table,
-        )
-    return Outcome.passed(
-        f"the {len(enabled)} enabled rules return every account's sign-in and audit row",
-        evidence,
-        coverage=table,
     )
 
 
@@ -279,8 +216,8 @@ def rules_cadence(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        props = _props(rule)
-        label = _rule_label(rule)
+        props = arm_props(rule)
+        label = rule_label(rule)
         raw_frequency = props.get("evaluationFrequency")
         conditions = [c for c in (props.get("criteria") or {}).get("allOf") or [] if isinstance(c, dict)]
         evidence.append(
@@ -330,7 +267,7 @@ def _principal_ids(identity: Obj) -> list[str]:
 
 
 def _role_name(assignment: Obj) -> str:
-    return str(assignment.get("roleName") or _props(assignment).get("roleName") or "")
+    return str(assignment.get("roleName") or arm_props(assignment).get("roleName") or "")
 
 
 def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
@@ -341,7 +278,7 @@ def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        label = _rule_label(rule)
+        label = rule_label(rule)
         raw_identity = rule.get("identity")
         identity: Obj = raw_identity if isinstance(raw_identity, dict) else {}
         kind = str(identity.get("type") or "None")
@@ -368,7 +305,7 @@ def rules_identity(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 def _group_mails(group: Obj, mailbox: str) -> bool:
-    props = _props(group)
+    props = arm_props(group)
     if props.get("enabled") is not True:
         return False
     return any(
@@ -388,8 +325,8 @@ def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for rule in rules:
-        label = _rule_label(rule)
-        actions = _props(rule).get("actions") or {}
+        label = rule_label(rule)
+        actions = arm_props(rule).get("actions") or {}
         group_ids = [str(g) for g in actions.get("actionGroups") or []]
         subject = (actions.get("actionProperties") or {}).get(SUBJECT_KEY)
         groups = {g: facts.action_groups.get(g.lower()) for g in group_ids}
@@ -424,11 +361,37 @@ def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     )
 
 
+# -- BG.AL.6 ---------------------------------------------------------------------------------------
+
+
+def rules_not_muted(facts: Facts, playbook: Playbook) -> Outcome:
+    """scheduledQueryRules properties.muteActionsDuration (ISO 8601; absent, null or zero: actions not
+    muted). Any mute period fails: a second use inside it sends nothing."""
+    rules = _covering_or_outcome(facts, playbook)
+    if isinstance(rules, Outcome):
+        return rules
+    offenders = []
+    evidence = []
+    for rule in rules:
+        raw = arm_props(rule).get("muteActionsDuration")
+        evidence.append({"rule": rule.get("id"), "muteActionsDuration": raw})
+        if raw in (None, ""):
+            continue
+        mute = parse_duration(raw)
+        if mute is None:
+            offenders.append(f"{rule_label(rule)}: muteActionsDuration {raw!r} is not a duration")
+        elif mute > timedelta(0):
+            offenders.append(f"{rule_label(rule)}: actions muted for {raw} after each alert")
+    if offenders:
+        return Outcome.failed(f"{len(offenders)} covering rules mute their actions", evidence, offenders)
+    return Outcome.passed(f"{len(rules)} covering rules send their actions on every alert", evidence)
+
+
 # -- BG.AL.5 ---------------------------------------------------------------------------------------
 
 
 def _sentinel_problems(rule: Obj) -> list[str]:
-    props = _props(rule)
+    props = arm_props(rule)
     problems = []
     if props.get("enabled") is not True:
         problems.append("disabled")
@@ -477,7 +440,7 @@ def sentinel_rule(facts: Facts, playbook: Playbook) -> Outcome:
     offenders = []
     evidence = []
     for name in wanted:
-        found = [r for r in facts.sentinel_rules if _props(r).get("displayName") == name]
+        found = [r for r in facts.sentinel_rules if arm_props(r).get("displayName") == name]
         if not found:
             offenders.append(f"{name}: no such analytics rule")
             continue
@@ -496,4 +459,5 @@ CHECKS: dict[str, CheckFn] = {
     "BG.AL.3": rules_identity,
     "BG.AL.4": rules_notify,
     "BG.AL.5": sentinel_rule,
+    "BG.AL.6": rules_not_muted,
 }

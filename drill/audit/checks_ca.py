@@ -4,8 +4,10 @@
 the break-glass group), so an authentication-strength policy aimed at the accounts is never counted
 against "excluded from every other policy" (a contradiction users report in other tools). Who a policy
 covers is read from conditionalAccessPolicy.conditions.users (conditionalAccessUsers) against each
-account's transitiveMemberOf (groups and directory roles); exclusion wins. Other conditions (apps,
-platforms, locations) are not used to clear a policy: they narrow it, and narrowing is not an exclusion.
+account's transitiveMemberOf (groups, nested ones too, and directory roles); exclusion wins, as Entra applies
+policies and exclusions to nested groups. Other conditions (apps, platforms, locations) are not used to
+clear another policy: they narrow it, and narrowing is not an exclusion; on the break-glass policies
+themselves any narrowing fails (`narrowing`), since it leaves some sign-ins to other methods.
 The What-If evaluation (BG.CA.5) is Entra's own answer and is taken as it comes.
 """
 
@@ -29,7 +31,7 @@ from drill.audit.checks_common import (
     trim,
     unread,
 )
-from drill.audit.model import CheckFn, Outcome
+from drill.audit.model import CheckFn, Outcome, Status
 
 if TYPE_CHECKING:
     from drill.audit.facts import Facts
@@ -39,9 +41,54 @@ POLICY_KEYS = ("id", "displayName", "state", "conditions", "grantControls", "ses
 CA_FACTS = ("ca_policies", "group", "group_members")
 
 
-def _apps_all(policy: Obj) -> bool:
-    apps = (policy.get("conditions") or {}).get("applications") or {}
-    return "All" in (apps.get("includeApplications") or []) and not apps.get("excludeApplications")
+# clientAppTypes that together are every client (conditionalAccessClientApp): "all", or each kind listed.
+EVERY_CLIENT = frozenset({"browser", "mobileappsanddesktopclients", "exchangeactivesync", "other"})
+
+
+def narrowing(policy: Obj) -> list[str]:
+    """The conditions (conditionalAccessConditionSet) that keep the policy from some sign-ins of its users.
+
+    Anything beyond users and "All" resources narrows it: client app types short of all, platforms short of
+    all or with exclusions, locations short of All or with exclusions, a device filter, risk levels, insider
+    risk, authentication flows, an application filter, user actions or authentication contexts. A narrowed
+    break-glass policy leaves the other sign-ins to whatever the accounts hold. Unknown condition values
+    count as narrowing (fail closed).
+    """
+    cond = policy.get("conditions") or {}
+    apps = cond.get("applications") or {}
+    out = []
+    if apps.get("excludeApplications"):
+        out.append(f"excludes applications {apps['excludeApplications']}")
+    for key in ("includeUserActions", "includeAuthenticationContextClassReferences"):
+        if apps.get(key):
+            out.append(f"targets {key} {apps[key]}")
+    if apps.get("applicationFilter"):
+        out.append("an application filter limits the resources")
+    types = {str(t).lower() for t in cond.get("clientAppTypes") or ["all"]}
+    if "all" not in types and not types >= EVERY_CLIENT:
+        out.append(f"only client app types {sorted(cond.get('clientAppTypes') or [])}")
+    platforms = cond.get("platforms")
+    if platforms:
+        inc = {str(p).lower() for p in platforms.get("includePlatforms") or []}
+        if "all" not in inc:
+            out.append(f"only platforms {sorted(platforms.get('includePlatforms') or [])}")
+        if platforms.get("excludePlatforms"):
+            out.append(f"excludes platforms {platforms['excludePlatforms']}")
+    locations = cond.get("locations")
+    if locations:
+        if "All" not in (locations.get("includeLocations") or []):
+            out.append(f"only locations {locations.get('includeLocations')}")
+        if locations.get("excludeLocations"):
+            out.append(f"excludes locations {locations['excludeLocations']}")
+    if (cond.get("devices") or {}).get("deviceFilter"):
+        out.append("a device filter limits the devices")
+    for key in ("userRiskLevels", "signInRiskLevels", "servicePrincipalRiskLevels"):
+        if cond.get(key):
+            out.append(f"only {key} {cond[key]}")
+    for key in ("insiderRiskLevels", "authenticationFlows", "clientApplications"):
+        if cond.get(key):
+            out.append(f"limited by {key}")
+    return out
 
 
 def _covers_all_accounts(policy: Obj, facts: Facts) -> list[str]:
@@ -75,8 +122,10 @@ def _policy_problem_common(policy: Obj, facts: Facts, playbook: Playbook) -> lis
     unreached = _covers_all_accounts(policy, facts)
     if unreached:
         problems.append(f"does not reach {', '.join(unreached)}")
-    if not _apps_all(policy):
-        problems.append("not for all resources (includeApplications All, no exclusions)")
+    if "All" not in (((policy.get("conditions") or {}).get("applications") or {}).get("includeApplications")
+                     or []):  # fmt: skip
+        problems.append("not for all resources (includeApplications All)")
+    problems.extend(f"narrowed: {n}" for n in narrowing(policy))
     return problems
 
 
@@ -119,6 +168,7 @@ def check_policy_strength(facts: Facts, playbook: Playbook) -> Outcome:
 
 
 HOURS = {"hours": 1, "days": 24}
+REPORT_ONLY = "enabledForReportingButNotEnforced"
 
 
 def check_policy_session(facts: Facts, playbook: Playbook) -> Outcome:
@@ -171,15 +221,20 @@ def _blocking(policy: Obj) -> bool:
     return "block" in ((policy.get("grantControls") or {}).get("builtInControls") or [])
 
 
-def _offending(facts: Facts, playbook: Playbook, state: str) -> tuple[list[Obj], dict[str, Any], list[Obj]]:
-    """Other policies in `state` that reach an account: (offenders, per-policy reasons, judged policies)."""
+def _offending(
+    facts: Facts, playbook: Playbook, state: str
+) -> tuple[list[Obj], dict[str, Any], list[Obj], dict[str, Any]]:
+    """Other policies in `state` that reach an account: (offenders, per-policy reasons, judged policies,
+    and the policies that exclude an account some other way than through the break-glass group)."""
     bg, _ = break_glass_policies(facts, playbook)
     bg_ids = {str(p.get("id", "")).lower() for p in bg}
+    gid = group_id(playbook)
     judged = [
         p for p in facts.ca_policies if p.get("state") == state and str(p.get("id", "")).lower() not in bg_ids
     ]
     offenders: list[Obj] = []
     reasons: dict[str, Any] = {}
+    indirect: dict[str, Any] = {}
     for policy in judged:
         hits = {
             acc.name: policy_includes(policy, facts, acc)
@@ -189,21 +244,35 @@ def _offending(facts: Facts, playbook: Playbook, state: str) -> tuple[list[Obj],
         if hits:
             offenders.append(policy)
             reasons[label(policy)] = hits
-    return offenders, reasons, judged
+            continue
+        by_group = bool(gid) and gid in lower_ids(policy_users(policy).get("excludeGroups"))
+        other = {
+            acc.name: policy_excludes(policy, facts, acc)
+            for acc in facts.accounts
+            if policy_includes(policy, facts, acc) and not by_group
+        }
+        if other:
+            indirect[label(policy)] = other
+    return offenders, reasons, judged, indirect
 
 
 def _exclusion_check(facts: Facts, playbook: Playbook, state: str, what: str) -> Outcome:
+    """Fails when a policy effectively applies to an account (exclusions by nested group, user id or role
+    count: Entra applies policies to nested groups); warns when every account is excluded but not through
+    the break-glass group itself."""
     err = unread(facts, *CA_FACTS, *account_fields(facts, playbook, "user", "member_of"))
     if err:
         return err
-    offenders, reasons, judged = _offending(facts, playbook, state)
+    offenders, reasons, judged, indirect = _offending(facts, playbook, state)
     blocking = [p for p in offenders if _blocking(p)]
     details = {
         "all_policies": {"offending": [label(p) for p in offenders], "passed": not offenders},
         "blocking_only": {"offending": [label(p) for p in blocking], "passed": not blocking},
         "why": reasons,
+        "not_through_group": indirect,
         "judged": len(judged),
         "verdict_reading": "all_policies",
+        "warns_when": "an account is excluded, but not through the break-glass group itself",
     }
     ev: list[Obj] = [
         {"state": state, "policies_in_state": len(judged), "policies_read": len(facts.ca_policies)}
@@ -225,6 +294,19 @@ def _exclusion_check(facts: Facts, playbook: Playbook, state: str, what: str) ->
             [label(p) for p in offenders],
             **details,
         )
+    if indirect:
+        said = "; ".join(
+            f"{name}: " + ", ".join(f"{acc} ({' and '.join(why)})" for acc, why in accs.items())
+            for name, accs in indirect.items()
+        )
+        return Outcome(
+            Status.WARNING,
+            f"the accounts are excluded from all {len(judged)} other {what} policies, but {len(indirect)} "
+            f"exclude them other than through the break-glass group: {said}",
+            ev,
+            list(indirect),
+            details,
+        )
     return Outcome.passed(
         f"the accounts are excluded from all {len(judged)} other {what} policies", ev, **details
     )
@@ -232,17 +314,21 @@ def _exclusion_check(facts: Facts, playbook: Playbook, state: str, what: str) ->
 
 def check_excluded_elsewhere(facts: Facts, playbook: Playbook) -> Outcome:
     """Both readings in details (all enabled policies; blocking ones only, grant builtInControls block);
-    the verdict is the all-policies reading."""
+    the verdict is the all-policies reading, the stricter."""
     return _exclusion_check(facts, playbook, "enabled", "enabled")
 
 
 def check_report_only(facts: Facts, playbook: Playbook) -> Outcome:
-    return _exclusion_check(facts, playbook, "enabledForReportingButNotEnforced", "report-only")
+    return _exclusion_check(facts, playbook, REPORT_ONLY, "report-only")
 
 
 def check_what_if(facts: Facts, playbook: Playbook) -> Outcome:
     """whatIfAnalysisResult items (conditionalAccessPolicy + policyApplies, analysisReasons) per account:
-    exactly the two break-glass policies must have policyApplies true."""
+    exactly the two break-glass policies must have policyApplies true among the enforced policies.
+
+    What If evaluates report-only policies too (Microsoft: "Only policies that are enabled or in report-only
+    mode are included in an evaluation run"); one that applies is listed in the details and judged by
+    BG.CA.4, so a single report-only policy does not fail two checks."""
     err = unread(facts, "ca_policies", *account_fields(facts, playbook, "what_if"))
     if err:
         return err
@@ -254,7 +340,18 @@ def check_what_if(facts: Facts, playbook: Playbook) -> Outcome:
     for account in playbook.accounts:
         acc = facts.account(account.name)
         items = acc.what_if if acc else []
-        applied = {str(i.get("id", "")).lower(): i for i in items if i.get("policyApplies") is True}
+        states = {str(p.get("id", "")).lower(): p.get("state") for p in facts.ca_policies}
+        applying = [i for i in items if i.get("policyApplies") is True]
+        report_only = [
+            label(i)
+            for i in applying
+            if (i.get("state") or states.get(str(i.get("id", "")).lower())) == REPORT_ONLY
+        ]
+        applied = {
+            str(i.get("id", "")).lower(): i
+            for i in applying
+            if (i.get("state") or states.get(str(i.get("id", "")).lower())) != REPORT_ONLY
+        }
         extra = [label(i) for k, i in applied.items() if k not in expected]
         lacking = [label(p) for k, p in expected.items() if k not in applied]
         ev.append(
@@ -267,6 +364,8 @@ def check_what_if(facts: Facts, playbook: Playbook) -> Outcome:
             }
         )
         details[account.name] = {"extra": extra, "missing": lacking}
+        if report_only:
+            details[account.name]["report_only_applies"] = report_only  # judged by BG.CA.4
         if acc is None:
             offenders.append(f"{account.name}: not evaluated")
         offenders.extend(f"{account.name}: {x} also applies" for x in extra)

@@ -25,6 +25,23 @@ PHISHING_RESISTANT_STRENGTH = "00000000-0000-0000-0000-000000000004"
 PHISHING_RESISTANT_MODES = frozenset({"windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"})
 
 
+INSTANCE_KEYS = (
+    "id",
+    "principalId",
+    "roleDefinitionId",
+    "directoryScopeId",
+    "assignmentType",
+    "memberType",
+    "startDateTime",
+    "endDateTime",
+)
+
+
+def restricted_units(facts: Facts) -> list[Obj]:
+    """The accounts' administrative units with restricted management (isMemberManagementRestricted)."""
+    return [u for u in facts.admin_units if u.get("isMemberManagementRestricted") is True]
+
+
 def unread(facts: Facts, *names: str) -> Outcome | None:
     """ERROR naming every needed fact that could not be read; None when all were read.
 

@@ -26,7 +26,8 @@ class AccountFacts:
     name: str
     object_id: str
     # GET /users/{object_id}?$select=id,userPrincipalName,displayName,accountEnabled,onPremisesSyncEnabled,
-    #   passwordPolicies,userType,createdDateTime,assignedLicenses ; None when Graph answered 404.
+    #   passwordPolicies,userType,createdDateTime,assignedLicenses,creationType ;
+    # None when Graph answered 404.
     user: Obj | None = None
     # GET /users/{id}/authentication/methods (each with "@odata.type", e.g.
     # "#microsoft.graph.fido2AuthenticationMethod")
@@ -62,6 +63,12 @@ class Facts:
     # (the fallback sees active direct assignments only), and ga_eligibilities stays empty.
     ga_assignments: list[Obj] = field(default_factory=list)
     ga_eligibilities: list[Obj] = field(default_factory=list)
+    # Who holds GA: principalId (lower-case) of each instance above that is not memberType Group and not a
+    # playbook account -> {"id", "@odata.type" ("#microsoft.graph.user" | "#microsoft.graph.group" | None
+    # when neither read found it, e.g. a service principal), displayName, userPrincipalName, and for a group
+    # "members"}: GET /users/{id}?$select=id,displayName,userPrincipalName and
+    # GET /groups/{id}/members?$select=id,displayName,userPrincipalName (a 404 on both: neither).
+    ga_principals: dict[str, Obj] = field(default_factory=dict)
     # GET /groups/{conditional_access.break_glass_group_id}?$select=id,displayName,isAssignableToRole,
     #   securityEnabled,mailEnabled,groupTypes,membershipRule ; and GET /groups/{id}/members
     #   ?$select=id,displayName,userPrincipalName (each with "@odata.type").

@@ -63,6 +63,9 @@ class CheckSpec:
     # Microsoft Learn (or other public) pages the check rests on.
     references: tuple[str, ...] = ()
     advisory: bool = False
+    # Which reading the verdict judges by, where the anchors (Microsoft, CIS, Maester, ScubaGear, Prowler)
+    # read the control differently: both readings are shown in the outcome's details, the stricter decides.
+    reading: str = ""
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Result:
             "title": s.title,
             "severity": s.severity.value,
             "advisory": s.advisory,
+            "reading": s.reading,
             "status": o.status.value,
             "summary": o.summary,
             "rationale": s.rationale,

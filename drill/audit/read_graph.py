@@ -41,7 +41,7 @@ MAX_WAIT_S = 30.0
 AZURE_PORTAL = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
 USER_SELECT = (
     "id,userPrincipalName,displayName,accountEnabled,onPremisesSyncEnabled,passwordPolicies,userType,"
-    "createdDateTime,assignedLicenses"
+    "createdDateTime,assignedLicenses,creationType"
 )
 GROUP_SELECT = "id,displayName,isAssignableToRole,securityEnabled,mailEnabled,groupTypes,membershipRule"
 DOMAIN_SELECT = "id,isInitial,isDefault,isVerified,passwordValidityPeriodInDays"
@@ -379,6 +379,7 @@ async def read_graph(
         _collection(facts, "ga_assignments", a["ga_a"])
         _collection(facts, "ga_eligibilities", a["ga_e"])
     _units(facts, units, b, no_p2)
+    await _ga_principals(facts, reader, {a.object_id.lower() for a in accounts})
 
     # -- round 3: the roles scoped to those units and their PIM settings --
     for name in ("unit_assignments", "unit_eligibilities", "admin_units"):
@@ -413,6 +414,43 @@ async def read_graph(
             facts.unread["role_policies"] = f"role {role}: {why}"
     if no_p2 and role_ids:
         facts.unread["role_policies"] = "PIM role management policies need Entra ID P2 (not licensed)"
+
+
+async def _ga_principals(facts: Facts, reader: GraphReader, accounts: set[str]) -> None:
+    """Who each Global Administrator principal is (user, group with its members, or neither), so the
+    ceiling can count people as well as principals. Role-assignable groups hold no groups (Microsoft: group
+    nesting is not supported for them), so a group's members are people or service principals."""
+    if "ga_assignments" in facts.unread or "ga_eligibilities" in facts.unread:
+        facts.unread["ga_principals"] = "depends on the Global Administrator instances, which were not read"
+        return
+    ids = sorted(
+        {
+            str(i.get("principalId")).lower()
+            for i in [*facts.ga_assignments, *facts.ga_eligibilities]
+            if i.get("principalId") and i.get("memberType") != "Group"
+        }
+        - accounts
+    )
+    rnd = _Round(reader)
+    for k, pid in enumerate(ids):
+        rnd.add(f"gu{k}", f"/users/{pid}?$select={MEMBER_SELECT}")
+        rnd.add(f"gm{k}", f"/groups/{pid}/members?$select={MEMBER_SELECT}")
+    await rnd.run()
+    for k, pid in enumerate(ids):
+        user, members = rnd.answers[f"gu{k}"], rnd.answers[f"gm{k}"]
+        if user.ok:
+            facts.ga_principals[pid] = {**_strip(user.body), "@odata.type": "#microsoft.graph.user"}
+        elif members.ok:
+            facts.ga_principals[pid] = {
+                "id": pid,
+                "@odata.type": "#microsoft.graph.group",
+                "members": [_strip(m) for m in _values(members)],
+            }
+        elif user.status == 404 and members.status == 404:
+            facts.ga_principals[pid] = {"id": pid, "@odata.type": None}
+        else:
+            bad = members if user.status == 404 else user
+            facts.unread["ga_principals"] = f"principal {pid}: {bad.reason()}"
 
 
 def _as_instance(assignment: Obj) -> Obj:

@@ -149,8 +149,26 @@ AUDIT_COLUMNS: dict[str, str] = dict.fromkeys(_AUDIT_STRINGS, "string") | {
     "ActivityDateTime": "datetime",
     "TimeGenerated": "datetime",
 }
-# BELIEF: the non-interactive sign-in table has SigninLogs' columns (its reference page lists the same).
-TABLES = {SIGNIN_TABLE: SIGNIN_COLUMNS, AUDIT_TABLE: AUDIT_COLUMNS, NONINTERACTIVE_TABLE: SIGNIN_COLUMNS}
+# The non-interactive table's published columns (azure-reference-other, aadnoninteractiveusersigninlogs):
+# SigninLogs' but these JSON columns are strings, the tenant column is TenantId, the processing time is
+# ProcessingTimeInMs, and SignInEventTypes is added.
+_NONINTERACTIVE_STRINGS = (
+    "ConditionalAccessPolicies",
+    "DeviceDetail",
+    "LocationDetails",
+    "MfaDetail",
+    "Status",
+)
+_RENAMED = {"AADTenantId": "TenantId", "ProcessingTimeInMilliseconds": "ProcessingTimeInMs"}
+NONINTERACTIVE_COLUMNS: dict[str, str] = {
+    _RENAMED.get(name, name): ("string" if name in _NONINTERACTIVE_STRINGS else kind)
+    for name, kind in SIGNIN_COLUMNS.items()
+} | {"SignInEventTypes": "string"}
+TABLES = {
+    SIGNIN_TABLE: SIGNIN_COLUMNS,
+    AUDIT_TABLE: AUDIT_COLUMNS,
+    NONINTERACTIVE_TABLE: NONINTERACTIVE_COLUMNS,
+}
 # Columns set to the query's now(): time filters such as ago(5m) must see the row.
 _CLOCK_COLUMNS = {
     SIGNIN_TABLE: ("TimeGenerated", "CreatedDateTime"),
@@ -219,6 +237,51 @@ def _synthetic_id(kind: str, account: Account, detail: str) -> str:
     """Stable ids for the synthetic rows: the same audit sends the same query text every day, so the
     service can reuse its plan (and the simulator its translation); the rows never leave the query."""
     return str(uuid.uuid5(_SYNTHETIC, f"{kind}:{account.object_id}:{detail}"))
+
+
+# A failed sign-in: wrong password (Entra error 50126), the attempt an emergency account must alert on.
+FAILED_RESULT = ("50126", "Error validating credentials due to invalid username or password.")
+
+
+def failed_signin_row(account: Account, tenant_id: str) -> Row:
+    """A failed interactive sign-in attempt on the account (ResultType 50126, not "0")."""
+    row = signin_row(account, tenant_id)
+    code, text = FAILED_RESULT
+    details = [{"authenticationStepDateTime": None, "authenticationMethod": "Password", "succeeded": False,
+                "authenticationStepResultDetail": "Invalid username or password or Invalid on-premise "
+                "username or password.", "authenticationStepRequirement": "Primary authentication",
+                "StatusSequence": 0, "RequestSequence": 0}]  # fmt: skip
+    row.update(
+        Id=_synthetic_id("signin-failed", account, code),
+        CorrelationId=_synthetic_id("signin-failed-correlation", account, code),
+        ResultType=code,
+        ResultSignature="NONE",
+        ResultDescription=text,
+        Status={"errorCode": int(code), "failureReason": text},
+        ConditionalAccessStatus="notApplied",
+        AuthenticationRequirement="singleFactorAuthentication",
+        AuthenticationDetails=json.dumps(details),
+    )
+    return row
+
+
+def noninteractive_row(account: Account, tenant_id: str) -> Row:
+    """A non-interactive sign-in (a client refreshing the account's token): the non-interactive table."""
+    row = signin_row(account, tenant_id)
+    for name in _NONINTERACTIVE_STRINGS:
+        row[name] = json.dumps(row.get(name))
+    row["TenantId"] = row.pop("AADTenantId")
+    row.update(
+        SignInEventTypes=json.dumps(["nonInteractiveUser"]),
+        Id=_synthetic_id("signin-noninteractive", account, ""),
+        CorrelationId=_synthetic_id("signin-noninteractive-correlation", account, ""),
+        Category="NonInteractiveUserSignInLogs",
+        Type=NONINTERACTIVE_TABLE,
+        IsInteractive=False,
+        AuthenticationRequirement="singleFactorAuthentication",
+        AuthenticationDetails=json.dumps([]),
+    )
+    return row
 
 
 def signin_row(account: Account, tenant_id: str, *, upn_field: str | None = None) -> Row:
@@ -323,13 +386,17 @@ def audit_row(account: Account, tenant_id: str) -> Row:
     }
 
 
+def _names(query: str, table: str) -> bool:
+    return re.search(rf"\b{table}\b", query) is not None
+
+
 def with_rows(query: str, rows: dict[str, list[Row]]) -> str:
     """The rule's query after inline tables for every table it names.
 
     Blank lines are dropped: Kusto allows none between let statements and the statements after them
     (let-statement docs), and whitespace-only lines mean nothing else to KQL.
     """
-    named = [t for t in TABLES if re.search(rf"\b{t}\b", query)]
+    named = [t for t in TABLES if _names(query, t)]
     lets = [inline_table(t, rows.get(t, [])) for t in named]
     body = "\n".join(line for line in query.splitlines() if line.strip())
     return "\n".join([*lets, body])
@@ -384,7 +451,19 @@ def prove_rule(
             proof.notes.append(f"rule {rule_id} misses {account.name}'s sign-in when the row carries the "
                                f"{missed[0]} (passkey sign-ins can log the object id there)")  # fmt: skip
         audit = _any_rows(live, {AUDIT_TABLE: [audit_row(account, tenant_id)]}, run, proof, measure_of)
-        proof.coverage[account.name] = {"signin": not missed, "audit": audit}
+        failed = _any_rows(live, {SIGNIN_TABLE: [failed_signin_row(account, tenant_id)]}, run, proof,
+                           measure_of)  # fmt: skip
+        noninteractive = _any_rows(live, {NONINTERACTIVE_TABLE: [noninteractive_row(account, tenant_id)]},
+                                   run, proof, measure_of)  # fmt: skip
+        if live and not missed and not failed:
+            proof.notes.append(f"rule {rule_id} misses {account.name}'s failed sign-in (ResultType "
+                               f"{FAILED_RESULT[0]}): it sees successful sign-ins only")  # fmt: skip
+        proof.coverage[account.name] = {
+            "signin": not missed,
+            "signin_failed": failed,
+            "noninteractive": noninteractive,
+            "audit": audit,
+        }
     return proof
 
 
@@ -396,6 +475,8 @@ def _any_rows(
     measure_of: dict[str, str | None],
 ) -> bool:
     for q in queries:
+        if not any(_names(q, table) for table in rows):
+            continue  # the row's table is not inlined into a query that does not name it: it cannot see it
         proof.queries += 1
         try:
             if _fires(run(with_rows(q, rows)), measure_of.get(q)):

@@ -34,6 +34,8 @@ class AuditCheck(_Strict):
     title: str
     severity: Literal["critical", "high", "medium", "low", "info"]
     advisory: bool = False
+    # Which reading the verdict judges by where the anchors differ (drill/audit/catalog.py READINGS).
+    reading: str = ""
     status: CheckStatus
     summary: str
     rationale: str

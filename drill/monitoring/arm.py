@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from drill.fidelity import note_arm
 from drill.isotime import parse_duration, parse_utc
-from drill.monitoring.deployed import ActionGroup, DeployedRule, DiagnosticSetting, EmailReceiver, FiredAlert
+from drill.monitoring.deployed import (
+    ActionGroup,
+    DeployedRule,
+    DiagnosticSetting,
+    EmailReceiver,
+    FiredAlert,
+    setting_from_json,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -245,11 +252,7 @@ class ArmReader:
         out = []
         for item in response.json().get("value") or []:
             note_arm("diagnosticSetting", item)
-            props = item.get("properties") or {}
-            enabled = frozenset(
-                str(log.get("category")) for log in props.get("logs") or [] if log.get("enabled")
-            )
-            out.append(DiagnosticSetting(str(item.get("name")), str(props.get("workspaceId") or ""), enabled))
+            out.append(setting_from_json(item))
         return out
 
     def fired_alerts(self, rule: DeployedRule, *, time_range: str = "1d") -> list[FiredAlert]:

@@ -55,6 +55,19 @@ class DiagnosticSetting:
     enabled_categories: frozenset[str]
 
 
+def setting_from_json(item: dict[str, object]) -> DiagnosticSetting:
+    """One aadiam diagnostic setting from ARM's JSON: the categories whose `enabled` is true."""
+    props = item.get("properties")
+    props = props if isinstance(props, dict) else {}
+    logs = props.get("logs")
+    enabled = frozenset(
+        str(log.get("category"))
+        for log in (logs if isinstance(logs, list) else [])
+        if isinstance(log, dict) and log.get("enabled") is True
+    )
+    return DiagnosticSetting(str(item.get("name")), str(props.get("workspaceId") or ""), enabled)
+
+
 def sending_to(settings: list[DiagnosticSetting], workspace_resource_id: str) -> list[DiagnosticSetting]:
     """The settings that send to this workspace: their categories together are what arrives there (one
     setting may send SignInLogs and another AuditLogs)."""

@@ -35,9 +35,10 @@ IDS = [spec.id for spec in CATALOG]
 
 
 def also_fails() -> dict[str, list[str]]:
+    from drill.sim.arm import posture_faults as arm_posture
     from drill.sim.graph import posture_faults as graph_posture
 
-    return dict(graph_posture.ALSO_FAILS)
+    return {**graph_posture.ALSO_FAILS, **arm_posture.ALSO_FAILS}
 
 
 def variants() -> dict[str, list[str]]:

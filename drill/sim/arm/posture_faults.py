@@ -104,6 +104,24 @@ def _no_auditlogs(state: SimState) -> None:
         setting["logs"] = [log for log in setting.get("logs") or [] if log.get("category") != "AuditLogs"]
 
 
+def _activity_rule(change: Callable[[dict[str, Any]], None]) -> Callable[[SimState], None]:
+    """Change the five-minute activity rule only: the sign-in rule keeps covering sign-ins."""
+
+    def apply(state: SimState) -> None:
+        change(next(r for r in state.tenant.alertRules if r.get("evaluationFrequency") != "PT1M"))
+
+    return apply
+
+
+def _scoped_elsewhere(state: SimState) -> None:
+    """The activity rule watches a sandbox workspace the Entra logs never reach."""
+    from drill.sim.arm import ids
+
+    sandbox = ids.workspace_id(state).replace("/resourceGroups/rg-breakglass-monitoring/",
+                                              "/resourceGroups/rg-sandbox/")  # fmt: skip
+    _activity_rule(lambda r: r.update(scopes=[sandbox]))(state)
+
+
 FAULTS = [
     Fault("posture-diag-no-auditlogs", "arm", "the Entra diagnostic setting no longer sends AuditLogs",
           _no_auditlogs),
@@ -124,6 +142,14 @@ FAULTS = [
           _each_rule(lambda r: r.pop("identity", None))),
     Fault("posture-alert-no-subject", "arm", "the rules set no custom e-mail subject",
           _each_rule(lambda r: r.update(customEmailSubject=None))),
+    Fault("posture-alert-other-workspace", "arm", "the activity rule is scoped to a sandbox workspace the "
+          "Entra logs never reach", _scoped_elsewhere),
+    Fault("posture-alert-success-only", "arm", "both rules keep only successful sign-ins (ResultType "
+          "== \"0\")",
+          _rewrite_queries(lambda q: q.replace("| where UserId in (BreakGlassIds)",
+                                               '| where UserId in (BreakGlassIds) and ResultType == "0"'))),
+    Fault("posture-alert-muted", "arm", "the activity rule mutes its actions for an hour after each alert",
+          _activity_rule(lambda r: r.update(muteActionsDuration="PT1H"))),
     Fault("posture-sentinel-weak-rule", "arm", "the workspace's Sentinel rule runs hourly over a day, "
           "fires on more than 5 results as one alert, and creates no incident",
           lambda s: onboard_sentinel(s, queryFrequency="PT1H", queryPeriod="P1D", triggerThreshold=5,
@@ -132,10 +158,26 @@ FAULTS = [
 
 CHECK_VARIANTS: dict[str, list[str]] = {
     "BG.DIAG.1": ["posture-diag-no-auditlogs", "diag-other-workspace"],
-    "BG.AL.1": ["posture-alert-id-typo", "posture-alert-has-any-upn", "posture-alert-signin-only"],
+    "BG.AL.1": [
+        "posture-alert-id-typo",
+        "posture-alert-has-any-upn",
+        "posture-alert-signin-only",
+        "posture-alert-other-workspace",
+        "posture-alert-success-only",
+    ],
     "BG.AL.2": ["posture-alert-slow", "posture-alert-threshold-2"],
     "BG.AL.3": ["posture-alert-identity-no-reader", "posture-alert-no-identity"],
     "BG.AL.4": ["posture-alert-no-subject", "action-group-no-mailbox"],
+    "BG.AL.6": ["posture-alert-muted"],
     # With a playbook naming SENTINEL_RULE in audit.sentinel_rules.
     "BG.AL.5": ["posture-sentinel-weak-rule"],
+}
+
+# variant -> the checks that fail with its own. Alert coverage counts only a rule whose workspace receives the
+# Entra log category of the row (issue 26): logs that stop reaching the workspace leave the rules watching
+# nothing of that kind, and with no sign-in reaching it no rule covers anything for BG.AL.2-4 and 6 to judge.
+_NO_COVERING_RULE = ["BG.AL.1", "BG.AL.2", "BG.AL.3", "BG.AL.4", "BG.AL.6"]
+ALSO_FAILS: dict[str, list[str]] = {
+    "posture-diag-no-auditlogs": ["BG.AL.1"],
+    "diag-other-workspace": _NO_COVERING_RULE,
 }

@@ -61,7 +61,7 @@ def rule_resource(state: SimState, rule: dict[str, Any], api_version: str | None
         "severity": int(rule.get("severity", 3)),
         "enabled": bool(rule.get("enabled", True)),
         "evaluationFrequency": str(rule.get("evaluationFrequency", "PT5M")),
-        "scopes": [ids.workspace_id(state)],
+        "scopes": [str(x) for x in rule.get("scopes") or [ids.workspace_id(state)]],
         "windowSize": str(rule.get("windowSize", "PT5M")),
         "criteria": {"allOf": [condition]},
         **auto_resolve_properties(state, rule),

@@ -28,6 +28,7 @@ from drill.sim.graph.http import (
 )
 from drill.sim.graph.odata import QuerySpec, collection, ops
 from drill.sim.graph.roles import _require_pim_licence, definitions, direct_role_ids, directory_role
+from drill.sim.identity.ca import transitive_groups
 from drill.sim.tenant import Tenant
 
 # The password method's id is the same in every tenant (passwordAuthenticationMethod reference).
@@ -127,10 +128,6 @@ async def list_methods(req: GraphRequest) -> GraphResponse:
     return ok(collection(req, METHODS, items, frag))
 
 
-def _groups_containing(tenant: Tenant, object_ids: set[str]) -> list[Obj]:
-    return [g for g in tenant.groups if object_ids & set(g.get("members", []))]
-
-
 async def transitive_member_of(req: GraphRequest) -> GraphResponse:
     """Groups (nested ones too), administrative units and directory roles of the user.
 
@@ -139,14 +136,9 @@ async def transitive_member_of(req: GraphRequest) -> GraphResponse:
     """
     user = find_user(req, req.params["user"])
     t = req.state.tenant
-    seen: dict[str, Obj] = {}
-    frontier = {user["id"]}
-    while frontier:
-        found = [g for g in _groups_containing(t, frontier) if g["id"] not in seen]
-        seen.update({g["id"]: g for g in found})
-        frontier = {g["id"] for g in found}
     out: list[Obj] = [
-        {"@odata.type": "#microsoft.graph.group", **view(GROUPS, g), "_full": g} for g in seen.values()
+        {"@odata.type": "#microsoft.graph.group", **view(GROUPS, g), "_full": g}
+        for g in transitive_groups(t, user["id"])
     ]
     for au in t.administrativeUnits:
         if user["id"] in au.get("members", []):

@@ -190,6 +190,32 @@ def _unit_role_standing(t: Tenant) -> None:
                               "roleAssignmentScheduleId": e["id"]})  # fmt: skip
 
 
+def _unit_role_standing_beside(t: Tenant) -> None:
+    """Beside the intended PIM eligibility, its holder also holds the role actively and permanently."""
+    e = unit_role_eligibility(t)
+    t.roleAssignments.append({**e, "id": e["id"].replace("-e", "-s"), "assignmentType": "Assigned",
+                              "roleAssignmentOriginId": e["id"] + "-s",
+                              "roleAssignmentScheduleId": e["id"] + "-s"})  # fmt: skip
+
+
+def _guest_account(t: Tenant) -> None:
+    """The second account is an invited guest: userType Guest, its #EXT# UPN on the initial domain."""
+    user = second(t)
+    local, _, initial = user["userPrincipalName"].partition("@")  # the accounts sit on the initial domain
+    user.update(userType="Guest", creationType="Invitation",
+                userPrincipalName=f"{local}_fabrikam.example#EXT#@{initial}")  # fmt: skip
+
+
+def _b2b_member(t: Tenant) -> None:
+    """A B2B collaboration *member*: userType Member, but created by invitation."""
+    second(t)["creationType"] = "Invitation"
+
+
+def _ca1_browser_only(t: Tenant) -> None:
+    """Policy 1 only for browsers: the What-If case (a Windows browser) still shows it applying."""
+    policy(t, "strength")["conditions"]["clientAppTypes"] = ["browser"]
+
+
 def _pim_8h(t: Tenant) -> None:
     unit_role_rule(t, "Expiration_EndUser_Assignment")["maximumDuration"] = "PT8H"
 
@@ -355,7 +381,7 @@ def _locked(edit: Callable[[SimState], Any]) -> Callable[[SimState], None]:
 _T = _on_tenant
 _PIM_RULES = ("BG.PIM.2", "BG.PIM.3", "BG.PIM.4", "BG.PIM.5")
 _DELETED_ALSO = (
-    *(f"BG.ACC.{n}" for n in range(2, 9)), "BG.GA.1", "BG.GRP.2", "BG.AU.1",
+    *(f"BG.ACC.{n}" for n in range(2, 10)), "BG.GA.1", "BG.GRP.2", "BG.AU.1",
     "BG.AM.1", "BG.AM.4", "BG.AM.5", "BG.AM.6", "BG.CA.1", "BG.CA.2", "BG.CA.3", "BG.CA.5",
 )  # fmt: skip
 # name, the check it breaks, the checks that necessarily fail with it (as the checks read the design), apply,
@@ -389,8 +415,14 @@ _VARIANTS: list[tuple[str, tuple[str, ...], tuple[str, ...], Callable[[SimState]
      "the unit holding the accounts is not restricted management"),
     ("posture-au-without-group", ("BG.AU.1",), (), _T(_au_without_group),
      "the break-glass group is not in the restricted unit"),
-    ("posture-unit-role-standing", ("BG.PIM.1",), _PIM_RULES, _T(_unit_role_standing),
+    ("posture-unit-role-standing", ("BG.PIM.1",), (*_PIM_RULES, "BG.PIM.6"), _T(_unit_role_standing),
      "the unit's management role is held permanently, not eligible"),
+    ("posture-unit-role-standing-beside-pim", ("BG.PIM.6",), (), _T(_unit_role_standing_beside),
+     "beside its PIM eligibility, the unit's management role is also held actively and permanently"),
+    ("posture-account-guest", ("BG.ACC.9",), (), _T(_guest_account),
+     "the second account is an invited guest (#EXT# UPN on the initial domain)"),
+    ("posture-account-b2b-member", ("BG.ACC.9",), (), _T(_b2b_member),
+     "the second account is a B2B member (creationType Invitation)"),
     ("posture-pim-8h-activation", ("BG.PIM.2",), (), _T(_pim_8h),
      "the unit's management role activates for 8 hours"),
     ("posture-pim-no-approval", ("BG.PIM.3",), (), _T(_pim_no_approval),
@@ -419,7 +451,9 @@ _VARIANTS: list[tuple[str, tuple[str, ...], tuple[str, ...], Callable[[SimState]
      "policy 1 requires the built-in MFA strength instead"),
     ("posture-ca1-app-excluded", ("BG.CA.1",), (), _T(_ca1_app_excluded),
      "policy 1 excludes Exchange Online: not all resources"),
-    ("posture-ca1-mobile-only", ("BG.CA.5",), (), _T(_ca1_mobile_only),
+    ("posture-ca1-browser-only", ("BG.CA.1",), (), _T(_ca1_browser_only),
+     "policy 1 applies to browsers only (What If for a Windows browser still shows it)"),
+    ("posture-ca1-mobile-only", ("BG.CA.1",), ("BG.CA.5",), _T(_ca1_mobile_only),
      "policy 1 applies on Android and iOS only (What If for a Windows browser shows one policy)"),
     ("posture-ca2-12h-frequency", ("BG.CA.2",), (), _T(_ca2_12_hours),
      "policy 2 asks for a sign-in every 12 hours"),

@@ -10,16 +10,16 @@ user's active roles). Used by the sign-in pages (results go to the sign-in recor
     # sign-in: methods=("fido2",), aaguid=...    -> r.log_item() for SignInEvent.applied_policies
     outcome = ca.decide(results)                 # outcome.error_code 53003/53000, .strength_unmet, .status
 
-Conditions honoured: users (includeUsers incl. "All"/"None"/"GuestsOrExternalUsers", groups, active
-directory roles; exclusions win), applications (includeApplications "All"/"None"/ids against every id in
-`app_ids`; a policy targeting only user actions or authentication contexts does not apply to a sign-in),
-clientAppTypes ("all" or the type), platforms, locations ("All" only: the simulator has no named
+Conditions honoured: users (includeUsers incl. "All"/"None"/"GuestsOrExternalUsers", groups, nested ones
+too, active directory roles; exclusions win), applications (includeApplications "All"/"None"/ids against
+every id in `app_ids`; a policy targeting only user actions or authentication contexts does not apply to a
+sign-in), clientAppTypes ("all" or the type), platforms, locations ("All" only: the simulator has no named
 locations), sign-in and user risk (the simulator's sign-ins carry no risk). Device filters and other
 conditions are not imitated. Grant controls: block, mfa (met by a FIDO2 sign-in), compliantDevice,
 domainJoinedDevice, authenticationStrength (allowedCombinations must contain "fido2" and, when a
-fido2CombinationConfiguration lists allowedAAGUIDs, the key's AAGUID must be listed), with operator
-AND/OR; anything else (terms of use, custom factors, app protection) counts as unmet. Session controls
-are reported in enforcedSessionControls when the policy applies.
+fido2CombinationConfiguration lists allowedAAGUIDs, the key's AAGUID must be listed), with operator AND/OR;
+anything else (terms of use, custom factors, app protection) counts as unmet. Session controls are reported
+in enforcedSessionControls when the policy applies.
 
 `enforcedGrantControls` / `enforcedSessionControls` strings follow what SigninLogs rows show as far as we
 know ("Block", "Mfa", "RequireCompliantDevice", "RequireDomainJoinedDevice", "RequireAuthenticationStrength",
@@ -127,9 +127,24 @@ class PolicyResult:
         }
 
 
+def transitive_groups(tenant: Tenant, object_id: str) -> list[dict[str, Any]]:
+    """The groups holding the object directly or through other groups (transitiveMemberOf's groups).
+
+    Conditional Access applies to nested groups (Microsoft: "Policy is applied to nested users and
+    groups", concept-conditional-access-users-groups), at sign-in and in What If alike.
+    """
+    seen: dict[str, dict[str, Any]] = {}
+    frontier = [object_id]
+    while frontier:
+        found = [g for oid in frontier for g in tenant.groups_of(oid) if g["id"] not in seen]
+        seen.update({g["id"]: g for g in found})
+        frontier = [g["id"] for g in found]
+    return list(seen.values())
+
+
 def _users_match(tenant: Tenant, cond: dict[str, Any], ctx: SignInContext) -> bool:
     user = tenant.user(ctx.user_id) or {}
-    groups = {g["id"] for g in tenant.groups_of(ctx.user_id)}
+    groups = {g["id"] for g in transitive_groups(tenant, ctx.user_id)}
     roles = set(tenant.active_role_template_ids(ctx.user_id, ctx.now))
     guest = user.get("userType") == "Guest"
 

@@ -217,6 +217,8 @@ class AlertEngine:
         except QueryError as exc:
             rs.error = f"{exc.kind}: {str(exc).splitlines()[0][:300]}"
             return
+        if not watches_home(self.state, rule):
+            rows = []  # the rule queries another workspace: none of this tenant's Entra rows are there
         names = [c["name"] for c in columns]
         dims = [str(d) for d in rule.get("dimensions") or []]
         groups: dict[str, list[list[Any]]] = {}
@@ -366,6 +368,14 @@ def _search_link(state: SimState, rule: dict[str, Any], window: tuple[datetime, 
         f"Alerts.EmailLinks/scope/{quote(workspace_name, safe='')}/q/{quote(rule['name'], safe='')}"
         f"/prettify/1/timespan/{span}"
     )
+
+
+def watches_home(state: SimState, rule: dict[str, Any]) -> bool:
+    """Whether the rule's scopes (the workspace by default) name the simulated workspace. Another workspace
+    holds none of this tenant's rows; a resource group or subscription scope would run resource-centric
+    queries, which the simulator does not imitate (DIFFERENCES.md, issue 26): it sees nothing either."""
+    home = ids.workspace_id(state).lower().rstrip("/")
+    return home in {str(x).lower().rstrip("/") for x in rule.get("scopes") or [home]}
 
 
 def _window(rule: dict[str, Any]) -> timedelta:

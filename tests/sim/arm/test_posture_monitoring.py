@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from arm_support import observer_credential
 
+from drill.audit.checks_alerting import rules_cover_accounts
 from drill.audit.facts import Facts
+from drill.audit.model import Status
 from drill.audit.read_monitoring import NO_ARM, monitoring_reader, read_monitoring, read_monitoring_with
 from drill.clouds import cloud_for
 from drill.playbook import Playbook
@@ -25,6 +27,7 @@ from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer
 
 REPO = Path(__file__).resolve().parents[3]
+KINDS = ("signin", "signin_failed", "noninteractive", "audit")  # what drill/audit/synthetic.py proves
 SIGNIN_RULE, ACTIVITY_RULE = "Break-glass account sign-in", "Break-glass account activity"
 IDENTITY = {
     SIGNIN_RULE: "7e6d5c4b-3a29-4181-9f0e-1d2c3b4a5f01",
@@ -99,13 +102,12 @@ def test_demo_tenant_reads_clean_in_arm_json(sim: SimServer, observer_secret: st
     assert facts.sentinel_rules is None
     assert any("not onboarded to Microsoft Sentinel" in n for n in facts.notes)
     # the two rules together cover both accounts' sign-ins and directory changes
-    assert _coverage(facts, SIGNIN_RULE) == {
-        "ea01": {"signin": True, "audit": False},
-        "ea02": {"signin": True, "audit": False},
-    }
+    # (failed sign-ins too; non-interactive ones through the activity rule, which reads that table)
+    signin_only = {"signin": True, "signin_failed": True, "noninteractive": False, "audit": False}
+    assert _coverage(facts, SIGNIN_RULE) == {"ea01": signin_only, "ea02": signin_only}
     assert _coverage(facts, ACTIVITY_RULE) == {
-        "ea01": {"signin": True, "audit": True},
-        "ea02": {"signin": True, "audit": True},
+        "ea01": dict.fromkeys(KINDS, True),
+        "ea02": dict.fromkeys(KINDS, True),
     }
     assert facts.requests["arm"] >= 7
     assert facts.requests["logs"] >= 10
@@ -157,7 +159,12 @@ def test_coverage_variants_lose_an_account_or_a_kind(
         for kind, ok in kinds.items()
         if ok
     }
-    everything = {(a, k) for a in ("ea01", "ea02") for k in ("signin", "audit")}
+    everything = {(a, k) for a in ("ea01", "ea02") for k in KINDS}
+    outcome = rules_cover_accounts(facts, _playbook(sim))
+    assert outcome.status is Status.FAILED, outcome.summary
+    if fault == "posture-alert-other-workspace":  # every row is caught, by a rule watching the wrong place
+        assert "scoped to a workspace the logs do not reach" in outcome.summary
+        return
     assert covered < everything, f"{fault} should leave something uncovered, covered {sorted(covered)}"
 
 
@@ -165,14 +172,19 @@ def test_id_typo_loses_exactly_the_mistyped_account(sim: SimServer, observer_sec
     apply_fault(sim.state, "posture-alert-id-typo")
     facts = _read(sim, observer_secret)
     for name in (SIGNIN_RULE, ACTIVITY_RULE):
-        assert _coverage(facts, name)["ea02"] == {"signin": False, "audit": False}
+        assert _coverage(facts, name)["ea02"] == dict.fromkeys(KINDS, False)
         assert _coverage(facts, name)["ea01"]["signin"] is True
 
 
 def test_has_any_on_upns_misses_the_passkey_sign_in_row(sim: SimServer, observer_secret: str) -> None:
     apply_fault(sim.state, "posture-alert-has-any-upn")
     facts = _read(sim, observer_secret)
-    assert _coverage(facts, ACTIVITY_RULE)["ea01"] == {"signin": False, "audit": True}
+    assert _coverage(facts, ACTIVITY_RULE)["ea01"] == {
+        "signin": False,
+        "signin_failed": True,  # the failed attempt's row carries the UPN
+        "noninteractive": False,
+        "audit": True,
+    }
     assert any("object id in UserPrincipalName" in n for n in facts.notes)
 
 
@@ -293,7 +305,7 @@ def test_every_posture_variant_is_registered_and_mapped_to_a_monitoring_check() 
     assert mapped <= set(known)
     assert {f.name for f in posture_faults.FAULTS} <= mapped
     assert set(posture_faults.CHECK_VARIANTS) <= set(BY_ID)
-    assert set(posture_faults.CHECK_VARIANTS) == {"BG.DIAG.1", *(f"BG.AL.{n}" for n in range(1, 6))}
+    assert set(posture_faults.CHECK_VARIANTS) == {"BG.DIAG.1", *(f"BG.AL.{n}" for n in range(1, 7))}
 
 
 def test_user_assigned_identity_roles_are_read_by_its_principal(sim: SimServer, observer_secret: str) -> None:

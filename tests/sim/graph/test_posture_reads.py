@@ -184,6 +184,15 @@ SEEN: dict[str, Any] = {
     "posture-unit-role-standing": lambda f: (
         not f.unit_eligibilities and [a["roleDefinitionId"] for a in f.unit_assignments] == [MANAGER_ROLE]
     ),
+    "posture-unit-role-standing-beside-pim": lambda f: (
+        [e["roleDefinitionId"] for e in f.unit_eligibilities] == [MANAGER_ROLE]
+        and [a["assignmentType"] for a in f.unit_assignments] == ["Assigned"]
+    ),
+    "posture-account-guest": lambda f: (
+        _acct(f).user["userType"] == "Guest" and "#EXT#" in _acct(f).user["userPrincipalName"]
+    ),
+    "posture-account-b2b-member": lambda f: _acct(f).user["creationType"] == "Invitation",
+    "posture-ca1-browser-only": lambda f: _policy(f, "EA01")["conditions"]["clientAppTypes"] == ["browser"],
     "posture-pim-8h-activation": lambda f: (
         _rules(f)["Expiration_EndUser_Assignment"]["maximumDuration"] == "PT8H"
     ),
@@ -256,7 +265,9 @@ def test_every_posture_variant_is_read_as_graph_serves_it(tmp_path: Path) -> Non
     assert sorted(CHECK_VARIANTS) == sorted(graph_checks)
     # every check has a variant that breaks it alone, but where the design ties checks together
     alone = {c for c, names in CHECK_VARIANTS.items() if any(n not in ALSO_FAILS for n in names)}
-    assert sorted(set(graph_checks) - alone) == ["BG.ACC.1", "BG.ACC.7", "BG.AM.6", "BG.PIM.1"]
+    # BG.CA.5: What If is the simulator's own policy reading, which BG.CA.1 (narrowing) and BG.CA.3 (effective
+    # exclusion) now read too, so nothing breaks What If alone.
+    assert sorted(set(graph_checks) - alone) == ["BG.ACC.1", "BG.ACC.7", "BG.AM.6", "BG.CA.5", "BG.PIM.1"]
     with demo_world(tmp_path) as world:
         state = world.sim.state
         healthy = state.tenant.copy()
@@ -374,3 +385,75 @@ def test_conditional_access_answers_429_without_retry_after_beyond_one_request_a
         throttled = world.sim.state.services["graph"].get("ca_throttled", 0)
     assert throttled >= 1
     assert all(f.unread == {} for f in fast)  # the reader's batch retry still read them (after 1 s)
+
+
+def test_healthy_variations_read_as_one_consistent_answer(tmp_path: Path) -> None:
+    """Issue 26's healthy tenants through the simulator: exclusion through a parent group, exclusion by user
+    id beside the group, an extra report-only policy excluding the group, and a one-member group holding GA.
+    What If (nested groups honoured) and the policy reading agree: BG.CA.3 warns, BG.CA.5 passes."""
+    from drill.audit.judge import registry
+    from drill.audit.model import Status
+
+    parent, ga_group = "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e98", "3c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e97"
+    alice = "7d3e9c1a-2b4f-4c6d-8e0f-1a2b3c4d5e01"
+    with demo_world(tmp_path) as world:
+        t = world.sim.state.tenant
+        t.groups.append(
+            {
+                "id": parent,
+                "displayName": "CA exemptions",
+                "isAssignableToRole": False,
+                "securityEnabled": True,
+                "mailEnabled": False,
+                "groupTypes": [],
+                "members": [GROUP],
+            }
+        )
+        t.groups.append(
+            {
+                "id": ga_group,
+                "displayName": "Tier-0 admins",
+                "isAssignableToRole": True,
+                "securityEnabled": True,
+                "mailEnabled": False,
+                "groupTypes": [],
+                "members": [alice],
+            }
+        )
+        t.roleAssignments.append(
+            {
+                **t.roleAssignments[0],
+                "id": "ga-group-a",
+                "principalId": ga_group,
+                "roleAssignmentOriginId": "ga-group",
+                "roleAssignmentScheduleId": "ga-group",
+            }
+        )
+        others = [
+            p
+            for p in t.conditionalAccessPolicies
+            if GROUP in ((p.get("conditions") or {}).get("users") or {}).get("excludeGroups", [])
+        ]
+        others[0]["conditions"]["users"]["excludeGroups"] = [parent]  # only through the parent group
+        others[1]["conditions"]["users"]["excludeUsers"] = [EA01, EA02]  # by user id beside the group
+        pilot = {
+            **others[1],
+            "id": "8a7b6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c99",
+            "displayName": "CA099 - Pilot",
+            "state": "enabledForReportingButNotEnforced",
+        }
+        t.conditionalAccessPolicies.append(pilot)
+        facts = audit_read(world)
+        pb = world.playbook
+    assert facts.unread == {}
+    checks = registry()
+    got = {cid: checks[cid](facts, pb) for cid in ("BG.CA.3", "BG.CA.4", "BG.CA.5", "BG.GA.1", "BG.GA.2")}
+    assert got["BG.CA.3"].status is Status.WARNING, got["BG.CA.3"].summary
+    assert list(got["BG.CA.3"].details["not_through_group"]) == [
+        f"{others[0]['displayName']} ({others[0]['id']})"
+    ]
+    for cid in ("BG.CA.4", "BG.CA.5", "BG.GA.1", "BG.GA.2"):
+        assert got[cid].status is Status.PASSED, (cid, got[cid].summary)
+    assert facts.ga_principals[ga_group]["members"][0]["id"] == alice
+    readings = got["BG.GA.2"].details["readings"]
+    assert (readings["principals"]["count"], readings["people"]["count"]) == (4, 3)  # Alice once

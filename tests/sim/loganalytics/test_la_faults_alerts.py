@@ -122,3 +122,14 @@ def test_mail_dropped_is_recorded_not_delivered(sim) -> None:
     _run(sim, 130)
     assert _alert_mail(sim) == []
     assert any(d["reason"] == "delivery dropped (fault)" for d in sim.state.mail.dropped)
+
+
+def test_a_rule_scoped_to_another_workspace_never_sees_the_rows(sim) -> None:
+    """posture-alert-other-workspace: the activity rule watches a sandbox workspace; only the sign-in rule,
+    still scoped to ours, mails."""
+    apply_fault(sim.state, "posture-alert-other-workspace")
+    signin(sim.state)
+    _run(sim, 400)  # the five-minute activity rule evaluates at least once over the row
+    assert _rows(sim) == 1
+    subjects = {m["subject"] for m in _alert_mail(sim)}
+    assert subjects == {"[CRITICAL] Emergency Access Activity"}  # the one-minute sign-in rule's subject

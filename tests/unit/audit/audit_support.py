@@ -43,6 +43,9 @@ RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-breakglass-monitoring"
 WORKSPACE = f"{RG_ID}/providers/Microsoft.OperationalInsights/workspaces/law-security-contoso"
 ACTION_GROUP = f"{RG_ID}/providers/microsoft.insights/actionGroups/ag-soc-breakglass"
 RULES = ("Break-glass account sign-in", "Break-glass account activity")
+# What drill/audit/synthetic.py proves per account: the sign-in rule reads SigninLogs only.
+COVERAGE_KINDS = ("signin", "signin_failed", "noninteractive", "audit")
+SIGNIN_RULE_COVERAGE = {"signin": True, "signin_failed": True, "noninteractive": False, "audit": False}
 RULE_PRINCIPALS = ("9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d01", "9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d02")
 
 
@@ -630,8 +633,8 @@ def healthy_facts() -> Facts:
         },
         sentinel_rules=None,
         coverage={
-            rule_id(RULES[0]): {a: {"signin": True, "audit": False} for a in ("ea01", "ea02")},
-            rule_id(RULES[1]): {a: {"signin": True, "audit": True} for a in ("ea01", "ea02")},
+            rule_id(RULES[0]): {a: dict(SIGNIN_RULE_COVERAGE) for a in ("ea01", "ea02")},
+            rule_id(RULES[1]): {a: dict.fromkeys(COVERAGE_KINDS, True) for a in ("ea01", "ea02")},
         },
         last_pass={"ea01": "2026-01-10T10:00:00Z", "ea02": "2026-01-11T10:00:00Z"},
         requests={"graph": 40, "arm": 8},

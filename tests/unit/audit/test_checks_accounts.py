@@ -80,6 +80,7 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
     ("BG.ACC.1", "one-missing", _gone("ea02"), "ea02"),
     ("BG.ACC.1", "one-in-playbook", _one_account, "at least 2"),
     ("BG.ACC.2", "synced", _user("ea01", onPremisesSyncEnabled=True), "synchronised"),
+    ("BG.ACC.9", "guest", _user("ea02", userType="Guest"), "userType is Guest"),
     ("BG.ACC.2", "not-read", lambda f, _pb: account(f, "ea01").user.pop("onPremisesSyncEnabled"), "not read"),  # type: ignore[union-attr]
     ("BG.ACC.2", "absent", _gone("ea01"), "does not exist"),
     ("BG.ACC.3", "custom-domain", _user("ea01", userPrincipalName="ea01@contoso.test"), "contoso.test"),

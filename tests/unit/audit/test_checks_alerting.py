@@ -27,6 +27,8 @@ GROUP = f"{SUB}/providers/Microsoft.Insights/actionGroups/ag-soc-breakglass"
 PRINCIPAL_1 = "11111111-2222-4333-8444-555555555501"
 PRINCIPAL_2 = "11111111-2222-4333-8444-555555555502"
 MAILBOX = "soc-alerts@contoso.test"
+EVERYTHING = {"signin": True, "signin_failed": True, "noninteractive": True, "audit": True}
+SIGNIN_ONLY = {"signin": True, "signin_failed": True, "noninteractive": False, "audit": False}
 
 
 @pytest.fixture
@@ -145,11 +147,8 @@ def healthy(**kwargs: Any) -> Facts:
             }
         },
         coverage={
-            SIGNIN_RULE: {"ea01": {"signin": True, "audit": False}, "ea02": {"signin": True, "audit": False}},
-            ACTIVITY_RULE.lower(): {
-                "ea01": {"signin": True, "audit": True},
-                "ea02": {"signin": True, "audit": True},
-            },
+            SIGNIN_RULE: {"ea01": dict(SIGNIN_ONLY), "ea02": dict(SIGNIN_ONLY)},
+            ACTIVITY_RULE.lower(): {"ea01": dict(EVERYTHING), "ea02": dict(EVERYTHING)},
         },
     )
     for key, value in kwargs.items():
@@ -162,10 +161,10 @@ def props_of(facts: Facts, index: int) -> dict[str, Any]:
 
 
 def test_every_alerting_check_is_registered() -> None:
-    assert set(CHECKS) == {"BG.DIAG.1", "BG.AL.1", "BG.AL.2", "BG.AL.3", "BG.AL.4", "BG.AL.5"}
+    assert set(CHECKS) == {"BG.DIAG.1", "BG.AL.1", "BG.AL.2", "BG.AL.3", "BG.AL.4", "BG.AL.5", "BG.AL.6"}
 
 
-@pytest.mark.parametrize("check_id", ["BG.DIAG.1", "BG.AL.1", "BG.AL.2", "BG.AL.3", "BG.AL.4"])
+@pytest.mark.parametrize("check_id", ["BG.DIAG.1", "BG.AL.1", "BG.AL.2", "BG.AL.3", "BG.AL.4", "BG.AL.6"])
 def test_healthy_facts_pass(playbook: Playbook, check_id: str) -> None:
     outcome = CHECKS[check_id](healthy(), playbook)
     assert outcome.status is Status.PASSED, (outcome.summary, outcome.offenders)
@@ -233,7 +232,9 @@ def test_al1_fails_when_no_rule_returns_an_audit_row(playbook: Playbook) -> None
     facts.coverage[ACTIVITY_RULE.lower()]["ea02"]["audit"] = False
     outcome = CHECKS["BG.AL.1"](facts, playbook)
     assert outcome.status is Status.FAILED
-    assert outcome.offenders == ["ea02: audit row returned by no enabled rule"]
+    assert outcome.offenders == [
+        "ea02: audit row returned by no enabled rule watching a workspace that receives AuditLogs"
+    ]
 
 
 def test_al1_a_disabled_rule_does_not_count(playbook: Playbook) -> None:
@@ -241,18 +242,20 @@ def test_al1_a_disabled_rule_does_not_count(playbook: Playbook) -> None:
     props_of(facts, 1)["enabled"] = False
     outcome = CHECKS["BG.AL.1"](facts, playbook)
     assert outcome.status is Status.FAILED
-    assert sorted(outcome.offenders) == [
-        "ea01: audit row returned by no enabled rule",
-        "ea02: audit row returned by no enabled rule",
+    assert [o.split(" returned")[0] for o in sorted(outcome.offenders)] == [
+        "ea01: audit row",
+        "ea01: non-interactive sign-in",
+        "ea02: audit row",
+        "ea02: non-interactive sign-in",
     ]
     assert "Break-glass account activity" in outcome.summary
 
 
 def test_al1_an_account_missing_from_the_coverage_is_uncovered(playbook: Playbook) -> None:
-    facts = healthy(coverage={SIGNIN_RULE: {"ea01": {"signin": True, "audit": True}}})
+    facts = healthy(coverage={SIGNIN_RULE: {"ea01": dict(EVERYTHING)}})
     outcome = CHECKS["BG.AL.1"](facts, playbook)
     assert outcome.status is Status.FAILED
-    assert len(outcome.offenders) == 2
+    assert len(outcome.offenders) == 4  # ea02's four kinds
 
 
 # -- BG.AL.2 -----------------------------------------------------------------------------------------------

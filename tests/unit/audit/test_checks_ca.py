@@ -208,8 +208,6 @@ def test_blocking_reading_lists_the_blocking_policy() -> None:
 @pytest.mark.parametrize(
     "users",
     [
-        {"includeUsers": ["All"], "excludeUsers": [EA01, EA02]},
-        {"includeUsers": ["All"], "excludeRoles": [GA]},
         {"includeRoles": [GA], "excludeGroups": [GROUP]},
         {"includeUsers": ["GuestsOrExternalUsers"]},
         {"includeGuestsOrExternalUsers": {"guestOrExternalUserTypes": "internalGuest,b2bCollaborationGuest"}},
@@ -220,6 +218,21 @@ def test_policies_that_do_not_reach_the_accounts_pass(users: dict[str, object]) 
     facts = healthy_facts()
     _new(users, block=True)(facts, demo_playbook())
     assert CHECKS["BG.CA.3"](facts, demo_playbook()).status is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    "users",
+    [
+        {"includeUsers": ["All"], "excludeUsers": [EA01, EA02]},
+        {"includeUsers": ["All"], "excludeRoles": [GA]},
+    ],
+)
+def test_exclusions_not_through_the_group_warn_without_failing(users: dict[str, object]) -> None:
+    facts = healthy_facts()
+    _new(users, block=True)(facts, demo_playbook())
+    outcome = CHECKS["BG.CA.3"](facts, demo_playbook())
+    assert outcome.status is Status.WARNING, outcome.summary
+    assert "other than through the break-glass group" in outcome.summary
 
 
 def test_guest_conditions_reach_a_guest_account() -> None:
@@ -293,5 +306,6 @@ NOT_PER_ACCOUNT = {
     "BG.PIM.3",
     "BG.PIM.4",
     "BG.PIM.5",
+    "BG.PIM.6",
     "BG.AM.3",
 }

@@ -231,6 +231,14 @@ FAILING: list[tuple[str, str, Mutate, str]] = [
         _context_policy(conditions__applications__includeAuthenticationContextClassReferences=[]),
         "no CA policy targets",
     ),
+    (
+        "BG.PIM.6",
+        "standing-assignment",
+        lambda f, _pb: f.unit_assignments.append(
+            {**f.unit_eligibilities[0], "id": "standing", "assignmentType": "Assigned"}
+        ),
+        "bypass PIM",
+    ),
 ]
 
 
@@ -263,6 +271,8 @@ UNREAD = [
     ("BG.PIM.5", "role_policies"),
     ("BG.PIM.5", "auth_contexts"),
     ("BG.PIM.5", "ca_policies"),
+    ("BG.PIM.6", "unit_assignments"),
+    ("BG.GA.2", "ga_principals"),
 ]
 
 
