@@ -158,3 +158,21 @@ def card_codes(pb: Playbook) -> dict[str, str | None]:
 
 def reprint_command(playbook_path: object, account: str) -> str:
     return f"drill card {playbook_path} --account {account}"
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    """What the post-drill confirmation compares the card in the safe with."""
+
+    expected: str | None  # today's code; None when no card can be printed
+    reprint: str  # the command that prints today's card
+    unavailable: str | None = None  # why no card can be printed
+
+
+def card_check(pb: Playbook, account: str, playbook_path: object) -> CardCheck:
+    """Today's card of `account` as the drill's confirmation needs it (never raises for a missing section)."""
+    reprint = reprint_command(playbook_path, account)
+    try:
+        return CardCheck(build_card(pb, pb.account(account)).code, reprint)
+    except CardUnavailable as exc:
+        return CardCheck(None, reprint, str(exc))

@@ -135,6 +135,7 @@ def demo_world(
             world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
             for account in key_paths:
                 _register(world, account)
+            print_demo_cards(world)
             if fault is not None:
                 apply_fault(sim.state, fault)
             try:
@@ -267,23 +268,60 @@ def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
         operator_name="Demo Operator",
         witness="Demo Witness",
         on_done=done,
-        confirm=scripted_confirmations,
+        confirm=lambda record: scripted_confirmations(record, world),
     )
 
 
 DEMO_SEAL = "DEMO-SEAL-0001"
+DEMO_CARDS = "cards"  # in the demo state folder: the demo keys' storage location
 
 
-def scripted_confirmations(record: Any) -> list[Any]:
-    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact."""
+def print_demo_cards(world: DemoWorld) -> None:
+    """Put each demo account's emergency card where its software key is kept, as `drill card` prints it
+    (HTML only: the demo reads it back, nobody prints it)."""
+    from datetime import UTC, datetime
+
+    from drill.evidence.card_print import write_card
+
+    for account in world.key_paths:
+        write_card(world.playbook, account, world.state_dir / DEMO_CARDS, datetime.now(UTC).date(), pdf=None)
+
+
+def card_in_storage(world: DemoWorld, account: str) -> str | None:
+    """The version code the demo operator reads off the account's card in the state folder; None when
+    there is no card there (or more than one: a person would not know which to read)."""
+    from drill.evidence.card_print import CARD_FILE, code_on
+
+    folder = world.state_dir / DEMO_CARDS
+    found = [
+        p
+        for p in sorted(folder.glob("card-*.html"))
+        if (m := CARD_FILE.fullmatch(p.name)) and m["account"] == account
+    ]
+    return code_on(found[0].read_text(encoding="utf-8")) if len(found) == 1 else None
+
+
+def scripted_confirmations(record: Any, world: DemoWorld) -> list[Any]:
+    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact,
+    and the card's version code is the one printed on the card in the demo state folder."""
+    from drill.evidence.card import card_check
     from drill.evidence.controls import confirm
 
+    account = record.account_name
+    printed = card_in_storage(world, account)
+
     def ask(question: str, _secret: bool) -> str:
-        answer = DEMO_SEAL if "seal id" in question else "y"
+        if "seal id" in question:
+            answer = DEMO_SEAL
+        elif "emergency card" in question:
+            answer = printed or ""
+        else:
+            answer = "y"
         typer.echo(f"{question} {answer} (scripted)", err=True)
         return answer
 
-    return confirm(ask, "Demo Operator", "the demo state folder")
+    card = card_check(world.playbook, account, DEMO_PLAYBOOK)
+    return confirm(ask, "Demo Operator", "the demo state folder", card)
 
 
 def demo_filers(world: DemoWorld, output: Path) -> list[Any]:
