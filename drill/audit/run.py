@@ -21,6 +21,7 @@ from drill import __version__
 from drill.audit.facts import AccountFacts, Facts
 from drill.audit.judge import judge
 from drill.audit.model import Outcome, Result
+from drill.audit.practice import passed_drills
 from drill.audit.report import AuditReport, tally
 from drill.evidence import ledger
 from drill.evidence.audit_record import AuditCheck, AuditRecord, DriftItem, decide
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from drill.playbook import Playbook
 
 # Facts read from the tenant (the rest come from the ledger and the runner itself).
-_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "unread", "notes", "requests",
-                        "unreachable", "answered")  # fmt: skip
+_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "passed_drills", "unread", "notes",
+                        "requests", "unreachable", "answered")  # fmt: skip
 TENANT_FACTS = (
     "accounts",
     *(f.name for f in dataclasses.fields(Facts) if f.name not in _NOT_FROM_THE_TENANT),
@@ -205,6 +206,7 @@ def audit(
     facts = empty_facts(playbook, started)
     entries, problems = verified_entries(ledger_path, pinned)
     facts.last_pass = last_passes(entries, playbook)
+    facts.passed_drills = passed_drills(entries, facts.tenant_id)
     facts.notes += [f"ledger: {p}" for p in problems[:20]]
     for reader in readers:
         try:
