@@ -35,7 +35,14 @@ from drill.schedule.keyless import (
     keyless_check,
     record_keyless,
 )
-from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, inert, reminder_notice
+from drill.schedule.notify import (
+    SUBJECT_PREFIX,
+    Notice,
+    Notifier,
+    inert,
+    practice_notice,
+    reminder_notice,
+)
 from drill.schedule.watch import ActivityProbe
 from drill.schedule.watch_check import WatchOutcome, problem_notice, unplanned_notice
 from drill.schedule.watch_check import run as run_watch
@@ -121,7 +128,27 @@ class ScheduleRuntime:
                 notice = reminder_notice(owed, status, now)
                 if self._deliver(target, notice, owed.series, owed.rank, now, owed.superseded):
                     delivered.append(notice)
+            delivered += self._practice(target, entries, account, now)
         return delivered
+
+    def _practice(
+        self, target: Target, entries: list[Any], account: str | None, now: datetime
+    ) -> list[Notice]:
+        """Remind about each authorised person whose practice ran out (BG.PROC.4's question, verified lines
+        only). Each person is checked in the reminder job of the first account they may use."""
+        from drill.audit.practice import passed_drills, practice
+
+        pb, out = target.playbook, []
+        for person in practice(passed_drills(entries, target.tenant_id), pb):
+            if account is not None and person.accounts[0] != account:
+                continue
+            owed = owed_reminder(person, pb.schedule.reminder_lead_days, now, self.sent.view())
+            if owed is None:
+                continue
+            notice = practice_notice(owed, person, now)
+            if self._deliver(target, notice, owed.series, owed.rank, now, owed.superseded):
+                out.append(notice)
+        return out
 
     def _ledger_broken(self, target: Target, problems: list[str], now: datetime) -> list[Notice]:
         """A ledger that does not verify may have been tampered with: say so, once a day."""
