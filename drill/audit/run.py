@@ -1,6 +1,7 @@
 """One posture audit, end to end: read the tenant, judge every check, write the signed bundle and ledger.
 
-The ledger is both an input and the output. Input: each account's last PASS drill (BG.PROC.1) and the
+The ledger is both an input and the output. Input: each account's last PASS drill (BG.PROC.1), who took
+part in PASS drills (BG.PROC.4), the emergency card codes last confirmed (notes on stale cards) and the
 previous audit of the tenant (drift), read only from lines that verify under the pinned signing key, as the
 scheduler does: a forged line must not make an overdue account look drilled. Output: an `audit` line with
 every check's status, so tomorrow's audit (and `drill schedule status`) can say what changed without opening
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill import __version__
+from drill.audit.cards import card_notes
 from drill.audit.facts import AccountFacts, Facts
 from drill.audit.judge import judge
 from drill.audit.model import Outcome, Result
@@ -208,6 +210,7 @@ def audit(
     facts.last_pass = last_passes(entries, playbook)
     facts.passed_drills = passed_drills(entries, facts.tenant_id)
     facts.notes += [f"ledger: {p}" for p in problems[:20]]
+    facts.notes += card_notes(entries, playbook)
     for reader in readers:
         try:
             reader(facts, playbook)

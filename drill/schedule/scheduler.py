@@ -227,6 +227,8 @@ class ScheduleRuntime:
         The audit line carries every check's status and what changed since the previous verified audit
         line, so the ledger shows the day a control drifted. A failing audit or any drift is a notice.
         """
+        from drill.audit.cards import NOTE_PREFIX as CARD_NOTE
+        from drill.audit.cards import STALE
         from drill.audit.run import audit, write
 
         target = self.target(tenant_id)
@@ -258,7 +260,9 @@ class ScheduleRuntime:
         write(run, target.ledger_path.parent, signer, pdf=self.audit_pdf, ledger_path=target.ledger_path)
         record = run.record
         log.info("schedule.audit", tenant_id=tenant_id, verdict=record.verdict.value, drift=len(record.drift))
-        if record.failing or record.drift:
+        cards = [n for n in record.notes if n.startswith(CARD_NOTE)]
+        stale = [n for n in cards if STALE in n]
+        if record.failing or record.drift or stale:
             day = self.clock().date()
             failed = "\n".join(
                 f"- {inert(c.id)} {inert(c.title)}: {inert(c.summary)}" for c in record.failing[:20]
@@ -271,11 +275,21 @@ class ScheduleRuntime:
             notice = Notice(
                 f"{tenant_id}/audit/{day.isoformat()}",
                 "critical" if record.failing else "warning",
-                f"{SUBJECT_PREFIX} Posture audit: {len(record.failing)} failed, {len(record.drift)} changed",
+                f"{SUBJECT_PREFIX} Posture audit: {len(record.failing)} failed, {len(record.drift)} changed"
+                + (f", {len(stale)} emergency card(s) stale" if stale else ""),
                 (f"Failed checks:\n{failed}\n" if failed else "")
                 + (f"Changed since the previous audit:\n{changed}\n" if changed else "")
+                + (
+                    "Emergency cards:\n" + "\n".join(f"- {inert(n)}" for n in cards[:20]) + "\n"
+                    if cards
+                    else ""
+                )
                 + f"Evidence: {bundle}\nRe-run by hand: drill audit PLAYBOOK",
-                facts={"failed": [c.id for c in record.failing], "drift": [d.id for d in record.drift]},
+                facts={
+                    "failed": [c.id for c in record.failing],
+                    "drift": [d.id for d in record.drift],
+                    "stale_cards": len(stale),
+                },
             )
             self._deliver(target, notice, f"{tenant_id}/audit", day.toordinal(), self.clock())
         return run
