@@ -78,7 +78,7 @@ def run_live(
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
     if operator is None:
-        operator = typer.prompt("Operator name (for the record)")
+        operator = typer.prompt("Operator name (as written in the playbook's authorised_people)")
     pb = ctx.playbook
     writer = writer_for(
         output or pb.output_dir,
