@@ -137,3 +137,36 @@ def test_hostile_typed_text_is_inert(demo: Playbook) -> None:
 def test_a_drill_without_confirmations_carries_no_card_in_its_line(tmp_path: Path) -> None:
     line = _ledger_line(healthy("drill-20261206-110000-ea01", "ea01"), tmp_path)
     assert line["card"] is None
+
+
+def test_drill_run_asks_for_the_code_at_its_console_prompts(
+    demo: Playbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`drill run`'s own prompts (drill/run/live.py): the fourth question is the card's code; Ctrl-C there is
+    no code, never a crash."""
+    import click
+
+    from drill.run import live
+
+    check = card_check(demo, "ea01", DEMO_PLAYBOOK)
+    for last, status in ((check.expected, "current"), (click.exceptions.Abort(), "missing")):
+        queue: list[object] = ["y", "SEAL-9", "y", last]
+        asked: list[str] = []
+
+        def prompt(
+            question: str, queue: list[object] = queue, asked: list[str] = asked, **_kw: object
+        ) -> str:
+            asked.append(question)
+            answer = queue.pop(0)
+            if isinstance(answer, BaseException):
+                raise answer
+            return str(answer)
+
+        monkeypatch.setattr("typer.prompt", prompt)
+        got = live.post_drill_confirmations("Alex", "Safe 3", check)
+        assert "emergency card" in asked[-1]
+        assert card_status(got) == {
+            "status": status,
+            "entered": check.expected if status == "current" else None,
+            "expected": check.expected,
+        }
