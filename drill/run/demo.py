@@ -22,6 +22,7 @@ from typing import Any
 import typer
 
 from drill.errors import DrillUserError
+from drill.run.demo_cards import card_in_storage, print_demo_cards
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PLAYBOOK = ROOT / "playbooks" / "demo.yaml"
@@ -135,7 +136,7 @@ def demo_world(
             world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
             for account in key_paths:
                 _register(world, account)
-            print_demo_cards(world)
+            print_demo_cards(playbook, list(key_paths), base)
             if fault is not None:
                 apply_fault(sim.state, fault)
             try:
@@ -273,32 +274,6 @@ def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
 
 
 DEMO_SEAL = "DEMO-SEAL-0001"
-DEMO_CARDS = "cards"  # in the demo state folder: the demo keys' storage location
-
-
-def print_demo_cards(world: DemoWorld) -> None:
-    """Put each demo account's emergency card where its software key is kept, as `drill card` prints it
-    (HTML only: the demo reads it back, nobody prints it)."""
-    from datetime import UTC, datetime
-
-    from drill.evidence.card_print import write_card
-
-    for account in world.key_paths:
-        write_card(world.playbook, account, world.state_dir / DEMO_CARDS, datetime.now(UTC).date(), pdf=None)
-
-
-def card_in_storage(world: DemoWorld, account: str) -> str | None:
-    """The version code the demo operator reads off the account's card in the state folder; None when
-    there is no card there (or more than one: a person would not know which to read)."""
-    from drill.evidence.card_print import CARD_FILE, code_on
-
-    folder = world.state_dir / DEMO_CARDS
-    found = [
-        p
-        for p in sorted(folder.glob("card-*.html"))
-        if (m := CARD_FILE.fullmatch(p.name)) and m["account"] == account
-    ]
-    return code_on(found[0].read_text(encoding="utf-8")) if len(found) == 1 else None
 
 
 def scripted_confirmations(record: Any, world: DemoWorld) -> list[Any]:
@@ -308,7 +283,7 @@ def scripted_confirmations(record: Any, world: DemoWorld) -> list[Any]:
     from drill.evidence.controls import confirm
 
     account = record.account_name
-    printed = card_in_storage(world, account)
+    printed = card_in_storage(world.state_dir, account)
 
     def ask(question: str, _secret: bool) -> str:
         if "seal id" in question:

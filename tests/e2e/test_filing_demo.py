@@ -22,7 +22,8 @@ from drill.evidence.card import build_card
 from drill.evidence.card_print import write_card
 from drill.evidence.filing import receipts
 from drill.evidence.signing import Signer
-from drill.run.demo import DEMO_CARDS, DEMO_PLAYBOOK, DEMO_SEAL, build_context, demo_drill, demo_world
+from drill.run.demo import DEMO_PLAYBOOK, DEMO_SEAL, build_context, demo_drill, demo_world
+from drill.run.demo_cards import DEMO_CARDS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
