@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from drill.clouds import CHINA, PUBLIC, USGOV
 from drill.errors import DrillUserError
+from drill.playbook.model import CustomCloud
 
 if TYPE_CHECKING:
     from drill.playbook import Account, Playbook
@@ -92,12 +93,11 @@ def normalise_code(text: str | None) -> str | None:
 def _sign_in(pb: Playbook) -> tuple[str, str | None]:
     """(where to go, the sign-in host to expect or None) for the playbook's cloud."""
     cloud = pb.tenant.cloud
-    name = cloud.value if hasattr(cloud, "value") else None
-    admin, host = ADMIN_CENTERS.get(str(name), (None, None))
-    url = pb.emergency.sign_in_url if pb.emergency and pb.emergency.sign_in_url else None
-    if url is None:
-        url = admin if admin is not None else pb.tenant.cloud.custom.authority_host  # type: ignore[union-attr]
-    return url, host.removeprefix("https://") if host else None
+    chosen = pb.emergency.sign_in_url if pb.emergency else None
+    if isinstance(cloud, CustomCloud):  # no admin center we know of, and its hosts may change per run
+        return chosen or cloud.custom.authority_host, None
+    admin, host = ADMIN_CENTERS[cloud.value]
+    return chosen or admin, host.removeprefix("https://")
 
 
 def _steps(account: Account, url: str, host: str | None, storage: str) -> tuple[str, ...]:

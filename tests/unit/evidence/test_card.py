@@ -166,3 +166,23 @@ def test_write_card_without_pdf_writes_html_named_by_code(tmp_path: Path) -> Non
     assert "Printed 2026-12-06" in printed.html.read_text()
     with pytest.raises(Exception, match="no account named 'nope'"):
         write_card(pb, "nope", tmp_path, date(2026, 12, 6), pdf=None)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "admin", "host"),
+    [
+        ("public", "https://entra.microsoft.com", "login.microsoftonline.com"),
+        ("usgov", "https://entra.microsoft.us", "login.microsoftonline.us"),
+    ],
+)
+def test_a_microsoft_cloud_sends_people_to_its_admin_center(cloud: str, admin: str, host: str) -> None:
+    from drill.playbook.model import CloudName
+
+    pb = _demo()
+    named = pb.model_copy(update={"tenant": pb.tenant.model_copy(update={"cloud": CloudName(cloud)})})
+    named = _with_emergency(named, sign_in_url=None)
+    card = build_card(named, named.account("ea01"))
+    assert card.sign_in_url == admin
+    assert f"(the sign-in page is {host})" in card.steps[0]
+    chosen = _with_emergency(named, sign_in_url="https://portal.azure.com")
+    assert build_card(chosen, chosen.account("ea01")).sign_in_url == "https://portal.azure.com"
