@@ -13,6 +13,7 @@ import typer
 from drill import __version__
 from drill.commands import (
     audit_cmds,
+    card_cmds,
     drill_cmds,
     evidence_cmds,
     keys_cmds,
@@ -53,6 +54,7 @@ app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(schedule_cmds.app, name="schedule")
 drill_cmds.register(app)
 audit_cmds.register(app)
+card_cmds.register(app)
 evidence_cmds.register(app)
 review_cmds.register(app)
 

@@ -336,6 +336,12 @@ CATALOG: tuple[CheckSpec, ...] = (
        "One absent person must not block the emergency.",
        "Name at least two authorised people for each key in the playbook.",
        PROCEDURE),
+    _c("BG.PROC.4", "Procedures", "Every authorised person practised in a drill within the period", M,
+       "The people who may use the accounts must know how and when to use them; someone who never took part "
+       "in a drill that passed learns the procedure in the emergency.",
+       "Have each person named take part, as operator or witness, in a drill that passes "
+       "(`drill run PLAYBOOK --account NAME --operator NAME --witness NAME`).",
+       PROCEDURE),
 )  # fmt: skip
 
 BY_ID = {spec.id: spec for spec in CATALOG}

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from drill.audit.model import CheckFn, Outcome
+from drill.audit.practice import practice
 from drill.isotime import parse_utc
 
 if TYPE_CHECKING:
@@ -101,8 +102,45 @@ def two_people_per_key(facts: Facts, playbook: Playbook) -> Outcome:
     return Outcome.passed("every key has at least two authorised people", evidence)
 
 
+def people_practised(facts: Facts, playbook: Playbook) -> Outcome:
+    """BG.PROC.4: every authorised person took part, as operator or witness, in a verified PASS drill within
+    `schedule.practice_months` of the audit (the ledger's verified lines only, as for BG.PROC.1)."""
+    if "passed_drills" in facts.unread:
+        return Outcome.error(f"the ledger could not be read (passed_drills): {facts.unread['passed_drills']}")
+    months = playbook.schedule.practice_months
+    offenders: list[str] = []
+    evidence = []
+    people = practice(facts.passed_drills, playbook)
+    for person in people:
+        last = person.last
+        entry: dict[str, object] = {"person": person.person, "accounts": list(person.accounts)}
+        if last is not None:
+            entry.update(
+                lastDrill=last.drill_id, account=last.account, role=last.role, at=last.at.isoformat()
+            )
+        evidence.append(entry)
+        if last is None:
+            offenders.append(f"{person.person}: never took part in a verified PASS drill")
+        elif not person.current(facts.read_at):
+            offenders.append(
+                f"{person.person}: last took part {last.at.date().isoformat()} ({last.role} of "
+                f"{last.drill_id}), more than {months} months ago"
+            )
+    if offenders:
+        return Outcome.failed(
+            f"{len(offenders)} of {len(people)} authorised people have not practised in a PASS drill within "
+            f"{months} months",
+            evidence,
+            offenders,
+        )
+    return Outcome.passed(
+        f"all {len(people)} authorised people took part in a PASS drill within {months} months", evidence
+    )
+
+
 CHECKS: dict[str, CheckFn] = {
     "BG.PROC.1": last_pass_within_cycle,
     "BG.PROC.2": distinct_storage,
     "BG.PROC.3": two_people_per_key,
+    "BG.PROC.4": people_practised,
 }

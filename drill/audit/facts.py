@@ -117,6 +117,9 @@ class Facts:
     coverage: dict[str, dict[str, dict[str, bool]]] = field(default_factory=dict)
     # Ledger: account name -> the finished_at (ISO 8601) of its last PASS drill, None when it never passed.
     last_pass: dict[str, str | None] = field(default_factory=dict)
+    # Ledger: the tenant's verified PASS drill lines (drill_id, account, ended_at, started_at, operator,
+    # witness): who took part, for BG.PROC.4.
+    passed_drills: list[Obj] = field(default_factory=list)
     # Fact name (a field above, or "accounts.<name>.<field>") -> why it could not be read.
     unread: dict[str, str] = field(default_factory=dict)
     # What the reader wants an auditor to know (a fallback it took, a licence it lacked).

@@ -1,6 +1,7 @@
 """One posture audit, end to end: read the tenant, judge every check, write the signed bundle and ledger.
 
-The ledger is both an input and the output. Input: each account's last PASS drill (BG.PROC.1) and the
+The ledger is both an input and the output. Input: each account's last PASS drill (BG.PROC.1), who took
+part in PASS drills (BG.PROC.4), the emergency card codes last confirmed (notes on stale cards) and the
 previous audit of the tenant (drift), read only from lines that verify under the pinned signing key, as the
 scheduler does: a forged line must not make an overdue account look drilled. Output: an `audit` line with
 every check's status, so tomorrow's audit (and `drill schedule status`) can say what changed without opening
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill import __version__
+from drill.audit.cards import card_notes
 from drill.audit.facts import AccountFacts, Facts
 from drill.audit.judge import judge
 from drill.audit.model import Outcome, Result
+from drill.audit.practice import passed_drills
 from drill.audit.report import AuditReport, tally
 from drill.evidence import ledger
 from drill.evidence.audit_record import AuditCheck, AuditRecord, DriftItem, decide
@@ -31,8 +34,8 @@ if TYPE_CHECKING:
     from drill.playbook import Playbook
 
 # Facts read from the tenant (the rest come from the ledger and the runner itself).
-_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "unread", "notes", "requests",
-                        "unreachable", "answered")  # fmt: skip
+_NOT_FROM_THE_TENANT = ("tenant_id", "read_at", "accounts", "last_pass", "passed_drills", "unread", "notes",
+                        "requests", "unreachable", "answered")  # fmt: skip
 TENANT_FACTS = (
     "accounts",
     *(f.name for f in dataclasses.fields(Facts) if f.name not in _NOT_FROM_THE_TENANT),
@@ -205,7 +208,9 @@ def audit(
     facts = empty_facts(playbook, started)
     entries, problems = verified_entries(ledger_path, pinned)
     facts.last_pass = last_passes(entries, playbook)
+    facts.passed_drills = passed_drills(entries, facts.tenant_id)
     facts.notes += [f"ledger: {p}" for p in problems[:20]]
+    facts.notes += card_notes(entries, playbook)
     for reader in readers:
         try:
             reader(facts, playbook)

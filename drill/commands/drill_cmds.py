@@ -19,8 +19,14 @@ def register(app: typer.Typer) -> None:
     def run(
         playbook: Path = typer.Argument(..., help="The tenant's playbook (YAML)."),
         account: str = typer.Option(..., "--account", help="Name of the break-glass account to drill."),
-        operator: str | None = typer.Option(None, help="Operator's name for the record (asked if omitted)."),
-        witness: str | None = typer.Option(None, help="Witness's name, if one is present."),
+        operator: str | None = typer.Option(
+            None,
+            help="Operator's name for the record (asked if omitted), as the playbook's authorised_people "
+            "writes it: BG.PROC.4 counts practice by name.",
+        ),
+        witness: str | None = typer.Option(
+            None, help="Witness's name, if one is present (as authorised_people writes it)."
+        ),
         output: Path | None = typer.Option(
             None, help="Evidence folder; default: the playbook's evidence.output_dir."
         ),

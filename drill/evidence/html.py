@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from drill.evidence import timeline
 from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import clean_text
 from drill.evidence.audit_record import AuditRecord
+from drill.evidence.card import Card
 from drill.evidence.model import DrillRecord
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -117,8 +118,8 @@ def _env() -> jinja2.Environment:
 
 
 @cache
-def _css() -> tuple[str, str]:
-    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+def _css(name: str = "report.css") -> tuple[str, str]:
+    css = (TEMPLATES / name).read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     csp = (
         f"default-src 'none'; style-src 'sha256-{digest}'; img-src data:; "
@@ -210,6 +211,13 @@ def render_audit(record: AuditRecord, fingerprint: str = "—") -> str:
             generated=datetime.now(UTC),
         )
     )
+
+
+def render_card(card: Card, printed: date) -> str:
+    """The one-page emergency card (`drill card`): the card's own text, its version code, the print date."""
+    css, csp = _css("card.css")
+    view = {**card.content, "code": card.code}
+    return _env().get_template("card.html.j2").render(c=view, css=css, csp=csp, printed=printed.isoformat())
 
 
 HISTORY_METRICS = {

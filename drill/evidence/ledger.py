@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from drill.errors import DrillUserError
+from drill.evidence.controls import card_status
 from drill.evidence.model import DrillRecord
 from drill.evidence.signing import Signer, fingerprint, public_key_from_b64, verify_signature
 from drill.fsutil import O_NOFOLLOW, PRIVATE_FILE, atomic_write, private_mkdir
@@ -182,6 +183,11 @@ def drill_entry(record: DrillRecord, bundle: str, manifest_sha256: str) -> dict[
         "next_due": record.next_due.isoformat() if record.next_due else None,
         "bundle": bundle,
         "manifest_sha256": manifest_sha256,
+        # Who took part (the practice check, BG.PROC.4) and the emergency card's confirmation (the audit
+        # compares the last confirmed code with today's card).
+        "operator": record.operator.get("name") if isinstance(record.operator.get("name"), str) else None,
+        "witness": record.witness,
+        "card": card_status(record.confirmations),
         # What the unplanned-use watch matches activity against, besides the drill's time window.
         "correlation_ids": correlation_ids(record),
         "timings": {

@@ -119,6 +119,8 @@ class Confirmation(_Strict):
     confirmed: bool
     detail: str | None = None  # the seal id, or why there is no answer
     by: str | None = None  # the operator who answered
+    value: str | None = None  # what the operator entered, when it is compared (the emergency card's code)
+    expected: str | None = None  # what it had to be (today's card code); None when there is nothing to match
     at: datetime
 
 

@@ -317,6 +317,13 @@ class Schedule(StrictModel):
         default=4, ge=1, le=100, description="Most Global Administrators the tenant should have."
     )
     daily_keyless_check: StrictBool = True
+    practice_months: StrictInt = Field(
+        default=12,
+        ge=1,
+        le=36,
+        description="Each authorised person takes part (operator or witness) in a PASS drill this often "
+        "(BG.PROC.4, and `drill schedule` reminds).",
+    )
 
     @model_validator(mode="after")
     def _leads_fit(self) -> Schedule:
@@ -327,6 +334,48 @@ class Schedule(StrictModel):
                 "shorten the lead days or lengthen the cycle"
             )
         return self
+
+
+class Contact(StrictModel):
+    """Someone the person at the safe calls before (or while) using the account."""
+
+    name: Text = Field(description="Who (a person or a team), as printed on the card.")
+    role: Text | None = Field(default=None, description="Why them, e.g. 'Security on-call'.")
+    phone: Text | None = Field(default=None, description="A number that answers at any hour.")
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        if self.phone is None and self.email is None:
+            raise ValueError(
+                f"contact {self.name!r} has no phone and no email: add `phone:` (best: a number that "
+                "answers at any hour) or `email:`, or the card cannot say how to reach them"
+            )
+        return self
+
+
+class Emergency(StrictModel):
+    """What the emergency card in each storage location says besides the account itself (`drill card`).
+
+    The design asks each storage location to hold everything needed to use its account, so nobody relies
+    on online documentation in an emergency: what the account is for, what it is not for, and whom to
+    call. The account, key, storage location and authorised people come from `accounts`.
+    """
+
+    use_for: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="When the account may be used, e.g. 'No other Global Administrator can sign in'."
+    )
+    never_for: Annotated[list[Text], Field(min_length=1)] = Field(
+        description="What it must never be used for, e.g. 'Day-to-day administration'."
+    )
+    contacts: Annotated[list[Contact], Field(min_length=1)] = Field(
+        description="Whom to call before using the account, in order."
+    )
+    sign_in_url: HttpsUrl | None = Field(
+        default=None,
+        description="Where to sign in; default: the cloud's Microsoft Entra admin center "
+        "(custom clouds: their authority host).",
+    )
 
 
 class Audit(StrictModel):
@@ -443,6 +492,9 @@ class Playbook(StrictModel):
     cleanup: Cleanup = Field(default_factory=lambda: Cleanup())
     admin_task: AdminTask = Field(default_factory=lambda: AdminTask())
     audit: Audit = Field(default_factory=lambda: Audit())
+    emergency: Emergency | None = Field(
+        default=None, description="What the emergency card says besides the account (`drill card`)."
+    )
 
     _source: Path | None = PrivateAttr(None)
 

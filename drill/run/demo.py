@@ -22,6 +22,7 @@ from typing import Any
 import typer
 
 from drill.errors import DrillUserError
+from drill.run.demo_cards import card_in_storage, print_demo_cards
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PLAYBOOK = ROOT / "playbooks" / "demo.yaml"
@@ -135,6 +136,7 @@ def demo_world(
             world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
             for account in key_paths:
                 _register(world, account)
+            print_demo_cards(playbook, list(key_paths), base)
             if fault is not None:
                 apply_fault(sim.state, fault)
             try:
@@ -267,23 +269,34 @@ def demo_drill(world: DemoWorld, ctx: Any, writer: Any, output: Path) -> int:
         operator_name="Demo Operator",
         witness="Demo Witness",
         on_done=done,
-        confirm=scripted_confirmations,
+        confirm=lambda record: scripted_confirmations(record, world),
     )
 
 
 DEMO_SEAL = "DEMO-SEAL-0001"
 
 
-def scripted_confirmations(record: Any) -> list[Any]:
-    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact."""
+def scripted_confirmations(record: Any, world: DemoWorld) -> list[Any]:
+    """The demo's operator answers: the software key is "returned and resealed", the "envelope" intact,
+    and the card's version code is the one printed on the card in the demo state folder."""
+    from drill.evidence.card import card_check
     from drill.evidence.controls import confirm
 
+    account = record.account_name
+    printed = card_in_storage(world.state_dir, account)
+
     def ask(question: str, _secret: bool) -> str:
-        answer = DEMO_SEAL if "seal id" in question else "y"
+        if "seal id" in question:
+            answer = DEMO_SEAL
+        elif "emergency card" in question:
+            answer = printed or ""
+        else:
+            answer = "y"
         typer.echo(f"{question} {answer} (scripted)", err=True)
         return answer
 
-    return confirm(ask, "Demo Operator", "the demo state folder")
+    card = card_check(world.playbook, account, DEMO_PLAYBOOK)
+    return confirm(ask, "Demo Operator", "the demo state folder", card)
 
 
 def demo_filers(world: DemoWorld, output: Path) -> list[Any]:

@@ -68,6 +68,7 @@ def run_live(
     fidelity_pack: Path | None = None,
 ) -> int:
     from drill.evidence.bundle import writer_for
+    from drill.evidence.card import card_check
     from drill.evidence.filing import filers_for
     from drill.logs import configure_logging
     from drill.run.file_evidence import chain, filing_after_verdict
@@ -77,7 +78,7 @@ def run_live(
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
     if operator is None:
-        operator = typer.prompt("Operator name (for the record)")
+        operator = typer.prompt("Operator name (as written in the playbook's authorised_people)")
     pb = ctx.playbook
     writer = writer_for(
         output or pb.output_dir,
@@ -101,7 +102,9 @@ def run_live(
                 operator_name=operator,
                 witness=witness,
                 on_done=done,
-                confirm=lambda _record: post_drill_confirmations(operator, ctx.account.storage_location),
+                confirm=lambda _record: post_drill_confirmations(
+                    operator, ctx.account.storage_location, card_check(pb, ctx.account.name, playbook)
+                ),
             )
         say_pack(fidelity_pack)
         return code
@@ -119,12 +122,15 @@ def _ask(question: str, _secret: bool) -> str | None:
         return None
 
 
-def post_drill_confirmations(operator: str | None, storage_location: str | None) -> list[Any]:
-    """Asked at the end of `drill run`, before the bundle is signed: the key resealed, the PIN envelope."""
+def post_drill_confirmations(
+    operator: str | None, storage_location: str | None, card: Any | None = None
+) -> list[Any]:
+    """Asked at the end of `drill run`, before the bundle is signed: the key resealed, the PIN envelope,
+    and the version code on the emergency card kept with the key (`card`: a drill.evidence.card.CardCheck)."""
     from drill.evidence.controls import confirm
 
     typer.echo("Before the evidence is signed: confirm where the key and its PIN are now.", err=True)
-    return confirm(_ask, operator, storage_location)
+    return confirm(_ask, operator, storage_location, card)
 
 
 def say_pack(folder: Path | None) -> None:

@@ -18,6 +18,7 @@ import typer
 
 from drill.browser.launch import sweep_stale
 from drill.evidence.bundle import BundleWriter
+from drill.evidence.controls import findings_for
 from drill.evidence.model import Confirmation, DrillRecord, Verdict
 from drill.run.orchestrator import EXIT_CODES, RecordSink, run_drill
 from drill.secrets import forget_secrets, redact_text
@@ -91,7 +92,13 @@ def _execute(
         def finish(self, record: DrillRecord) -> None:
             if confirm is not None:
                 try:
-                    record = record.model_copy(update={"confirmations": confirm(record)})
+                    answers = confirm(record)
+                    record = record.model_copy(
+                        update={
+                            "confirmations": answers,
+                            "findings": [*record.findings, *findings_for(answers)],
+                        }
+                    )
                 except Exception as exc:  # noqa: BLE001 (the bundle is written whatever the prompts did)
                     log.warning("post-drill confirmations failed", error=f"{type(exc).__name__}: {exc}")
             holder["record"] = record

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from drill.evidence.model import Verdict
 from drill.fsutil import create_private, private_mkdir
@@ -131,6 +131,22 @@ def account_statuses(
     ]
 
 
+class Due(Protocol):
+    """What a reminder series is about: an account's next drill, or a person's practice (audit/practice.py).
+
+    `account` names the series (a person's is `practice:<name>`); `due_at` None means due now.
+    """
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def due_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class Reminder:
     """One notice owed to the people who drill an account."""
@@ -147,13 +163,13 @@ class Reminder:
     superseded: tuple[str, ...] = field(default=())  # earlier stages this one stands in for
 
 
-def _series(status: AccountStatus) -> str:
+def _series(status: Due) -> str:
     due = status.due_at
     return f"{status.tenant_id}/{status.account}/{due.isoformat() if due else 'never-passed'}"
 
 
 def owed_reminder(
-    status: AccountStatus,
+    status: Due,
     lead_days: Sequence[int],
     now: datetime,
     sent: SentView,

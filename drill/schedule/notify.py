@@ -20,6 +20,7 @@ from drill.text import clean_text
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from drill.audit.practice import Practice
     from drill.schedule.due import AccountStatus, Reminder
 
 SUBJECT_PREFIX = "[breakglass-drill]"
@@ -178,3 +179,42 @@ def reminder_notice(reminder: Reminder, status: AccountStatus, now: datetime) ->
         severity = "critical"
     text = f"{body}\n{last_line}\n{action}\n\nChecked at {_fmt(now)}. Notice {reminder.key}."
     return Notice(reminder.key, severity, subject, text, status.account, facts)
+
+
+def practice_notice(reminder: Reminder, person: Practice, now: datetime) -> Notice:
+    """The words of a practice reminder: who has not taken part in a drill lately, and how to."""
+    name = inert(person.person)
+    accounts = ", ".join(inert(a) for a in person.accounts)
+    last = person.last
+    last_line = (
+        f"Last took part: {inert(last.drill_id)} ({inert(last.account)}) as {last.role}, {_fmt(last.at)}."
+        if last
+        else "They have never taken part in a drill that passed."
+    )
+    action = (
+        f"Let them take part in the next drill as operator or witness: `drill run PLAYBOOK --account "
+        f'{inert(person.accounts[0])} --operator "{name}"` (or `--witness "{name}"`), with the name '
+        "written as in the playbook."
+    )
+    facts: dict[str, Any] = {
+        "tenant_id": person.tenant_id,
+        "person": person.person,
+        "due_at": reminder.due_at.isoformat() if reminder.due_at else None,
+        "practice_months": person.months,
+        "superseded": list(reminder.superseded),
+    }
+    if reminder.kind == "reminder":
+        subject = f"{SUBJECT_PREFIX} {name}'s break-glass practice runs out in {reminder.lead_days} days"
+        severity: Severity = "info"
+    elif reminder.due_at is None:
+        subject = f"{SUBJECT_PREFIX} {name} has never practised a break-glass drill"
+        severity = "warning"
+    else:
+        subject = f"{SUBJECT_PREFIX} {name}'s break-glass practice is older than {person.months} months"
+        severity = "warning"
+    body = (
+        f"{name} may use the break-glass account(s) {accounts}, and should take part in a drill that passes "
+        f"at least every {person.months} months (schedule.practice_months)."
+    )
+    text = f"{body}\n{last_line}\n{action}\n\nChecked at {_fmt(now)}. Notice {reminder.key}."
+    return Notice(reminder.key, severity, subject, text, None, facts)

@@ -35,7 +35,14 @@ from drill.schedule.keyless import (
     keyless_check,
     record_keyless,
 )
-from drill.schedule.notify import SUBJECT_PREFIX, Notice, Notifier, inert, reminder_notice
+from drill.schedule.notify import (
+    SUBJECT_PREFIX,
+    Notice,
+    Notifier,
+    inert,
+    practice_notice,
+    reminder_notice,
+)
 from drill.schedule.watch import ActivityProbe
 from drill.schedule.watch_check import WatchOutcome, problem_notice, unplanned_notice
 from drill.schedule.watch_check import run as run_watch
@@ -121,7 +128,27 @@ class ScheduleRuntime:
                 notice = reminder_notice(owed, status, now)
                 if self._deliver(target, notice, owed.series, owed.rank, now, owed.superseded):
                     delivered.append(notice)
+            delivered += self._practice(target, entries, account, now)
         return delivered
+
+    def _practice(
+        self, target: Target, entries: list[Any], account: str | None, now: datetime
+    ) -> list[Notice]:
+        """Remind about each authorised person whose practice ran out (BG.PROC.4's question, verified lines
+        only). Each person is checked in the reminder job of the first account they may use."""
+        from drill.audit.practice import passed_drills, practice
+
+        pb, out = target.playbook, []
+        for person in practice(passed_drills(entries, target.tenant_id), pb):
+            if account is not None and person.accounts[0] != account:
+                continue
+            owed = owed_reminder(person, pb.schedule.reminder_lead_days, now, self.sent.view())
+            if owed is None:
+                continue
+            notice = practice_notice(owed, person, now)
+            if self._deliver(target, notice, owed.series, owed.rank, now, owed.superseded):
+                out.append(notice)
+        return out
 
     def _ledger_broken(self, target: Target, problems: list[str], now: datetime) -> list[Notice]:
         """A ledger that does not verify may have been tampered with: say so, once a day."""
@@ -200,6 +227,8 @@ class ScheduleRuntime:
         The audit line carries every check's status and what changed since the previous verified audit
         line, so the ledger shows the day a control drifted. A failing audit or any drift is a notice.
         """
+        from drill.audit.cards import NOTE_PREFIX as CARD_NOTE
+        from drill.audit.cards import STALE
         from drill.audit.run import audit, write
 
         target = self.target(tenant_id)
@@ -231,7 +260,9 @@ class ScheduleRuntime:
         write(run, target.ledger_path.parent, signer, pdf=self.audit_pdf, ledger_path=target.ledger_path)
         record = run.record
         log.info("schedule.audit", tenant_id=tenant_id, verdict=record.verdict.value, drift=len(record.drift))
-        if record.failing or record.drift:
+        cards = [n for n in record.notes if n.startswith(CARD_NOTE)]
+        stale = [n for n in cards if STALE in n]
+        if record.failing or record.drift or stale:
             day = self.clock().date()
             failed = "\n".join(
                 f"- {inert(c.id)} {inert(c.title)}: {inert(c.summary)}" for c in record.failing[:20]
@@ -244,11 +275,21 @@ class ScheduleRuntime:
             notice = Notice(
                 f"{tenant_id}/audit/{day.isoformat()}",
                 "critical" if record.failing else "warning",
-                f"{SUBJECT_PREFIX} Posture audit: {len(record.failing)} failed, {len(record.drift)} changed",
+                f"{SUBJECT_PREFIX} Posture audit: {len(record.failing)} failed, {len(record.drift)} changed"
+                + (f", {len(stale)} emergency card(s) stale" if stale else ""),
                 (f"Failed checks:\n{failed}\n" if failed else "")
                 + (f"Changed since the previous audit:\n{changed}\n" if changed else "")
+                + (
+                    "Emergency cards:\n" + "\n".join(f"- {inert(n)}" for n in cards[:20]) + "\n"
+                    if cards
+                    else ""
+                )
                 + f"Evidence: {bundle}\nRe-run by hand: drill audit PLAYBOOK",
-                facts={"failed": [c.id for c in record.failing], "drift": [d.id for d in record.drift]},
+                facts={
+                    "failed": [c.id for c in record.failing],
+                    "drift": [d.id for d in record.drift],
+                    "stale_cards": len(stale),
+                },
             )
             self._deliver(target, notice, f"{tenant_id}/audit", day.toordinal(), self.clock())
         return run

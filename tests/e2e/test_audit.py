@@ -66,7 +66,7 @@ MONITORING_FIELDS = (
 ALSO_FAILS = also_fails()
 ADVISORY = {spec.id for spec in CATALOG if spec.advisory}
 # Procedures live in the playbook and the ledger, not the tenant: their variants are playbook/ledger edits.
-LOCAL_VARIANTS = {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3"}
+LOCAL_VARIANTS = {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3", "BG.PROC.4"}
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +138,8 @@ def seed_passes(ledger_path: Path, world: DemoWorld, signer: Signer, days_ago: i
                 "tenant_id": str(pb.tenant.id),
                 "verdict": "PASS",
                 "reason": "seeded for the audit test",
+                "operator": "Demo Operator",
+                "witness": "Demo Witness",
                 "started_at": (ended - timedelta(minutes=3)).isoformat(),
                 "ended_at": ended.isoformat(),
                 "bundle": f"seeded-{account.name}",
@@ -268,6 +270,9 @@ def test_procedure_checks_fail_on_an_old_drill_a_shared_safe_and_a_lone_keyholde
     assert got["BG.PROC.1"] is Status.FAILED
     assert got["BG.PROC.2"] is Status.FAILED
     assert got["BG.PROC.3"] is Status.FAILED
+    practice = next(r for r in run.results if r.spec.id == "BG.PROC.4")
+    assert practice.status is Status.FAILED  # 400 days ago is outside 12 months
+    assert any(o.startswith("Only One: never took part") for o in practice.outcome.offenders)
 
 
 def test_a_forged_pass_line_does_not_count(
@@ -279,6 +284,7 @@ def test_a_forged_pass_line_does_not_count(
     readers = graph_then_replay(tenant, tenant.playbook, monitoring_read)
     run = audit(tenant.playbook, readers, ledger_path=ledger_path, pinned={signer.fingerprint})
     assert statuses(run)["BG.PROC.1"] is Status.FAILED
+    assert statuses(run)["BG.PROC.4"] is Status.FAILED  # nobody practised in a forged drill
 
 
 def test_the_html_report_shows_every_control_with_mappings_and_evidence_in_chromium(
@@ -392,7 +398,7 @@ def test_a_broken_playbook_is_a_usage_error_with_its_line(tmp_path: Path) -> Non
 
 def test_drill_demo_audit_audits_the_demo_tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`drill demo --audit`: the simulator's design passes; with no drill in this folder's ledger yet,
-    only BG.PROC.1 fails (the README says to run the two demo drills first)."""
+    only BG.PROC.1 and BG.PROC.4 fail (the README says to run the two demo drills first)."""
     from cli_support import run_cli
 
     monkeypatch.setenv("DRILL_STATE_DIR", str(tmp_path / "workstation"))
@@ -401,7 +407,7 @@ def test_drill_demo_audit_audits_the_demo_tenant(tmp_path: Path, monkeypatch: py
     assert code == 1
     line = ledger.read_entries(out / ledger.LEDGER_NAME, kind=ledger.KIND_AUDIT)[-1]
     failing = sorted(k for k, v in line["checks"].items() if v in ("failed", "error"))
-    assert failing == ["BG.PROC.1"]
+    assert failing == ["BG.PROC.1", "BG.PROC.4"]
     assert "AUDIT FAIL" in stdout
     code, _out, err = run_cli("demo", "--audit", "--account", "ea02", "--output", str(out))
     assert code == 2

@@ -637,6 +637,16 @@ def healthy_facts() -> Facts:
             rule_id(RULES[1]): {a: dict.fromkeys(COVERAGE_KINDS, True) for a in ("ea01", "ea02")},
         },
         last_pass={"ea01": "2026-01-10T10:00:00Z", "ea02": "2026-01-11T10:00:00Z"},
+        passed_drills=[
+            {
+                "drill_id": f"drill-{a}",
+                "account": a,
+                "ended_at": at,
+                "operator": "Demo Operator",
+                "witness": "Demo Witness",
+            }
+            for a, at in (("ea01", "2026-01-10T10:00:00Z"), ("ea02", "2026-01-11T10:00:00Z"))
+        ],
         requests={"graph": 40, "arm": 8},
     )
 

@@ -36,7 +36,7 @@ def copying(source: Callable[[], Facts]) -> Callable[[Facts, Playbook], None]:
     def read(facts: Facts, _pb: Playbook) -> None:
         fixture = source()
         for f in dataclasses.fields(Facts):
-            if f.name not in ("tenant_id", "read_at", "last_pass", "notes"):
+            if f.name not in ("tenant_id", "read_at", "last_pass", "passed_drills", "notes"):
                 setattr(facts, f.name, getattr(fixture, f.name))
 
     return read
@@ -53,6 +53,8 @@ def seed_passes(ledger_path: Path, pb: Playbook, signer: Signer, when: datetime)
                 "tenant_id": str(pb.tenant.id),
                 "verdict": "PASS",
                 "reason": "seeded",
+                "operator": "Demo Operator",
+                "witness": "Demo Witness",
                 "started_at": when.isoformat(),
                 "ended_at": when.isoformat(),
                 "bundle": f"seeded-{account.name}",
@@ -86,7 +88,7 @@ def test_a_reader_that_crashes_fails_the_audit_with_its_reason(tmp_path: Path, s
     # Nothing judged on facts that were never read: every tenant check errors (an empty policy list must
     # not read as "excluded from every policy"); only the ledger and playbook checks are judged.
     judged = {r.spec.id: r.status for r in run.results if r.status is not Status.ERROR}
-    assert set(judged) <= {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3", "BG.AL.5"}, judged
+    assert set(judged) <= {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3", "BG.PROC.4", "BG.AL.5"}, judged
     assert judged.get("BG.AL.5", Status.NOT_APPLICABLE) is Status.NOT_APPLICABLE  # the playbook names none
 
 

@@ -48,7 +48,7 @@ def facts(**kwargs: Any) -> Facts:
 
 
 def test_every_procedure_check_is_registered() -> None:
-    assert set(CHECKS) == {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3"}
+    assert set(CHECKS) == {"BG.PROC.1", "BG.PROC.2", "BG.PROC.3", "BG.PROC.4"}
 
 
 # -- BG.PROC.1 ---------------------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ def drill_line(
         "ended_at": ended.isoformat(),
         "bundle": "b",
         "manifest_sha256": "0" * 64,
+        "operator": "Alice",  # the playbooks' one authorised person: her practice is current (BG.PROC.4)
+        "witness": None,
     }
 
 

@@ -37,15 +37,18 @@ def test_once_on_the_simulator_mails_once_and_ledgers_each_daily_audit(
     assert report.ok, report.problems
     assert [(e["kind"], e["verdict"]) for e in report.entries] == [("audit", "FAIL")] * 2
     failed = sorted(k for k, v in report.entries[0]["checks"].items() if v in ("failed", "error"))
-    assert failed == ["BG.AM.5", "BG.AM.6", "BG.PROC.1"]
+    assert failed == ["BG.AM.5", "BG.AM.6", "BG.PROC.1", "BG.PROC.4"]
     assert report.entries[1]["drift"] == []
     assert all((path.parent / e["bundle"] / "manifest.sig").is_file() for e in report.entries)
     mails = (sim.state.mail.messages("soc-alerts@contoso.test") or [])[before:]
-    # never drilled: one escalation per account, and the failed audit once (to the alert mailbox)
+    # never drilled: one escalation per account and per authorised person (never practised), and the
+    # failed audit once (to the alert mailbox)
     assert sorted(m["subject"] for m in mails) == [
+        "[breakglass-drill] Demo Operator has never practised a break-glass drill",
+        "[breakglass-drill] Demo Witness has never practised a break-glass drill",
         "[breakglass-drill] OVERDUE: ea01 has no passing break-glass drill",
         "[breakglass-drill] OVERDUE: ea02 has no passing break-glass drill",
-        "[breakglass-drill] Posture audit: 3 failed, 0 changed",
+        "[breakglass-drill] Posture audit: 4 failed, 0 changed",
     ]
     assert (tmp_path / "workstation" / "evidence-signing-key.pem").exists()
 

@@ -173,8 +173,16 @@ def test_never_drilled_account_escalates_daily(
     pb = make_playbook(accounts=("bg-1",))
     rt = _runtime(pb, tmp_path / "reports" / "ledger.jsonl", tmp_path / "state", clock, notifier, signer)
     _sweep(rt, clock, 3)  # 09:00 on the 10th to 03:00 on the 13th: four calendar days
-    assert notifier.keys == [f"day-2026-01-{d}" for d in (10, 11, 12, 13)]
-    assert all("has no passing break-glass drill" in n.subject for n in notifier.notices)
+    days = [f"day-2026-01-{d}" for d in (10, 11, 12, 13)]
+    drills = [n for n in notifier.notices if n.account == "bg-1"]
+    assert [n.key.rsplit("/", 1)[-1] for n in drills] == days
+    assert all("has no passing break-glass drill" in n.subject for n in drills)
+    # Nobody drilled, so Alice (authorised) never practised either: her reminder escalates daily as well.
+    practice = [n for n in notifier.notices if n.account is None]
+    assert [n.key.rsplit("/", 1)[-1] for n in practice] == days
+    assert all(
+        n.subject == "[breakglass-drill] Alice has never practised a break-glass drill" for n in practice
+    )
 
 
 def test_a_tampered_ledger_is_reported_once_a_day(
@@ -198,6 +206,7 @@ def test_a_tampered_ledger_is_reported_once_a_day(
     assert [n.subject for n in notifier.notices] == [
         "[breakglass-drill] The drill ledger does not verify",
         "[breakglass-drill] OVERDUE: bg-1 has no passing break-glass drill",
+        "[breakglass-drill] Alice has never practised a break-glass drill",  # nor is her practice counted
     ]
 
 

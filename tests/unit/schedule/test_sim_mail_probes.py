@@ -40,10 +40,12 @@ def test_reminders_are_mailed_through_graph_once(world: World, tmp_path: Path) -
     with capture_logs() as logs:
         sent = rt.check_reminders()
         assert rt.check_reminders() == []
-    assert [n.account for n in sent] == ["ea01", "ea02"]
+    assert [n.account for n in sent] == ["ea01", "ea02", None, None]  # then the two people's practice
     got = sorted(m["subject"] for m in sim.state.mail.messages(RECIPIENT) or [])
     assert got == [
         "[breakglass-drill] Break-glass drill for ea01 due in 7 days",
+        "[breakglass-drill] Demo Operator has never practised a break-glass drill",
+        "[breakglass-drill] Demo Witness has never practised a break-glass drill",
         "[breakglass-drill] OVERDUE: ea02 has no passing break-glass drill",
     ]
     message = next(m for m in sim.state.mail.messages(RECIPIENT) or [] if "ea01" in m["subject"])
