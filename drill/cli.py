@@ -15,6 +15,7 @@ from drill.commands import (
     audit_cmds,
     drill_cmds,
     evidence_cmds,
+    init_cmds,
     keys_cmds,
     playbook_cmds,
     review_cmds,
@@ -55,6 +56,7 @@ drill_cmds.register(app)
 audit_cmds.register(app)
 evidence_cmds.register(app)
 review_cmds.register(app)
+init_cmds.register(app)
 
 
 def main() -> None:
