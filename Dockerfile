@@ -77,8 +77,9 @@ RUN pip install "$(echo /tmp/dist/breakglass_drill-*.whl)[sim]" \
     && rm -rf /tmp/dist
 
 WORKDIR /drill
-RUN mkdir -p /drill/playbooks /drill/reports /drill/state \
-    && chown drill:drill /drill/reports /drill/state \
+# reports-filed: where `drill demo` files its bundle's copy (beside its --output folder, /drill/reports).
+RUN mkdir -p /drill/playbooks /drill/reports /drill/reports-filed /drill/state \
+    && chown drill:drill /drill/reports /drill/reports-filed /drill/state \
     && chmod 0700 /drill/state
 VOLUME ["/drill/reports", "/drill/state"]
 
