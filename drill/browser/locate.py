@@ -34,15 +34,43 @@ INSTRUCTION = (
 )
 
 
+# Playwright 1.65.2's browser folder (lib/coreBundle.js, `computeDefaultCacheDirectory` and the chromium
+# EXECUTABLE_PATHS): $PLAYWRIGHT_BROWSERS_PATH, else ms-playwright under the platform's cache folder.
+_CHROMIUM_BINARIES = (
+    "chrome-linux64/chrome",
+    "chrome-linux-arm64/chrome",
+    "chrome-linux/chrome",
+    "chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    "chrome-mac-x64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
+    "chrome-win64/chrome.exe",
+    "chrome-win/chrome.exe",
+)
+
+
+def playwright_browsers_dir(
+    platform: str | None = None, env: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path:
+    """Where `playwright install chromium` puts the browser on this platform."""
+    env = os.environ if env is None else env
+    if env.get("PLAYWRIGHT_BROWSERS_PATH"):
+        return Path(env["PLAYWRIGHT_BROWSERS_PATH"])
+    home = Path.home() if home is None else home
+    platform = platform or sys.platform
+    if platform == "darwin":
+        cache = home / "Library" / "Caches"
+    elif platform == "win32":
+        cache = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home / "AppData" / "Local"
+    else:
+        cache = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else home / ".cache"
+    return cache / "ms-playwright"
+
+
 def _playwright_chromium() -> Path | None:
-    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    root = playwright_browsers_dir()
     if not root.is_dir():
         return None
-    for rel in (
-        "chrome-linux/chrome",
-        "chrome-linux64/chrome",
-        "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
-    ):
+    for rel in _CHROMIUM_BINARIES:
         for hit in sorted(root.glob(f"chromium-*/{rel}"), reverse=True):
             if os.access(hit, os.X_OK):
                 return hit

@@ -119,3 +119,15 @@ def test_the_playbook_chooses_one_known_browser(tmp_path: Path, lines: str, says
     assert says in err
     assert f"{playbook}:" in err
     assert "Traceback" not in err
+
+
+def test_playwrights_chromium_is_looked_for_in_its_folder_on_each_platform(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert locate.playwright_browsers_dir("linux", {}, home) == home / ".cache" / "ms-playwright"
+    assert locate.playwright_browsers_dir("linux", {"XDG_CACHE_HOME": "/c"}, home) == Path("/c/ms-playwright")
+    assert locate.playwright_browsers_dir("darwin", {}, home) == home / "Library" / "Caches" / "ms-playwright"
+    win = locate.playwright_browsers_dir("win32", {"LOCALAPPDATA": "/w/Local"}, home)
+    assert win == Path("/w/Local/ms-playwright")
+    assert locate.playwright_browsers_dir("win32", {}, home) == home / "AppData" / "Local" / "ms-playwright"
+    assert locate.playwright_browsers_dir("win32", {"PLAYWRIGHT_BROWSERS_PATH": "/p"}, home) == Path("/p")
+    assert "chrome-win64/chrome.exe" in locate._CHROMIUM_BINARIES
