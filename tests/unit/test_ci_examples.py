@@ -46,7 +46,7 @@ def _scripts(doc: Any) -> str:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in {"run", "script", "inlineScript"} and isinstance(value, str):
+                if key in {"run", "script", "bash", "inlineScript"} and isinstance(value, str):
                     found.append(value)
                 walk(value)
         elif isinstance(node, list):
@@ -87,11 +87,17 @@ def test_the_github_job_gets_an_oidc_token_and_keeps_evidence_even_on_a_finding(
     assert "audience=api://AzureADTokenExchange" in _scripts(doc)
 
 
-def test_the_azure_pipeline_signs_in_through_the_federated_service_connection() -> None:
+def test_the_azure_pipeline_asks_for_a_fresh_federated_token_for_the_service_connection() -> None:
     doc = _load(AZURE)
-    cli = next(s for s in doc["steps"] if s.get("task") == "AzureCLI@2")
-    assert cli["inputs"]["addSpnToEnvironment"] is True
-    assert '"$idToken"' in cli["inputs"]["inlineScript"]
+    step = next(s for s in doc["steps"] if "drill audit" in str(s.get("bash", "")))
+    assert step["env"] == {"SYSTEM_ACCESSTOKEN": "$(System.AccessToken)"}
+    script = step["bash"]
+    # azure-identity's AzurePipelinesCredential asks the same endpoint the same way.
+    assert (
+        "${SYSTEM_OIDCREQUESTURI%/}?api-version=7.1&serviceConnectionId=$(OBSERVER_CONNECTION_ID)" in script
+    )
+    assert '["oidcToken"]' in script
+    assert "AzureCLI@2" not in [s.get("task") for s in doc["steps"]]
     publish = next(s for s in doc["steps"] if "publish" in s)
     assert publish["condition"] == "always()"
     restore = next(s for s in doc["steps"] if s.get("task") == "DownloadPipelineArtifact@2")
