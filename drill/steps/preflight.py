@@ -237,8 +237,9 @@ def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
     override = str(browser.executable) if browser.executable else None
     try:
         choice = choose_browser(browser.channel, override)
-        if sys.platform == "win32" and choice.channel:
-            # Chrome and Edge on Windows open a window for `--version`: the sign-in records the version.
+        if sys.platform == "win32":
+            # Chromium-family browsers on Windows print nothing for `--version` and may open a window:
+            # found is what preflight can say; the sign-in records the version the browser reports.
             sb.check(
                 "browser",
                 f"The browser is available ({choice.name})",
