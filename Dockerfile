@@ -1,7 +1,10 @@
 # breakglass-drill in a container: the scheduler (`drill schedule run`) and attended drills (`drill run`).
 #
-# Debian's Chromium (Playwright cannot download browsers on closed networks, and Debian patches it), the
-# package with its simulator extra (`drill demo`, `drill sim`), a non-root user, entrypoint `drill`.
+# Two stages. The first builds the wheel with the command `make wheel` runs (the wheel CI installs into a
+# clean venv and runs `drill demo` from, .ci/installed); the second installs that wheel with its simulator
+# extra (`drill demo`, `drill sim`), so the image holds what a pip or pipx user gets and no source: the
+# demo's playbook, queries and tenant are package data. Debian's Chromium (Playwright cannot download
+# browsers on closed networks, and Debian patches it), a non-root user, entrypoint `drill`.
 # Nothing secret is in the image: observer secrets come from the environment at run time, PINs are typed.
 #
 # Build:
@@ -39,6 +42,16 @@
 #     breakglass-drill run /drill/playbooks/contoso.yaml --account bg-1 --operator "Alice Example"
 #
 # The simulator demo needs nothing mounted: docker run --rm --init breakglass-drill demo
+# A playbook to start from, written into the mounted folder: docker run --rm -v "$PWD/playbooks:/drill/playbooks" \
+#   --user "$(id -u):$(id -g)" breakglass-drill init /drill/playbooks/contoso
+
+FROM python:3.11-slim-bookworm AS wheel
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY drill ./drill
+RUN pip wheel --no-deps --wheel-dir /dist .
 
 FROM python:3.11-slim-bookworm
 
@@ -57,17 +70,16 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 drill \
     && useradd --system --uid 10001 --gid drill --create-home --home-dir /home/drill --shell /usr/sbin/nologin drill
 
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY drill ./drill
-# The package's own dependency pins (pyproject) are the versions; `.[sim]` adds the embedded simulator.
+# The package's own dependency pins (pyproject) are the versions; `[sim]` adds the embedded simulator.
+COPY --from=wheel /dist /tmp/dist
 # hadolint ignore=DL3013
-RUN pip install ".[sim]" \
-    && rm -rf /src
+RUN pip install "$(echo /tmp/dist/breakglass_drill-*.whl)[sim]" \
+    && rm -rf /tmp/dist
 
 WORKDIR /drill
-RUN mkdir -p /drill/playbooks /drill/reports /drill/state \
-    && chown drill:drill /drill/reports /drill/state \
+# reports-filed: where `drill demo` files its bundle's copy (beside its --output folder, /drill/reports).
+RUN mkdir -p /drill/playbooks /drill/reports /drill/reports-filed /drill/state \
+    && chown drill:drill /drill/reports /drill/reports-filed /drill/state \
     && chmod 0700 /drill/state
 VOLUME ["/drill/reports", "/drill/state"]
 

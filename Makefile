@@ -7,7 +7,7 @@ STAMP   = $(VENV)/.installed
 # (measured on a fresh clone: the suite runs in under 5 minutes on 2 cores; figures in the README).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 3 )))
 
-.PHONY: setup demo test check lint typecheck bench clean
+.PHONY: setup demo test check lint typecheck bench clean wheel installed
 
 setup: $(STAMP)
 	@$(PY) -m drill.browser.locate --install >/dev/null
@@ -37,11 +37,21 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check drill tests bench
 	$(VENV)/bin/ruff format --check drill tests bench
+	$(VENV)/bin/actionlint -no-color examples/ci/github-actions.yml
 
 typecheck: setup
 	$(VENV)/bin/mypy
 
 check: lint typecheck
+
+# The wheel a user installs (pip, pipx), built from this tree with the same command the Dockerfile's first
+# stage runs; `make installed` proves it from a clean venv outside the checkout (.ci/installed).
+wheel: setup
+	rm -rf dist
+	$(PY) -m pip wheel -q --no-deps --wheel-dir dist .
+
+installed: wheel
+	bash .ci/installed
 
 bench: setup
 	$(PY) bench/kql_scale.py
@@ -50,4 +60,4 @@ bench: setup
 	$(PY) bench/unreachable.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build

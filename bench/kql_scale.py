@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
+from drill.assets import DEMO_QUERIES
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -97,7 +99,7 @@ def main() -> int:
     store.load_sql(SIGNINS.format(**fill))
     store.load_sql(AUDITS.format(**fill))
     load_s = time.perf_counter() - start
-    kql = (ROOT / "playbooks" / "queries" / "demo-breakglass-alert.kql").read_text()
+    kql = (DEMO_QUERIES / "demo-breakglass-alert.kql").read_text()
 
     kql_s, (_cols, kql_rows, _cut) = timed(lambda: store.query(kql, now), args.repeat)  # type: ignore[misc]
     # The baseline runs over the same visible-at-now views the KQL query just used.

@@ -233,6 +233,14 @@ def _observer_credential(playbook: Playbook, cloud: Cloud) -> TokenCredential:
     if isinstance(obs, ManagedIdentityObserver):
         return ai.ManagedIdentityCredential(client_id=str(obs.client_id) if obs.client_id else None)
     if isinstance(obs, WorkloadIdentityObserver):
+        # Workload identity federation (no secret): the federated token a CI job or Kubernetes writes to a
+        # file is the client assertion (examples/ci write GitHub's or Azure Pipelines' OIDC token there).
+        if not obs.token_file_path and not os.environ.get("AZURE_FEDERATED_TOKEN_FILE"):
+            raise DrillUserError(
+                "observer.kind workload-identity: no federated token file; set observer.token_file_path or "
+                "AZURE_FEDERATED_TOKEN_FILE to the file the CI job writes its OIDC token to "
+                "(see examples/ci in the README's 'Keyless checks in CI')"
+            )
         extra = {"token_file_path": str(playbook.resolve(obs.token_file_path))} if obs.token_file_path else {}
         return ai.WorkloadIdentityCredential(
             tenant_id=tenant, client_id=str(obs.client_id), **extra, **common

@@ -16,6 +16,7 @@ from drill.commands import (
     card_cmds,
     drill_cmds,
     evidence_cmds,
+    init_cmds,
     keys_cmds,
     playbook_cmds,
     review_cmds,
@@ -57,6 +58,7 @@ audit_cmds.register(app)
 card_cmds.register(app)
 evidence_cmds.register(app)
 review_cmds.register(app)
+init_cmds.register(app)
 
 
 def main() -> None:

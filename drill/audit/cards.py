@@ -56,7 +56,7 @@ def card_notes(entries: Iterable[Mapping[str, Any]], playbook: Playbook) -> list
     if all(code is None for code in today.values()):
         return [
             f"{NOTE_PREFIX}s: the playbook has no `emergency` section, so no emergency card can be printed "
-            "for the storage locations; add it (see playbooks/example-tenant.yaml), then "
+            "for the storage locations; add it (`drill init DIR` writes an example), then "
             f"`{reprint_command(where, 'NAME')}` for each account"
         ]
     confirmed = last_confirmed(entries, str(playbook.tenant.id))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drill.browser.locate import BrowserChoice, choose_browser
 from drill.browser.owner import OWNER_FILE, mark_owner, owner_alive
 
 QUIET_FLAGS = (
@@ -120,6 +121,17 @@ class BrowserSession:
     executable: Path
     profile_dir: Path
     user_agent: str | None = None  # the desktop Chrome UA a headless run presents; None: Chromium's own
+    choice: BrowserChoice | None = None  # which browser ran and why (drill/browser/locate.py)
+    browser_user_agent: str = ""  # the browser's own user agent (names Edge as "Edg/"), from CDP
+
+    def evidence(self) -> dict[str, object]:
+        """Which browser and version ran: the record's `browser`."""
+        choice = (
+            self.choice.evidence()
+            if self.choice is not None
+            else {"name": "Chromium", "executable": str(self.executable)}
+        )
+        return {**choice, "version": self.version, "user_agent": self.browser_user_agent}
 
 
 _PLATFORM_TOKENS = {
@@ -172,6 +184,12 @@ def _version_of(executable: Path) -> str:
 
 def _run_version(executable: Path) -> str:
     import subprocess
+    import sys
+
+    if sys.platform == "win32":
+        # Chrome, Edge and Chromium on Windows print nothing for --version and launch the browser instead
+        # (crbug.com/158372, wontfix; web-platform-tests PR 11537): the CDP version is recorded after launch.
+        return ""
 
     try:
         done = subprocess.run(
@@ -249,19 +267,25 @@ def _kill_survivors(tree: dict[int, int]) -> None:
 
 @contextlib.asynccontextmanager
 async def chromium(
-    executable: Path | str | None = None,
+    executable: BrowserChoice | Path | str | None = None,
     *,
     headless: bool = True,
     extra_args: Sequence[str] = (),
     locale: str = "en-US",
 ) -> AsyncIterator[BrowserSession]:
-    """Yield a BrowserSession; on exit (also on cancellation or error) close Chromium, kill any straggler
-    and delete the profile. `executable` None or a string is resolved by `find_chromium` (override first)."""
+    """Yield a BrowserSession; on exit (also on cancellation or error) close the browser, kill any
+    straggler and delete the profile. `executable`: a choice (`choose_browser`), a Chromium's path, or
+    None / a path string resolved by `choose_browser` (override first). A channel's browser (Chrome, Edge)
+    is launched through Playwright's channel, so Playwright finds it where it always does."""
     from playwright.async_api import async_playwright
 
-    from drill.browser.locate import find_chromium
-
-    exe = executable if isinstance(executable, Path) else find_chromium(executable)
+    if isinstance(executable, BrowserChoice):
+        choice = executable
+    elif isinstance(executable, Path):
+        choice = BrowserChoice("Chromium", executable, None, "caller")
+    else:
+        choice = choose_browser(None, executable)
+    exe = choice.executable
     sandbox = sandbox_decision()
     user_agent = desktop_user_agent(await asyncio.to_thread(_version_of, exe)) if headless else None
     profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
@@ -272,7 +296,8 @@ async def chromium(
         pw = await async_playwright().start()
         context = await pw.chromium.launch_persistent_context(
             str(profile),
-            executable_path=str(exe),
+            channel=choice.channel,  # Chrome or Edge where Playwright finds them
+            executable_path=None if choice.channel else str(exe),
             headless=headless,
             args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
             chromium_sandbox=sandbox.enabled,  # Playwright adds --no-sandbox itself unless told
@@ -286,7 +311,15 @@ async def chromium(
         cdp = await context.new_cdp_session(page)
         info = await cdp.send("Browser.getVersion")
         await cdp.detach()
-        yield BrowserSession(context, str(info.get("product", "unknown")), exe, profile, user_agent)
+        yield BrowserSession(
+            context,
+            str(info.get("product", "unknown")),
+            exe,
+            profile,
+            user_agent,
+            choice,
+            str(info.get("userAgent", "")),
+        )
     finally:
         # Shielded: an interrupt must not leave a Chromium behind or its profile (cookies) on disk.
         await asyncio.shield(_close(pw, context, profile))

@@ -1,9 +1,17 @@
-"""Find the Chromium the drill drives, the same way at set-up and at run time.
+"""Find the browser the drill drives, the same way at set-up, in preflight and at run time.
 
-Order: an explicit override (playbook `browser.executable`, else env `DRILL_CHROMIUM`), Playwright's own
-downloaded Chromium, the system Chromium. Set-up (`python -m drill.browser.locate --install`) may also
-install Debian's `chromium` when running as root with apt-get, because `playwright install` cannot
-download browsers on closed networks.
+A drill drives a Chromium-family browser through Playwright: Playwright's own Chromium (or the system's),
+or the installed Google Chrome or Microsoft Edge through Playwright's channels `chrome` and `msedge` (Edge
+is on every Windows machine, where installing Chromium may not be allowed). The playbook chooses
+(`browser.channel`, or a path in `browser.executable`); without a choice the order is env `DRILL_CHROMIUM`,
+Playwright's downloaded Chromium, the system Chromium, then Chrome, then Edge. Set-up (`python -m
+drill.browser.locate --install`) may also install Debian's `chromium` when running as root with apt-get,
+because `playwright install` cannot download browsers on closed networks.
+
+Where a channel's browser is installed is Playwright's rule, not ours (its registry, checked in the
+driver bundled with playwright 1.65.2): one fixed path on Linux and macOS, and on Windows the same
+suffix under LOCALAPPDATA, PROGRAMFILES, PROGRAMFILES(X86), then HOMEDRIVE's Program Files folders.
+`channel_executable` applies that rule so a missing browser is named before Playwright is started.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from drill.errors import DrillUserError
@@ -24,15 +34,43 @@ INSTRUCTION = (
 )
 
 
+# Playwright 1.65.2's browser folder (lib/coreBundle.js, `computeDefaultCacheDirectory` and the chromium
+# EXECUTABLE_PATHS): $PLAYWRIGHT_BROWSERS_PATH, else ms-playwright under the platform's cache folder.
+_CHROMIUM_BINARIES = (
+    "chrome-linux64/chrome",
+    "chrome-linux-arm64/chrome",
+    "chrome-linux/chrome",
+    "chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    "chrome-mac-x64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing",
+    "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
+    "chrome-win64/chrome.exe",
+    "chrome-win/chrome.exe",
+)
+
+
+def playwright_browsers_dir(
+    platform: str | None = None, env: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path:
+    """Where `playwright install chromium` puts the browser on this platform."""
+    env = os.environ if env is None else env
+    if env.get("PLAYWRIGHT_BROWSERS_PATH"):
+        return Path(env["PLAYWRIGHT_BROWSERS_PATH"])
+    home = Path.home() if home is None else home
+    platform = platform or sys.platform
+    if platform == "darwin":
+        cache = home / "Library" / "Caches"
+    elif platform == "win32":
+        cache = Path(env["LOCALAPPDATA"]) if env.get("LOCALAPPDATA") else home / "AppData" / "Local"
+    else:
+        cache = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else home / ".cache"
+    return cache / "ms-playwright"
+
+
 def _playwright_chromium() -> Path | None:
-    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    root = playwright_browsers_dir()
     if not root.is_dir():
         return None
-    for rel in (
-        "chrome-linux/chrome",
-        "chrome-linux64/chrome",
-        "chrome-mac/Chromium.app/Contents/MacOS/Chromium",
-    ):
+    for rel in _CHROMIUM_BINARIES:
         for hit in sorted(root.glob(f"chromium-*/{rel}"), reverse=True):
             if os.access(hit, os.X_OK):
                 return hit
@@ -57,6 +95,122 @@ def find_chromium(override: str | None = None) -> Path:
         if os.access(candidate, os.X_OK):
             return Path(candidate)
     raise DrillUserError(INSTRUCTION)
+
+
+# Playwright 1.65.2's channel locations (lib/coreBundle.js, `_createChromiumChannel`): per platform, one path
+# (Linux, macOS) or a suffix under the Windows folders `_windows_prefixes` lists, in that order.
+CHANNELS: dict[str, tuple[str, dict[str, str], str]] = {
+    "chrome": (
+        "Google Chrome",
+        {
+            "linux": "/opt/google/chrome/chrome",
+            "darwin": "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+            "win32": "Google\\Chrome\\Application\\chrome.exe",
+        },
+        "install Google Chrome (https://www.google.com/chrome/), or run `playwright install chrome`",
+    ),
+    "msedge": (
+        "Microsoft Edge",
+        {
+            "linux": "/opt/microsoft/msedge/msedge",
+            "darwin": "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+            "win32": "Microsoft\\Edge\\Application\\msedge.exe",
+        },
+        "install Microsoft Edge (https://www.microsoft.com/edge), or run `playwright install msedge`",
+    ),
+}
+CHOICES = ("chromium", *CHANNELS)
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """The browser a drill drives, and why this one: recorded in the evidence as is."""
+
+    name: str  # "Playwright's Chromium", "Chromium", "Google Chrome", "Microsoft Edge"
+    executable: Path
+    channel: str | None  # Playwright's channel ("chrome", "msedge"), None for a Chromium by path
+    chosen_by: str  # "playbook browser.channel", "playbook browser.executable", "DRILL_CHROMIUM", "found"
+
+    def evidence(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "channel": self.channel,
+            "executable": str(self.executable),
+            "chosen_by": self.chosen_by,
+        }
+
+
+def _windows_prefixes(env: Mapping[str, str]) -> list[str]:
+    drive = env.get("HOMEDRIVE")
+    found = [env.get("LOCALAPPDATA"), env.get("PROGRAMFILES"), env.get("PROGRAMFILES(X86)")]
+    if drive:
+        found += [f"{drive}\\Program Files", f"{drive}\\Program Files (x86)"]
+    return [p for p in found if p]
+
+
+def channel_candidates(
+    channel: str, platform: str | None = None, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Where Playwright looks for the channel's browser on this platform, in its order."""
+    where = CHANNELS[channel][1].get(platform or sys.platform)
+    if where is None:
+        return []
+    if (platform or sys.platform) != "win32":
+        return [where]
+    return [f"{prefix}\\{where}" for prefix in _windows_prefixes(os.environ if env is None else env)]
+
+
+def channel_executable(channel: str) -> Path | None:
+    for candidate in channel_candidates(channel):
+        if os.access(candidate, os.X_OK) and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def _missing_channel(channel: str) -> DrillUserError:
+    name, _, how = CHANNELS[channel]
+    looked = channel_candidates(channel)
+    where = f" (looked at {', '.join(looked)})" if looked else f" (Playwright has none for {sys.platform})"
+    return DrillUserError(
+        f"browser.channel {channel}: {name} is not installed on this machine{where}; {how}, "
+        f"or choose another browser.channel ({', '.join(CHOICES)})"
+    )
+
+
+def choose_browser(channel: str | None = None, executable: str | None = None) -> BrowserChoice:
+    """The browser the playbook chose, or the first one found; DrillUserError naming what to install."""
+    if channel is not None and executable is not None:
+        raise DrillUserError("browser.channel and browser.executable both choose the browser: keep one")
+    if executable is not None:
+        return BrowserChoice("Chromium", find_chromium(executable), None, "playbook browser.executable")
+    if channel == "chromium":
+        return _chromium_choice("playbook browser.channel")
+    if channel is not None:
+        if channel not in CHANNELS:
+            raise DrillUserError(f"browser.channel {channel!r}: choose one of {', '.join(CHOICES)}")
+        exe = channel_executable(channel)
+        if exe is None:
+            raise _missing_channel(channel)
+        return BrowserChoice(CHANNELS[channel][0], exe, channel, "playbook browser.channel")
+    try:
+        return _chromium_choice("found")
+    except DrillUserError:
+        for name in CHANNELS:
+            exe = channel_executable(name)
+            if exe is not None:
+                return BrowserChoice(CHANNELS[name][0], exe, name, "found")
+        raise DrillUserError(
+            f"{INSTRUCTION}; or install Google Chrome or Microsoft Edge (browser.channel chrome / msedge)"
+        ) from None
+
+
+def _chromium_choice(chosen_by: str) -> BrowserChoice:
+    if os.environ.get(ENV_VAR):
+        return BrowserChoice("Chromium", find_chromium(), None, ENV_VAR)
+    own = _playwright_chromium()
+    if own is not None:
+        return BrowserChoice("Playwright's Chromium", own, None, chosen_by)
+    return BrowserChoice("Chromium", find_chromium(), None, chosen_by)
 
 
 def ensure_chromium() -> Path:

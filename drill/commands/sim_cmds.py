@@ -6,19 +6,18 @@ from pathlib import Path
 
 import typer
 
+from drill.assets import DEMO_TENANT as DEFAULT_TENANT
 from drill.errors import DrillUserError
 
 app = typer.Typer(
     help="The embedded simulated tenant (rehearsals, alert-rule authoring).", no_args_is_help=True
 )
 
-DEFAULT_TENANT = Path(__file__).resolve().parents[2] / "playbooks" / "sim" / "demo-tenant.yaml"
-
 
 def _tenant(path: Path | None) -> Path:
     chosen = path or DEFAULT_TENANT
     if not chosen.is_file():
-        raise DrillUserError(f"{chosen}: no such tenant fixture; pass --tenant playbooks/sim/<name>.yaml")
+        raise DrillUserError(f"{chosen}: no such tenant fixture; pass --tenant <fixture>.yaml")
     return chosen
 
 

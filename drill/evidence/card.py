@@ -130,7 +130,7 @@ def build_card(pb: Playbook, account: Account) -> Card:
         raise CardUnavailable(
             f"{where}emergency: the playbook has no `emergency` section, and the card needs it (what the "
             "account may and may not be used for, whom to call); add `emergency:` with use_for, never_for "
-            "and contacts (see playbooks/example-tenant.yaml)"
+            "and contacts (`drill init DIR` writes an example)"
         )
     url, host = _sign_in(pb)
     em = pb.emergency

@@ -50,6 +50,7 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
         f"- Operator: {code(record.operator.get('name') or record.operator.get('os_user') or '')}"
         + (f", witness {code(record.witness)}" if record.witness else ""),
         f"- Next due: {record.next_due.isoformat() if record.next_due else '—'}",
+        f"- Browser: {_browser(record)}",
     ]
     if attestation is not None:
         lines.append(f"- Evidence: {code(attestation)}")
@@ -86,3 +87,12 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
             f"- **{markdown_escape(f.severity)}** {code(f.title)}: {code(f.detail)}" for f in record.findings
         ]
     return "\n".join(lines) + "\n"
+
+
+def _browser(record: DrillRecord) -> str:
+    """Which browser and version ran, each value as inert code."""
+    b = record.browser
+    if b is None:
+        return "none ran"
+    channel = f" (channel {code(b.channel)})" if b.channel else ""
+    return f"{code(b.name)} {code(b.version)}{channel}, {code(b.chosen_by or '')}"

@@ -124,6 +124,17 @@ class Confirmation(_Strict):
     at: datetime
 
 
+class BrowserRun(_Strict):
+    """Which browser drove the sign-in, why that one, and its version (as the browser itself reports it)."""
+
+    name: str  # "Playwright's Chromium", "Chromium", "Google Chrome", "Microsoft Edge"
+    channel: str | None = None  # Playwright's channel: "chrome", "msedge"; None for a Chromium by path
+    executable: str | None = None
+    chosen_by: str | None = None  # "playbook browser.channel", "playbook browser.executable", "found", ...
+    version: str  # CDP Browser.getVersion's product, e.g. "Chrome/156.0.8078.114"
+    user_agent: str | None = None  # the browser's own; Edge's carries "Edg/<version>"
+
+
 class DrillRecord(_Strict):
     """Everything one drill proved. Never holds a PIN, token, code or cookie (redacted before it lands)."""
 
@@ -141,6 +152,7 @@ class DrillRecord(_Strict):
     operator: dict[str, Any] = Field(default_factory=dict)  # os_user, name
     witness: str | None = None
     workstation: dict[str, Any] = Field(default_factory=dict)  # host, os, python, versions, browser
+    browser: BrowserRun | None = None  # the browser that drove the sign-in (None: no sign-in ran)
     started_at: datetime
     ended_at: datetime | None = None
     steps: list[StepResult] = Field(default_factory=list)

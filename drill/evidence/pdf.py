@@ -23,13 +23,15 @@ async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
     """Print HTML to A4 PDF bytes with Chromium (backgrounds kept: the verdict is colour-coded)."""
     from playwright.async_api import Route, async_playwright
 
-    from drill.browser.locate import find_chromium
+    from drill.browser.locate import BrowserChoice, choose_browser
 
-    exe = executable or find_chromium()
+    # The browser a drill would find (Edge, where it is the only one: a Windows workstation).
+    choice = BrowserChoice("Chromium", executable, None, "caller") if executable else choose_browser()
     async with async_playwright() as pw:
         sandbox = sandbox_decision()
         browser = await pw.chromium.launch(
-            executable_path=str(exe),
+            channel=choice.channel,
+            executable_path=None if choice.channel else str(choice.executable),
             args=list(chromium_flags(sandbox)),
             chromium_sandbox=sandbox.enabled,  # else Playwright adds --no-sandbox on its own
         )

@@ -44,7 +44,8 @@ class VendorSpec:
     model: ModelSpec
 
 
-# The two demo vendors; their AAGUIDs are the ones playbooks/demo.yaml approves for ea01 and ea02.
+# The two demo vendors; their AAGUIDs are the ones the demo playbook (drill/assets/demo/demo.yaml)
+# approves for ea01 and ea02.
 VENDOR_A = VendorSpec(
     slug="vendor-a",
     organisation="Simulated Vendor A",

@@ -292,7 +292,8 @@ def _describe(doc: Document, err: Mapping[str, Any]) -> tuple[tuple[int, int], s
         where = doc.positions.of_key(loc) if loc else (1, 1)
         return (
             where,
-            f"{_dotted(loc)}: missing required key `{field}`; add it (see playbooks/example-tenant.yaml)",
+            f"{_dotted(loc)}: missing required key `{field}`; add it "
+            "(`drill init DIR` writes a commented example)",
         )
     if kind == "extra_forbidden":
         name = str(raw_loc[-1])
@@ -437,12 +438,12 @@ def load_playbook(path: Path | str, env: Mapping[str, str] | None = None) -> Pla
     doc = load_yaml(Path(path))
     if doc.data is None:
         raise DrillUserError(
-            f"{doc.path}:1:1: the playbook is empty; start from playbooks/example-tenant.yaml"
+            f"{doc.path}:1:1: the playbook is empty; start from the commented example `drill init DIR` writes"
         )
     if not isinstance(doc.data, dict):
         raise DrillUserError(
             f"{doc.path}:1:1: a playbook is a mapping (`tenant:`, `accounts:`, ...), not a list or text; "
-            "start from playbooks/example-tenant.yaml"
+            "start from the commented example `drill init DIR` writes"
         )
     problems = _scan_secrets(doc)
     if problems:

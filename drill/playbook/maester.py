@@ -145,7 +145,7 @@ def import_maester(path: Path | str) -> str:
         f"# Playbook skeleton imported from {_comment(source.name)} (GlobalSettings.EmergencyAccessAccounts, "
         "the setting Maester and the Zero Trust Assessment share).",
         "# Replace every <...> placeholder, then run `drill playbook check` on this file.",
-        "# playbooks/example-tenant.yaml explains every key.",
+        "# `drill init DIR` writes a commented example that explains every key.",
         "tenant:",
         "  id: <tenant-id>",
         f"  primary_domain: {_q(domains[0]) if domains else '<tenant>.onmicrosoft.com'}",

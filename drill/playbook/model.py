@@ -416,9 +416,22 @@ class Evidence(StrictModel):
 
 
 class Browser(StrictModel):
-    executable: Path | None = Field(
-        default=None, description="Chromium to drive; default: found automatically."
+    channel: Literal["chromium", "chrome", "msedge"] | None = Field(
+        default=None,
+        description="Which browser drives the sign-in: Playwright's (or the system's) Chromium, or the "
+        "installed Google Chrome or Microsoft Edge (Playwright's channels); default: found automatically "
+        "in that order.",
     )
+    executable: Path | None = Field(
+        default=None, description="A Chromium binary to drive instead (not with channel)."
+    )
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> Browser:
+        if self.channel is not None and self.executable is not None:
+            raise ValueError("channel and executable both choose the browser: keep one")
+        return self
+
     headless: StrictBool | None = Field(
         default=None,
         description="Run Chromium without a window; default: a live drill shows it (the operator is at the "

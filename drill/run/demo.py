@@ -1,4 +1,4 @@
-"""The demo and rehearsal wiring: the embedded simulator, two software keys, `playbooks/demo.yaml`.
+"""The demo and rehearsal wiring: the embedded simulator, two software keys, the demo playbook.
 
 This is the only product module that imports `drill.sim`. Everything after `demo_world` is the same code a
 live drill runs: the playbook loader, the cloud from the playbook, the key adapter, the orchestrator and
@@ -21,12 +21,11 @@ from typing import Any
 
 import typer
 
+from drill.assets import DEMO_PLAYBOOK, DEMO_TENANT
 from drill.errors import DrillUserError
 from drill.run.demo_cards import card_in_storage, print_demo_cards
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO_PLAYBOOK = ROOT / "playbooks" / "demo.yaml"
-DEMO_TENANT = ROOT / "playbooks" / "sim" / "demo-tenant.yaml"
+__all__ = ["DEMO_PLAYBOOK", "DEMO_TENANT"]  # the demo's files, package data (drill/assets)
 OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"  # noqa: S105 - the name of a variable, not a secret
 FIDO_ORIGIN = "https://login.microsoft.test"
 

@@ -21,7 +21,7 @@ import structlog
 from drill import __version__
 from drill.browser.launch import sandbox_decision
 from drill.evidence.controls import controls
-from drill.evidence.model import DrillRecord, Status, StepResult, Verdict, decide_verdict
+from drill.evidence.model import BrowserRun, DrillRecord, Status, StepResult, Verdict, decide_verdict
 from drill.progress import safe_progress
 from drill.steps import admin_task, alert, announce, cleanup, ga_proof, log_rows, preflight, signin
 from drill.steps.base import StepBuilder
@@ -140,6 +140,8 @@ def _refresh(record: DrillRecord, ctx: DrillContext) -> None:
         # describe it: from the opened adapter if there is one, else plainly unknown.
         record.key = {**record.key, "kind": getattr(ctx.key, "kind", None) or "unknown"}
     record.workstation["browser"] = ctx.browser_version
+    if ctx.browser is not None:
+        record.browser = BrowserRun.model_validate(ctx.browser)
 
 
 async def run_drill(

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
+from drill.assets import DEMO_TENANT as FIXTURE
 from drill.sim.state import Fault, SimState
 from drill.sim.tenant import load_tenant
 
-FIXTURE = Path(__file__).resolve().parents[2] / "playbooks" / "sim" / "demo-tenant.yaml"
 UNCONSENTED = "drill-app-unconsented"
 _FIELDS = ("delegatedScopes", "appRoles", "workspaceRoles", "armRoles")
 

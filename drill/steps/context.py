@@ -48,6 +48,7 @@ class DrillContext:
     token_claims: dict[str, Any] = field(default_factory=dict)
     signin_completed_at: datetime | None = None
     browser_version: str | None = None
+    browser: dict[str, object] | None = None  # which browser ran and its version (BrowserSession.evidence)
     timings: Timings = field(default_factory=Timings)
     findings: list[Finding] = field(default_factory=list)
     cleanups: list[Callable[[], Any]] = field(default_factory=list)

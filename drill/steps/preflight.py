@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,26 +229,39 @@ def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
 
 
 def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
-    from drill.browser.locate import find_chromium
+    """The playbook's browser (browser.channel / executable), or the one found, answers `--version`."""
+    from drill.browser.locate import choose_browser
     from drill.errors import DrillUserError
 
-    override = str(ctx.playbook.browser.executable) if ctx.playbook.browser.executable else None
+    browser = ctx.playbook.browser
+    override = str(browser.executable) if browser.executable else None
     try:
-        path = find_chromium(override)
+        choice = choose_browser(browser.channel, override)
+        if sys.platform == "win32":
+            # Chromium-family browsers on Windows print nothing for `--version` and may open a window:
+            # found is what preflight can say; the sign-in records the version the browser reports.
+            sb.check(
+                "browser",
+                f"The browser is available ({choice.name})",
+                True,
+                str(choice.executable),
+                choice.evidence(),
+            )
+            return
         out = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=30, check=False
+            [str(choice.executable), "--version"], capture_output=True, text=True, timeout=30, check=False
         )
         version = out.stdout.strip() or out.stderr.strip()
         ctx.browser_version = version
         sb.check(
             "browser",
-            "A Chromium is available",
+            f"The browser is available ({choice.name})",
             out.returncode == 0,
-            version,
-            {"path": str(path), "version": version},
+            version or f"{choice.name} at {choice.executable}",
+            {**choice.evidence(), "path": str(choice.executable), "version": version},
         )
     except (DrillUserError, OSError, subprocess.SubprocessError) as exc:
-        sb.check("browser", "A Chromium is available", False, str(exc))
+        sb.check("browser", "The browser is available", False, str(exc))
 
 
 async def check_endpoints(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline) -> None:

@@ -64,7 +64,7 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.auth import AuthError, start_browser_flow
     from drill.browser.bridge import WebAuthnBridge
     from drill.browser.launch import chromium
-    from drill.browser.locate import find_chromium
+    from drill.browser.locate import choose_browser
     from drill.browser.recording import Recorder
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import INTERSTITIALS, UiProfile
@@ -86,18 +86,19 @@ async def run(ctx: DrillContext) -> StepResult:
     )
     bridge = WebAuthnBridge(ctx.key)
     recorder = Recorder(ctx.save_screenshot)
-    executable = find_chromium(str(pb.browser.executable) if pb.browser.executable else None)
+    choice = choose_browser(pb.browser.channel, str(pb.browser.executable) if pb.browser.executable else None)
     headless, why = choose_headless(pb.browser.headless, ctx.headed)
     sb.evidence["headless"] = {"headless": headless, "reason": why}
     ctx.timings.signin_started_at = utcnow()
     async with chromium(
-        executable,
+        choice,
         headless=headless,
         extra_args=ctx.browser_args,
         locale=pb.browser.locale,
     ) as session:
         ctx.browser_version = session.version
-        sb.evidence["browser"] = session.version
+        ctx.browser = session.evidence()
+        sb.evidence["browser"] = session.evidence()
         sb.evidence["user_agent"] = session.user_agent or "Chromium's own (headed)"
         await bridge.install(session.context)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -115,6 +116,17 @@ def test_healthy_tenant_passes_with_every_check_and_timing(healthy: Any) -> None
     assert steps["signin"]["screenshots"], "a screenshot per page"
     for shot in steps["signin"]["screenshots"]:
         assert (writer.finished.path / shot).is_file()
+    # Which browser ran, why that one, and the version the browser itself reported (issue 30).
+    browser = record["browser"]
+    assert browser["name"] in {"Playwright's Chromium", "Chromium"}
+    assert browser["channel"] is None
+    assert browser["chosen_by"] == "found"
+    assert re.fullmatch(r"(Headless)?Chrome/\d+\.\d+\.\d+\.\d+", browser["version"]), browser
+    major = browser["version"].split("/")[1].split(".")[0]
+    assert f"Chrome/{major}." in browser["user_agent"]  # the browser's own (reduced) user agent
+    assert record["workstation"]["browser"] == browser["version"]
+    html = (writer.finished.path / "report.html").read_text(encoding="utf-8")
+    assert f"{browser['name']} {browser['version']}".replace("'", "&#39;") in html
 
 
 def test_healthy_bundle_holds_no_secret(healthy: Any) -> None:

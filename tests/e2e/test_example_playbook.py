@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from drill.assets import DEMO_PLAYBOOK, EXAMPLE_PLAYBOOK
 from drill.clouds import cloud_for
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.signing import Signer
@@ -25,8 +26,8 @@ from drill.run.loop import execute
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "playbooks" / "example-tenant.yaml"
-DEMO = REPO / "playbooks" / "demo.yaml"
+EXAMPLE = EXAMPLE_PLAYBOOK
+DEMO = DEMO_PLAYBOOK
 
 
 def fill_example(folder: Path) -> Path:

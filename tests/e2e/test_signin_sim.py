@@ -16,6 +16,7 @@ import msal
 import pytest
 import requests
 
+from drill.assets import DEMO_TENANT
 from drill.sim.faults import apply_fault
 from drill.sim.server import SimServer
 from drill.sim.tenant import load_tenant
@@ -42,7 +43,7 @@ def world(tmp_path: Path) -> Iterator[tuple[SimServer, Any, requests.Session]]:
     vendors = tmp_path / "vendors"
     vendors.mkdir()
     key_file = create_demo_keys(tmp_path, vendors, PIN)[0]
-    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
+    tenant = load_tenant(DEMO_TENANT)
     tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(vendors).values()]
     key = open_software_authenticator(key_file, ScriptedPrompts.always(PIN), RELATED)
     with SimServer(tenant, tmp_path / "sim") as sim, requests.Session() as http:

@@ -24,6 +24,7 @@ import msal
 import pytest
 import requests
 
+from drill.assets import DEMO_TENANT
 from drill.sim.faults import apply_fault
 from drill.sim.identity.variants import VARIANTS, differences
 from drill.sim.server import SimServer
@@ -100,7 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     vendors = tmp / "vendors"
     vendors.mkdir()
     key_file = create_demo_keys(tmp, vendors, PIN)[0]
-    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
+    tenant = load_tenant(DEMO_TENANT)
     tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(vendors).values()]
     prompts = slow_prompts(PIN)
     key = open_software_authenticator(key_file, prompts, RELATED)

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from drill.assets import DEMO_TENANT
 from drill.sim.identity.routes import configure_client_secret
 from drill.sim.server import SimServer
 from drill.sim.tenant import Tenant, load_tenant
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_TENANT = REPO / "playbooks" / "sim" / "demo-tenant.yaml"
+DEMO_TENANT = DEMO_TENANT
 OBSERVER_APP_ID = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
 DRILL_APP_ID = "2b7e1c4d-9f3a-4e5b-8c6d-0a1b2c3d4e01"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from drill.assets import DEMO_TENANT
 from drill.sim.beliefs import (
     Belief,
     all_beliefs,
@@ -156,7 +157,7 @@ def test_one_form_without_the_marker_is_refused() -> None:
 
 
 def test_a_variant_is_chosen_per_tenant_and_unknown_ones_are_refused(tmp_path: Path) -> None:
-    with SimServer(load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml"), tmp_path) as sim:
+    with SimServer(load_tenant(DEMO_TENANT), tmp_path) as sim:
         assert form(sim.state, "signin-row-upn") == "object-id"
         apply_variant(sim.state, *parse_variant("signin-row-upn=upn"))
         assert form(sim.state, "signin-row-upn") == "upn"

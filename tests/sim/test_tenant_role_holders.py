@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from drill.assets import DEMO_TENANT
 from drill.sim.clock import SimClock
 from drill.sim.identity.routes import breakglass_user_ids
 from drill.sim.state import SimState
 from drill.sim.tenant import GLOBAL_ADMIN, Tenant, load_tenant
 
-DEMO = Path(__file__).resolve().parents[2] / "playbooks" / "sim" / "demo-tenant.yaml"
+DEMO = DEMO_TENANT
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 EA01, EA02 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01", "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02"
 

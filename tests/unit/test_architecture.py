@@ -5,7 +5,7 @@
   isotime / fsutil / text.
 - No import cycles between modules, counting imports inside functions and under `TYPE_CHECKING`.
 - The product never imports the simulator, except the demo wiring (`drill.run.demo`) and `drill.testing`.
-- The simulator imports nothing of the product but `drill.errors`.
+- The simulator imports nothing of the product but `drill.errors` and `drill.assets` (its fixture's place).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("drill.auth", "drill.clients", "drill.clouds", "drill.monitoring", "drill.permissions"),
     ("drill.playbook",),
     ("drill.logs", "drill.progress", "drill.fidelity"),
-    ("drill.secrets", "drill.errors", "drill.isotime", "drill.fsutil", "drill.text"),
+    ("drill.secrets", "drill.errors", "drill.isotime", "drill.fsutil", "drill.text", "drill.assets"),
     ("drill",),  # the package itself: its version, nothing else
 )
 SIM = "drill.sim"
 MAY_IMPORT_SIM = {"drill.run.demo", "drill.testing"}
-SIM_MAY_IMPORT = {"drill.errors"}
+SIM_MAY_IMPORT = {"drill.errors", "drill.assets"}  # the demo tenant fixture is package data
 
 
 def _module_name(root: Path, path: Path) -> str:

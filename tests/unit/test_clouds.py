@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playbook_support import edit, write_playbook
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.clouds import BUILTIN, CHINA, PUBLIC, USGOV, Cloud, cloud_for
 from drill.playbook import load_playbook
 
@@ -190,8 +191,7 @@ def test_the_drill_record_names_the_endpoints_it_used(tmp_path: Path) -> None:
     from drill.run.orchestrator import new_record
     from drill.steps.context import DrillContext
 
-    root = Path(__file__).resolve().parents[2]
-    pb = load_playbook(root / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "4711"})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "4711"})
     ctx = DrillContext(
         playbook=pb,
         account=pb.accounts[0],

@@ -35,9 +35,19 @@ def instructions() -> list[tuple[str, str]]:
     return out
 
 
-def test_base_is_debian_python_311_slim_single_stage() -> None:
+def stages() -> list[list[tuple[str, str]]]:
+    """The instructions of each stage, FROM first."""
+    out: list[list[tuple[str, str]]] = []
+    for word, args in instructions():
+        if word == "FROM":
+            out.append([])
+        out[-1].append((word, args))
+    return out
+
+
+def test_a_wheel_stage_then_the_image_both_on_debian_python_311_slim() -> None:
     froms = [args for word, args in instructions() if word == "FROM"]
-    assert froms == ["python:3.11-slim-bookworm"]
+    assert froms == ["python:3.11-slim-bookworm AS wheel", "python:3.11-slim-bookworm"]
 
 
 def test_chromium_comes_from_debian_not_playwright() -> None:
@@ -48,12 +58,37 @@ def test_chromium_comes_from_debian_not_playwright() -> None:
     assert "playwright install" not in runs
 
 
-def test_installs_the_package_with_the_simulator_extra() -> None:
-    runs = [args for word, args in instructions() if word == "RUN"]
-    assert any(re.search(r"pip install \"?\.\[sim\]\"?", r) for r in runs)
-    copies = [args for word, args in instructions() if word == "COPY"]
-    assert "pyproject.toml README.md ./" in copies
-    assert "drill ./drill" in copies
+def test_the_image_installs_the_wheel_make_wheel_builds_with_the_simulator_extra() -> None:
+    """The wheel CI installs into a clean venv and runs `drill demo` from (.ci/installed) is built by the
+    same command as the image's: the image then holds what a pip user gets, package data included."""
+    build, image = stages()
+    build_runs = [args for word, args in build if word == "RUN"]
+    assert build_runs == ["pip wheel --no-deps --wheel-dir /dist ."]
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    make_wheel = makefile.split("\nwheel:", 1)[1].split("\n\n", 1)[0]
+    assert "-m pip wheel -q --no-deps --wheel-dir dist ." in make_wheel
+    assert [args for word, args in build if word == "COPY"] == [
+        "pyproject.toml README.md ./",
+        "drill ./drill",
+    ]
+
+    copies = [args for word, args in image if word == "COPY"]
+    assert copies == ["--from=wheel /dist /tmp/dist"]  # no source in the image: only the wheel
+    runs = [args for word, args in image if word == "RUN"]
+    assert any(
+        re.search(r'pip install "\$\(echo /tmp/dist/breakglass_drill-\*\.whl\)\[sim\]"', r) for r in runs
+    )
+    assert any("rm -rf /tmp/dist" in r for r in runs)
+
+
+def test_the_ci_installs_the_built_wheel_outside_the_checkout() -> None:
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.index("make test") < ci.index("make installed")
+    installed = (REPO / ".ci" / "installed").read_text(encoding="utf-8")
+    assert "mktemp -d" in installed
+    assert "unset PYTHONPATH" in installed
+    assert '"$drill" demo' in installed
+    assert '"$drill" init tenant' in installed
 
 
 def test_runs_as_a_numeric_non_root_user_after_every_run_step() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from arm_support import SUB, observer_credential
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.clouds import cloud_for
 from drill.monitoring import checks
 from drill.monitoring.arm import ArmReader
@@ -27,7 +28,7 @@ RULE = "Break-glass account sign-in"
 
 def _reader(sim: SimServer, secret: str) -> ArmReader:
     env = {"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
-    cloud = cloud_for(load_playbook(REPO / "playbooks" / "demo.yaml", env=env))
+    cloud = cloud_for(load_playbook(DEMO_PLAYBOOK, env=env))
     return ArmReader(observer_credential(sim, secret, sim.state.tenant.id), cloud, SUB)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from arm_support import observer_credential
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.audit.checks_alerting import CHECKS
 from drill.audit.facts import Facts
 from drill.audit.model import Status
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _judge(sim: SimServer, secret: str, *, name_sentinel: bool = False) -> dict[str, Status]:
     env = {"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
-    pb: Playbook = load_playbook(REPO / "playbooks" / "demo.yaml", env=env)
+    pb: Playbook = load_playbook(DEMO_PLAYBOOK, env=env)
     if name_sentinel:
         audit = pb.audit.model_copy(update={"sentinel_rules": [posture_faults.SENTINEL_RULE]})
         pb = pb.model_copy(update={"audit": audit})

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from arm_support import observer_credential
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.audit.checks_alerting import rules_cover_accounts
 from drill.audit.facts import Facts
 from drill.audit.model import Status
@@ -37,7 +38,7 @@ IDENTITY = {
 
 def _playbook(sim: SimServer, change: Callable[[Playbook], Playbook] | None = None) -> Playbook:
     env = {"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
-    pb = load_playbook(REPO / "playbooks" / "demo.yaml", env=env)
+    pb = load_playbook(DEMO_PLAYBOOK, env=env)
     return change(pb) if change else pb
 
 

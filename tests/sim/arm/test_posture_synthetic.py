@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from arm_support import observer_credential
 
+from drill.assets import DEMO_QUERIES
 from drill.audit import synthetic
 from drill.audit.read_monitoring import run_query
 from drill.sim.server import SimServer
@@ -61,7 +62,7 @@ def _two(proof: synthetic.RuleProof) -> dict[str, dict[str, bool]]:
 
 
 def _demo(name: str) -> str:
-    return (REPO / "playbooks" / "queries" / name).read_text(encoding="utf-8")
+    return (DEMO_QUERIES / name).read_text(encoding="utf-8")
 
 
 def test_the_two_demo_rules_together_cover_both_accounts(run: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence import ledger
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.filing import FolderFiler, SharePointFiler, file_bundle, receipts
@@ -186,7 +187,6 @@ def test_drill_file_cli_retries_after_a_failure_and_drill_verify_reads_the_copy_
 
     from drill.cli import app
 
-    repo = Path(__file__).resolve().parents[3]
     monkeypatch.chdir(tmp_path)
     for name, value in {
         "DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path),
@@ -196,7 +196,7 @@ def test_drill_file_cli_retries_after_a_failure_and_drill_verify_reads_the_copy_
     signer = Signer.load(state_dir=tmp_path / "state")
     bundle = _bundle(tmp_path, signer)
     book = bundle.parent / ledger.LEDGER_NAME
-    playbook = str(repo / "playbooks" / "demo.yaml")
+    playbook = str(DEMO_PLAYBOOK)
     apply_fault(sim.state, "filing-access-denied")
     first = CliRunner().invoke(app, ["file", str(bundle), "--playbook", playbook])
     assert first.exit_code == 1, first.output

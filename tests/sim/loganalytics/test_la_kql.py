@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from loganalytics_support import ALICE, EA01, EA02
 
+from drill.assets import DEMO_QUERIES, EXAMPLE_QUERIES
 from drill.sim.loganalytics.schema import audit_row, signin_row
 from drill.sim.loganalytics.store import LogStore, QueryError
 from drill.sim.state import AuditEvent, SignInEvent
@@ -150,9 +151,12 @@ def test_bad_kql_is_a_syntax_error() -> None:
     assert err.value.kind == "SyntaxError"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "playbooks" / "queries").glob("*.kql")))
-def test_shipped_queries_run(name: str) -> None:
-    _store().query((REPO / "playbooks" / "queries" / name).read_text(), NOW)
+SHIPPED_QUERIES = sorted([*DEMO_QUERIES.glob("*.kql"), *EXAMPLE_QUERIES.glob("*.kql")])
+
+
+@pytest.mark.parametrize("path", SHIPPED_QUERIES, ids=[p.name for p in SHIPPED_QUERIES])
+def test_shipped_queries_run(path: Path) -> None:
+    _store().query(path.read_text(), NOW)
 
 
 def test_drill_sim_query_cli(tmp_path: Path) -> None:

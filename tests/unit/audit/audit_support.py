@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from drill.assets import DEMO_PLAYBOOK, DEMO_QUERIES
 from drill.audit.facts import AccountFacts, Facts
 from drill.playbook import Playbook, load_playbook
 
@@ -51,7 +52,7 @@ RULE_PRINCIPALS = ("9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d01", "9b1c2d3e-4f5a-4b6c-8
 
 @cache
 def _demo_playbook() -> Playbook:
-    return load_playbook(ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1"})
+    return load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1"})
 
 
 def demo_playbook() -> Playbook:
@@ -400,7 +401,7 @@ def _strengths() -> list[Obj]:
 
 
 def _query(file: str) -> str:
-    return (ROOT / "playbooks" / "queries" / file).read_text(encoding="utf-8")
+    return (DEMO_QUERIES / file).read_text(encoding="utf-8")
 
 
 def _alert_rule(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.audit.checks_alerting import CHECKS
 from drill.audit.facts import Facts
 from drill.audit.model import Status
@@ -35,9 +36,7 @@ SIGNIN_ONLY = {"signin": True, "signin_failed": True, "noninteractive": False, "
 def playbook(tmp_path: Path) -> Playbook:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    return load_playbook(
-        ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)}
-    )
+    return load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
 
 
 def with_sentinel(pb: Playbook, *names: str) -> Playbook:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.audit.checks_procedures import CHECKS
 from drill.audit.facts import Facts
 from drill.audit.model import Status
@@ -22,7 +23,7 @@ def playbook(tmp_path: Path) -> Playbook:
     """The demo playbook with the procedures a clean tenant records: separate safes, two people per key."""
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    pb = load_playbook(ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
     accounts = [
         pb.accounts[0].model_copy(
             update={"storage_location": "Safe A, HQ", "authorised_people": ["Alice Admin", "Bob Backup"]}

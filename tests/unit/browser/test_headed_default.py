@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.steps.signin import choose_headless
 
 
@@ -35,10 +36,9 @@ def test_unset_without_a_display_is_headless_and_says_why() -> None:
 
 
 def test_the_demo_playbook_stays_headless() -> None:
-    from pathlib import Path
 
     from drill.playbook import load_playbook
 
-    demo = Path(__file__).resolve().parents[3] / "playbooks" / "demo.yaml"
+    demo = DEMO_PLAYBOOK
     pb = load_playbook(demo, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(demo)})
     assert pb.browser.headless is True

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.browser.launch import LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S
 from drill.evidence.model import DrillRecord, StepResult, Verdict
 from drill.run import orchestrator
@@ -61,7 +62,7 @@ def test_the_next_drill_sweeps_what_a_crashed_one_left(
     monkeypatch.setattr(orchestrator, "PLAN", [(n, t, passing, d) for n, t, _f, d in orchestrator.PLAN])
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    pb = load_playbook(ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
     pb = pb.model_copy(update={"cleanup": pb.cleanup.model_copy(update={"revoke_sessions": False})})
     ctx = DrillContext(
         playbook=pb,

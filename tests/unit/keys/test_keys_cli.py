@@ -9,6 +9,7 @@ import pytest
 from keys_support import PIN
 from typer.testing import CliRunner
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.cli import app
 from drill.keys.software import SoftwareKey, create_demo_keys
 from drill.keys.vendor import VENDOR_A
@@ -53,7 +54,7 @@ def _demo_playbook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     ca.write_text("placeholder")
     monkeypatch.setenv("DRILL_SIM_PORT", "8443")
     monkeypatch.setenv("DRILL_SIM_CA", str(ca))
-    return Path(__file__).parents[3] / "playbooks" / "demo.yaml"
+    return DEMO_PLAYBOOK
 
 
 def test_drill_keys_check_against_the_demo_playbook(

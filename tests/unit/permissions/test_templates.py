@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drill.assets import EXAMPLE_PLAYBOOK
 from drill.permissions import Feature, delegated_scopes, features_of
 from drill.playbook import load_playbook
 from drill.playbook.model import DEFAULT_SCOPES, DrillApp
 
 REPO = Path(__file__).resolve().parents[3]
-EXAMPLE = REPO / "playbooks" / "example-tenant.yaml"
+EXAMPLE = EXAMPLE_PLAYBOOK
 
 
 def test_default_scopes_are_the_registrys_for_the_default_features() -> None:

@@ -10,12 +10,13 @@ from pathlib import Path
 from cli_support import run_cli
 from playbook_support import ALERT_KQL, BASE, MONITORING_SECTION, edit, fill_in, write_filled, write_playbook
 
+from drill.assets import EXAMPLE_PLAYBOOK
 from drill.permissions.api import delegated_scopes, features_of
 from drill.playbook import load_playbook
 from drill.playbook.contradictions import placeholder
 
 REPO = Path(__file__).resolve().parents[3]
-EXAMPLE = REPO / "playbooks" / "example-tenant.yaml"
+EXAMPLE = EXAMPLE_PLAYBOOK
 
 
 def check(path: Path) -> tuple[int, str]:

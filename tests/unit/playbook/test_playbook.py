@@ -11,13 +11,14 @@ from cli_support import run_cli
 from playbook_support import BASE, MONITORING_SECTION, edit, write_filled, write_playbook
 from ruamel.yaml import YAML
 
+from drill.assets import EXAMPLE_PLAYBOOK, EXAMPLE_QUERIES
 from drill.clouds import cloud_for
 from drill.errors import DrillUserError
 from drill.playbook import Playbook, import_maester, load_playbook, playbook_json_schema, playbook_warnings
 from drill.playbook.model import GRAPH_CLI_APP_ID
 
 REPO = Path(__file__).resolve().parents[3]
-EXAMPLE = REPO / "playbooks" / "example-tenant.yaml"
+EXAMPLE = EXAMPLE_PLAYBOOK
 APP = "3f0b6e2a-8c41-4d7e-9a15-2b6c8d9e0f13"
 
 
@@ -31,7 +32,7 @@ def test_example_playbook_is_valid_and_follows_the_guidance() -> None:
     assert pb.accounts[0].key.aaguids == [uuid.UUID("ee882879-721c-4913-9775-3dfcce97072a")]
     assert pb.accounts[0].key.serial == "12345678"
     assert pb.observer.kind == "managed-identity"  # application permissions: azure-cli cannot hold them
-    assert pb.alert_query_path == REPO / "playbooks" / "queries" / "breakglass-alert.kql"
+    assert pb.alert_query_path == EXAMPLE_QUERIES / "breakglass-alert.kql"
     assert [p.expect for p in pb.conditional_access.expected_policies] == ["applies", "excluded"]
     assert pb.evidence.filing[0].kind == "folder"
     assert pb.announce is not None
@@ -255,7 +256,7 @@ def test_default_app_empty_policies_secret_observer_and_upn_query(tmp_path: Path
 
 
 def test_shipped_alert_query_names_the_example_accounts() -> None:
-    query = (REPO / "playbooks" / "queries" / "breakglass-alert.kql").read_text()
+    query = (EXAMPLE_QUERIES / "breakglass-alert.kql").read_text()
     for needle in ("union isfuzzy=true", "mv-expand", "anyif(", "make_set_if(", "UserId in (BreakGlassIds)"):
         assert needle in query
     assert "UserPrincipalName in" not in query

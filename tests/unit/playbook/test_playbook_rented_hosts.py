@@ -17,6 +17,7 @@ import pytest
 from cli_support import run_cli
 from playbook_support import edit, write_playbook
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.clouds import PUBLIC
 
 # One customer-chosen host under each registrable domain Microsoft lets customers rent names in.
@@ -117,8 +118,7 @@ def test_the_demo_playbooks_simulator_path_is_unchanged() -> None:
     from drill.keys.inventory import is_builtin_cloud
     from drill.playbook import load_playbook, playbook_warnings
 
-    root = Path(__file__).resolve().parents[3]
-    pb = load_playbook(root / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "4711"})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "4711"})
     cloud = cloud_for(pb)
     assert cloud.webauthn_related_origins == {"login.microsoft.test": ("https://login.microsoftonline.test",)}
     assert cloud.allow_untrusted_endpoints is True

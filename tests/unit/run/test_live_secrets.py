@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import structlog
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence.model import DrillRecord, StepResult, Verdict
 from drill.logs import configure_logging
 from drill.run import orchestrator
@@ -61,9 +62,7 @@ def _demo_playbook(tmp_path: Path) -> Any:
 
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    return load_playbook(
-        ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)}
-    )
+    return load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
 
 
 def _read_pin(monkeypatch: pytest.MonkeyPatch) -> str | None:

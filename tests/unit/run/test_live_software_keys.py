@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK, EXAMPLE_PLAYBOOK
 from drill.evidence.model import DrillRecord, StepResult
 from drill.run import orchestrator
 from drill.secrets import forget_secrets
@@ -25,7 +26,7 @@ from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
 
 ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "playbooks" / "example-tenant.yaml"  # tenant.cloud: public
+EXAMPLE = EXAMPLE_PLAYBOOK  # tenant.cloud: public
 PIN = "246813"
 
 
@@ -48,7 +49,7 @@ def demo_playbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     monkeypatch.setenv("DRILL_SIM_CA", str(ca))
-    return ROOT / "playbooks" / "demo.yaml"
+    return DEMO_PLAYBOOK
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def software_keys(tmp_path: Path) -> Path:
 
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    pb = load_playbook(ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
     folder = tmp_path / "keys"
     provision_software_keys(pb.accounts, folder, tmp_path / "vendors", PIN)
     return folder

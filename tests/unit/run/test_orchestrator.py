@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence.model import DrillRecord, Status, StepResult, Verdict
 from drill.run import orchestrator
 from drill.steps.base import StepBuilder
@@ -63,16 +64,12 @@ def ctx(demo_playbook: Any) -> DrillContext:
 
 @pytest.fixture
 def demo_playbook(tmp_path: Any) -> Any:
-    from pathlib import Path
 
     from drill.playbook import load_playbook
 
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    root = Path(__file__).resolve().parents[3]
-    return load_playbook(
-        root / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)}
-    )
+    return load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
 
 
 def _plan(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> list[str]:

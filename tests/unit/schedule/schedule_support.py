@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK, DEMO_TENANT
 from drill.clouds import Cloud, cloud_for
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
@@ -168,13 +169,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     from drill.sim.server import SimServer
     from drill.sim.tenant import load_tenant
 
-    tenant = load_tenant(REPO / "playbooks" / "sim" / "demo-tenant.yaml")
+    tenant = load_tenant(DEMO_TENANT)
     with SimServer(tenant, tmp_path / "sim") as sim:
         secret = secrets.token_urlsafe(32)
         configure_client_secret(sim.state, "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02", secret)
         monkeypatch.setenv("DRILL_DEMO_OBSERVER_SECRET", secret)
         pb = load_playbook(
-            REPO / "playbooks" / "demo.yaml",
+            DEMO_PLAYBOOK,
             env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)},
         )
         cloud = cloud_for(pb)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from cli_support import run_cli
-from schedule_support import REPO, World
+from schedule_support import World
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence import ledger
 from drill.playbook import Playbook
 from drill.schedule.due import SentStore
@@ -27,7 +28,7 @@ def test_once_on_the_simulator_mails_once_and_ledgers_each_daily_audit(
     monkeypatch.setenv("DRILL_SIM_CA", str(sim.ca_path))
     monkeypatch.setenv("DRILL_STATE_DIR", str(tmp_path / "workstation"))  # the workstation signing key
     path, state = tmp_path / "reports" / "ledger.jsonl", tmp_path / "state"
-    argv = ["schedule", "run", str(REPO / "playbooks" / "demo.yaml"), "--once", "--ledger", str(path)]
+    argv = ["schedule", "run", str(DEMO_PLAYBOOK), "--once", "--ledger", str(path)]
     argv += ["--state", str(state)]
     before = len(sim.state.mail.messages("soc-alerts@contoso.test") or [])
     # This world registered no keys and ran no drill: the daily posture audit fails on exactly that.

@@ -15,6 +15,7 @@ import pytest
 from schedule_support import RECIPIENT, FakeClock, RecordingNotifier, World, drill_line
 from typer.testing import CliRunner
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.errors import DrillUserError
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
@@ -26,7 +27,7 @@ from drill.schedule.watch import Activity, Coverage, Reading, planned_by, record
 from drill.testing import capture_logs
 
 EA01 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
-DEMO_PLAYBOOK = Path(__file__).resolve().parents[3] / "playbooks" / "demo.yaml"
+DEMO_PLAYBOOK = DEMO_PLAYBOOK
 
 
 def inject_signin(world: World, at: datetime, correlation_id: str | None = None) -> Any:

@@ -18,8 +18,9 @@ from typing import Any
 import msal
 import requests
 from cli_support import run_cli
-from schedule_support import RECIPIENT, REPO, FakeClock, RecordingNotifier, World, drill_line
+from schedule_support import RECIPIENT, FakeClock, RecordingNotifier, World, drill_line
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence import ledger
 from drill.evidence.signing import Signer
 from drill.schedule.notify import GraphMailNotifier
@@ -30,7 +31,7 @@ from drill.schedule.watch import NONINTERACTIVE
 EA01 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 EA02 = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a02"
 DRILL_APP = "2b7e1c4d-9f3a-4e5b-8c6d-0a1b2c3d4e01"  # the demo playbook's drill app (public client)
-PLAYBOOK = REPO / "playbooks" / "demo.yaml"
+PLAYBOOK = DEMO_PLAYBOOK
 
 
 def signin(world: World, user_id: str, at: datetime, correlation_id: str) -> None:

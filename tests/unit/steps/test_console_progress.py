@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from drill.assets import DEMO_PLAYBOOK
 from drill.evidence.model import DrillRecord, Status, StepResult, Verdict
 from drill.progress import Progress
 from drill.run import orchestrator
@@ -55,7 +56,7 @@ def _context(tmp_path: Path, progress: Any) -> DrillContext:
 
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    pb = load_playbook(ROOT / "playbooks" / "demo.yaml", env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
+    pb = load_playbook(DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": "1", "DRILL_SIM_CA": str(ca)})
     return DrillContext(
         playbook=pb,
         account=pb.accounts[0],
