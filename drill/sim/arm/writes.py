@@ -19,13 +19,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, errors, ids, resources
-from drill.sim.arm.rbac import covers
+from drill.sim.arm.rbac import READ_ROLES, covers
 from drill.sim.hits import record as record_hit
 from drill.sim.state import SimState, token_service
 from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 SECURITY_ADMIN = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+# Global Administrator, Security Administrator, Security Reader, Global Reader (BELIEF: DIFFERENCES.md)
+ENTRA_READERS = frozenset(
+    {
+        GLOBAL_ADMIN,
+        SECURITY_ADMIN,
+        "5d6b6bb7-de71-4623-b4af-96380a352509",
+        "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+    }
+)
 ASSIGNERS = frozenset({"Owner", "User Access Administrator"})
 MONITORING_WRITERS = frozenset({"Owner", "Contributor", "Monitoring Contributor"})
 _RG = r"subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/microsoft\.insights/"
@@ -68,6 +77,13 @@ def _user_roles(state: SimState, principal: str, scope: str) -> set[str]:
         for g in state.tenant.azure.get("roleAssignments") or []
         if str(g["principalId"]).lower() == principal.lower() and covers(str(g["scope"]), scope)
     }
+
+
+def user_can_read(state: SimState, claims: dict[str, Any], kind: str, scope: str) -> bool:
+    """A signed-in administrator reads with their own Azure roles (an Entra role for Entra's settings)."""
+    if kind == "diagnostics":
+        return bool(ENTRA_READERS & set(claims.get("wids") or []))
+    return bool(_user_roles(state, str(claims.get("oid", "")), scope) & READ_ROLES)
 
 
 def _allowed(state: SimState, kind: str, claims: dict[str, Any], scope: str) -> bool:
