@@ -428,6 +428,8 @@ _SETUP_ADMIN = (
                "https://learn.microsoft.com/rest/api/monitor/scheduled-query-rules/list-by-resource-group"),
             _c(ARM, "GET", _RG + "microsoft.insights/actionGroups/{name}", [F.SETUP], "Monitoring Reader",
                "https://learn.microsoft.com/rest/api/monitor/action-groups/get"),
+            _c(ARM, "GET", _WS, [F.SETUP], "Reader",
+               "https://learn.microsoft.com/rest/api/loganalytics/workspaces/get"),
         ),
         satisfied_by=("Owner",),
     ),

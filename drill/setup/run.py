@@ -6,6 +6,7 @@ Every line printed goes through the secret registry's redaction (a service's err
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,4 +157,13 @@ def run_apply(
             return run_preflight(p, None)
 
     echo("preflight self-check:")
+    obs = pb.observer
+    if obs.kind == "workload-identity" and not (
+        obs.token_file_path or os.environ.get("AZURE_FEDERATED_TOKEN_FILE")
+    ):
+        echo(
+            "not run here: the observer signs in with a federated token this workstation does not have; run "
+            f"`drill preflight {playbook}` where it does (the CI job)"
+        )
+        return 1  # not run is not clean
     return preflight(playbook)

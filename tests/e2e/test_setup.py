@@ -280,3 +280,41 @@ def test_an_admin_without_a_role_gets_a_plan_marking_the_step(setup: Setup) -> N
     assert marked["observer/site/write"] == "SharePoint Administrator"
     assert "drill-app/app" not in marked
     assert "NEEDS ANOTHER ADMIN: Privileged Role Administrator" in (setup.dir / "other-plan.txt").read_text()
+
+
+def test_a_workload_identity_federation_credential_instead_of_a_certificate(setup: Setup) -> None:
+    issuer, subject = "https://token.actions.githubusercontent.com", "repo:contoso/drill:ref:refs/heads/main"
+    ci = ["--playbook", str(setup.dir / "ci.yaml")]
+    planned = setup.plan("--federated", f"{issuer} {subject}", *ci, out="ci-plan.json")
+    assert planned.exit_code == 0, planned.output
+    setup.cli("setup", "apply", str(setup.dir / "ci-plan.json"), *ci)
+    observer = setup.world.sim.state.tenant.applications[2]
+    assert [(f["issuer"], f["subject"]) for f in observer["federatedIdentityCredentials"]] == [
+        (issuer, subject)
+    ]
+    assert "kind: workload-identity" in (setup.dir / "ci.yaml").read_text()
+
+
+def test_every_setup_call_is_declared_for_the_setup_administrator(setup: Setup) -> None:
+    """What tests/e2e/test_permission_audit.py does for the drill and the observer, for setup's own calls."""
+    from drill.permissions import REGISTRY, Feature, Identity, Service, calls_matching
+    from drill.sim.fresh import GRAPH_CLI_APP_ID
+    from drill.sim.hits import hits
+
+    graph = (Service.GRAPH, Service.MAIL, Service.SHAREPOINT)
+    made: set[int] = set()
+    undeclared = []
+    for h in hits(setup.world.sim.state):
+        if h["appid"] != GRAPH_CLI_APP_ID:
+            continue
+        services = graph if h["service"] == "graph" else (Service(h["service"]),)
+        found = [
+            m for sv in services for m in calls_matching(sv, h["method"], h["path"], Identity.SETUP_ADMIN)
+        ]
+        made |= {id(c) for _, c in found}
+        if not found:
+            undeclared.append((h["service"], h["method"], h["path"]))
+    assert undeclared == []
+    never = [(c.method, c.template) for g in REGISTRY if g.identity is Identity.SETUP_ADMIN for c in g.calls
+             if id(c) not in made and Feature.MONITORING not in c.features]  # fmt: skip
+    assert never == []
