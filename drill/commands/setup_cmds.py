@@ -80,6 +80,11 @@ def plan_cmd(
         help="ISSUER SUBJECT: a workload identity federation credential for CI instead of a certificate.",
     ),
     monitoring: bool = typer.Option(False, "--monitoring", help="Also deploy the seed's monitoring design."),
+    rule_prefix: str = typer.Option(
+        "Break-glass drill ",
+        "--rule-prefix",
+        help="--monitoring: the rules' names start with this (setup never alters an existing rule).",
+    ),
     cloud_from: Path | None = typer.Option(None, "--cloud-from", help="Take the cloud from this playbook."),
     cloud: str = typer.Option("public", "--cloud", help="public | usgov | china (without a playbook)."),
     sign_in: str = SIGN_IN,
@@ -99,11 +104,6 @@ def plan_cmd(
                 'repo:org/repo:ref:refs/heads/main"'
             )
         fed = (parts[0], parts[1])
-    if monitoring:
-        raise DrillUserError(
-            "--monitoring is not implemented in this build: deploy the seed's rules "
-            "(playbooks/queries) yourself, then plan without it"
-        )
     inputs = Inputs(
         tenant_id=tenant,
         accounts=_accounts(account, from_config),
@@ -113,6 +113,7 @@ def plan_cmd(
         folder=folder,
         canary_group=canary_group,
         monitoring=monitoring,
+        rule_prefix=rule_prefix,
         redirect_uri=redirect_uri,
         federated=fed,
     )

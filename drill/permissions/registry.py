@@ -442,6 +442,8 @@ _SETUP_ADMIN = (
         calls=(
             _c(ARM, "PUT", _RG + "microsoft.insights/scheduledQueryRules/{name}", [F.MONITORING],
                "Monitoring Contributor", _SQR),
+            _c(ARM, "GET", _RG + "microsoft.insights/scheduledQueryRules/{name}", [F.MONITORING],
+               "Monitoring Reader", "https://learn.microsoft.com/rest/api/monitor/scheduled-query-rules/get"),
             _c(ARM, "PUT", _RG + "microsoft.insights/actionGroups/{name}", [F.MONITORING],
                "Monitoring Contributor", _AG),
         ),

@@ -16,6 +16,7 @@ from drill.errors import DrillUserError
 from drill.setup.api import Api, CallError
 from drill.setup.credential import ensure_key, key_credential
 from drill.setup.discover import Found, Inputs, discover, find_app
+from drill.setup.monitoring_apply import deploy_action_group, deploy_diagnostic, deploy_rule, rule_identity
 from drill.setup.plan import KEY_FILE, Plan
 
 NOTE = "registered by drill setup"
@@ -44,13 +45,10 @@ def inputs_of(plan: Plan) -> Inputs:
 
 def drift(plan: Plan, found: Found) -> list[str]:
     """What changed since the plan, one line each; apps named like ours that setup did not make count too."""
-    now = found.facts()
-    out = [
-        f"{k}: was {v!r}, now {now.get(k, 'gone')!r}"
-        for k, v in sorted(plan.facts.items())
-        if now.get(k) != v
-    ]
-    out += [f"{k}: new since the plan ({v!r})" for k, v in sorted(now.items()) if k not in plan.facts]
+    now = {k: v for k, v in found.facts().items() if k not in plan.owns}
+    was = {k: v for k, v in plan.facts.items() if k not in plan.owns}
+    out = [f"{k}: was {v!r}, now {now.get(k, 'gone')!r}" for k, v in sorted(was.items()) if now.get(k) != v]
+    out += [f"{k}: new since the plan ({v!r})" for k, v in sorted(now.items()) if k not in was]
     out += [f"could not read again: {x}" for x in found.unreadable if x not in plan.unreadable]
     for ref, app in found.apps.items():
         if NOTE not in app["notes"]:
@@ -168,29 +166,43 @@ class Applier:
 
     def azure(self, p: dict[str, Any]) -> bool:
         app = self._app(p["ref"])
-        guid = AZURE_ROLE_GUIDS[p["role"]]
-        path = f"{p['scope']}/providers/Microsoft.Authorization/roleAssignments"
-        held = self.api.arm("GET", path, "roleAssignments", **{"$filter": f"principalId eq '{app['sp']}'"})
+        return self._assign(app["sp"], p["role"], p["scope"], "the drill's observer")
+
+    def _assign(self, principal: str, role: str, scope: str, whom: str) -> bool:
+        guid = AZURE_ROLE_GUIDS[role]
+        path = f"{scope}/providers/Microsoft.Authorization/roleAssignments"
+        held = self.api.arm("GET", path, "roleAssignments", **{"$filter": f"principalId eq '{principal}'"})
         if any(str(a["properties"]["roleDefinitionId"]).endswith(guid) for a in held.get("value") or []):
             return False
-        sub = p["scope"].split("/")[2]
-        self.api.arm(
-            "PUT",
-            f"{path}/{uuid.uuid4()}",
-            "roleAssignments",
-            {
-                "properties": {
-                    "roleDefinitionId": f"/subscriptions/{sub}{DEFINITIONS}/{guid}",
-                    "principalId": app["sp"],
-                    "principalType": "ServicePrincipal",
-                    "description": f"{NOTE}: {p['role']} for the drill's observer; plan {self.plan.id}",
-                }
-            },
-        )
+        sub = scope.split("/")[2]
+        props = {
+            "roleDefinitionId": f"/subscriptions/{sub}{DEFINITIONS}/{guid}",
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "description": f"{NOTE}: {role} for {whom}; plan {self.plan.id}",
+        }
+        self.api.arm("PUT", f"{path}/{uuid.uuid4()}", "roleAssignments", {"properties": props})
         return True
+
+    def diagnostic(self, p: dict[str, Any]) -> bool:
+        return deploy_diagnostic(self.api, p)
+
+    def action_group(self, p: dict[str, Any]) -> bool:
+        return deploy_action_group(self.api, p)
+
+    def rule(self, p: dict[str, Any]) -> bool:
+        return deploy_rule(self.api, p, f"{NOTE}; plan {self.plan.id}")
+
+    def rule_role(self, p: dict[str, Any]) -> bool:
+        principal = rule_identity(self.api, p)
+        return self._assign(principal, p["role"], p["scope"], f"the rule {p['rule']}'s managed identity")
 
     def run(self, say: Callable[[str], None]) -> None:
         steps = {
+            "diagnostic": self.diagnostic,
+            "action-group": self.action_group,
+            "rule": self.rule,
+            "rule-role": self.rule_role,
             "app": self.app,
             "sp": self.sp,
             "certificate": self.certificate,

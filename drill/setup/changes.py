@@ -30,6 +30,7 @@ SATISFIES = {
         "Global Administrator",
     },
     GRAPH_APP_ROLES: {"Privileged Role Administrator", "Global Administrator"},
+    "Monitoring Contributor": {"Owner", "Contributor", "Monitoring Contributor"},
     SITE_ADMIN: {"SharePoint Administrator", "Global Administrator"},
     "Security Administrator": {"Security Administrator", "Global Administrator"},
 }
@@ -89,10 +90,12 @@ def _where(inputs: Inputs, found: Found) -> Where:
 def _has(found: Found, need: str) -> bool:
     if need == AZURE_ASSIGN:
         return bool({"Owner", "User Access Administrator"} & set(found.admin.get("azure") or []))
+    if need == "Monitoring Contributor":
+        return bool(SATISFIES[need] & set(found.admin.get("azure") or []))
     return bool(SATISFIES.get(need, {need}) & set(found.admin.get("roles") or []))
 
 
-def _mark(changes: list[Change], found: Found) -> list[Change]:
+def mark(changes: list[Change], found: Found) -> list[Change]:
     for c in changes:
         c.other_admin = not _has(found, c.role)
     return changes
@@ -294,4 +297,4 @@ def plan_changes(inputs: Inputs, found: Found, admin_task: bool) -> tuple[list[C
     grants = required(features(inputs, admin_task))
     where = _where(inputs, found)
     changes = _apps(inputs) + _grant_changes(grants, inputs, found, where)
-    return _mark(changes, found), manual_steps(grants, inputs, found, where)
+    return mark(changes, found), manual_steps(grants, inputs, found, where)

@@ -49,6 +49,7 @@ class Inputs:
     monitoring: bool = False
     redirect_uri: str = "https://login.microsoftonline.com/common/oauth2/nativeclient"
     federated: tuple[str, str] | None = None  # (issuer, subject) instead of a certificate
+    rule_prefix: str = "Break-glass drill "  # --monitoring: the deployed rules' names start with it
     drill_app_name: str = "Break-glass drill"
     observer_name: str = "Break-glass drill observer"
 
@@ -81,7 +82,7 @@ class Found:
         out["administrative unit"] = (self.unit or {}).get("id", "none")
         out |= {f"Conditional Access policy {p['displayName']}": p["expect"] for p in self.policies}
         out["Entra diagnostic setting's workspace"] = (self.diagnostic or {}).get("workspace", "none")
-        for r in self.rules:
+        for r in (r for r in self.rules if not r.get("planned")):
             out[f"alert rule {r['name']}"] = hashlib.sha256(r["query"].encode()).hexdigest()[:16]
         out |= {f"action group {n}": ",".join(m) for n, m in sorted(self.action_groups.items())}
         out["filing site"] = (self.site or {}).get("id", "none")
@@ -180,7 +181,12 @@ def _monitoring(api: Api, inputs: Inputs, found: Found) -> None:
         return
     ws = _try(found, "workspace", lambda: api.arm("GET", ws_id, "workspaces"))
     if ws:
-        found.workspace = {"id": ws["id"], "customerId": ws["properties"]["customerId"], "name": ws["name"]}
+        found.workspace = {
+            "id": ws["id"],
+            "customerId": ws["properties"]["customerId"],
+            "name": ws["name"],
+            "location": ws.get("location"),
+        }
     rg = ws_id.split("/providers/", 1)[0]
     rules = _try(
         found,

@@ -37,6 +37,7 @@ class Plan:
     by_hand: list[str]
     playbook: dict[str, Any]
     queries: dict[str, str] = field(default_factory=dict)
+    owns: list[str] = field(default_factory=list)  # facts the plan's own changes make (drift ignores them)
     unreadable: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -71,22 +72,38 @@ def _by_hand(inputs: Inputs, found: Found) -> list[str]:
     return out
 
 
-def make_plan(inputs: Inputs, found: Found, cloud: Any) -> Plan:
+def make_plan(inputs: Inputs, found: Found, cloud: Any, monitoring: list[Change] | None = None) -> Plan:
+    """`monitoring`: the --monitoring changes, already planned (they fill `found` with what they make)."""
+    facts = found.facts()
     task = admin_task_target(inputs, found) is not None
     changes, manual = plan_changes(inputs, found, task)
+    changes += _mark_monitoring(monitoring or [], found)
+    owns = [f"alert rule {c.params['name']}" for c in changes if c.id.startswith("monitoring/rule/")]
+    owns += [
+        f"action group {c.object.split(chr(39))[1]}" for c in changes if c.id == "monitoring/action-group"
+    ]
+    if any(c.id == "monitoring/diagnostic" for c in changes):
+        owns.append("Entra diagnostic setting's workspace")
     return Plan(
         id=str(uuid.uuid4()),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         admin=dict(found.admin),
         inputs={**asdict(inputs), "accounts": list(inputs.accounts)},
-        facts=found.facts(),
+        facts=facts,
         changes=changes,
         manual=manual,
         by_hand=_by_hand(inputs, found),
         playbook=playbook_data(inputs, found, cloud, {}, KEY_FILE),
         queries=query_files(found),
         unreadable=list(found.unreadable),
+        owns=owns,
     )
+
+
+def _mark_monitoring(changes: list[Change], found: Found) -> list[Change]:
+    from drill.setup.changes import mark
+
+    return mark(changes, found)
 
 
 def render_text(plan: Plan) -> str:

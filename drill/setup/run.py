@@ -21,6 +21,7 @@ from drill.setup.admin import GRAPH_CLI_APP_ID, OnCode, sign_in
 from drill.setup.api import Api
 from drill.setup.credential import ensure_key
 from drill.setup.discover import Inputs, discover
+from drill.setup.monitoring import plan_monitoring
 from drill.setup.plan import KEY_FILE, Plan, make_plan, render_text, write_plan
 from drill.setup.playbook_out import PENDING, diff, existing_cloud, render
 
@@ -79,9 +80,10 @@ def run_plan(
     api = Api(session, cloud)
     try:
         found = discover(api, inputs)
+        monitoring = plan_monitoring(api, inputs, found) if inputs.monitoring else []
     finally:
         api.close()
-    plan = make_plan(inputs, found, raw_cloud)
+    plan = make_plan(inputs, found, raw_cloud, monitoring)
     ours = {ref: app["appId"] for ref, app in found.apps.items()}
     for ref, key in (("drill-app", "drill_app"), ("observer", "observer")):
         if ref in ours:

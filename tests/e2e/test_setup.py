@@ -14,6 +14,7 @@ import re
 import stat
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,50 @@ def _exchange_admin_step(world: DemoWorld, playbook: Path) -> None:
     app_["appRoles"] = [*app_["appRoles"], "Mail.Read", "Mail.Send"]
 
 
+@contextmanager
+def _world(base: Path, *, monitoring: bool) -> Iterator[tuple[DemoWorld, Path]]:
+    """A fresh tenant (with or without its alerting), the env its playbook names, the working folder."""
+    saved = dict(os.environ)
+    with demo_world(
+        base / "state", tenant_transform=lambda t: fresh_tenant(t, monitoring=monitoring)
+    ) as world:
+        os.environ |= {
+            "DRILL_SIM_PORT": str(world.sim.port),
+            "DRILL_SIM_CA": str(world.sim.ca_path),
+            "DRILL_STATE_DIR": str(base / "drill-state"),
+        }
+        work = base / "work"
+        work.mkdir()
+        cwd = Path.cwd()
+        os.chdir(work)  # evidence.output_dir is relative to the working directory
+        try:
+            yield world, work
+        finally:
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _drill(world: DemoWorld, work: Path) -> dict[str, Any]:
+    """A drill of ea01 with the playbook setup wrote, on the sped-up clock: its record."""
+    from drill.clouds import cloud_for
+    from drill.playbook import load_playbook
+
+    world.playbook = load_playbook(work / "playbook.yaml")
+    world.cloud = cloud_for(world.playbook)
+    world.sim.state.clock.set_scale(10)
+    try:
+        signing = work.parent / "signing"  # the evidence key: not one of the files setup wrote
+        writer = BundleWriter(work / "reports", Signer.load(state_dir=signing), pdf=None)
+        code = execute(build_context(world, "ea01", quiet=True), writer)
+    finally:
+        world.sim.state.clock.set_scale(1)
+    assert writer.finished is not None
+    record: dict[str, Any] = json.loads((writer.finished.path / "report.json").read_text())
+    record["exit_code"] = code
+    return record
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     base = tmp_path_factory.mktemp("setup")
@@ -157,7 +202,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 
 def test_plan_apply_preflight_then_a_drill_passes(setup: Setup) -> None:
-    from drill.playbook import load_playbook
 
     assert setup.runs["plan"].exit_code == 0, setup.runs["plan"].output
     applied = setup.runs["apply"].output
@@ -182,21 +226,8 @@ def test_plan_apply_preflight_then_a_drill_passes(setup: Setup) -> None:
     assert drill_app["delegatedScopes"] == []
     assert set(drill_app["principalScopes"]) == {a["id"] for a in setup.world.sim.state.tenant.users[:2]}
     # the drill, with the playbook setup wrote, on the sped-up clock
-    world = setup.world
-    world.playbook = load_playbook(setup.dir / "playbook.yaml")
-    from drill.clouds import cloud_for
-
-    world.cloud = cloud_for(world.playbook)
-    world.sim.state.clock.set_scale(10)
-    try:
-        signing = setup.dir.parent / "signing"  # the evidence key: not one of the files setup wrote
-        writer = BundleWriter(setup.dir / "reports", Signer.load(state_dir=signing), pdf=None)
-        code = execute(build_context(world, "ea01", quiet=True), writer)
-    finally:
-        world.sim.state.clock.set_scale(1)
-    assert writer.finished is not None
-    record = json.loads((writer.finished.path / "report.json").read_text())
-    assert (code, record["verdict"]) == (0, "PASS"), [
+    record = _drill(setup.world, setup.dir)
+    assert (record["exit_code"], record["verdict"]) == (0, "PASS"), [
         (s["id"], s["status"], s.get("reason")) for s in record["steps"]
     ]
 
@@ -282,7 +313,8 @@ def test_an_admin_without_a_role_gets_a_plan_marking_the_step(setup: Setup) -> N
     assert "NEEDS ANOTHER ADMIN: Privileged Role Administrator" in (setup.dir / "other-plan.txt").read_text()
 
 
-def test_a_workload_identity_federation_credential_instead_of_a_certificate(setup: Setup) -> None:
+def _federated_for_ci(setup: Setup) -> None:
+    """Plan and apply a workload identity federation credential for the observer (a CI job's sign-in)."""
     issuer, subject = "https://token.actions.githubusercontent.com", "repo:contoso/drill:ref:refs/heads/main"
     ci = ["--playbook", str(setup.dir / "ci.yaml")]
     planned = setup.plan("--federated", f"{issuer} {subject}", *ci, out="ci-plan.json")
@@ -295,8 +327,11 @@ def test_a_workload_identity_federation_credential_instead_of_a_certificate(setu
     assert "kind: workload-identity" in (setup.dir / "ci.yaml").read_text()
 
 
-def test_every_setup_call_is_declared_for_the_setup_administrator(setup: Setup) -> None:
-    """What tests/e2e/test_permission_audit.py does for the drill and the observer, for setup's own calls."""
+def test_a_federated_credential_then_every_setup_call_is_declared(setup: Setup) -> None:
+    """A workload identity federation credential instead of a certificate; then what
+    tests/e2e/test_permission_audit.py does for the drill and the observer, for setup's own calls (one test:
+    under worksteal another worker's module world would not hold this one's calls)."""
+    _federated_for_ci(setup)
     from drill.permissions import REGISTRY, Feature, Identity, Service, calls_matching
     from drill.sim.fresh import GRAPH_CLI_APP_ID
     from drill.sim.hits import hits
@@ -318,3 +353,44 @@ def test_every_setup_call_is_declared_for_the_setup_administrator(setup: Setup) 
     never = [(c.method, c.template) for g in REGISTRY if g.identity is Identity.SETUP_ADMIN for c in g.calls
              if id(c) not in made and Feature.MONITORING not in c.features]  # fmt: skip
     assert never == []
+
+
+def test_with_monitoring_setup_deploys_the_seed_design_and_a_drill_passes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A tenant with no alerting at all: --monitoring deploys the diagnostic setting, both rules (the
+    accounts' ids in their queries), their identities' reader roles and the action group; a drill PASSes."""
+    with _world(tmp_path_factory.mktemp("monitored"), monitoring=False) as (world, work):
+        s = Setup(world, work, Approver(world))
+        try:
+            tenant = world.sim.state.tenant
+            az = tenant.azure
+            ws = (
+                f"/subscriptions/{az['subscriptionId']}/resourceGroups/{az['resourceGroup']}/providers/"
+                f"Microsoft.OperationalInsights/workspaces/{tenant.workspace['name']}"
+            )
+            planned = s.plan("--monitoring", "--workspace", ws, "--mailbox", "soc-alerts@contoso.test")
+            assert planned.exit_code == 0, planned.output + planned.refusal
+            applied = s.apply()
+            assert "made      deploy log search alert rule" in applied.output, (
+                applied.output + applied.refusal
+            )
+            _exchange_admin_step(world, work / "playbook.yaml")
+            preflight = s.cli("preflight", str(work / "playbook.yaml"))
+            assert preflight.exit_code == 0, preflight.output
+            assert [d["name"] for d in tenant.diagnosticSettings] == ["breakglass-drill"]
+            rules = {r["name"]: r for r in tenant.alertRules}
+            assert set(rules) == {"Break-glass drill sign-in", "Break-glass drill activity"}
+            ids = [u["id"] for u in tenant.users[:2]]
+            assert all(i in r["query"] for r in rules.values() for i in ids)
+            assert "union" in rules["Break-glass drill activity"]["query"]
+            assert rules["Break-glass drill sign-in"]["evaluationFrequency"] == "PT1M"
+            identities = {r["identity"]["principalId"] for r in rules.values()}
+            granted = {(g["principalId"], g["role"]) for g in az["roleAssignments"]}
+            assert {(i, role) for i in identities for role in ("Log Analytics Reader", "Reader")} <= granted
+            record = _drill(world, work)
+            assert (record["exit_code"], record["verdict"]) == (0, "PASS"), [
+                (st["id"], st["status"], st.get("reason")) for st in record["steps"]
+            ]
+        finally:
+            s.approver.stop()
