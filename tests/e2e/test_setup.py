@@ -394,3 +394,14 @@ def test_with_monitoring_setup_deploys_the_seed_design_and_a_drill_passes(
             ]
         finally:
             s.approver.stop()
+
+
+def test_monitoring_never_alters_an_existing_rule_it_shows_the_difference(setup: Setup) -> None:
+    before = json.dumps(setup.world.sim.state.tenant.alertRules, sort_keys=True, default=str)
+    clash = setup.plan("--monitoring", "--rule-prefix", "Break-glass account ", "--playbook",
+                       str(setup.dir / "clash.yaml"), out="clash-plan.json")  # fmt: skip
+    assert clash.exit_code != 0
+    assert "alert rule Break-glass account sign-in exists and differs" in clash.refusal
+    assert "--rule-prefix" in clash.refusal
+    assert "+++ setup's" in clash.refusal
+    assert json.dumps(setup.world.sim.state.tenant.alertRules, sort_keys=True, default=str) == before
