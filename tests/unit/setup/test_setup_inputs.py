@@ -1,4 +1,5 @@
-"""The accounts `drill setup` takes from a Maester config, and what it refuses (it never guesses)."""
+"""The accounts `drill setup` takes from a Maester or Zero Trust Assessment config, and what it refuses (it
+never guesses); the seed queries it deploys with --monitoring."""
 
 from __future__ import annotations
 
@@ -12,36 +13,31 @@ from drill.errors import DrillUserError
 from drill.setup.inputs_file import accounts_from_config
 from drill.setup.monitoring import seed_query
 
+OID = "0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01"
 
-def test_a_maester_config_names_the_accounts_by_upn(tmp_path: Path) -> None:
+
+def test_a_maester_config_names_the_accounts_by_upn_or_id(tmp_path: Path) -> None:
     cfg = tmp_path / "maester-config.json"
-    cfg.write_text(
-        json.dumps(
-            {
-                "GlobalSettings": {
-                    "EmergencyAccessAccounts": [
-                        {"Type": "User", "UserPrincipalName": "bg1@contoso.onmicrosoft.com"},
-                        "bg2@contoso.onmicrosoft.com",
-                    ]
-                }
-            }
-        )
-    )
-    assert accounts_from_config(cfg) == ["bg1@contoso.onmicrosoft.com", "bg2@contoso.onmicrosoft.com"]
+    first = {"Type": "User", "UserPrincipalName": "bg1@contoso.onmicrosoft.com"}
+    users = [first, "bg2@contoso.onmicrosoft.com", {"Type": "User", "Id": OID}]
+    cfg.write_text(json.dumps({"GlobalSettings": {"EmergencyAccessAccounts": users}}))
+    assert accounts_from_config(cfg) == ["bg1@contoso.onmicrosoft.com", "bg2@contoso.onmicrosoft.com", OID]
+
+
+def _accounts(*entries: object) -> dict[str, object]:
+    return {"GlobalSettings": {"EmergencyAccessAccounts": list(entries)}}
 
 
 @pytest.mark.parametrize(
     ("body", "says"),
     [
         ({"GlobalSettings": {}}, "no GlobalSettings.EmergencyAccessAccounts"),
-        (
-            {"GlobalSettings": {"EmergencyAccessAccounts": [{"Type": "User", "Id": "x"}]}},
-            "has no UserPrincipalName",
-        ),
+        (_accounts({"Type": "User", "Id": "x"}), "names no account"),
+        (_accounts({"Type": "Group", "Id": OID}), "is a group"),
         ("not json", "not a readable JSON config"),
     ],
 )
-def test_a_config_without_upns_is_refused_with_the_fix(tmp_path: Path, body: object, says: str) -> None:
+def test_a_config_without_accounts_is_refused_with_the_fix(tmp_path: Path, body: object, says: str) -> None:
     cfg = tmp_path / "c.json"
     cfg.write_text(body if isinstance(body, str) else json.dumps(body))
     with pytest.raises(DrillUserError, match=says):
@@ -49,7 +45,7 @@ def test_a_config_without_upns_is_refused_with_the_fix(tmp_path: Path, body: obj
 
 
 def test_the_seed_queries_carry_exactly_the_accounts_ids() -> None:
-    ids = ["0b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a01", "9b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a09"]
+    ids = [OID, "9b6a2a35-6f33-4d7e-9a0e-4c1f4f1e0a09"]
     for name in ("signin", "activity"):
         query = seed_query(name, ids)
         assert all(f'"{i}"' in query for i in ids)
