@@ -146,9 +146,14 @@ def run_apply(
     for left in out.left:
         echo(f"left for another administrator: {left}")
     echo("left to do by hand:")
+    fill = {"<observer app id>": out.objects.get("observer appId"),
+            "<observer service principal id>": out.objects.get("observer service principal"),
+            "<your object id>": session.oid}  # fmt: skip
     for m in plan.manual:
         echo(f"  - {m.purpose} [{m.role}]")
         for cmd in m.commands:
+            for placeholder, value in fill.items():
+                cmd = cmd.replace(placeholder, value or placeholder)
             echo(f"      {cmd}")
     for item in plan.by_hand:
         echo(f"  - {item}")
