@@ -74,7 +74,7 @@ DRILL_FEATURES = {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE, Feature.ANN
 SCHEDULER_ONLY = [g for g in REGISTRY if not g.features & DRILL_FEATURES]
 
 
-# The setup administrator's grants are `drill setup`'s, never checked by a preflight (tests/e2e/test_setup.py).
+# The setup administrator's grants are `drill setup`'s, never a preflight's (tests/e2e/test_setup.py).
 CHECKED = [g for g in REGISTRY if g.identity is not Identity.SETUP_ADMIN]
 
 
