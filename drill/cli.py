@@ -21,6 +21,7 @@ from drill.commands import (
     playbook_cmds,
     review_cmds,
     schedule_cmds,
+    setup_cmds,
     sim_cmds,
 )
 from drill.errors import DrillUserError
@@ -53,6 +54,7 @@ app.add_typer(playbook_cmds.app, name="playbook")
 app.add_typer(keys_cmds.app, name="keys")
 app.add_typer(sim_cmds.app, name="sim")
 app.add_typer(schedule_cmds.app, name="schedule")
+app.add_typer(setup_cmds.app, name="setup")
 drill_cmds.register(app)
 audit_cmds.register(app)
 card_cmds.register(app)

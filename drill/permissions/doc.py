@@ -15,6 +15,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "PERMISSIONS.md"
 TITLES = {
     Identity.DRILL_APP: ("Drill app", "delegated: the break-glass account signs in through it"),
     Identity.OBSERVER: ("Observer", "application: reads logs, mail, posture and monitoring; files evidence"),
+    Identity.SETUP_ADMIN: ("Setup administrator", "delegated: the administrator running `drill setup`, once"),
 }
 FEATURES = list(Feature)
 

@@ -81,6 +81,8 @@ class Where:
 def identity_label(identity: Identity, where: Where) -> str:
     if identity is Identity.DRILL_APP:
         return f"the drill app ({where.drill_app})"
+    if identity is Identity.SETUP_ADMIN:
+        return "the administrator running drill setup"
     return f"the observer ({where.observer})"
 
 

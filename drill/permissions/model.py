@@ -14,10 +14,11 @@ from enum import StrEnum
 
 
 class Identity(StrEnum):
-    """The two identities the product signs in as."""
+    """The identities the product signs in as."""
 
     DRILL_APP = "drill-app"  # the break-glass account through the drill app registration: delegated
     OBSERVER = "observer"  # the observer app (or managed identity): application permissions, Azure roles
+    SETUP_ADMIN = "setup-admin"  # an administrator running `drill setup`: delegated, once
 
 
 class Feature(StrEnum):
@@ -32,6 +33,10 @@ class Feature(StrEnum):
     KEYLESS = "keyless"  # the scheduler's daily keyless check (schedule.daily_keyless_check)
     SCHEDULER_MAIL = "scheduler-mail"  # the scheduler's reminder and finding mail
     FILING = "filing"  # SharePoint filing of the signed bundle (evidence.filing kind sharepoint)
+    SETUP = (
+        "setup"  # `drill setup plan` and `apply`: an administrator registers and grants the two identities
+    )
+    MONITORING = "monitoring"  # `drill setup apply` of a plan made with --monitoring: deploys the alerting
 
 
 class Kind(StrEnum):

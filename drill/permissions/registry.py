@@ -304,4 +304,167 @@ _OBSERVER_AZURE = (
     ),
 )  # fmt: skip
 
-REGISTRY: tuple[Grant, ...] = (*_DRILL_APP, *_OBSERVER_GRAPH, *_OBSERVER_AZURE)
+_AUTH = "https://learn.microsoft.com/rest/api/authorization/role-assignments/create"
+_SQR = "https://learn.microsoft.com/rest/api/monitor/scheduled-query-rules/create-or-update"
+_AG = "https://learn.microsoft.com/rest/api/monitor/action-groups/create-or-update"
+_AADIAM = "https://learn.microsoft.com/entra/identity/monitoring-health/howto-configure-diagnostic-settings"
+# `drill setup`: the administrator's own delegated sign-in (Microsoft Graph Command Line Tools by default).
+_SETUP_ADMIN = (
+    Grant(
+        id="setup-admin-directory-read-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="Directory.Read.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup finds the accounts' object ids, their group and unit, the admin's own roles, the apps it "
+        "made before and the grants they hold",
+        source=DOCS + "user-get",
+        calls=(
+            _c(GRAPH, "GET", "/users/{id}", [F.SETUP], "User.Read.All", "user-get"),
+            _c(GRAPH, "GET", "/users/{id}/transitiveMemberOf", [F.SETUP], "Directory.Read.All",
+               "user-list-transitivememberof"),
+            _c(GRAPH, "GET", "/domains", [F.SETUP], "Domain.Read.All", "domain-list"),
+            _c(GRAPH, "GET", "/servicePrincipals(appId='{app_id}')", [F.SETUP], "Application.Read.All",
+               "serviceprincipal-get"),
+            _c(GRAPH, "GET", "/servicePrincipals/{id}/oauth2PermissionGrants", [F.SETUP],
+               "Directory.Read.All", "serviceprincipal-list-oauth2permissiongrants"),
+            _c(GRAPH, "GET", "/servicePrincipals/{id}/appRoleAssignments", [F.SETUP], "Application.Read.All",
+               "serviceprincipal-list-approleassignments"),
+            _c(GRAPH, "GET", "/applications", [F.SETUP], "Application.Read.All", "application-list"),
+            _c(GRAPH, "GET", "/applications/{id}/federatedIdentityCredentials", [F.SETUP],
+               "Application.Read.All", "federatedidentitycredential-list"),
+        ),
+        satisfied_by=("Directory.ReadWrite.All",),
+    ),
+    Grant(
+        id="setup-admin-userauthenticationmethod-read-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="UserAuthenticationMethod.Read.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup reads the accounts' registered passkeys for their AAGUIDs (the key models the drill "
+        "expects)",
+        source=DOCS + "fido2authenticationmethod-list",
+        calls=(_c(GRAPH, "GET", "/users/{id}/authentication/fido2Methods", [F.SETUP],
+                  "UserAuthenticationMethod.Read.All", "fido2authenticationmethod-list"),),
+        satisfied_by=("UserAuthenticationMethod.ReadWrite.All",),
+    ),
+    Grant(
+        id="setup-admin-policy-read-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="Policy.Read.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup lists the Conditional Access policies that apply to or exclude the accounts",
+        source=DOCS + "conditionalaccessroot-list-policies",
+        calls=(_c(GRAPH, "GET", "/identity/conditionalAccess/policies", [F.SETUP], "Policy.Read.All",
+                  "conditionalaccessroot-list-policies"),),
+    ),
+    Grant(
+        id="setup-admin-application-readwrite-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="Application.ReadWrite.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup registers the drill and observer apps, their service principals, the observer's "
+        "certificate or federated credential",
+        source=DOCS + "application-post-applications",
+        calls=(
+            _c(GRAPH, "POST", "/applications", [F.SETUP], "Application.ReadWrite.All",
+               "application-post-applications"),
+            _c(GRAPH, "PATCH", "/applications/{id}", [F.SETUP], "Application.ReadWrite.All",
+               "application-update"),
+            _c(GRAPH, "POST", "/applications/{id}/federatedIdentityCredentials", [F.SETUP],
+               "Application.ReadWrite.All", "application-post-federatedidentitycredentials"),
+            _c(GRAPH, "POST", "/servicePrincipals", [F.SETUP], "Application.ReadWrite.All",
+               "serviceprincipal-post-serviceprincipals"),
+        ),
+        satisfied_by=("Directory.ReadWrite.All",),
+        notes=("Roles: Cloud Application Administrator or Application Administrator (or higher)",),
+    ),
+    Grant(
+        id="setup-admin-delegatedpermissiongrant-readwrite-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED,
+        permission="DelegatedPermissionGrant.ReadWrite.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup consents the drill app's delegated scopes for the break-glass accounts only "
+        "(consentType Principal)",
+        source=DOCS + "oauth2permissiongrant-post",
+        calls=(_c(GRAPH, "POST", "/oauth2PermissionGrants", [F.SETUP],
+                  "DelegatedPermissionGrant.ReadWrite.All", "oauth2permissiongrant-post"),),
+        satisfied_by=("Directory.ReadWrite.All",),
+    ),
+    Grant(
+        id="setup-admin-approleassignment-readwrite-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="AppRoleAssignment.ReadWrite.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="setup grants the observer its Microsoft Graph application permissions",
+        source=DOCS + "serviceprincipal-post-approleassignments",
+        calls=(_c(GRAPH, "POST", "/servicePrincipals/{id}/appRoleAssignments", [F.SETUP],
+                  "AppRoleAssignment.ReadWrite.All", "serviceprincipal-post-approleassignments"),),
+        notes=("Role: Privileged Role Administrator for Microsoft Graph's app roles (BELIEF, "
+               "drill/sim/DIFFERENCES.md)",),
+    ),
+    Grant(
+        id="setup-admin-sites-fullcontrol-all",
+        identity=Identity.SETUP_ADMIN, kind=Kind.DELEGATED, permission="Sites.FullControl.All",
+        resource="Microsoft Graph", scope=SCOPE_SITE,
+        why="setup finds the filing site's id and grants the observer Sites.Selected on that one site",
+        source=DOCS + "site-post-permissions",
+        calls=(
+            _c(GRAPH, "GET", "/sites/{host}:/{path}", [F.SETUP], "Sites.Read.All", "site-getbypath"),
+            _c(GRAPH, "GET", "/sites/{id}/permissions", [F.SETUP], "Sites.FullControl.All",
+               "site-list-permissions"),
+            _c(GRAPH, "POST", "/sites/{id}/permissions", [F.SETUP], "Sites.FullControl.All",
+               "site-post-permissions"),
+        ),
+        notes=("Role: SharePoint Administrator or higher (site-post-permissions)",),
+    ),
+    Grant(
+        id="setup-admin-user-access-administrator",
+        identity=Identity.SETUP_ADMIN, kind=Kind.AZURE_ROLE, permission="User Access Administrator",
+        resource="Azure Resource Manager", scope=SCOPE_RESOURCE_GROUP,
+        why="setup assigns the observer its Azure roles on the monitoring resource group and workspace, and "
+        "reads the deployed rules and action groups",
+        source=_AUTH,
+        calls=(
+            _c(ARM, "PUT", "{scope}/providers/Microsoft.Authorization/roleAssignments/{id}", [F.SETUP],
+               "User Access Administrator", _AUTH),
+            _c(ARM, "GET", "{scope}/providers/Microsoft.Authorization/roleAssignments", [F.SETUP], "Reader",
+               "https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope"),
+            _c(ARM, "GET", _RG + "microsoft.insights/scheduledQueryRules", [F.SETUP], "Monitoring Reader",
+               "https://learn.microsoft.com/rest/api/monitor/scheduled-query-rules/list-by-resource-group"),
+            _c(ARM, "GET", _RG + "microsoft.insights/actionGroups/{name}", [F.SETUP], "Monitoring Reader",
+               "https://learn.microsoft.com/rest/api/monitor/action-groups/get"),
+            _c(ARM, "GET", _WS, [F.SETUP], "Reader",
+               "https://learn.microsoft.com/rest/api/loganalytics/workspaces/get"),
+        ),
+        satisfied_by=("Owner",),
+    ),
+    Grant(
+        id="setup-admin-monitoring-contributor",
+        identity=Identity.SETUP_ADMIN, kind=Kind.AZURE_ROLE, permission="Monitoring Contributor",
+        resource="Azure Resource Manager", scope=SCOPE_RESOURCE_GROUP,
+        why="with --monitoring, setup deploys the alert rules and the action group",
+        source=_SQR,
+        calls=(
+            _c(ARM, "PUT", _RG + "microsoft.insights/scheduledQueryRules/{name}", [F.MONITORING],
+               "Monitoring Contributor", _SQR),
+            _c(ARM, "GET", _RG + "microsoft.insights/scheduledQueryRules/{name}", [F.MONITORING],
+               "Monitoring Reader", "https://learn.microsoft.com/rest/api/monitor/scheduled-query-rules/get"),
+            _c(ARM, "PUT", _RG + "microsoft.insights/actionGroups/{name}", [F.MONITORING],
+               "Monitoring Contributor", _AG),
+        ),
+        satisfied_by=("Contributor", "Owner"),
+    ),
+    Grant(
+        id="setup-admin-security-administrator",
+        identity=Identity.SETUP_ADMIN, kind=Kind.AZURE_ROLE, permission="Security Administrator",
+        resource="Azure Resource Manager", scope=SCOPE_AADIAM,
+        why="setup finds the workspace Entra's diagnostic setting sends to; with --monitoring it deploys "
+        "that setting",
+        source=_AADIAM,
+        calls=(
+            _c(ARM, "GET", "/providers/microsoft.aadiam/diagnosticSettings", [F.SETUP], "Security Reader",
+               _AADIAM),
+            _c(ARM, "PUT", "/providers/microsoft.aadiam/diagnosticSettings/{name}", [F.MONITORING],
+               "Security Administrator", _AADIAM),
+        ),
+        satisfied_by=("Global Administrator",),
+        notes=("An Entra role, not an Azure one (BELIEF, drill/sim/DIFFERENCES.md)",),
+    ),
+)  # fmt: skip
+
+REGISTRY: tuple[Grant, ...] = (*_DRILL_APP, *_OBSERVER_GRAPH, *_OBSERVER_AZURE, *_SETUP_ADMIN)

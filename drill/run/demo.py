@@ -126,7 +126,9 @@ def demo_world(
                 apply_variant(sim.state, belief_id, form_name)
             secret = secrets.token_urlsafe(32)
             register_secret(secret)
-            configure_client_secret(sim.state, str(skeleton.observer.client_id), secret)  # type: ignore[union-attr]
+            if sim.state.tenant.application(str(skeleton.observer.client_id)) is not None:  # type: ignore[union-attr]
+                # (a fresh tenant, drill/sim/fresh.py, has no observer until `drill setup` makes one)
+                configure_client_secret(sim.state, str(skeleton.observer.client_id), secret)  # type: ignore[union-attr]
             os.environ[OBSERVER_SECRET_ENV] = secret  # this process only; never written anywhere
             playbook = load_playbook(
                 DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}

@@ -27,6 +27,8 @@ from starlette.applications import Starlette
 
 from drill.sim import control
 from drill.sim.arm import routes as arm
+from drill.sim.arm import workspaces as arm_workspaces
+from drill.sim.arm import writes as arm_writes
 from drill.sim.clock import SimClock
 from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
@@ -38,7 +40,7 @@ from drill.sim.tenant import Tenant, load_tenant
 
 def build_app(state: SimState) -> Starlette:
     routes = []
-    for module in (control, identity, graph, loganalytics, alerts, arm):
+    for module in (control, identity, graph, loganalytics, alerts, arm_workspaces, arm, arm_writes):
         routes.extend(module.install(state))
     for box in state.tenant.mailboxes:
         state.mail.create_box(str(box["address"]))

@@ -1,8 +1,8 @@
 """House rules for the import graph, checked on the real tree and proven able to fail on planted trees.
 
-- Layers import downward only (same layer is fine): cli → commands → run → schedule → steps → evidence →
-  browser → keys → auth / clients / clouds → playbook → logs / progress / fidelity → secrets / errors /
-  isotime / fsutil / text.
+- Layers import downward only (same layer is fine): cli → commands → run / setup → schedule → steps →
+  evidence → browser → keys → auth / clients / clouds → playbook → logs / progress / fidelity → secrets /
+  errors / isotime / fsutil / text.
 - No import cycles between modules, counting imports inside functions and under `TYPE_CHECKING`.
 - The product never imports the simulator, except the demo wiring (`drill.run.demo`) and `drill.testing`.
 - The simulator imports nothing of the product but `drill.errors` and `drill.assets` (its fixture's place).
@@ -22,7 +22,7 @@ DRILL = Path(__file__).resolve().parents[2] / "drill"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("drill.cli", "drill.__main__", "drill.testing"),
     ("drill.commands",),
-    ("drill.run",),
+    ("drill.run", "drill.setup"),
     ("drill.schedule",),
     ("drill.audit",),
     ("drill.steps",),

@@ -30,6 +30,14 @@ BUILT_IN: dict[str, tuple[str, list[str], str]] = {
     "Monitoring Reader": ("43d0d8ad-25c7-4714-9337-8ba259a9fe05", ["*/read", "Microsoft.OperationalInsights/"
                           "workspaces/search/action", "Microsoft.Support/*"],
                           "Can read all monitoring data."),
+    # The write roles `drill setup` checks for (GUIDs: the built-in roles page, Privileged / Monitor sections)
+    "Owner": ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", ["*"], "Grants full access to manage all resources, "
+              "including the ability to assign roles in Azure RBAC."),
+    "User Access Administrator": ("18d7d88d-d35e-4fb5-a5c3-7773c6a72d9d", ["*/read",
+                                  "Microsoft.Authorization/*"],
+                                  "Lets you manage user access to Azure resources."),
+    "Monitoring Contributor": ("749f88d5-cbae-40b8-bcfc-e573ddc772fa", ["*/read", "Microsoft.Insights/*"],
+                               "Can read all monitoring data and update monitoring settings."),
     "Contributor": ("b24988ac-6180-42a0-ab88-20f7382dd24c", ["*"], "Grants full access to manage all "
                     "resources, but does not allow you to assign roles in Azure RBAC."),
     "Log Analytics Contributor": ("92aaf0da-9dab-42b6-94a3-d43ce8d16293", ["*/read"], "Log Analytics "

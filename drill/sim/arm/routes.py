@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from drill.sim.arm import authorization, diagnostics, errors, ids, rbac, resources, sentinel
+from drill.sim.arm import authorization, diagnostics, errors, ids, rbac, resources, sentinel, writes
 from drill.sim.beliefs import Belief
 from drill.sim.hits import record as record_hit
 from drill.sim.state import Fault, SimState, token_service
@@ -126,6 +126,8 @@ def install(state: SimState) -> list[BaseRoute]:
         app = state.tenant.application(str(claims.get("appid") or claims.get("azp") or ""))
         scope = "/" + path.rstrip("/")
         readable = rbac.can_read(app, scope, action)
+        if not readable and claims.get("idtyp") == "user":  # an administrator's delegated read (drill setup)
+            readable = writes.user_can_read(state, claims, kind, scope)
         if kind == "alerts" and not readable and request.query_params.get("targetResourceGroup"):
             group_scope = (
                 f"/subscriptions/{found['sub']}/resourceGroups/{request.query_params['targetResourceGroup']}"

@@ -99,11 +99,16 @@ def _app_sp(req: GraphRequest, app: Obj) -> Obj:
 
 
 def _all_sps(req: GraphRequest) -> list[Obj]:
-    return [_graph_sp(req), *(_app_sp(req, a) for a in req.state.tenant.applications)]
+    return [_graph_sp(req), *(_app_sp(req, a) for a in _with_sp(req))]
+
+
+def _with_sp(req: GraphRequest) -> list[Obj]:
+    """Fixture apps have their service principal; an app registered through Graph only once it is created."""
+    return [a for a in req.state.tenant.applications if a.get("servicePrincipalCreated", True)]
 
 
 def _find(req: GraphRequest, key: str, by_app_id: bool) -> tuple[Obj, Obj | None]:
-    for app in req.state.tenant.applications:
+    for app in _with_sp(req):
         if (app["appId"] if by_app_id else sp_id(app)).lower() == key.lower():
             return _app_sp(req, app), app
     graph = _graph_sp(req)
@@ -130,18 +135,21 @@ async def get_sp(req: GraphRequest) -> GraphResponse:
 
 def _grants(req: GraphRequest, app: Obj | None) -> list[Obj]:
     scopes = [str(s) for s in (app or {}).get("delegatedScopes") or []]
-    if app is None or not scopes:
+    if app is None:
         return []
     client = sp_id(app)
+    # consentType Principal grants (graph/app_writes.py): one per user, as Graph lists them
+    per_user = [(str(pid), [str(s) for s in own]) for pid, own in (app.get("principalScopes") or {}).items()]
     return [
         {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"grant:{client}")),
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"grant:{client}" + (f":{pid}" if pid else ""))),
             "clientId": client,
-            "consentType": "AllPrincipals",
-            "principalId": None,
+            "consentType": "Principal" if pid else "AllPrincipals",
+            "principalId": pid,
             "resourceId": _graph_sp(req)["id"],
-            "scope": " ".join(scopes),
+            "scope": " ".join(granted),
         }
+        for pid, granted in ([(None, scopes)] if scopes else []) + per_user  # type: ignore[operator]
     ]
 
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from drill.sim.graph import app_writes as graph_app_writes
 from drill.sim.graph import auth_methods as graph_auth_methods
 from drill.sim.graph import directory as graph_directory
 from drill.sim.graph import grants as graph_grants
@@ -30,6 +31,7 @@ from drill.sim.graph import posture_faults as graph_posture_faults
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
 from drill.sim.graph import signins as graph_signins
+from drill.sim.graph import site_permissions as graph_site_permissions
 from drill.sim.graph import sites as graph_sites
 from drill.sim.graph.http import (
     GraphError,
@@ -65,6 +67,8 @@ def route_table() -> list[RouteSpec]:
         *graph_signins.routes(),
         *graph_sites.routes(),
         *graph_grants.routes(),
+        *graph_app_writes.routes(),
+        *graph_site_permissions.routes(),
     ]
 
 

@@ -57,7 +57,12 @@ DEMO_SITE: dict[str, Any] = {
     "grants": {"6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02": "write"},
 }
 # Sites.Selected alone reaches nothing: the site's own grant decides (read or write).
-_PERMS = Perms(application=["Sites.Selected", "Sites.ReadWrite.All", "Sites.Read.All"])
+# Delegated Sites.FullControl.All: an administrator running `drill setup` looks the site up
+# (site_permissions.py).
+_PERMS = Perms(
+    application=["Sites.Selected", "Sites.ReadWrite.All", "Sites.Read.All"],
+    delegated=["Sites.FullControl.All"],
+)
 
 
 def store(state: SimState) -> dict[str, Any]:
@@ -90,7 +95,11 @@ def _site_for_drive(sp: dict[str, Any], drive_id: str) -> dict[str, Any]:
 def _check_site(req: GraphRequest, site: dict[str, Any], write: bool) -> None:
     """Sites.ReadWrite.All reaches every site; Sites.Selected only a site that granted this app a role."""
     granted = req.granted
-    if "Sites.ReadWrite.All" in granted or (not write and "Sites.Read.All" in granted):
+    if (
+        "Sites.ReadWrite.All" in granted
+        or "Sites.FullControl.All" in granted
+        or (not write and "Sites.Read.All" in granted)
+    ):
         return
     role = site.get("grants", {}).get(str(req.claims.get("appid") or req.claims.get("azp") or ""))
     if DENIED in req.state.faults or role is None or (write and role not in ("write", "fullcontrol")):

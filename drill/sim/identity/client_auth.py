@@ -2,7 +2,7 @@
 
 A secret is compared by SHA-256 with the application's `clientSecretSha256` (set at run time, never on
 disk). An assertion (private_key_jwt) must be signed by a certificate in the app's `keyCredentials[].key`
-(PEM), name this token endpoint as audience and the client id as iss and sub, and not replay a jti.
+(PEM), name this token endpoint as audience and the client id as iss and sub, and be unexpired.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ def _check_assertion(state: SimState, app: dict[str, Any], form: dict[str, str],
         raise OAuthError("invalid_client", 700027, status=401, detail="Unsupported client_assertion_type.")
     token = form.get("client_assertion", "")
     audience = f"{state.base_url}{request.url.path}"
-    seen: set[str] = state.services.setdefault("identity_jti", set())
     for entry in app.get("keyCredentials") or []:
         cert = x509.load_pem_x509_certificate(str(entry["key"]).encode())
         try:
@@ -49,14 +48,9 @@ def _check_assertion(state: SimState, app: dict[str, Any], form: dict[str, str],
             raise OAuthError(
                 "invalid_client", 700027, status=401, detail="iss and sub must be the client id."
             )
-        jti = str(claims.get("jti") or "")
-        if jti:
-            with state.lock:
-                if jti in seen:
-                    raise OAuthError(
-                        "invalid_client", 700027, status=401, detail="The assertion was replayed."
-                    )
-                seen.add(jti)
+        # No one-time-use check: msal reuses one assertion for up to nine minutes on purpose
+        # (oauth2cli/assertion.py `create_regenerative_assertion`, "useful optimization to reuse the client
+        # assertion"), so Entra accepts a reused assertion within its lifetime (DIFFERENCES.md).
         return
     raise OAuthError("invalid_client", 700027, status=401)
 

@@ -44,7 +44,7 @@ def assigned(state: SimState, app: dict[str, Any], user_id: str) -> bool:
 def unconsented(flow: Flow) -> list[str]:
     """The requested scopes no grant covers (OIDC scopes need none)."""
     resource, names = split_scopes(flow.scopes)
-    granted = set(delegated_grant(flow.app, resource, names))
+    granted = set(delegated_grant(flow.app, resource, names, flow.user_id))
     return [n for n in names if n not in OIDC_SCOPES and n != ".default" and n not in granted]
 
 

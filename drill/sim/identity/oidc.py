@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -106,10 +107,14 @@ def resource_of(scopes: list[str]) -> tuple[str, str]:
     return _LOGGED_RESOURCES.get(resource, (GRAPH_APP_ID, "Microsoft Graph"))
 
 
-def delegated_grant(app: dict[str, Any], resource: str, names: list[str]) -> list[str]:
-    """The requested scopes the app may have (consented): intersect with its `delegatedScopes`."""
+def delegated_grant(
+    app: dict[str, Any], resource: str, names: list[str], user_id: str | None = None
+) -> list[str]:
+    """The requested scopes the app may have (consented): intersect with its `delegatedScopes` (tenant-wide)
+    and the user's own grants (`principalScopes`, consentType Principal: graph/app_writes.py)."""
     allowed: list[str] = []
-    for entry in app.get("delegatedScopes") or []:
+    own = (app.get("principalScopes") or {}).get(user_id or "", []) if user_id else []
+    for entry in [*(app.get("delegatedScopes") or []), *own]:
         prefix, _, name = str(entry).rpartition("/")
         if (RESOURCES.get(prefix) if prefix else GRAPH_AUDIENCE) == resource:
             allowed.append(name)
@@ -149,7 +154,7 @@ def user_tokens(
     svc = token_service(state)
     now = state.clock.now()
     resource, names = split_scopes(requested)
-    granted = delegated_grant(app, resource, names)
+    granted = delegated_grant(app, resource, names, user["id"])
     client_id = app["appId"]
     claims = _user_claims(state, user, client_id, now)
     access = svc.issue(
@@ -318,6 +323,10 @@ def _tokens_for(
     )
 
 
+# Grant types served by other modules (device_code.py registers the device authorization grant on import).
+EXTRA_GRANTS: dict[str, Callable[[SimState, dict[str, Any], dict[str, str]], dict[str, Any]]] = {}
+
+
 def _grant(state: SimState, form: dict[str, str], request: Request) -> dict[str, Any]:
     app = state.tenant.application(form.get("client_id", ""))
     if app is None:
@@ -328,6 +337,8 @@ def _grant(state: SimState, form: dict[str, str], request: Request) -> dict[str,
         return _redeem_code(state, app, form)
     if grant_type == "refresh_token":
         return _refresh(state, app, form, request)
+    if grant_type in EXTRA_GRANTS:
+        return EXTRA_GRANTS[grant_type](state, app, form)
     if grant_type == "client_credentials" and app.get("kind") != "public":
         return app_token(state, app, form.get("scope", "").split())
     raise OAuthError("unsupported_grant_type", 70003)

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from drill.sim.identity import oidc
+from drill.sim.identity import device_code, oidc
 from drill.sim.identity import pages as signin_pages
 from drill.sim.identity.setup_faults import FAULTS as SETUP_FAULTS
 from drill.sim.identity.store import new_secret, store
@@ -347,6 +347,7 @@ def install(state: SimState) -> list[BaseRoute]:
 
     return [
         *oidc.install(state),
+        *device_code.install(state),
         *signin_pages.install(state),
         Route("/_sim/passkeys/register/begin", register_begin, methods=["POST"]),
         Route("/_sim/passkeys/register/complete", register_complete, methods=["POST"]),
