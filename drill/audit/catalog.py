@@ -117,7 +117,7 @@ READINGS: dict[str, str] = {
     "BG.AL.5": ONE,
     "BG.AL.6": "Any mute period (muteActionsDuration above zero) fails: Azure Monitor sends no action for a "
                "second use inside it.",
-    "BG.PROC.1": ONE, "BG.PROC.2": ONE, "BG.PROC.3": ONE,
+    "BG.PROC.1": ONE, "BG.PROC.2": ONE, "BG.PROC.3": ONE, "BG.PROC.4": ONE,
 }  # fmt: skip
 
 
