@@ -24,7 +24,6 @@ from __future__ import annotations
 import inspect
 import json
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drill import __version__
@@ -71,12 +70,11 @@ def _tenant_md(value: object) -> str:
 @cache
 def _sources() -> dict[str, str]:
     """Check id -> "drill/audit/checks_ca.py:243 (check_what_if)": where the check's code is."""
-    root = Path(__file__).resolve().parents[2]
     out = {}
     for check_id, fn in registry().items():
         code = inspect.unwrap(fn)
-        path = Path(inspect.getsourcefile(code) or "?").resolve()
-        shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        # Named by module, so an installed wheel shows the same path as a checkout.
+        shown = code.__module__.replace(".", "/") + ".py"
         out[check_id] = f"{shown}:{inspect.getsourcelines(code)[1]} ({code.__name__})"
     return out
 
