@@ -29,7 +29,7 @@ from drill.evidence import timeline
 from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import clean_text
 from drill.evidence.audit_record import AuditRecord
-from drill.evidence.model import DrillRecord
+from drill.evidence.model import DrillRecord, replacement_note
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_EXCERPT = 6000
@@ -187,6 +187,7 @@ def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerpri
             shots=_shots(record, bundle_dir),
             fingerprint=fingerprint,
             generated=datetime.now(UTC),
+            proof=lambda check: replacement_note(record.steps, check),
         )
     )
 
