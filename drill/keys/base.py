@@ -24,6 +24,8 @@ class KeyInfo:
     pin_retries: int | None = None
     serial: str | None = None
     label: str | None = None
+    # What this path cannot read before the ceremony, and why (the Windows WebAuthn API hides the key).
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def evidence(self) -> dict[str, Any]:
         """A JSON-friendly copy for the drill record."""
@@ -39,6 +41,7 @@ class KeyInfo:
             "pin_retries": self.pin_retries,
             "serial": self.serial,
             "label": self.label,
+            "unreadable": dict(self.unreadable),
         }
 
 

@@ -32,6 +32,9 @@ class Feature(StrEnum):
     KEYLESS = "keyless"  # the scheduler's daily keyless check (schedule.daily_keyless_check)
     SCHEDULER_MAIL = "scheduler-mail"  # the scheduler's reminder and finding mail
     FILING = "filing"  # SharePoint filing of the signed bundle (evidence.filing kind sharepoint)
+    # A drill on the Windows WebAuthn path (no administrator rights): the key's model proven after the
+    # ceremony from the account's registered passkeys (drill/steps/key_identity.py)
+    WINDOWS_KEY = "windows-key"
 
 
 class Kind(StrEnum):

@@ -33,6 +33,7 @@ def _context(playbook_path: Path, account: str | None) -> Any:
         open_account_authenticator,
         refuse_software_keys,
     )
+    from drill.keys.key_path import choose_key_path
     from drill.keys.prompts import ConsolePrompts
     from drill.playbook import load_playbook
     from drill.progress import Progress
@@ -45,6 +46,7 @@ def _context(playbook_path: Path, account: str | None) -> Any:
     software = Path(os.environ[SOFTWARE_DIR_ENV]) if os.environ.get(SOFTWARE_DIR_ENV) else None
     refuse_software_keys(cloud, software)
     hardware_only = is_builtin_cloud(cloud)
+    path = choose_key_path(software=software)
 
     def open_key() -> Any:
         return open_account_authenticator(
@@ -53,9 +55,12 @@ def _context(playbook_path: Path, account: str | None) -> Any:
             cloud.webauthn_related_origins,
             software=software,
             hardware_only=hardware_only,
+            path=path,
         )
 
-    return DrillContext(playbook=pb, account=acct, cloud=cloud, open_key=open_key, progress=Progress())
+    return DrillContext(
+        playbook=pb, account=acct, cloud=cloud, open_key=open_key, progress=Progress(), key_path=path
+    )
 
 
 def run_live(
