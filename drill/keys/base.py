@@ -28,8 +28,8 @@ class KeyInfo:
     unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def evidence(self) -> dict[str, Any]:
-        """A JSON-friendly copy for the drill record."""
-        return {
+        """A JSON-friendly copy for the drill record; an unreadable detail is null, never its placeholder."""
+        facts = {
             "handle": self.handle,
             "kind": self.kind,
             "aaguid": str(self.aaguid),
@@ -43,6 +43,7 @@ class KeyInfo:
             "label": self.label,
             "unreadable": dict(self.unreadable),
         }
+        return {k: (None if k in self.unreadable else v) for k, v in facts.items()}
 
 
 class OperatorPrompts(Protocol):

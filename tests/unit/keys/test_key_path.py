@@ -55,6 +55,8 @@ def test_windows_authenticator_describes_what_it_cannot_read() -> None:
     assert set(info.unreadable) == {"aaguid", "pin_set", "pin_retries"}
     assert "pin_guard_available" not in info.options
     assert info.evidence()["unreadable"] == dict(info.unreadable)
+    assert info.evidence()["aaguid"] is None  # never the nil placeholder as if it were read
+    assert info.evidence()["pin_set"] is None
 
 
 @pytest.mark.parametrize(
