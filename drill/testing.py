@@ -20,7 +20,7 @@ import structlog
 
 from drill.secrets import REDACTED, VALUE_PATTERNS, redact_event
 
-__all__ = ["capture_logs", "scan_for_secrets"]
+__all__ = ["capture_logs", "scan_for_secrets", "windows_authenticator", "windows_dialog_factory"]
 
 
 # --- logs -------------------------------------------------------------------------------------------------
@@ -129,3 +129,36 @@ def demo_playbook_at(folder: Path, host: str) -> Path:
     path = folder / "playbook.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Windows WebAuthn path without Windows: webauthn.dll stood in for at `WindowsAuthenticator`'s seam.
+
+
+def windows_dialog_factory(key: Any, pin: str) -> Any:
+    """A `client_factory` for `drill.keys.windows.WindowsAuthenticator` that answers through a software key
+    as the Windows security dialog would: python-fido2's Fido2Client has WindowsClient's make_credential /
+    get_assertion shape (options in, RegistrationResponse / AssertionSelection out), and the dialog, not the
+    drill, asks the person for the PIN. `key` is a `drill.keys.software.SoftwareKey`."""
+    from fido2.client import Fido2Client, UserInteraction
+
+    class _Dialog(UserInteraction):
+        def request_pin(self, permissions: Any, rp_id: str | None) -> str | None:
+            return pin
+
+    def make(collector: Any) -> Any:
+        return Fido2Client(key.open_device(), collector, user_interaction=_Dialog())
+
+    return make
+
+
+def windows_authenticator(key: Any, pin: str, related_origins: Any, approved: Iterable[Any] = ()) -> Any:
+    """The account's key on the Windows WebAuthn path, its dialog answered by `key` (see above)."""
+    from drill.keys.windows import WindowsAuthenticator
+
+    return WindowsAuthenticator(
+        related_origins,
+        expected_aaguids=tuple(approved),
+        client_factory=windows_dialog_factory(key, pin),
+        api_check=lambda: (True, "webauthn.dll stood in for by a software key (tests)"),
+    )

@@ -9,8 +9,9 @@ ceremony blocks (PIN, touch), so it runs in a thread while the page can still ab
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +118,7 @@ class WebAuthnBridge:
                 note["result"] = "AbortError"
                 raise
             note["result"] = "ok"
+            note.update(assertion_facts(kind, result))
             return result
         except KeyCeremonyError as exc:
             note["result"] = exc.name
@@ -134,3 +136,21 @@ class WebAuthnBridge:
             self.ceremonies.append(note)
             if self._on_ceremony is not None:
                 self._on_ceremony(note)
+
+
+def assertion_facts(kind: str, result: Any) -> dict[str, Any]:
+    """What an answered `get` proves about the key, for the record: the credential id that answered and the
+    UV flag of its authenticator data (no AAGUID: an assertion has none). Nothing secret."""
+    if kind != "get" or not isinstance(result, Mapping):
+        return {}
+    found = result.get("response")
+    response: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    data = str(response.get("authenticatorData") or "")
+    try:
+        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    except (ValueError, TypeError):
+        raw = b""
+    return {
+        "credentialId": str(result.get("id") or result.get("rawId") or "") or None,
+        "userVerified": bool(len(raw) > 32 and raw[32] & 0x04),
+    }

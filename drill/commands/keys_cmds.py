@@ -16,6 +16,7 @@ from drill.errors import DrillUserError
 if TYPE_CHECKING:
     from drill.keys.base import KeyInfo
     from drill.keys.inventory import FoundKey
+    from drill.keys.key_path import KeyPath
 
 app = typer.Typer(
     help="List security keys, check an account's key, create software keys.",
@@ -50,8 +51,7 @@ def _line(info: KeyInfo) -> str:
     return "  ".join(parts) + f"\n          {info.handle}"
 
 
-def _discover(software_dir: Path | None, no_hardware: bool) -> list[FoundKey]:
-    from drill.keys.inventory import discover_keys
+def _folder(software_dir: Path | None) -> Path | None:
     from drill.keys.inventory import software_dir as resolve
 
     folder = resolve(software_dir)
@@ -59,7 +59,24 @@ def _discover(software_dir: Path | None, no_hardware: bool) -> list[FoundKey]:
         raise DrillUserError(
             f"{folder}: no such folder of software keys; fix --software-dir or $DRILL_SOFTWARE_KEYS"
         )
-    return list(discover_keys(folder, include_hardware=not no_hardware))
+    return folder
+
+
+def _path(folder: Path | None, no_hardware: bool) -> KeyPath:
+    """Which path a drill would take here, said before anything else (the operator chooses elevation)."""
+    from drill.keys import key_path
+
+    path = key_path.choose_key_path(software=folder, include_hardware=not no_hardware)
+    typer.echo(f"Key path: {path.name}: {path.reason}")
+    return path
+
+
+def _discover(folder: Path | None, no_hardware: bool, path: KeyPath) -> list[FoundKey]:
+    from drill.keys.inventory import discover_keys
+
+    # On the Windows WebAuthn path raw HID is closed to this process: only software keys can be listed.
+    hardware = not no_hardware and not path.hides_key
+    return list(discover_keys(folder, include_hardware=hardware))
 
 
 @app.callback()
@@ -85,11 +102,22 @@ def list_keys(
 
 
 def _list(software_dir: Path | None, no_hardware: bool, as_json: bool) -> None:
-    found = _discover(software_dir, no_hardware)
+    from drill.keys import key_path
+
+    folder = _folder(software_dir)
     if as_json:
-        typer.echo(json.dumps([k.info.evidence() for k in found], indent=2))
+        path = key_path.choose_key_path(software=folder, include_hardware=not no_hardware)
+        found = _discover(folder, no_hardware, path)
+        keys = [k.info.evidence() for k in found]
+        typer.echo(json.dumps({"path": path.name, "reason": path.reason, "keys": keys}, indent=2))
         return
-    if not found:
+    path = _path(folder, no_hardware)
+    found = _discover(folder, no_hardware, path)
+    if path.hides_key:
+        typer.echo(
+            "USB keys are not listed on this path: Windows shows them only in its own dialog at sign-in."
+        )
+    if not found and not path.hides_key:
         typer.echo("No keys found. Insert a FIDO2 key (on Linux: check udev rules for hidraw access).")
         return
     for key in found:
@@ -105,9 +133,12 @@ def check(
 ) -> None:
     """Is the account's key present and usable (AAGUID approved, PIN set, retries above the guard)?
 
-    Nothing is signed and no PIN is asked for. Exit 0 when ready, 1 when not.
+    Nothing is signed and no PIN is asked for. Exit 0 when ready, 1 when not. On the Windows WebAuthn path
+    (no administrator rights) the key's details are `not observable` until the ceremony: the drill proves
+    them after it, and this command says which check will.
     """
-    from drill.keys.inventory import check_account_key
+    from drill.keys.inventory import check_account_key, check_windows_key
+    from drill.keys.windows import WindowsAuthenticator
     from drill.playbook import load_playbook
 
     pb = load_playbook(playbook)
@@ -115,10 +146,15 @@ def check(
     if chosen is None:
         names = ", ".join(a.name for a in pb.accounts)
         raise DrillUserError(f"{playbook}: no account named {account!r}; the playbook has: {names}")
-    found = _discover(software_dir, no_hardware)
-    result = check_account_key(chosen, found)
-    for name, passed, detail in result.checks:
-        typer.echo(f"{'ok  ' if passed else 'FAIL'}  {name:12} {detail}")
+    folder = _folder(software_dir)
+    path = _path(folder, no_hardware)
+    if path.hides_key:
+        auth = WindowsAuthenticator({}, expected_aaguids=tuple(chosen.key.aaguids))
+        result = check_windows_key(chosen, auth.describe(), auth.available())
+    else:
+        result = check_account_key(chosen, _discover(folder, no_hardware, path))
+    for name, status, detail in result.checks:
+        typer.echo(f"{status:14}  {name:12} {detail}")
     typer.echo(f"{account}: key {'ready' if result.ok else 'NOT ready'}")
     if not result.ok:
         raise typer.Exit(1)

@@ -30,7 +30,7 @@ from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import clean_text
 from drill.evidence.audit_record import AuditRecord
 from drill.evidence.card import Card
-from drill.evidence.model import DrillRecord
+from drill.evidence.model import DrillRecord, replacement_note
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_EXCERPT = 6000
@@ -188,6 +188,7 @@ def render_report(record: DrillRecord, bundle_dir: Path | None = None, fingerpri
             shots=_shots(record, bundle_dir),
             fingerprint=fingerprint,
             generated=datetime.now(UTC),
+            proof=lambda check: replacement_note(record.steps, check),
         )
     )
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import xml_text
-from drill.evidence.model import Check, DrillRecord, Status
+from drill.evidence.model import Check, DrillRecord, Status, effective_status, replacement_note
 
 _MAX = 2000
 
@@ -27,7 +27,8 @@ def _scrub(root: ET.Element) -> None:
 
 
 def render(record: DrillRecord, *, attestation: str | None = None, unpinned: bool = False) -> str:
-    """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>.
+    """JUnit XML text; FAIL maps to <failure>, ERROR to <error>, SKIPPED to <skipped>; NOT_OBSERVABLE to
+    <skipped> when its replacing proof passed (or it is optional), else to <failure>.
 
     `attestation` (who signed the bundle, and whether that key was pinned) becomes the `evidence`
     property, so a dashboard shows whose key vouches for the result; `unpinned` adds the failing case
@@ -49,6 +50,11 @@ def render(record: DrillRecord, *, attestation: str | None = None, unpinned: boo
             name = check.id if check is not None else step.step
             status = check.status if check is not None else step.status
             reason = check.reason if check is not None else step.reason
+            if check is not None and status is Status.NOT_OBSERVABLE:
+                # A dashboard shows what the verdict counted: skipped only when the replacing proof passed.
+                reason = f"{reason}; {replacement_note(record.steps, check)}"
+                proven = effective_status(record.steps, check) is Status.PASS
+                status = Status.SKIPPED if proven or not check.required else Status.FAIL
             case = ET.SubElement(
                 suite,
                 "testcase",

@@ -12,10 +12,16 @@ from datetime import datetime
 
 from drill.evidence._redact import redacted_record
 from drill.evidence._sanitize import markdown_code, markdown_escape
-from drill.evidence.model import DrillRecord
+from drill.evidence.model import DrillRecord, replacement_note
 from drill.evidence.timeline import effective_timings, sla_limit
 
-_ICON = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED"}
+_ICON = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "skipped": "SKIPPED",
+    "not_observable": "NOT OBSERVABLE",
+}
 _TIMINGS = (
     ("signin_s", "Sign-in"),
     ("ingestion_latency_s", "Ingestion latency"),
@@ -69,7 +75,9 @@ def render(record: DrillRecord, *, attestation: str | None = None) -> str:
     for step in record.steps:
         lines.append(f"| {code(step.step)} | | **{_ICON[step.status.value]}** | {code(step.reason)} |")
         for check in step.checks:
-            lines.append(f"| | {code(check.id)} | {_ICON[check.status.value]} | {code(check.reason)} |")
+            note = replacement_note(record.steps, check)
+            reason = code(check.reason) + (f" ({code(note)})" if note else "")
+            lines.append(f"| | {code(check.id)} | {_ICON[check.status.value]} | {reason} |")
     if record.confirmations:
         lines += ["", "Operator confirmations after the drill:", ""]
         lines += [

@@ -22,6 +22,9 @@ class Status(StrEnum):
     FAIL = "fail"
     ERROR = "error"
     SKIPPED = "skipped"
+    # The platform cannot show this (the Windows WebAuthn API hides the key until its dialog): never a PASS by
+    # itself. A required one counts as passed only when the check its `replaced_by` names passed.
+    NOT_OBSERVABLE = "not_observable"
 
 
 class Verdict(StrEnum):
@@ -45,6 +48,45 @@ class Check(_Strict):
     reason: str
     required: bool = True
     evidence: dict[str, Any] = Field(default_factory=dict)
+    replaced_by: str | None = None  # "step/check" whose PASS proves what this not-observable check could not
+
+
+def check_ref(step: str, check_id: str) -> str:
+    """The one spelling of a check's reference (`replaced_by`, `first_failure`)."""
+    return f"{step}/{check_id}"
+
+
+def find_check(steps: list[StepResult], ref: str) -> Check | None:
+    for step in steps:
+        for check in step.checks:
+            if check_ref(step.step, check.id) == ref:
+                return check
+    return None
+
+
+def replacement_passed(steps: list[StepResult], check: Check) -> bool:
+    """A not-observable check's proof: the check it names exists and passed (and is not itself replaced)."""
+    found = find_check(steps, check.replaced_by) if check.replaced_by else None
+    return found is not None and found.status is Status.PASS
+
+
+def effective_status(steps: list[StepResult], check: Check) -> Status:
+    """What a check counts as in the verdict: a not-observable one passes only through its proof."""
+    if check.status is not Status.NOT_OBSERVABLE:
+        return check.status
+    return Status.PASS if replacement_passed(steps, check) else Status.FAIL
+
+
+def replacement_note(steps: list[StepResult], check: Check) -> str:
+    """How a renderer shows a not-observable check's proof (empty for every other check)."""
+    if check.status is not Status.NOT_OBSERVABLE:
+        return ""
+    if not check.replaced_by:
+        optional = "" if check.required else " (optional)"
+        return f"not observable on this platform; nothing replaces it{optional}"
+    found = find_check(steps, check.replaced_by)
+    state = "did not run" if found is None else found.status.value.upper()
+    return f"not observable on this platform; proven instead by {check.replaced_by}: {state}"
 
 
 class StepResult(_Strict):
@@ -170,11 +212,21 @@ def first_failure(steps: list[StepResult]) -> str | None:
         if not step.required:
             continue
         for check in step.checks:
-            if check.required and check.status is not Status.PASS:
-                return f"{step.step}/{check.id}: {check.reason}"
+            if check.required and effective_status(steps, check) is not Status.PASS:
+                return f"{check_ref(step.step, check.id)}: {_failure_reason(steps, check)}"
         if step.status is not Status.PASS:
             return f"{step.step}: {step.reason}"
     return None
+
+
+def _failure_reason(steps: list[StepResult], check: Check) -> str:
+    if check.status is not Status.NOT_OBSERVABLE:
+        return check.reason
+    if not check.replaced_by:
+        return f"not observable on this platform and nothing proves it instead ({check.reason})"
+    found = find_check(steps, check.replaced_by)
+    state = "did not run" if found is None else f"is {found.status.value}: {found.reason}"
+    return f"not observable on this platform ({check.reason}), and its proof {check.replaced_by} {state}"
 
 
 def decide_verdict(steps: list[StepResult], finished: bool) -> tuple[Verdict, str]:

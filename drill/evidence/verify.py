@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from drill.evidence import ledger, manifest
 from drill.evidence.audit_record import AuditRecord
-from drill.evidence.model import DrillRecord
+from drill.evidence.model import DrillRecord, Verdict, first_failure
 from drill.evidence.signing import fingerprint, public_key_from_b64, verify_signature
 from drill.fsutil import sha256_file
 
@@ -213,6 +213,10 @@ def _check_report(folder: Path, data: dict[str, Any], result: BundleResult) -> N
     result.record = record
     if record.verdict.value != data.get("verdict"):
         result.fail(f"{manifest.REPORT_JSON}: verdict {record.verdict.value} differs from the manifest's")
+    if record.verdict is Verdict.PASS and (failure := first_failure(record.steps)) is not None:
+        # The steps must carry the PASS themselves: a not-observable check without its passed proof (or any
+        # failed required check) under a PASS is a record the drill could not have written.
+        result.fail(f"{manifest.REPORT_JSON}: verdict PASS but {failure}")
     if record.drill_id != data.get("drill_id") or record.drill_id != folder.name:
         result.fail(f"{manifest.REPORT_JSON}: drill id does not match the manifest and folder name")
 

@@ -24,10 +24,12 @@ class KeyInfo:
     pin_retries: int | None = None
     serial: str | None = None
     label: str | None = None
+    # What this path cannot read before the ceremony, and why (the Windows WebAuthn API hides the key).
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def evidence(self) -> dict[str, Any]:
-        """A JSON-friendly copy for the drill record."""
-        return {
+        """A JSON-friendly copy for the drill record; an unreadable detail is null, never its placeholder."""
+        facts = {
             "handle": self.handle,
             "kind": self.kind,
             "aaguid": str(self.aaguid),
@@ -39,7 +41,9 @@ class KeyInfo:
             "pin_retries": self.pin_retries,
             "serial": self.serial,
             "label": self.label,
+            "unreadable": dict(self.unreadable),
         }
+        return {k: (None if k in self.unreadable else v) for k, v in facts.items()}
 
 
 class OperatorPrompts(Protocol):

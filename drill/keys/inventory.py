@@ -8,7 +8,6 @@ guessing which key the account is registered on, and a guess could burn PIN retr
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from drill.errors import DrillUserError
 from drill.keys.base import Authenticator, KeyInfo, OperatorPrompts
 from drill.keys.errors import KeyCeremonyError, KeySelectionError
+from drill.keys.key_path import KeyPath, choose_key_path
 
 if TYPE_CHECKING:
     from fido2.ctap import CtapDevice
@@ -190,15 +190,18 @@ def open_account_authenticator(
     presence: PresenceCallback | None = None,
     touch_timeout: float = 30.0,
     hardware_only: bool = False,
+    path: KeyPath | None = None,
 ) -> Authenticator:
     """The account's key behind the `Authenticator` interface, chosen from what is connected.
 
-    On Windows without administrator rights raw HID is closed to us: the Windows WebAuthn API is used
-    instead (its own dialog asks for PIN and touch), and the AAGUID is checked after the ceremony.
+    On Windows without administrator rights raw HID is closed to us (`drill.keys.key_path`): the Windows
+    WebAuthn API is used instead (its own dialog asks for PIN and touch), and the model is proven after
+    the ceremony.
     """
     from drill.keys.authenticator import Fido2Authenticator
 
-    if include_hardware and software is None and windows_needs_platform_api():
+    path = path or choose_key_path(software=software, include_hardware=include_hardware)
+    if path.hides_key:
         from drill.keys.windows import WindowsAuthenticator
 
         return WindowsAuthenticator(related_origins, expected_aaguids=tuple(account.key.aaguids))
@@ -224,18 +227,6 @@ def open_account_authenticator(
     )
 
 
-def windows_needs_platform_api() -> bool:
-    """True on Windows when this process is not elevated (raw FIDO HID access is refused there)."""
-    if sys.platform != "win32":
-        return False
-    import ctypes
-
-    try:
-        return not bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
-    except (AttributeError, OSError):
-        return True
-
-
 class _NoPrompts:
     """Describing a key never needs the operator; anything else asking here is a bug, so it declines."""
 
@@ -249,17 +240,49 @@ class _NoPrompts:
         return None
 
 
+OK, FAIL, NOT_OBSERVABLE = "ok", "FAIL", "not observable"
+
+
 @dataclass(frozen=True)
 class KeyCheck:
-    """`drill keys check`: is the account's key here and usable, without signing in."""
+    """`drill keys check`: is the account's key here and usable, without signing in. A detail this path
+    cannot read is `not observable` (with why, and what proves it in the drill), never ok and never FAIL."""
 
     account: str
     key: KeyInfo | None
-    checks: tuple[tuple[str, bool, str], ...]
+    checks: tuple[tuple[str, str, str], ...]
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(passed for _name, passed, _detail in self.checks)
+        return any(s == OK for _n, s, _d in self.checks) and all(s != FAIL for _n, s, _d in self.checks)
+
+
+# What proves each unreadable detail in a drill on the Windows path (the check `replaced_by` names).
+AFTER_CEREMONY = {
+    "present": "signin/webauthn_used",
+    "aaguid": "signin/key_identity",
+    "pin_set": "signin/key_user_verified",
+}
+
+
+def check_windows_key(account: Any, info: KeyInfo, available: tuple[bool, str]) -> KeyCheck:
+    """The Windows WebAuthn path: nothing about the key is readable before the OS dialog; what can be
+    checked is that webauthn.dll answers (`available`, from `WindowsAuthenticator.available()`)."""
+    name = str(getattr(account, "name", "?"))
+
+    def hidden(detail: str, what: str) -> tuple[str, str, str]:
+        later = AFTER_CEREMONY.get(detail)
+        proof = f"; the drill proves it after the ceremony ({later})" if later else "; the retry guard is off"
+        return (what, NOT_OBSERVABLE, info.unreadable.get(detail, "hidden by the OS dialog") + proof)
+
+    checks = (
+        hidden("present", "present"),
+        hidden("aaguid", "aaguid"),
+        hidden("pin_set", "pin_set"),
+        hidden("pin_retries", "pin_retries"),
+        ("platform_api", OK if available[0] else FAIL, available[1]),
+    )
+    return KeyCheck(name, info, checks)
 
 
 def check_account_key(account: Any, found: Sequence[FoundKey]) -> KeyCheck:
@@ -271,16 +294,28 @@ def check_account_key(account: Any, found: Sequence[FoundKey]) -> KeyCheck:
     try:
         chosen = select_key(found, expected).info
     except KeySelectionError as exc:
-        return KeyCheck(name, None, (("present", False, exc.message),))
+        return KeyCheck(name, None, (("present", FAIL, exc.message),))
     guard = effective_guard(getattr(account, "pin_retry_guard", None))
     retries = chosen.pin_retries
+
+    def status(passed: bool) -> str:
+        return OK if passed else FAIL
+
     checks = (
-        ("present", True, f"{chosen.model or 'key'} ({chosen.kind}, {chosen.handle})"),
-        ("aaguid", chosen.aaguid in expected.aaguids, f"AAGUID {chosen.aaguid} is approved by the playbook"),
-        ("pin_set", chosen.pin_set, "PIN set" if chosen.pin_set else "no PIN set: set one before the drill"),
+        ("present", OK, f"{chosen.model or 'key'} ({chosen.kind}, {chosen.handle})"),
+        (
+            "aaguid",
+            status(chosen.aaguid in expected.aaguids),
+            f"AAGUID {chosen.aaguid} is approved by the playbook",
+        ),
+        (
+            "pin_set",
+            status(chosen.pin_set),
+            "PIN set" if chosen.pin_set else "no PIN set: set one before the drill",
+        ),
         (
             "pin_retries",
-            retries is not None and retries > guard,
+            status(retries is not None and retries > guard),
             f"{retries} PIN retries left (guard: more than {guard} needed)"
             if retries is not None
             else "PIN retries unknown",

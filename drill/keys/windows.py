@@ -3,8 +3,10 @@
 Since Windows 10 1903 only elevated processes may talk to FIDO keys directly; everyone else goes
 through the OS dialog, which asks for PIN and touch itself. We keep what we can: the origin and RP ID
 check (ours, before the dialog opens), cancellation, WebAuthn-JSON in and out, and an AAGUID check on
-registration. What we lose, and say so in `describe()`: the PIN retry guard and reading the key's
-details before the ceremony. The client is built by `client_factory`, the seam the unit tests use.
+registration. What we lose, and say so in `describe()` (`KeyInfo.unreadable`): the key's model, PIN state
+and PIN retries before the ceremony, so the retry guard too. The drill proves the model after the ceremony
+(drill/steps/key_identity.py). The client is built by `client_factory`, the seam the tests use
+(`drill.testing.windows_dialog_factory` answers through a software key as the OS dialog would).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from drill.keys.authenticator import parse_options
 from drill.keys.base import KeyInfo
 from drill.keys.collector import OriginCollector
 from drill.keys.errors import KeyCeremonyError
+from drill.keys.key_path import WINDOWS_UNREADABLE, WINDOWS_WEBAUTHN
 
 _log = structlog.get_logger(__name__)
 ClientFactory = Callable[[OriginCollector], Any]
@@ -31,6 +34,18 @@ def _windows_client(collector: OriginCollector) -> Any:
     return WindowsClient(collector)
 
 
+def windows_api_available() -> tuple[bool, str]:
+    """Whether webauthn.dll answers here (python-fido2's `WindowsClient.is_available`), and what it said."""
+    try:
+        from fido2.client.win_api import WEBAUTHN_API_VERSION
+        from fido2.client.windows import WindowsClient
+    except (ImportError, OSError, AttributeError) as exc:  # not Windows, or no webauthn.dll
+        return False, f"the Windows WebAuthn API cannot be loaded here ({type(exc).__name__}: {exc})"
+    if not WindowsClient.is_available():
+        return False, "webauthn.dll reports no API version: Windows 10 1903 or later is needed"
+    return True, f"webauthn.dll API version {WEBAUTHN_API_VERSION}"
+
+
 class WindowsAuthenticator:
     """The `Authenticator` interface over `fido2.client.windows.WindowsClient`."""
 
@@ -40,25 +55,32 @@ class WindowsAuthenticator:
         *,
         expected_aaguids: Sequence[uuid.UUID] = (),
         client_factory: ClientFactory = _windows_client,
+        api_check: Callable[[], tuple[bool, str]] | None = None,
     ) -> None:
         self._related = related_origins
         self._expected = tuple(expected_aaguids)
         self._factory = client_factory
+        self._api_check = api_check
+
+    def available(self) -> tuple[bool, str]:
+        """Whether the API answers here; the only thing about this path checkable before the ceremony."""
+        return (self._api_check or windows_api_available)()
 
     def describe(self) -> KeyInfo:
-        # The OS owns the key until the dialog runs: nothing about it can be read beforehand.
+        # The OS owns the key until the dialog runs: nothing about it can be read beforehand. The nil AAGUID
+        # and pin_set False are placeholders `unreadable` marks as such; no check may read them as facts.
         return KeyInfo(
-            handle="windows-webauthn",
+            handle=WINDOWS_WEBAUTHN,
             kind="hardware",
             aaguid=uuid.UUID(int=0),
             model="chosen in the Windows security dialog",
             firmware=None,
             versions=(),
-            options={"pin_guard_available": False},
             pin_set=False,
             pin_retries=None,
             serial=None,
             label=None,
+            unreadable=dict(WINDOWS_UNREADABLE),
         )
 
     def get_assertion(self, options: dict[str, Any], origin: str, cancel: threading.Event) -> dict[str, Any]:

@@ -40,11 +40,16 @@ def delegated_scopes(features: Iterable[Feature]) -> list[str]:
     return [g.permission for g in for_identity(Identity.DRILL_APP, features) if g.kind is Kind.DELEGATED]
 
 
-def features_of(playbook: Playbook, *, drill: bool = True, scheduler: bool = False) -> frozenset[Feature]:
-    """What a playbook turns on. `drill` counts the drill's features; `scheduler` the scheduler's."""
+def features_of(
+    playbook: Playbook, *, drill: bool = True, scheduler: bool = False, windows_key: bool = False
+) -> frozenset[Feature]:
+    """What a playbook turns on. `drill` counts the drill's features; `scheduler` the scheduler's;
+    `windows_key` that this workstation reaches the key through the Windows WebAuthn API."""
     out: set[Feature] = set()
     if drill:
         out.add(Feature.DRILL)
+        if windows_key:
+            out.add(Feature.WINDOWS_KEY)
         if playbook.admin_task.enabled:
             out.add(Feature.ADMIN_TASK)
         if playbook.cleanup.revoke_sessions:

@@ -37,6 +37,9 @@ class Feature(StrEnum):
         "setup"  # `drill setup plan` and `apply`: an administrator registers and grants the two identities
     )
     MONITORING = "monitoring"  # `drill setup apply` of a plan made with --monitoring: deploys the alerting
+    # A drill on the Windows WebAuthn path (no administrator rights): the key's model proven after the
+    # ceremony from the account's registered passkeys (drill/steps/key_identity.py)
+    WINDOWS_KEY = "windows-key"
 
 
 class Kind(StrEnum):

@@ -215,12 +215,13 @@ _OBSERVER_GRAPH = (
         id="observer-userauthenticationmethod-read-all",
         identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="UserAuthenticationMethod.Read.All",
         resource="Microsoft Graph", scope=SCOPE_TENANT,
-        why="the audit reads each account's registered methods and passkeys",
+        why="the audit reads each account's registered methods and passkeys; a drill on the Windows "
+        "WebAuthn path reads the account's passkeys to prove the key's model after the ceremony",
         source=DOCS + "authentication-list-methods",
         calls=(
             _c(GRAPH, "GET", "/users/{id}/authentication/methods", [F.AUDIT],
                "UserAuthenticationMethod.Read.All", "authentication-list-methods"),
-            _c(GRAPH, "GET", "/users/{id}/authentication/fido2Methods", [F.AUDIT],
+            _c(GRAPH, "GET", "/users/{id}/authentication/fido2Methods", [F.AUDIT, F.WINDOWS_KEY],
                "UserAuthenticationMethod.Read.All", "fido2authenticationmethod-list"),
         ),
         satisfied_by=("UserAuthenticationMethod.ReadWrite.All",),

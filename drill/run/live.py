@@ -33,6 +33,7 @@ def _context(playbook_path: Path, account: str | None) -> Any:
         open_account_authenticator,
         refuse_software_keys,
     )
+    from drill.keys.key_path import choose_key_path
     from drill.keys.prompts import ConsolePrompts
     from drill.playbook import load_playbook
     from drill.progress import Progress
@@ -45,6 +46,7 @@ def _context(playbook_path: Path, account: str | None) -> Any:
     software = Path(os.environ[SOFTWARE_DIR_ENV]) if os.environ.get(SOFTWARE_DIR_ENV) else None
     refuse_software_keys(cloud, software)
     hardware_only = is_builtin_cloud(cloud)
+    path = choose_key_path(software=software)
 
     def open_key() -> Any:
         return open_account_authenticator(
@@ -53,9 +55,12 @@ def _context(playbook_path: Path, account: str | None) -> Any:
             cloud.webauthn_related_origins,
             software=software,
             hardware_only=hardware_only,
+            path=path,
         )
 
-    return DrillContext(playbook=pb, account=acct, cloud=cloud, open_key=open_key, progress=Progress())
+    return DrillContext(
+        playbook=pb, account=acct, cloud=cloud, open_key=open_key, progress=Progress(), key_path=path
+    )
 
 
 def run_live(
@@ -144,6 +149,7 @@ def say_pack(folder: Path | None) -> None:
 
 def run_preflight(playbook: Path, account: str | None, *, fidelity_pack: Path | None = None) -> int:
     """Exit 0 when every preflight check passed, 1 otherwise; prints each check."""
+    from drill.evidence.model import Status
     from drill.secrets import forget_secrets
     from drill.steps import preflight
 
@@ -155,10 +161,18 @@ def run_preflight(playbook: Path, account: str | None, *, fidelity_pack: Path | 
             result = asyncio.run(preflight.run(ctx, with_key=account is not None, every_feature=True))
         say_pack(fidelity_pack)
         for check in result.checks:
-            _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
+            if check.status is Status.NOT_OBSERVABLE:
+                by = check.replaced_by
+                later = f"; the drill proves it after the ceremony ({by})" if by else ""
+                _echo(f"NOT OBSERVABLE {check.title}: {check.reason}{later}")
+            else:
+                _echo(f"{check.status.value.upper():7} {check.title}: {check.reason}")
         for finding in ctx.findings:
             _echo(f"NOTE    {finding.title}: {finding.detail}")
-        failed = [c for c in result.checks if c.required and c.status.value != "pass"]
+        # Not observable before the ceremony is not a failure of preflight: the drill's later check decides.
+        failed = [
+            c for c in result.checks if c.required and c.status not in (Status.PASS, Status.NOT_OBSERVABLE)
+        ]
         # The failing checks' reasons are printed just above: the last line counts them, once.
         summary = f"{len(failed)} check(s) failed, first: {failed[0].title}" if failed else result.reason
         _echo(f"preflight {result.status.value.upper()}: {summary}")

@@ -1,7 +1,9 @@
 """What every step shares: a builder that times the step and turns checks into a StepResult.
 
 Fail closed lives here: a step whose required check did not pass is FAIL, a check with no verdict (None)
-is FAIL with "not proven", and a step with no required check at all cannot pass.
+is FAIL with "not proven", and a step with no required check at all cannot pass. A check the platform cannot
+observe is NOT_OBSERVABLE and must name the later check that proves it instead; the verdict (not the step)
+then counts it passed only if that proof passed (`drill.evidence.model.effective_status`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,30 @@ class StepBuilder:
         )
         return ok is True
 
+    def not_observable(
+        self,
+        check_id: str,
+        title: str,
+        reason: str,
+        replaced_by: str | None,
+        evidence: dict[str, Any] | None = None,
+        *,
+        required: bool = True,
+    ) -> None:
+        """Record what this platform cannot show. A required one needs `replaced_by` ("step/check"): without
+        it the step fails, since nothing would ever prove it."""
+        self.checks.append(
+            Check(
+                id=check_id,
+                title=title,
+                status=Status.NOT_OBSERVABLE,
+                reason=reason,
+                required=required,
+                evidence=evidence or {},
+                replaced_by=replaced_by,
+            )
+        )
+
     def _result(self, status: Status, reason: str) -> StepResult:
         ended = utcnow()
         return StepResult(
@@ -70,11 +96,17 @@ class StepBuilder:
         )
 
     def finish(self, summary: str = "every check passed") -> StepResult:
-        failed = [c for c in self.checks if c.required and c.status is not Status.PASS]
+        failed = [c for c in self.checks if c.required and not _settled_here(c)]
         if failed:
             return self._result(Status.FAIL, f"{failed[0].title}: {failed[0].reason}")
-        if not any(c.required for c in self.checks):
+        if not any(c.required and c.status is Status.PASS for c in self.checks):
             return self._result(Status.FAIL, "no required check ran")
+        deferred = [c for c in self.checks if c.status is Status.NOT_OBSERVABLE]
+        if deferred:
+            later = sorted({c.replaced_by for c in deferred if c.replaced_by})
+            summary += f"; {len(deferred)} check(s) not observable on this platform" + (
+                f", proven instead by {', '.join(later)}" if later else ""
+            )
         return self._result(Status.PASS, summary)
 
     def fail(self, reason: str) -> StepResult:
@@ -85,3 +117,8 @@ class StepBuilder:
 
     def skipped(self, reason: str) -> StepResult:
         return self._result(Status.SKIPPED, reason)
+
+
+def _settled_here(check: Check) -> bool:
+    """Passed, or not observable with a named proof still to come (the verdict settles it)."""
+    return check.status is Status.PASS or (check.status is Status.NOT_OBSERVABLE and bool(check.replaced_by))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from drill.auth import TokenSet
     from drill.clouds import Cloud
     from drill.keys.base import Authenticator, KeyInfo
+    from drill.keys.key_path import KeyPath
     from drill.playbook import Account, Playbook
     from drill.progress import Progress
 
@@ -39,6 +40,9 @@ class DrillContext:
     save_screenshot: Callable[[str, bytes], str] | None = None
     work_dir: Path | None = None
     headed: bool = False  # show the browser window (rehearsals); the playbook's browser.headless otherwise
+    # How this workstation reaches the key (drill.keys.key_path); None: unknown (the key's own describe()
+    # still says what it cannot read). Decides whether the permission self-check asks for `windows-key`.
+    key_path: KeyPath | None = None
 
     # -- facts the steps hand on (no secrets but `tokens` and `observer`, which never leave memory) -----
     key: Authenticator | None = None

@@ -23,7 +23,8 @@ async def check_permissions(ctx: DrillContext, sb: StepBuilder, *, every_feature
     from drill.permissions.selfcheck import check_grants
 
     check_filing_folders(ctx, sb)
-    features = features_of(ctx.playbook, scheduler=every_feature)
+    hides_key = ctx.key_path is not None and ctx.key_path.hides_key
+    features = features_of(ctx.playbook, scheduler=every_feature, windows_key=hides_key)
     try:
         ctx.observer = ctx.observer or observer_credential(ctx.playbook, ctx.cloud)
         result = await check_grants(ctx.playbook, ctx.cloud, ctx.observer, features, ctx.account)

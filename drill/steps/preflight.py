@@ -198,6 +198,9 @@ def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
         sb.check("key_present", "The account's key is present", False, exc.message)
         return
     ctx.key_info = info
+    if info.unreadable:
+        hidden_key_checks(ctx, sb, info)
+        return
     expected = {str(a) for a in ctx.account.key.aaguids}
     sb.check(
         "key_present",
@@ -208,7 +211,7 @@ def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
     )
     sb.check(
         "key_aaguid",
-        "Key model (AAGUID) is one the playbook approves",
+        KEY_AAGUID,
         str(info.aaguid) in expected,
         f"AAGUID {info.aaguid}" + ("" if str(info.aaguid) in expected else f" not in {sorted(expected)}"),
     )
@@ -225,6 +228,47 @@ def check_key(ctx: DrillContext, sb: StepBuilder) -> None:
         f"PIN retries above the guard ({guard})",
         retries is not None and retries > guard,
         f"{retries} PIN retries left" if retries is not None else "PIN retries unknown",
+    )
+
+
+KEY_AAGUID = "Key model (AAGUID) is one the playbook approves"
+
+
+def hidden_key_checks(ctx: DrillContext, sb: StepBuilder, info: Any) -> None:
+    """The Windows WebAuthn path: each detail the OS hides is `not observable`, naming the sign-in check
+    that proves it after the ceremony; the PIN retries have no such proof, so that check is optional and
+    the operator is told the retry guard is off (here and again before the ceremony)."""
+    from drill.keys.inventory import AFTER_CEREMONY
+
+    why = dict(info.unreadable)
+    evidence = {"path": info.handle, **info.evidence()}
+    sb.not_observable(
+        "key_present",
+        "The account's key is present",
+        "the Windows security dialog picks the key at sign-in",
+        AFTER_CEREMONY["present"],
+        evidence,
+    )
+    sb.not_observable("key_aaguid", KEY_AAGUID, why.get("aaguid", "hidden"), AFTER_CEREMONY["aaguid"])
+    sb.not_observable(
+        "key_pin_set", "Key has a PIN set", why.get("pin_set", "hidden"), AFTER_CEREMONY["pin_set"]
+    )
+    guard = ctx.account.pin_retry_guard
+    sb.not_observable(
+        "key_pin_retries",
+        f"PIN retries above the guard ({guard})",
+        why.get("pin_retries", "hidden")
+        + "; the retry guard is off: stop after a wrong PIN and check the key",
+        None,
+        required=False,
+    )
+    ctx.finding(
+        "warning",
+        "PIN retry guard unavailable",
+        f"the key is reached through the Windows WebAuthn API ({info.handle}): its PIN retries "
+        f"cannot be read, so the guard (more than {guard} left) cannot stop the drill before the key "
+        "locks. Run elevated for the HID path, or check the retries on an elevated prompt first",
+        NAME,
     )
 
 

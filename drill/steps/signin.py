@@ -69,11 +69,14 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import INTERSTITIALS, UiProfile
     from drill.clients import graph_scopes
+    from drill.steps.key_identity import prove_hidden_key, warn_before_ceremony
 
     sb = StepBuilder(NAME, TITLE)
     pb, acct = ctx.playbook, ctx.account
     if ctx.key is None:
         ctx.key = ctx.open_key()
+    ctx.key_info = ctx.key_info or ctx.key.describe()
+    warn_before_ceremony(ctx, ctx.key_info)
     profile = UiProfile().with_overrides(dict(pb.browser.ui_profile))
     sb.evidence["ui_profile"] = profile.version
     flow = start_browser_flow(
@@ -162,4 +165,5 @@ async def run(ctx: DrillContext) -> StepResult:
         ctx.finding(
             "advisory", "amr without 'fido'", f"the token's amr is {amr}; the sign-in log is the proof", NAME
         )
+    await prove_hidden_key(ctx, sb, bridge.ceremonies)
     return sb.finish("signed in with the passkey")

@@ -57,7 +57,7 @@ def test_a_bundle_resigned_by_an_attacker_is_not_silently_valid(
     forger = Signer.generate()
     loose = tmp_path / "loose" / "drill-2"  # no ledger beside it: only the signature speaks for it
     shutil.copytree(two[1].path, loose)
-    _resign(loose, forger, Verdict.PASS)
+    _resign(loose, forger, None)
     code, out, _ = run_cli("verify", str(loose))
     assert code == 4  # it used to be a plain VALID, exit 0, with no warning
     assert f"signed by {forger.fingerprint}" in out
@@ -65,6 +65,10 @@ def test_a_bundle_resigned_by_an_attacker_is_not_silently_valid(
     code, out, _ = run_cli("verify", str(loose), "--trust", two[1].fingerprint)
     assert code == 1
     assert f"signed by {forger.fingerprint}, which is not a trusted key" in out
+    _resign(loose, forger, Verdict.PASS)  # the FAIL flipped to PASS: its own steps refute it, pinned or not
+    code, out, _ = run_cli("verify", str(loose))
+    assert code == 1
+    assert "verdict PASS but" in out
 
 
 def test_fail_to_pass_swap_with_a_rewritten_ledger_line_is_mixed_signers(two: list[FinishedBundle]) -> None:

@@ -26,6 +26,7 @@ def folder(tmp_path: Path, vendor_dir: Path) -> Path:
 def test_drill_keys_lists_software_keys(folder: Path) -> None:
     result = runner.invoke(app, ["keys", "--software-dir", str(folder), "--no-hardware"])
     assert result.exit_code == 0, result.output
+    assert "Key path: software: software keys from" in result.output
     assert "Vendor A KeyGuard 2" in result.output
     assert "Vendor B SecureTouch N" in result.output
     assert "PIN set, 8 retries left" in result.output
@@ -36,7 +37,9 @@ def test_drill_keys_list_json_from_environment(folder: Path) -> None:
         app, ["keys", "list", "--no-hardware", "--json"], env={"DRILL_SOFTWARE_KEYS": str(folder)}
     )
     assert result.exit_code == 0, result.output
-    listed = json.loads(result.output)
+    data = json.loads(result.output)
+    assert data["path"] == "software"
+    listed = data["keys"]
     assert {k["aaguid"] for k in listed} >= {str(VENDOR_A.model.aaguid)}
     assert all("pin" not in k or k["pin"] is None for k in listed)
 
@@ -86,7 +89,7 @@ def test_drill_keys_check_against_the_demo_playbook(
         ["keys", "check", str(playbook), "--account", name, "--software-dir", str(folder), "--no-hardware"],
     )
     assert not_ready.exit_code == 1
-    assert "FAIL  pin_retries" in not_ready.output
+    assert "FAIL            pin_retries" in not_ready.output
     unknown = runner.invoke(
         app,
         [
@@ -101,6 +104,38 @@ def test_drill_keys_check_against_the_demo_playbook(
         ],
     )
     assert unknown.exit_code != 0
+
+
+def test_drill_keys_on_the_windows_path_says_so_and_marks_what_it_cannot_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Windows without elevation, forced through the one rule's inputs (this machine is not Windows)."""
+    from drill.keys import key_path, windows
+
+    real = key_path.choose_key_path
+    monkeypatch.setattr(
+        key_path,
+        "choose_key_path",
+        lambda **kw: real(**kw, platform="win32", elevated=False),
+    )
+    listed = runner.invoke(app, ["keys"])
+    assert listed.exit_code == 0, listed.output
+    assert "Key path: windows-webauthn: Windows without administrator rights" in listed.output
+    assert "Run elevated for the HID path" in listed.output
+    assert "shows them only in its own dialog" in listed.output
+    playbook = _demo_playbook(monkeypatch, tmp_path)
+    monkeypatch.setattr(windows, "windows_api_available", lambda: (True, "webauthn.dll API version 8"))
+    checked = runner.invoke(app, ["keys", "check", str(playbook), "--account", "ea01"])
+    assert checked.exit_code == 0, checked.output
+    out = checked.output
+    assert "Key path: windows-webauthn" in out
+    for name, proof in (("aaguid", "signin/key_identity"), ("pin_set", "signin/key_user_verified")):
+        line = next(x for x in out.splitlines() if f" {name} " in f" {x} ")
+        assert line.startswith("not observable"), line
+        assert proof in line
+    assert "retry guard is off" in out
+    assert "FAIL" not in out
+    assert "ea01: key ready" in out
 
 
 def test_cli_import_does_not_load_fido2() -> None:
