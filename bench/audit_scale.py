@@ -66,13 +66,15 @@ def main() -> int:
         signer = Signer.load(state_dir=Path(tmp) / "signing")
         ledger_path = Path(tmp) / "ledger.jsonl"
         ended = datetime.now(UTC) - timedelta(days=7)
-        for account in world.playbook.accounts:  # both accounts drilled last week (BG.PROC.1)
+        for account in world.playbook.accounts:  # both accounts drilled last week (BG.PROC.1, .4)
             ledger.append(
                 ledger_path,
                 {"kind": "drill", "drill_id": f"bench-{account.name}", "account": account.name,
                  "tenant_id": str(world.playbook.tenant.id), "verdict": "PASS", "reason": "bench",
                  "started_at": ended.isoformat(), "ended_at": ended.isoformat(),
-                 "bundle": f"bench-{account.name}", "manifest_sha256": "0" * 64},
+                 "bundle": f"bench-{account.name}", "manifest_sha256": "0" * 64,
+                 # BG.PROC.4: every authorised person took part (as operator or witness)
+                 "operator": account.authorised_people[0], "witness": account.authorised_people[-1]},
                 signer,
             )  # fmt: skip
         pb = world.playbook

@@ -68,6 +68,8 @@ def _seed_passes(ledger_path: Path, playbook: Any, signer: Signer) -> None:
                 "ended_at": ended.isoformat(),
                 "bundle": f"seeded-{account.name}",
                 "manifest_sha256": "0" * 64,
+                "operator": "Demo Operator",  # BG.PROC.4: the demo's authorised people took part
+                "witness": "Demo Witness",
             },
             signer,
         )
