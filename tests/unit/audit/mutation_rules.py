@@ -142,6 +142,16 @@ def _phone() -> dict[str, Any]:
     }
 
 
+def _unit_assignment(kind: str | None, **extra: Any) -> dict[str, Any]:
+    a = s._instance("unit-1", s.ALICE, s.ROLE, f"/administrativeUnits/{s.AU}", assignmentType=kind, **extra)
+    return a if kind is not None else {k: v for k, v in a.items() if k != "assignmentType"}
+
+
+def _only(field: str, *values: Any) -> Where:
+    """Only at a list entry whose `field` is one of `values` (a log category)."""
+    return lambda f, p: value_at(f, p[:-1]).get(field) in values
+
+
 def _ga(principal: str, n: int) -> dict[str, Any]:
     return s._instance(f"ga-extra-{n}", principal, s.GA, "/", assignmentType="Assigned")
 
@@ -235,6 +245,24 @@ ACC = [
         why="Entra ID P2 only",
         also=(("accounts.*.user.assignedLicenses", [{"skuId": OTHER_ID, "disabledPlans": []}]),),
     ),
+    unsafe("accounts.*.user.userType", "Guest", "BG.ACC.9", why="a guest"),
+    unsafe("accounts.*.user.userType", None, "BG.ACC.9", why="userType unread: member or guest unknown"),
+    unsafe(
+        "accounts.*.user",
+        lambda u: {**u, "creationType": "Invitation"},
+        "BG.ACC.9",
+        why="a B2B account invited in, userType Member",
+    ),
+    unsafe(
+        "accounts.*.user.userPrincipalName",
+        lambda upn: upn.replace("@", "_fabrikam.com#EXT#@"),
+        "BG.ACC.9",
+        why="an external account's #EXT# UPN",
+    ),
+    safe(
+        "accounts.*.user", lambda u: {**u, "creationType": None}, why="created as a member (no creationType)"
+    ),
+    safe("accounts.*.user.userType", "member", why="Member, in another case"),
 ]
 
 GA = [
@@ -369,6 +397,34 @@ PIM = [
         where=policy(s.CA010),
     ),
     unsafe("auth_contexts.*.id", "c9", "BG.PIM.5", why="the context does not exist"),
+    unsafe(
+        "unit_assignments",
+        [_unit_assignment("Assigned")],
+        "BG.PIM.6",
+        why="standing access to the unit role",
+    ),
+    unsafe(
+        "unit_assignments",
+        [_unit_assignment("Assigned", endDateTime="2026-06-30T00:00:00Z")],
+        "BG.PIM.6",
+        why="a time-bound but standing assignment, not a PIM activation",
+    ),
+    unsafe(
+        "unit_assignments",
+        [_unit_assignment(None)],
+        "BG.PIM.6",
+        why="an assignment from the roleAssignments fallback, which lists standing ones only",
+    ),
+    safe("unit_assignments", [_unit_assignment("Activated")], why="a PIM activation in force"),
+    safe(
+        "unit_assignments",
+        [
+            s._instance(
+                "other-scope", s.ALICE, s.ROLE, "/administrativeUnits/" + OTHER_ID, assignmentType="Assigned"
+            )
+        ],
+        why="standing access to another unit, not the accounts'",
+    ),
 ]
 
 METHODS = [
@@ -691,6 +747,13 @@ CA = [
         why="Entra does not apply policy 1",
         where=what_if(s.CA1),
     ),
+    unsafe(
+        "ca_policies.*.conditions.clientAppTypes",
+        ["browser"],
+        "BG.CA.1",
+        why="policy 1 covers browsers only",
+        where=policy(s.CA1),
+    ),
 ]
 
 MONITORING = [
@@ -705,7 +768,60 @@ MONITORING = [
         "diagnostic_settings.*.properties.workspaceId",
         lambda w: w.replace("law-security-contoso", "law-other"),
         "BG.DIAG.1",
-        why="another workspace",
+        "BG.AL.1",
+        "BG.AL.2",
+        "BG.AL.3",
+        "BG.AL.4",
+        "BG.AL.6",
+        why="the logs sent to another workspace than the rules watch: no rule sees them",
+    ),
+    unsafe(
+        "diagnostic_settings.*.properties.logs.*.enabled",
+        False,
+        "BG.DIAG.1",
+        "BG.AL.1",
+        why="sign-ins or directory changes reach no workspace a rule watches",
+        where=_only("category", "SignInLogs", "AuditLogs"),
+    ),
+    unsafe(
+        "diagnostic_settings.*.properties.logs.*.category",
+        "RiskyUsers",
+        "BG.DIAG.1",
+        "BG.AL.1",
+        why="sign-ins or directory changes not sent",
+        where=_only("category", "SignInLogs", "AuditLogs"),
+    ),
+    unsafe(
+        "alert_rules.*.properties.scopes",
+        [s.WORKSPACE.replace("law-security-contoso", "law-other")],
+        "BG.AL.1",
+        why="the only audit rule watches a workspace the logs never reach",
+        where=rule_named(s.RULES[1]),
+    ),
+    unsafe(
+        "alert_rules.*.properties.scopes",
+        [s.WORKSPACE.split("/providers/")[0]],
+        "BG.AL.1",
+        why="scoped to the resource group: its resource-centric query never returns Entra's rows",
+        where=rule_named(s.RULES[1]),
+    ),
+    safe(
+        "alert_rules.*.properties.scopes",
+        [s.WORKSPACE.upper()],
+        why="the workspace, in another case (ARM ids are case-insensitive)",
+    ),
+    unsafe(
+        "coverage.*.*.noninteractive",
+        False,
+        "BG.AL.1",
+        why="non-interactive sign-ins sent to the workspace, unseen by the only rule that saw them",
+        where=rule_named(s.RULES[1]),
+    ),
+    safe(
+        "coverage.*.*.noninteractive",
+        True,
+        why="the sign-in rule sees non-interactive sign-ins too",
+        where=rule_named(s.RULES[0]),
     ),
     unsafe(
         "coverage.*.*.audit",
@@ -843,42 +959,48 @@ MONITORING = [
         "sentinel_rules.*.properties.queryPeriod", "PT1H", why="a longer look-back overlaps", base="sentinel"
     ),
     safe("sentinel_rules.*.kind", "NRT", why="near-real-time", base="sentinel"),
+    unsafe(
+        "alert_rules.*.properties",
+        lambda p: {**p, "muteActionsDuration": "PT1H"},
+        "BG.AL.6",
+        why="actions muted an hour: a second use inside it sends nothing",
+    ),
+    unsafe(
+        "alert_rules.*.properties",
+        lambda p: {**p, "muteActionsDuration": "one hour"},
+        "BG.AL.6",
+        why="a mute period that is not a duration",
+    ),
+    safe("alert_rules.*.properties", lambda p: {**p, "muteActionsDuration": "PT0M"}, why="muted for zero"),
+    safe("alert_rules.*.properties", lambda p: {**p, "muteActionsDuration": None}, why="no mute period"),
 ]
 
 PROCEDURES = [
     unsafe("last_pass.*", "2024-01-01T00:00:00Z", "BG.PROC.1", why="last passed two years ago"),
     unsafe("last_pass.*", None, "BG.PROC.1", why="never passed"),
     safe("last_pass.*", "2026-01-14T10:00:00Z", why="passed yesterday"),
+    unsafe(
+        "passed_drills",
+        lambda ds: [{**d, "ended_at": "2024-01-01T00:00:00Z"} for d in ds],
+        "BG.PROC.4",
+        why="the people last practised two years ago",
+    ),
+    unsafe("passed_drills", [], "BG.PROC.4", why="nobody ever practised"),
+    unsafe(
+        "passed_drills",
+        lambda ds: [{**d, "witness": "Someone Else"} for d in ds],
+        "BG.PROC.4",
+        why="the authorised witness never took part",
+    ),
+    safe(
+        "passed_drills.*.ended_at",
+        "2024-01-01T00:00:00Z",
+        why="one drill long ago, the same people practised in the other",
+    ),
+    safe("passed_drills.*.ended_at", "2026-01-14T10:00:00Z", why="practised yesterday"),
 ]
 
-# Misconfigurations issue 26 found the audit blind to; the change that fixes each class (its checks and the
-# facts they read) lands separately. Each turns into a proved rule once its fix is merged (drop `pending`).
-PENDING = [
-    unsafe(
-        "ca_policies.*.conditions.clientAppTypes",
-        ["browser"],
-        "BG.CA.1",
-        why="policy 1 covers browsers only",
-        where=policy(s.CA1),
-        pending="issue 26, class 5: policy 1 narrowed",
-    ),
-    unsafe(
-        "alert_rules.*.properties.scopes",
-        [s.WORKSPACE.replace("law-security-contoso", "law-other")],
-        "BG.AL.1",
-        why="a rule watching another workspace",
-        pending="issue 26, class 1: rule scopes",
-    ),
-    unsafe(
-        "unit_assignments",
-        [s._instance("standing", s.ALICE, s.ROLE, f"/administrativeUnits/{s.AU}", assignmentType="Assigned")],
-        "BG.PIM.1",
-        why="standing access to the unit role",
-        pending="issue 26, class 2: standing unit access",
-    ),
-]
-
-RULES: list[Rule] = [*ACC, *GA, *GROUP, *PIM, *METHODS, *CA, *MONITORING, *PROCEDURES, *PENDING]
+RULES: list[Rule] = [*ACC, *GA, *GROUP, *PIM, *METHODS, *CA, *MONITORING, *PROCEDURES]
 
 # Fields a check reads only to find the object it judges (ids, names joining one fact to another): changing
 # one makes the object "missing", which the checks judge as such; they carry no setting to call unsafe.
