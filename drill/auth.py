@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from drill.playbook import Playbook
 
 
-def _session(ca_bundle: str | None) -> Any:
+def msal_session(ca_bundle: str | None) -> Any:
     """A requests session that trusts exactly what we say: env CA variables would silently override msal.
 
     A pooled connection the server closed while it sat idle (the browser sign-in takes a while) makes the
@@ -148,7 +148,7 @@ def start_browser_flow(
         client_id,
         authority=f"{cloud.authority_host.rstrip('/')}/{tenant_id}",
         instance_discovery=False,
-        http_client=_session(cloud.ca_bundle),
+        http_client=msal_session(cloud.ca_bundle),
         token_cache=msal.TokenCache(),  # in memory only, never serialised
     )
     with warnings.catch_warnings():

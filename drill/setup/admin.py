@@ -31,16 +31,6 @@ def setup_scopes(cloud: Cloud) -> list[str]:
     return [f"{base}/{n}" for n in dict.fromkeys(names)]
 
 
-def _http(ca_bundle: str | None) -> Any:
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False  # env CA variables must not override the CA we were told to trust
-    session.verify = ca_bundle or True
-    session.headers["Connection"] = "close"
-    return session
-
-
 @dataclass
 class AdminSession:
     """One signed-in administrator; `token(resource)` asks msal for a token of another resource silently."""
@@ -78,11 +68,13 @@ def sign_in(
     """Sign the administrator in; `on_code` shows the device code (the CLI prints msal's message)."""
     import msal
 
+    from drill.auth import msal_session
+
     app = msal.PublicClientApplication(
         client_id,
         authority=f"{cloud.authority_host.rstrip('/')}/{tenant_id}",
         instance_discovery=False,
-        http_client=_http(cloud.ca_bundle),
+        http_client=msal_session(cloud.ca_bundle),
     )
     scopes = setup_scopes(cloud)
     if method == "device-code":

@@ -27,11 +27,11 @@ NAME, TITLE = "preflight", "Preflight: endpoints, observer, browser and key are 
 
 
 def _openid_config(ctx: DrillContext) -> dict[str, Any]:
-    from drill.auth import _session
+    from drill.auth import msal_session
 
     url = f"{ctx.cloud.authority_host}/{ctx.playbook.tenant.id}/v2.0/.well-known/openid-configuration"
     sent = datetime.now(UTC)
-    resp = _session(ctx.cloud.ca_bundle).get(url, timeout=20)
+    resp = msal_session(ctx.cloud.ca_bundle).get(url, timeout=20)
     ctx.skew.observe("identity", resp.headers.get("Date"), sent, datetime.now(UTC))
     if resp.status_code in REFUSED:
         raise ServiceRefused(resp.status_code, resp.text[:300])

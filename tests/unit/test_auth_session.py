@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from drill.auth import _session
+from drill.auth import msal_session
 
 
 def _server(answers: list[bytes | None]) -> tuple[int, list[bytes]]:
@@ -34,7 +34,7 @@ REFUSED = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r
 
 def test_a_post_dropped_without_an_answer_is_sent_once_more_on_a_fresh_connection() -> None:
     port, seen = _server([None, OK])
-    response = _session(None).post(f"http://127.0.0.1:{port}/token", data={"code": "x"}, timeout=10)
+    response = msal_session(None).post(f"http://127.0.0.1:{port}/token", data={"code": "x"}, timeout=10)
     assert response.status_code == 200
     assert len(seen) == 2
     assert all(r.startswith(b"POST /token") for r in seen)
@@ -42,6 +42,6 @@ def test_a_post_dropped_without_an_answer_is_sent_once_more_on_a_fresh_connectio
 
 def test_an_answer_is_never_retried() -> None:
     port, seen = _server([REFUSED, OK])
-    response = _session(None).post(f"http://127.0.0.1:{port}/token", data={"code": "x"}, timeout=10)
+    response = msal_session(None).post(f"http://127.0.0.1:{port}/token", data={"code": "x"}, timeout=10)
     assert response.status_code == 400  # msal judges answers; a 400 is not sent again
     assert len(seen) == 1

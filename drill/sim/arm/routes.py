@@ -21,10 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, diagnostics, errors, ids, rbac, resources, sentinel, writes
+from drill.sim.arm.caller import caller
 from drill.sim.beliefs import Belief
-from drill.sim.hits import record as record_hit
-from drill.sim.state import Fault, SimState, token_service
-from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
+from drill.sim.state import Fault, SimState
 
 RULES_API = ("2021-08-01", "2023-03-15-preview", "2023-12-01")
 ACTION_GROUPS_API = ("2021-09-01", "2022-06-01", "2023-01-01")
@@ -101,16 +100,9 @@ def install(state: SimState) -> list[BaseRoute]:
             )
         kind, found = match
         rtype, action, versions = _TYPES[kind]
-        token = bearer(request.headers)
-        if token is None:
-            return errors.arm_error(
-                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
-            )
-        try:
-            claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
-        except TokenError as exc:
-            return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
-        record_hit(state, "arm", request.method, request.url.path, claims)
+        claims = caller(state, request)
+        if isinstance(claims, Response):
+            return claims
         version = request.query_params.get("api-version")
         if not version:
             return errors.missing_api_version()

@@ -13,9 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import errors, ids, rbac, writes
-from drill.sim.hits import record as record_hit
-from drill.sim.state import SimState, token_service
-from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
+from drill.sim.arm.caller import caller
+from drill.sim.state import SimState
 
 API = ("2022-10-01", "2023-09-01")
 ACTION = "Microsoft.OperationalInsights/workspaces/read"
@@ -23,14 +22,9 @@ ACTION = "Microsoft.OperationalInsights/workspaces/read"
 
 def install(state: SimState) -> list[BaseRoute]:
     async def get(request: Request) -> Response:
-        token = bearer(request.headers)
-        if token is None:
-            return errors.arm_error(401, "AuthenticationFailed", "The 'Authorization' header is missing.")
-        try:
-            claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
-        except TokenError as exc:
-            return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
-        record_hit(state, "arm", "GET", request.url.path, claims)
+        claims = caller(state, request)
+        if isinstance(claims, Response):
+            return claims
         version = request.query_params.get("api-version")
         if version not in API:
             return errors.unsupported_api_version(str(version), "workspaces", API, ids.location(state))

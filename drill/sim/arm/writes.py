@@ -19,10 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import authorization, errors, ids, resources
+from drill.sim.arm.caller import caller
 from drill.sim.arm.rbac import READ_ROLES, covers
-from drill.sim.hits import record as record_hit
-from drill.sim.state import SimState, token_service
-from drill.sim.tokens import ARM_AUDIENCE, TokenError, bearer
+from drill.sim.state import SimState
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 SECURITY_ADMIN = "194ae4cb-b126-40b2-bd5b-6091b380977d"
@@ -215,14 +214,9 @@ def install(state: SimState) -> list[BaseRoute]:
                 404, "InvalidResourceType", f"The resource type could not be found: {path}"
             )
         kind, found, action, versions = match
-        token = bearer(request.headers)
-        if token is None:
-            return errors.arm_error(401, "AuthenticationFailed", "The 'Authorization' header is missing.")
-        try:
-            claims = token_service(state).verify(token, (ARM_AUDIENCE, ARM_AUDIENCE + "/"))
-        except TokenError as exc:
-            return errors.arm_error(401, "InvalidAuthenticationToken", str(exc))
-        record_hit(state, "arm", request.method, request.url.path, claims)
+        claims = caller(state, request)
+        if isinstance(claims, Response):
+            return claims
         version = request.query_params.get("api-version")
         if version not in versions:
             return errors.unsupported_api_version(
