@@ -2,7 +2,8 @@
 AuditLogs row is found and returned by the alert query. Real Chromium, the software key, msgraph-sdk and
 azure-monitor-query against the simulated tenant; nothing mocked.
 
-Every run also checks that no drill marker is left on the group afterwards, whatever the verdict.
+Every run also checks that no drill marker is left on the group afterwards, whatever the verdict. The healthy
+run is test_drill.py's real-speed drill (one drill carries both files' checks: `check_write_restore_and_watch`).
 Timings follow the fault matrix (tests/e2e/test_drill.py): a 10x simulator clock, short waits where the
 run must fail.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,9 @@ def run(
     fault: str | None,
     sla: dict[str, int],
     scale: float = 10,
-    then: Callable[[Any, Signer, Path], Any] | None = None,
 ) -> dict[str, Any]:
-    """One demo drill of ea01; `then(world, signer, ledger)` runs on the same simulator afterwards."""
+    """One demo drill of ea01 under a fault."""
     signer = Signer.load(state_dir=tmp_path / "signing")
-    watched = None
     with demo_world(tmp_path / "state", fault=fault) as world:
         state = world.sim.state
         state.clock.set_scale(scale)
@@ -53,8 +51,6 @@ def run(
         code = execute(ctx, writer)
         after = state.tenant.group(GROUP)["description"]
         audits = [e for e in state.audits if e.operation_name == "Update group"]
-        if then is not None:
-            watched = then(world, signer, writer.ledger_path)
         secrets = [world.pin, os.environ.get("DRILL_DEMO_OBSERVER_SECRET", ""), *issued]
     assert writer.finished is not None
     assert scan_for_secrets([writer.finished.path], [s for s in secrets if s]) == []
@@ -62,7 +58,7 @@ def run(
     steps = {s["step"]: s for s in record["steps"]}
     html = (writer.finished.path / "report.html").read_text()
     return {"code": code, "record": record, "steps": steps, "before": before, "after": after,
-            "audits": audits, "drill_id": ctx.drill_id, "html": html, "watched": watched,
+            "audits": audits, "drill_id": ctx.drill_id, "html": html,
             "ledger": writer.ledger_path}  # fmt: skip
 
 
@@ -94,19 +90,19 @@ def watch_after_drill(world: Any, signer: Signer, ledger_path: Path) -> dict[str
     return {"quiet": quiet, "flagged": flagged, "rogue": rogue.correlation_id}
 
 
-def test_healthy_drill_proves_write_restore_and_audit_row(tmp_path: Path) -> None:
-    # Real speed (as the healthy drill of test_drill.py), so the drill's window on the workstation's clock
-    # and its rows' TimeGenerated on the tenant's agree, as they do against Microsoft.
-    out = run(tmp_path, None, {"log_row": 60, "alert": 150}, scale=1, then=watch_after_drill)
-    record, step = out["record"], out["steps"]["admin_task"]
+def check_write_restore_and_watch(code: int, info: dict[str, Any], html: str, ledger_path: Path) -> None:
+    """What the healthy drill (tests/e2e/test_drill.py's real-speed run, shared so it runs once) must show
+    of the admin task: the write, its restore and audit row with their times, and the watch over it."""
+    record = info["record"]
+    step = {s["step"]: s for s in record["steps"]}["admin_task"]
     assert record["verdict"] == "PASS", record["reason"]
-    assert out["code"] == 0
+    assert code == 0
     checks = {c["id"]: c for c in step["checks"]}
     assert {"write_applied", "restore", "audit_row", "audit_alert_query"} <= set(checks)
     assert all(c["status"] == "pass" for c in checks.values()), checks
-    mark = admin_task.marker(out["drill_id"])
+    mark = admin_task.marker(info["ctx"].drill_id)
     assert mark in checks["write_applied"]["evidence"]["new"]
-    assert checks["restore"]["evidence"]["value"] == out["before"]
+    assert checks["restore"]["evidence"]["value"] == info["before"]
     row = checks["audit_row"]["evidence"]
     assert (row["LoggedByService"], row["Category"], row["OperationName"]) == (
         "Core Directory", "GroupManagement", "Update group")  # fmt: skip
@@ -117,22 +113,22 @@ def test_healthy_drill_proves_write_restore_and_audit_row(tmp_path: Path) -> Non
     assert timings["ingestion_latency_s"] >= 4.0  # the demo workspace ingests after 5 s
     assert checks["audit_alert_query"]["evidence"]["matching_rows"] >= 1
     # Entra audited the write and the restore; nothing is left behind.
-    assert len(out["audits"]) == 2
-    assert out["after"] == out["before"]
-    assert mark not in (out["after"] or "")
+    assert len(info["audits"]) == 2
+    assert info["after"] == info["before"]
+    assert mark not in (info["after"] or "")
     # The bundle shows the write, the restore and the audit row with their times (report.html too).
     for text in ("write_applied", "audit_timings", "ingestion_latency_s", mark):
-        assert text in out["html"], text
+        assert text in html, text
     # The ledger line carries the drill's CorrelationIds (sign-in row and audit row) for the watch ...
-    [line] = [e for e in ledger.read_entries(out["ledger"]) if e["kind"] == "drill"]
+    [line] = [e for e in ledger.read_entries(ledger_path) if e["kind"] == "drill"]
     assert row["CorrelationId"] in line["correlation_ids"]
     # ... which therefore counts every row of this drill as planned, and flags a sign-in nobody planned.
     # (The demo registered ea02's passkey outside any drill: Entra audits that as ea02's own activity, and
     # the watch rightly asks for a review of it. Nothing of ea01's drill is flagged.)
-    watched = out["watched"]
+    watched = info["watched"]
     assert [n.account for n in watched["quiet"]] == ["ea02"]
     assert [n.severity for n in watched["flagged"]] == ["critical"]
-    uses = [e for e in ledger.read_entries(out["ledger"]) if e["kind"] == "unplanned-use"]
+    uses = [e for e in ledger.read_entries(ledger_path) if e["kind"] == "unplanned-use"]
     assert [u["correlation_id"] for u in uses if u["account"] == "ea01"] == [watched["rogue"]]
     assert [n.facts["use_ids"] for n in watched["flagged"]] == [
         [u["use_id"] for u in uses if u["account"] == "ea01"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from e2e_support import record_issued_tokens
 from test_admin_task import FAULTS as ADMIN_FAULTS
+from test_admin_task import GROUP, check_write_restore_and_watch, watch_after_drill
 
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import Status, Verdict
@@ -53,9 +54,16 @@ def run_drill(
     sla: dict[str, int] | None = None,
     wait_scale: float | None = None,
     variants: tuple[str, ...] = (),
+    then: Callable[[Any, Signer, Path], Any] | None = None,
 ) -> tuple[Any, BundleWriter, dict[str, Any]]:
+    """One demo drill of ea01; `then(world, signer, ledger)` runs on the same simulator afterwards, and the
+    canary group's description before and after and Entra's "Update group" audits are kept for the admin
+    task's checks."""
     out = tmp_path / "reports"
+    signer = Signer.load(state_dir=tmp_path / "signing")
+    watched = None
     with demo_world(tmp_path / "state", fault=fault, variants=variants) as world:
+        before = world.sim.state.tenant.group(GROUP)["description"]
         world.sim.state.clock.set_scale(scale)
         if wait_scale:
             speed_up_after_signin(world, wait_scale)
@@ -65,7 +73,7 @@ def run_drill(
                 update={"sla": world.playbook.sla.model_copy(update=sla)}
             )
         ctx = build_context(world, "ea01", quiet=True)
-        writer = BundleWriter(out, Signer.load(state_dir=tmp_path / "signing"), pdf=None)
+        writer = BundleWriter(out, signer, pdf=None)
         filing = None
         if fault and fault.startswith("filing-"):  # issue 16: file after the verdict, as `drill demo` does
             from drill.run.demo import demo_filers
@@ -75,16 +83,30 @@ def run_drill(
                 writer, lambda: demo_filers(world, out), lambda b: f"drill file {b}"
             )
         code = execute(ctx, writer, on_done=filing)
+        after = world.sim.state.tenant.group(GROUP)["description"]
+        audits = [e for e in world.sim.state.audits if e.operation_name == "Update group"]
+        if then is not None:
+            watched = then(world, signer, writer.ledger_path)
         secrets = [world.pin, os.environ.get("DRILL_DEMO_OBSERVER_SECRET", ""), *issued]
     assert writer.finished is not None
     record = json.loads((writer.finished.path / "report.json").read_text())
-    return code, writer, {"record": record, "secrets": secrets, "ctx": ctx}
+    return code, writer, {"record": record, "secrets": secrets, "ctx": ctx, "before": before,
+                          "after": after, "audits": audits, "watched": watched}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, BundleWriter, dict[str, Any]]]:
+    # Real speed, so the drill's window on the workstation's clock and its rows' TimeGenerated on the tenant's
+    # agree, as they do against Microsoft; the scheduler's watch runs over it afterwards.
     tmp = tmp_path_factory.mktemp("healthy")
-    return run_drill(tmp)
+    return run_drill(tmp, then=watch_after_drill)
+
+
+def test_healthy_drill_proves_write_restore_and_audit_row(healthy: Any) -> None:
+    """Issue 15 on the healthy drill: the admin task's write, restore and audit row, and the watch."""
+    code, writer, info = healthy
+    html = (writer.finished.path / "report.html").read_text()
+    check_write_restore_and_watch(code, info, html, writer.ledger_path)
 
 
 def test_healthy_tenant_passes_with_every_check_and_timing(healthy: Any) -> None:
