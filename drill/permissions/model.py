@@ -32,6 +32,8 @@ class Feature(StrEnum):
     KEYLESS = "keyless"  # the scheduler's daily keyless check (schedule.daily_keyless_check)
     SCHEDULER_MAIL = "scheduler-mail"  # the scheduler's reminder and finding mail
     FILING = "filing"  # SharePoint filing of the signed bundle (evidence.filing kind sharepoint)
+    MAIL_WATCH = "mail-watch"  # the alert mail watch: preflight and the alert step read the mailbox (alert:)
+    SENTINEL = "sentinel"  # the Sentinel watch: the analytics rule, automation rules, alert, incident
 
 
 class Kind(StrEnum):
