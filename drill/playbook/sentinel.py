@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictBool
+from pydantic import AfterValidator, Field, StrictBool, field_validator
 
 from drill.playbook.monitoring import WorkspaceResourceId
 from drill.playbook.types import StrictModel
@@ -50,7 +50,8 @@ def rule_name_of(ref: str) -> str:
 
 
 class SentinelCleanup(StrictModel):
-    """What the drill may write on the incident it proved. Off by default: the SOC decides."""
+    """What the drill may write on the incident it proved. Off by default: the SOC decides. Not built yet:
+    turning either on is refused with the manual step."""
 
     comment: StrictBool = Field(
         default=False, description="Add a comment naming the drill id to the incident."
@@ -60,6 +61,17 @@ class SentinelCleanup(StrictModel):
         description="Close the incident as a drill (classification Undetermined, the drill id in the "
         "comment).",
     )
+
+    @field_validator("comment", "close")
+    @classmethod
+    def _not_built(cls, value: bool) -> bool:
+        """Accepted and ignored would be a promise broken: refused until the writes exist."""
+        if value:
+            raise ValueError(
+                "the drill does not write to Sentinel incidents yet: remove it or set it to false, and "
+                "comment on or close the drill's incident in Sentinel (the report names its number)"
+            )
+        return value
 
 
 class SentinelWatch(StrictModel):
@@ -80,7 +92,19 @@ class SentinelWatch(StrictModel):
     required: StrictBool = Field(default=True, description="The verdict needs this watch.")
     defender_onboarded: StrictBool = Field(
         default=False,
-        description="The workspace is onboarded to the Microsoft Defender portal: also read the incident "
-        "through Microsoft Graph's /security/incidents.",
+        description="Reserved: reading the incident through Microsoft Graph's /security/incidents (the "
+        "Defender portal) is not built; true is refused.",
     )
     cleanup: SentinelCleanup = Field(default_factory=lambda: SentinelCleanup())
+
+    @field_validator("defender_onboarded")
+    @classmethod
+    def _defender_not_built(cls, value: bool) -> bool:
+        """Accepted and ignored would be a promise broken: refused until the Graph read exists."""
+        if value:
+            raise ValueError(
+                "reading the incident through Microsoft Graph's /security/incidents (the Defender portal) "
+                "is not built yet: remove it or set it to false (the drill reads the incident from the "
+                "workspace's SecurityIncident table)"
+            )
+        return value
