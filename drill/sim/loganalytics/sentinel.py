@@ -31,17 +31,25 @@ from starlette.routing import BaseRoute, Route
 
 from drill.sim.arm import ids
 from drill.sim.beliefs import Belief, form
-from drill.sim.loganalytics.isotime import parse_duration
 from drill.sim.loganalytics.schema import iso
-from drill.sim.loganalytics.sentinel_entities import compromised, entities_of, entity_key, parse_time
+from drill.sim.loganalytics.sentinel_config import (
+    PRODUCT,
+    alert_rules,
+    automation_rules,
+    config,
+    duration,
+    rule_arm_id,
+)
+from drill.sim.loganalytics.sentinel_entities import compromised, entities_of, parse_time
+from drill.sim.loganalytics.sentinel_incidents import Incident, IncidentBook, incident_url
 from drill.sim.loganalytics.store import QueryError
 from drill.sim.state import SimState
 
+__all__ = ["PRODUCT", "Incident", "RuleRun", "SentinelEngine", "automation_rules", "duration", "engine",
+           "incident_url", "rule_arm_id"]  # fmt: skip
+
 ALERT_DELAY_S = 10.0  # BELIEF: evaluation -> SecurityAlert row (Sentinel documents no number)
-INCIDENT_DELAY_S = 5.0  # BELIEF: alert -> incident created
-AUTOMATION_DELAY_S = 2.0  # BELIEF: incident created -> its automation rules' changes
 PROVIDER = "ASI Scheduled Alerts"
-PRODUCT = "Azure Sentinel"
 _OPERATORS = {
     "GreaterThan": lambda n, v: n > v,
     "GreaterThanOrEqual": lambda n, v: n >= v,
@@ -50,61 +58,6 @@ _OPERATORS = {
     "Equal": lambda n, v: n == v,
     "NotEqual": lambda n, v: n != v,
 }
-
-
-def config(state: SimState) -> dict[str, Any] | None:
-    sentinel = state.tenant.azure.get("sentinel")
-    return sentinel if isinstance(sentinel, dict) else None
-
-
-def alert_rules(state: SimState) -> list[dict[str, Any]]:
-    return list((config(state) or {}).get("alertRules") or [])
-
-
-def automation_rules(state: SimState) -> list[dict[str, Any]]:
-    return list((config(state) or {}).get("automationRules") or [])
-
-
-def rule_arm_id(state: SimState, rule: dict[str, Any]) -> str:
-    return f"{ids.workspace_id(state)}/providers/Microsoft.SecurityInsights/alertRules/{rule['name']}"
-
-
-def _duration(text: Any, default: str) -> timedelta:
-    try:
-        return parse_duration(str(text or default))
-    except ValueError:
-        return parse_duration(default)
-
-
-@dataclass
-class Incident:
-    name: str
-    number: int
-    title: str
-    severity: str
-    rule_ids: list[str]
-    created: datetime
-    first_activity: datetime
-    last_activity: datetime
-    entity_keys: frozenset[str]
-    status: str = "New"
-    classification: str = ""
-    classification_reason: str = ""
-    classification_comment: str = ""
-    owner: dict[str, Any] = field(
-        default_factory=lambda: {
-            "objectId": None,
-            "email": None,
-            "assignedTo": None,
-            "userPrincipalName": None,
-        }
-    )
-    closed: datetime | None = None
-    modified: datetime | None = None
-    alert_ids: list[str] = field(default_factory=list)
-    comments: list[dict[str, Any]] = field(default_factory=list)
-    labels: list[dict[str, Any]] = field(default_factory=list)
-    modified_by: str = "Incident created from alert"
 
 
 @dataclass
@@ -116,7 +69,7 @@ class RuleRun:
     alerts: list[str] = field(default_factory=list)
 
 
-class SentinelEngine:
+class SentinelEngine(IncidentBook):
     def __init__(self, state: SimState) -> None:
         self.state = state
         self.runs: dict[str, RuleRun] = {}
@@ -131,11 +84,11 @@ class SentinelEngine:
             now = self.state.clock.now()
             for rule in alert_rules(self.state):
                 run = self.runs.setdefault(
-                    rule["name"], RuleRun(now + _duration(rule.get("queryFrequency"), "PT5M"))
+                    rule["name"], RuleRun(now + duration(rule.get("queryFrequency"), "PT5M"))
                 )
                 while rule.get("enabled", True) and run.next_run <= now and not self.state.stopping.is_set():
                     at = run.next_run
-                    run.next_run = at + _duration(rule.get("queryFrequency"), "PT5M")
+                    run.next_run = at + duration(rule.get("queryFrequency"), "PT5M")
                     self.evaluate(rule, run, at)
 
     def evaluate(self, rule: dict[str, Any], run: RuleRun, at: datetime) -> None:
@@ -147,7 +100,7 @@ class SentinelEngine:
             run.evaluations += 1
             if run.suppressed_until is not None and at < run.suppressed_until:
                 return
-            period = _duration(rule.get("queryPeriod"), "PT5M")
+            period = duration(rule.get("queryPeriod"), "PT5M")
             window = (at - period, at)
             try:
                 query = rule_query(self.state, rule)
@@ -171,7 +124,7 @@ class SentinelEngine:
             for results in grouped:
                 self._alert(rule, run, at, window, query, results, len(records))
             if rule.get("suppressionEnabled"):
-                run.suppressed_until = at + _duration(rule.get("suppressionDuration"), "PT5H")
+                run.suppressed_until = at + duration(rule.get("suppressionDuration"), "PT5H")
 
     # -- alerts -----------------------------------------------------------------------------------------
     def _alert(self, rule: dict[str, Any], run: RuleRun, at: datetime, window: tuple[datetime, datetime],
@@ -189,7 +142,7 @@ class SentinelEngine:
                 start, end = parse_time(times[0]), parse_time(times[-1])
         rule_id = rule_arm_id(self.state, rule)
         extended: dict[str, Any] = {
-            "Query Period": str(_duration(rule.get("queryPeriod"), "PT5M")),
+            "Query Period": str(duration(rule.get("queryPeriod"), "PT5M")),
             "Trigger Operator": str(rule.get("triggerOperator", "GreaterThan")),
             "Trigger Threshold": str(rule.get("triggerThreshold", 0)),
             "Search Query Results Overall Count": str(total),
@@ -246,142 +199,6 @@ class SentinelEngine:
         if rule.get("createIncident", True):
             self._incident(rule, rule_id, alert_id, generated, entities, start, end)
 
-    # -- incidents --------------------------------------------------------------------------------------
-    def _incident(self, rule: dict[str, Any], rule_id: str, alert_id: str, at: datetime,
-                  entities: list[dict[str, Any]], first: datetime, last: datetime) -> None:  # fmt: skip
-        when = at + timedelta(seconds=INCIDENT_DELAY_S)
-        keys = frozenset(entity_key(e) for e in entities)
-        grouping = rule.get("grouping") or {}
-        match = self._grouped(rule_id, grouping, keys, when) if grouping.get("enabled") else None
-        if match is not None and (match.status != "Closed" or grouping.get("reopenClosedIncident")
-                                  or rule.get("joinClosedIncidents")):  # fmt: skip
-            if match.status == "Closed" and grouping.get("reopenClosedIncident"):
-                match.status, match.closed = "Active", None
-            match.alert_ids.append(alert_id)
-            match.last_activity = max(match.last_activity, last)
-            match.modified_by = "Alert added to incident"
-            self._write(match, when)
-            return
-        incident = Incident(
-            name=str(uuid.uuid4()),
-            number=self.next_number,
-            title=str(rule.get("displayName", rule["name"])),
-            severity=str(rule.get("severity", "High")),
-            rule_ids=[rule_id],
-            created=when,
-            first_activity=first,
-            last_activity=last,
-            entity_keys=keys,
-            alert_ids=[alert_id],
-        )
-        self.next_number += 1
-        self.incidents.append(incident)
-        self._write(incident, when)
-        self._automate(incident, when + timedelta(seconds=AUTOMATION_DELAY_S))
-
-    def _grouped(
-        self, rule_id: str, grouping: dict[str, Any], keys: frozenset[str], when: datetime
-    ) -> Incident | None:
-        lookback = _duration(grouping.get("lookbackDuration"), "PT5H")
-        for incident in reversed(self.incidents):
-            if (
-                rule_id in incident.rule_ids
-                and when - incident.created <= lookback
-                and incident.entity_keys == keys
-            ):
-                return incident
-        return None
-
-    def _automate(self, incident: Incident, at: datetime) -> None:
-        """Automation rules triggered when an incident is created, in their `order` (Microsoft's)."""
-        for auto in sorted(automation_rules(self.state), key=lambda a: int(a.get("order", 1))):
-            if not auto.get("enabled", True) or auto.get("triggersWhen", "Created") != "Created":
-                continue
-            wanted = [str(v).lower() for v in auto.get("analyticRuleIds") or []]
-            if wanted and not any(r.lower() in wanted for r in incident.rule_ids):
-                continue
-            changed = False
-            for action in auto.get("actions") or []:
-                for key, attr in (("status", "status"), ("classification", "classification"),
-                                  ("classificationReason", "classification_reason"),
-                                  ("classificationComment", "classification_comment")):  # fmt: skip
-                    if action.get(key):
-                        setattr(incident, attr, str(action[key]))
-                        changed = True
-                if action.get("owner"):
-                    incident.owner = {**incident.owner, **action["owner"]}
-                    changed = True
-            if changed:
-                if incident.status == "Closed" and incident.closed is None:
-                    incident.closed = at
-                incident.modified_by = f"Automation rule - {auto.get('displayName', auto.get('name'))}"
-                self._write(incident, at)
-
-    def close(self, incident: Incident, at: datetime, classification: str, reason: str, comment: str,
-              by: str) -> None:  # fmt: skip
-        """Close an incident (the ARM PUT, a rehearsal's SOC analyst)."""
-        with self._lock:
-            incident.status, incident.closed = "Closed", at
-            incident.classification, incident.classification_reason = classification, reason
-            incident.classification_comment, incident.modified_by = comment, by
-            self._write(incident, at)
-
-    def comment(self, incident: Incident, at: datetime, message: str, by: str) -> dict[str, Any]:
-        with self._lock:
-            entry = {"message": message, "createdTimeUtc": iso(at), "author": {"name": by}}
-            incident.comments.append(entry)
-            incident.modified_by = by
-            self._write(incident, at)
-            return entry
-
-    def _write(self, incident: Incident, at: datetime) -> None:
-        from drill.sim.loganalytics.workspace import workspace
-
-        incident.modified = at
-        row = {
-            "TenantId": str(self.state.tenant.workspace.get("customerId", "")),
-            "TimeGenerated": at,
-            "IncidentName": incident.name,
-            "Title": incident.title,
-            "Description": "",
-            "Severity": incident.severity,
-            "Status": incident.status,
-            "Classification": incident.classification,
-            "ClassificationComment": incident.classification_comment,
-            "ClassificationReason": incident.classification_reason,
-            "Owner": incident.owner,
-            "ProviderName": PRODUCT,
-            "ProviderIncidentId": str(incident.number),
-            "FirstActivityTime": incident.first_activity,
-            "LastActivityTime": incident.last_activity,
-            "FirstModifiedTime": incident.created,
-            "LastModifiedTime": at,
-            "CreatedTime": incident.created,
-            "ClosedTime": incident.closed,
-            "IncidentNumber": incident.number,
-            "RelatedAnalyticRuleIds": [r.rsplit("/", 1)[-1] for r in incident.rule_ids],
-            "AlertIds": list(incident.alert_ids),
-            "BookmarkIds": [],
-            "Comments": [c["message"] for c in incident.comments],
-            "Tasks": [],
-            "Labels": incident.labels,
-            "IncidentUrl": incident_url(self.state, incident),
-            "AdditionalData": {
-                "alertsCount": len(incident.alert_ids),
-                "bookmarksCount": 0,
-                "commentsCount": len(incident.comments),
-                "alertProductNames": [PRODUCT],
-                "tactics": ["InitialAccess"],
-            },
-            "ModifiedBy": incident.modified_by,
-            "SourceSystem": "Azure",
-            "Type": "SecurityIncident",
-        }
-        workspace(self.state).store.insert("SecurityIncident", row, at)
-
-    def incident(self, name: str) -> Incident | None:
-        return next((i for i in self.incidents if i.name.lower() == name.lower()), None)
-
     def status(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -393,13 +210,6 @@ class SentinelEngine:
                                "created": iso(i.created), "classification": i.classification}
                               for i in self.incidents],
             }  # fmt: skip
-
-
-def incident_url(state: SimState, incident: Incident) -> str:
-    return (
-        "https://portal.azure.com/#asset/Microsoft_Azure_Security_Insights/Incident"
-        f"{ids.workspace_id(state)}/providers/Microsoft.SecurityInsights/Incidents/{incident.name}"
-    )
 
 
 def engine(state: SimState) -> SentinelEngine:

@@ -107,9 +107,9 @@ def _rehearsal(state: SimState, seconds_ago: float) -> None:
 
 
 def _fresh_run(state: SimState, rule: dict[str, Any]) -> Any:
-    from drill.sim.loganalytics.sentinel import RuleRun, _duration
+    from drill.sim.loganalytics.sentinel import RuleRun, duration
 
-    return RuleRun(state.clock.now() + _duration(rule.get("queryFrequency"), "PT5M"))
+    return RuleRun(state.clock.now() + duration(rule.get("queryFrequency"), "PT5M"))
 
 
 def _folded(state: SimState) -> None:
