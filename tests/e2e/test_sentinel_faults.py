@@ -30,8 +30,9 @@ def sentinel_world(tmp_path: Path) -> Iterator[Any]:
     """A factory: the Sentinel-only demo world with one fault applied (None: healthy)."""
     stack: list[Any] = []
 
-    def make(fault: str | None) -> Any:
-        cm = demo_world(tmp_path / (fault or "healthy"), fault=fault, watch="sentinel")
+    def make(fault: str | None, variants: tuple[str, ...] = ()) -> Any:
+        folder = tmp_path / (fault or "healthy-" + "-".join(v.replace("=", "_") for v in variants))
+        cm = demo_world(folder, fault=fault, variants=variants, watch="sentinel")
         stack.append(cm)
         return cm.__enter__()
 
@@ -123,6 +124,38 @@ def test_healthy_rule_passes_preflight_and_the_incident_step(sentinel_world: Any
     proved = asyncio.run(incident.run(ctx))
     assert proved.status is Status.PASS, proved.reason
     assert _checks(proved)["sentinel_incident"].evidence["status"] == "New"
+
+
+SENTINEL_BELIEFS = ("sentinel-account-entity", "sentinel-alert-window", "sentinel-alert-rule-ref")
+
+
+def _sentinel_rows() -> list[tuple[str, ...]]:
+    """Every form of every Sentinel belief, the i-th form of each in row i (each form is met once)."""
+    from drill.sim.beliefs import all_beliefs
+
+    beliefs = all_beliefs()
+    forms = {b: list(beliefs[b].forms) for b in SENTINEL_BELIEFS}
+    width = max(len(f) for f in forms.values())
+    return [tuple(f"{b}={forms[b][i % len(forms[b])]}" for b in SENTINEL_BELIEFS) for i in range(width)]
+
+
+@pytest.mark.parametrize("variants", _sentinel_rows(), ids=lambda v: ",".join(v))
+def test_healthy_rule_passes_under_every_form_of_the_sentinel_beliefs(
+    sentinel_world: Any, variants: tuple[str, ...]
+) -> None:
+    """The variant matrix's browser drills watch by mail; the Sentinel beliefs are proven here, where they
+    decide the incident step's verdict."""
+    world = sentinel_world(None, variants)
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    _sign_in_and_wait(world, ctx, minutes=7)
+    proved = asyncio.run(incident.run(ctx))
+    assert proved.status is Status.PASS, proved.reason
+    seen = _checks(proved)["sentinel_alert"].evidence
+    entity_form = dict(v.split("=") for v in variants)["sentinel-account-entity"]
+    # the passkey row logs the object id as UserPrincipalName: no @, so Name alone in the split form
+    assert seen["account_field"] == ("FullName" if entity_form == "fullname" else "Name")
+    assert seen["account_identifier"] == "object id"  # recorded: which identifier the entity carried
 
 
 def test_query_that_misses_this_account_fails_the_incident_step(sentinel_world: Any) -> None:
