@@ -66,8 +66,8 @@ def _get(arm: ArmReader, url: str) -> dict[str, Any] | None:
 def read_rule(arm: ArmReader, workspace_id: str, ref: str) -> dict[str, Any] | None:
     """The analytics rule by id (a GUID, or a full id's last segment) or by display name, as ARM JSON.
 
-    A display name also matches the name Sentinel gives a rule it disabled ("AUTO DISABLED <name>"), so an
-    auto-disabled rule is found and judged, not reported missing.
+    A display name also matches the name Sentinel gives a rule it disabled ("AUTO DISABLED" added to it),
+    so an auto-disabled rule is found and judged, not reported missing.
     """
     name = ref.rstrip("/").rsplit("/", 1)[-1] if ref.startswith("/") else ref
     if _GUID.match(name):
@@ -75,7 +75,7 @@ def read_rule(arm: ArmReader, workspace_id: str, ref: str) -> dict[str, Any] | N
     listed = _get(arm, f"{_base(workspace_id)}/alertRules?api-version={SENTINEL_API}") or {}
     for rule in listed.get("value") or []:
         shown = str((rule.get("properties") or {}).get("displayName") or "")
-        if shown == ref or shown.removeprefix(AUTO_DISABLED).strip() == ref or rule.get("name") == ref:
+        if shown == ref or shown.replace(AUTO_DISABLED, "").strip() == ref or rule.get("name") == ref:
             return dict(rule)
     return None
 
@@ -133,7 +133,8 @@ def rule_checks(
 def _enabled(p: dict[str, Any], label: str) -> Judgement:
     if p.get("enabled") is True:
         return Judgement("sentinel_rule_enabled", "The analytics rule is enabled", True, "enabled")
-    if label.startswith(AUTO_DISABLED) or AUTO_DISABLED in str(p.get("description") or ""):
+    # "AUTO DISABLED" is added to the name (Microsoft's Sentinel blog does not say before or after it)
+    if AUTO_DISABLED in label or AUTO_DISABLED in str(p.get("description") or ""):
         return Judgement(
             "sentinel_rule_enabled",
             "The analytics rule is enabled",

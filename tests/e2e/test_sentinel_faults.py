@@ -126,7 +126,12 @@ def test_healthy_rule_passes_preflight_and_the_incident_step(sentinel_world: Any
     assert _checks(proved)["sentinel_incident"].evidence["status"] == "New"
 
 
-SENTINEL_BELIEFS = ("sentinel-account-entity", "sentinel-alert-window", "sentinel-alert-rule-ref")
+SENTINEL_BELIEFS = (
+    "sentinel-account-entity",
+    "sentinel-alert-window",
+    "sentinel-alert-rule-ref",
+    "sentinel-run-delay",
+)
 
 
 def _sentinel_rows() -> list[tuple[str, ...]]:
@@ -148,7 +153,7 @@ def test_healthy_rule_passes_under_every_form_of_the_sentinel_beliefs(
     world = sentinel_world(None, variants)
     ctx, result = _preflight(world)
     assert result.status is Status.PASS, result.reason
-    _sign_in_and_wait(world, ctx, minutes=7)
+    _sign_in_and_wait(world, ctx, minutes=12)  # the rule's next run, and Microsoft's five-minute delay
     proved = asyncio.run(incident.run(ctx))
     assert proved.status is Status.PASS, proved.reason
     seen = _checks(proved)["sentinel_alert"].evidence
@@ -202,6 +207,14 @@ def test_incident_later_than_the_sla_fails_the_incident_step(sentinel_world: Any
     assert "SentinelHealth" in check.reason
     assert ctx.timings.time_to_incident_s > ctx.playbook.sla.incident
     assert ctx.timings.incident_number is not None
+
+
+def test_every_sentinel_belief_is_in_the_rows() -> None:
+    from drill.sim.loganalytics.sentinel import BELIEFS
+
+    assert {b.id for b in BELIEFS} == set(SENTINEL_BELIEFS)
+    for belief in BELIEFS:
+        assert {dict(v.split("=") for v in row)[belief.id] for row in _sentinel_rows()} == set(belief.forms)
 
 
 def test_every_sentinel_fault_is_tested_here() -> None:

@@ -49,6 +49,7 @@ __all__ = ["PRODUCT", "Incident", "RuleRun", "SentinelEngine", "automation_rules
            "incident_url", "rule_arm_id"]  # fmt: skip
 
 ALERT_DELAY_S = 10.0  # BELIEF: evaluation -> SecurityAlert row (Sentinel documents no number)
+RUN_DELAY_S = 300.0  # the `five-minutes` form of sentinel-run-delay: Microsoft's "five-minute delay"
 PROVIDER = "ASI Scheduled Alerts"
 _OPERATORS = {
     "GreaterThan": lambda n, v: n > v,
@@ -132,6 +133,8 @@ class SentinelEngine(IncidentBook):
         from drill.sim.loganalytics.workspace import workspace
 
         delay = float((config(self.state) or {}).get("alertDelaySeconds", ALERT_DELAY_S))
+        if form(self.state, "sentinel-run-delay") == "five-minutes":
+            delay += RUN_DELAY_S
         generated = at + timedelta(seconds=delay)
         alert_id = str(uuid.uuid4())
         entities = entities_of(self.state, rule, results)
@@ -236,6 +239,9 @@ BELIEFS = [
     Belief("sentinel-alert-window", "what a scheduled alert's StartTime and EndTime hold",
            {"query-window": "the rule's query window (queryPeriod ending at the run)",
             "event-time": "the earliest and latest TimeGenerated among the alert's result rows"}),
+    Belief("sentinel-run-delay", "how long after a scheduled rule's run time its SecurityAlert is written",
+           {"prompt": "10 s after the scheduled time",
+            "five-minutes": "5 min 10 s after it: the rule runs on Microsoft's five-minute delay"}),
     Belief("sentinel-alert-rule-ref", "where a SecurityAlert names its analytics rule",
            {"extended-properties": "ExtendedProperties 'Analytic Rule Ids' (and AlertType)",
             "alert-type-only": "only AlertType <workspace id>_<rule id>"}),
