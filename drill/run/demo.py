@@ -113,6 +113,11 @@ def demo_world(
         raise DrillUserError(f"unknown watch {watch!r}; choose one of {', '.join(WATCHES)}")
     if fault is not None and fault not in all_faults():
         raise DrillUserError(f"unknown fault {fault!r}; `drill sim faults` lists them")
+    if fault is not None and fault.startswith("sentinel-") and watch == "mail":
+        raise DrillUserError(
+            f"{fault} breaks the Sentinel watch, which a mail-only demo does not use: add --watch sentinel "
+            "(or --watch both)"
+        )
     try:
         chosen = [parse_variant(v) for v in variants]
     except KeyError as exc:
@@ -223,6 +228,7 @@ def run_demo(
     headed: bool = False,
     variants: Sequence[str] = (),
     fidelity_pack: Path | None = None,
+    watch: str = "mail",
 ) -> int:
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
@@ -235,7 +241,7 @@ def run_demo(
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
-    with demo_world(fault=fault, variants=variants) as world:
+    with demo_world(fault=fault, variants=variants, watch=watch) as world:
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
         for variant in variants:
