@@ -41,33 +41,27 @@ def cannot_run(ctx: DrillContext) -> str | None:
     return None
 
 
-async def run(ctx: DrillContext) -> StepResult:
-    sb = StepBuilder(NAME, TITLE)
-    if (why := cannot_run(ctx)) is not None:
-        return sb.fail(why)
-    watch = ctx.playbook.sentinel
-    assert watch is not None
+def prepare(ctx: DrillContext) -> SentinelWait:
+    """The wait for this sign-in's alert: the row's time, the sign-in on the tenant's clock, the rule."""
     assert ctx.observer is not None
     row_time = as_time(ctx.signin_row.get("TimeGenerated"))
-    assert row_time is not None
     started = ctx.timings.signin_started_at
+    assert row_time is not None
     assert started is not None
     signed_in = ctx.timings.row_created_at or ctx.skew.tenant_time(started)
     run_query = workspace_query(ctx, ctx.observer, signed_in - LOOKBACK)
-    wait = SentinelWait(ctx, run_query, dict(ctx.sentinel["rule"]), row_time, signed_in)
+    return SentinelWait(ctx, run_query, dict(ctx.sentinel["rule"]), row_time, signed_in)
+
+
+async def await_proof(ctx: DrillContext, sb: StepBuilder, wait: SentinelWait) -> bool:
+    """Poll until the alert (and the settled incident) are there, or the SLA passes: whether they are."""
     deadline = float(ctx.playbook.sla.incident)
-    sb.evidence.update(rule=wait.rule.get("id"), require=watch.require, clock_skew_s=ctx.skew.offset_s)
-    if not await check_query(ctx, sb, wait, min(120.0, deadline)):
-        return sb.finish()
     progress = ctx.progress
-    try:
-        outcome = await poll(
-            wait.probe,
-            deadline,
-            on_attempt=lambda n, s: progress.waiting("the Sentinel incident", s, deadline, n),
-        )
-    except ServiceRefused as exc:
-        return sb.fail(f"Log Analytics refused to read Sentinel's tables (HTTP {exc.status}): {exc.message}")
+    outcome = await poll(
+        wait.probe,
+        deadline,
+        on_attempt=lambda n, s: progress.waiting("the Sentinel incident", s, deadline, n),
+    )
     sb.evidence.update(
         attempts=outcome.attempts,
         transient_error_count=outcome.transient_count,
@@ -78,12 +72,27 @@ async def run(ctx: DrillContext) -> StepResult:
     if outcome.value is not True:
         waited = f"after {outcome.waited_s:.0f}s (SLA {deadline:.0f}s)"
         sb.check("sentinel_proof", "Sentinel proved this sign-in", False, timeout_reason(wait, waited))
+        return False
+    return True
+
+
+async def run(ctx: DrillContext) -> StepResult:
+    sb = StepBuilder(NAME, TITLE)
+    if (why := cannot_run(ctx)) is not None:
+        return sb.fail(why)
+    watch = ctx.playbook.sentinel
+    assert watch is not None
+    wait = prepare(ctx)
+    sb.evidence.update(rule=wait.rule.get("id"), require=watch.require, clock_skew_s=ctx.skew.offset_s)
+    if not await check_query(ctx, sb, wait, min(120.0, float(ctx.playbook.sla.incident))):
         return sb.finish()
+    try:
+        if not await await_proof(ctx, sb, wait):
+            return sb.finish()
+    except ServiceRefused as exc:
+        return sb.fail(f"Log Analytics refused to read Sentinel's tables (HTTP {exc.status}): {exc.message}")
     if watch.require == "incident":
         check_incident(ctx, sb, wait)
     check_sla(ctx, sb, watch.require)
-    return sb.finish(
-        "Sentinel alert and incident for this sign-in"
-        if watch.require == "incident"
-        else "Sentinel alert for this sign-in"
-    )
+    proved = "Sentinel alert and incident" if watch.require == "incident" else "Sentinel alert"
+    return sb.finish(f"{proved} for this sign-in")
