@@ -144,9 +144,7 @@ class Timings(_Strict):
     # The Sentinel watch (issue 24): the rule's SecurityAlert and its incident, on the tenant's clock.
     sentinel_alert_at: datetime | None = None
     time_to_sentinel_alert_s: float | None = None  # the row's CreatedDateTime -> the SecurityAlert
-    incident_created_at: datetime | None = (
-        None  # when the alert joined its incident (a new one: its creation)
-    )
+    incident_created_at: datetime | None = None  # when the alert joined its incident (a new one: created)
     time_to_incident_s: float | None = None  # the row's CreatedDateTime -> the incident holding the alert
     incident_number: int | None = None
     total_s: float | None = None
