@@ -8,12 +8,9 @@ loganalytics/alerts.py), and alerts when the result count passes `triggerOperato
 Event grouping (`aggregationKind`): AlertPerResult makes one alert per result row, SingleAlert one alert
 for all of them. Suppression (`suppressionEnabled`) stops the rule for `suppressionDuration` after an
 alert. Entities come from the legacy `AccountCustomEntity` / `IPCustomEntity` / `HostCustomEntity`
-columns or the rule's `entityMappings`. With `createIncident` each alert opens an incident, or joins an
-incident of the same rule created within the grouping lookback and sharing all its entities (`grouping`);
-a closed match is reopened when `reopenClosedIncident` is on, else a new incident is made (Microsoft's
-portal text for the setting). Automation rules triggered "When incident is created" then apply their
-ModifyProperties actions in `order`. Every change of an incident writes a new SecurityIncident row, as
-Sentinel does. Facts and beliefs: drill/sim/DIFFERENCES.md ("Microsoft Sentinel").
+columns or the rule's `entityMappings`. With `createIncident` each alert goes to sentinel_incidents.py:
+a new incident, or one it is grouped into; automation rules; a SecurityIncident row per change. Facts and
+beliefs: drill/sim/DIFFERENCES.md ("Microsoft Sentinel").
 """
 
 from __future__ import annotations

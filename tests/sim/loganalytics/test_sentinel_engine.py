@@ -1,6 +1,6 @@
 """Microsoft Sentinel's scheduled analytics rules on the simulator clock: alerts, incidents, grouping,
 automation, and each Sentinel fault's effect on the rows (issue 24). The drill's view is tested at the
-step level in tests/unit/steps/test_incident_step.py."""
+step level in tests/e2e/test_sentinel_faults.py."""
 
 from __future__ import annotations
 
