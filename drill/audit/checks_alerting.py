@@ -321,6 +321,8 @@ def rules_notify(facts: Facts, playbook: Playbook) -> Outcome:
     rules = _covering_or_outcome(facts, playbook, "action_groups")
     if isinstance(rules, Outcome):
         return rules
+    if playbook.alert is None:
+        return Outcome(Status.NOT_APPLICABLE, "the playbook declares no alert mail watch (alert:)")
     mailbox = str(playbook.alert.mailbox)
     offenders = []
     evidence = []

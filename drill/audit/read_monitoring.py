@@ -134,7 +134,7 @@ def _rules(facts: Facts, playbook: Playbook, reader: Callable[[str], ArmReader])
 
     mon = playbook.monitoring
     assert mon is not None
-    refs = list(mon.rules) or list(playbook.alert.rules)
+    refs = list(mon.rules) or (list(playbook.alert.rules) if playbook.alert else [])
     if not refs:
         facts.unread["alert_rules"] = "neither monitoring.rules nor alert.rules names a rule"
         return

@@ -74,6 +74,12 @@ def register(app: typer.Typer) -> None:
             help="BELIEF=FORM: another plausible shape of the tenant (drill sim variants).",
         ),
         fidelity_pack: Path | None = typer.Option(None, "--fidelity-pack", help=PACK_HELP),
+        watch: str = typer.Option(
+            "mail",
+            "--watch",
+            help="Which watches the demo playbook requires: mail (the alert mail), sentinel (a Sentinel "
+            "analytics rule's incident) or both.",
+        ),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""
         from drill.run.demo import run_demo, run_demo_audit
@@ -87,6 +93,10 @@ def register(app: typer.Typer) -> None:
                 from drill.errors import DrillUserError
 
                 raise DrillUserError("--fidelity-pack records a drill's shapes: drop it with --audit")
+            if watch != "mail":
+                from drill.errors import DrillUserError
+
+                raise DrillUserError("--audit judges the demo tenant's design as it is: drop --watch")
             raise typer.Exit(run_demo_audit(fault=fault, output=output, variants=list(variant)))
         raise typer.Exit(
             run_demo(
@@ -96,5 +106,6 @@ def register(app: typer.Typer) -> None:
                 headed=headed,
                 variants=list(variant),
                 fidelity_pack=fidelity_pack,
+                watch=watch,
             )
         )

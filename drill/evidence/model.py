@@ -141,6 +141,12 @@ class Timings(_Strict):
     alert_seen_at: datetime | None = None
     time_to_alert_s: float | None = None  # sign-in completed -> alert mail received
     alert_detection_lag_s: float | None = None
+    # The Sentinel watch (issue 24): the rule's SecurityAlert and its incident, on the tenant's clock.
+    sentinel_alert_at: datetime | None = None
+    time_to_sentinel_alert_s: float | None = None  # the row's CreatedDateTime -> the SecurityAlert
+    incident_created_at: datetime | None = None  # when the alert joined its incident (a new one: created)
+    time_to_incident_s: float | None = None  # the row's CreatedDateTime -> the incident holding the alert
+    incident_number: int | None = None
     total_s: float | None = None
     clock_skew_s: float | None = None  # tenant clock - workstation clock, from the services' Date headers
 

@@ -24,6 +24,8 @@ SLA_ALIASES: dict[str, tuple[str, ...]] = {
     "ingestion_latency_s": ("ingestion_latency_s",),
     "time_to_row_s": ("time_to_row_s", "log_row"),
     "time_to_alert_s": ("time_to_alert_s", "alert"),
+    "time_to_sentinel_alert_s": ("time_to_sentinel_alert_s", "incident"),
+    "time_to_incident_s": ("time_to_incident_s", "incident"),
 }
 
 
@@ -72,6 +74,8 @@ EVENTS: tuple[tuple[str, str, str, str], ...] = (
     ("Log row ingested", "row_ingested_at", "ingestion_latency_s", "row_created_at"),
     ("Log row seen", "row_seen_at", "time_to_row_s", "signin_completed_at"),
     ("Alert received", "alert_received_at", "time_to_alert_s", "signin_completed_at"),
+    ("Sentinel alert", "sentinel_alert_at", "time_to_sentinel_alert_s", "row_created_at"),
+    ("Incident created", "incident_created_at", "time_to_incident_s", "row_created_at"),
 )
 
 
@@ -141,6 +145,8 @@ def build(record: DrillRecord) -> Timeline | None:
         limit = sla_limit(record.sla, sla_key) if sla_key else None
         if limit is not None and start is not None:
             deadline = (start - origin).total_seconds() + limit
+        if attr == "incident_created_at" and t.incident_number is not None:
+            label = f"Incident #{t.incident_number} created"
         rows.append((label, at, (at - origin).total_seconds(), deadline, limit or 0.0))
     if not rows:
         return None

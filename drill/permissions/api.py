@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from drill.playbook.model import Playbook
 
 DRILL_FEATURES = frozenset(
-    {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE, Feature.ANNOUNCE, Feature.FILING}
-)
+    {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE, Feature.ANNOUNCE, Feature.FILING, Feature.MAIL_WATCH,
+     Feature.SENTINEL}
+)  # fmt: skip
 SCHEDULER_FEATURES = frozenset({Feature.AUDIT, Feature.WATCH, Feature.KEYLESS, Feature.SCHEDULER_MAIL})
 
 
@@ -58,6 +59,10 @@ def features_of(
             out.add(Feature.ANNOUNCE)
         if any(f.kind == "sharepoint" for f in playbook.evidence.filing):
             out.add(Feature.FILING)
+        if playbook.alert is not None:
+            out.add(Feature.MAIL_WATCH)
+        if playbook.sentinel is not None:
+            out.add(Feature.SENTINEL)
     if scheduler:
         out |= {Feature.AUDIT, Feature.WATCH, Feature.SCHEDULER_MAIL}
         if playbook.schedule.daily_keyless_check:

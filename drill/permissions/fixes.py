@@ -67,7 +67,7 @@ class Where:
             graph=graph.rstrip("/"),
             drill_app=str(playbook.drill_app.client_id),
             observer=str(client) if client else f"<observer ({obs.kind}) object id>",
-            mailbox=str(playbook.alert.mailbox),
+            mailbox=str(playbook.alert.mailbox) if playbook.alert else "<alert mailbox>",
             site=site,
         )
         if mon is None:

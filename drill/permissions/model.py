@@ -40,6 +40,8 @@ class Feature(StrEnum):
     # A drill on the Windows WebAuthn path (no administrator rights): the key's model proven after the
     # ceremony from the account's registered passkeys (drill/steps/key_identity.py)
     WINDOWS_KEY = "windows-key"
+    MAIL_WATCH = "mail-watch"  # the alert mail watch: preflight and the alert step read the mailbox (alert:)
+    SENTINEL = "sentinel"  # the Sentinel watch: the analytics rule, automation rules, alert, incident
 
 
 class Kind(StrEnum):

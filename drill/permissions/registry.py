@@ -93,7 +93,7 @@ _DRILL_APP = (
 )  # fmt: skip
 
 _MAIL_READS = (
-    _c(MAIL, "GET", "/users/{mailbox}/messages", [F.DRILL, F.KEYLESS], "Mail.ReadBasic.All",
+    _c(MAIL, "GET", "/users/{mailbox}/messages", [F.MAIL_WATCH, F.KEYLESS], "Mail.ReadBasic.All",
        "user-list-messages"),
 )  # fmt: skip
 
@@ -261,6 +261,10 @@ _ARM_MONITORING = (
        "Reader", "https://learn.microsoft.com/azure/role-based-access-control/role-definitions-list"),
     _c(ARM, "GET", _WS + "/providers/Microsoft.SecurityInsights/alertRules", [F.AUDIT],
        "Microsoft Sentinel Reader", "https://learn.microsoft.com/azure/sentinel/roles"),
+    _c(ARM, "GET", _WS + "/providers/Microsoft.SecurityInsights/alertRules/{id}", [F.SENTINEL],
+       "Microsoft Sentinel Reader", "https://learn.microsoft.com/rest/api/securityinsights/alert-rules/get"),
+    _c(ARM, "GET", _WS + "/providers/Microsoft.SecurityInsights/automationRules", [F.SENTINEL],
+       "Microsoft Sentinel Reader", "https://learn.microsoft.com/rest/api/securityinsights/automation-rules/list"),
 )  # fmt: skip
 
 _OBSERVER_AZURE = (
@@ -268,10 +272,10 @@ _OBSERVER_AZURE = (
         id="observer-log-analytics-reader",
         identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Log Analytics Reader",
         resource="Azure Resource Manager", scope=SCOPE_WORKSPACE,
-        why="the drill waits for the sign-in's row, runs the deployed alert queries, and the watch and the "
-        "audit query the workspace",
+        why="the drill waits for the sign-in's row, runs the deployed alert queries and reads Sentinel's "
+        "SecurityAlert and SecurityIncident rows, and the watch and the audit query the workspace",
         source="https://learn.microsoft.com/azure/azure-monitor/logs/manage-access",
-        calls=(_c(LOGS, "POST", "/workspaces/{id}/query", [F.DRILL, F.AUDIT, F.WATCH, F.KEYLESS],
+        calls=(_c(LOGS, "POST", "/workspaces/{id}/query", [F.DRILL, F.AUDIT, F.WATCH, F.KEYLESS, F.SENTINEL],
                   "Log Analytics Reader", "https://learn.microsoft.com/azure/azure-monitor/logs/api/access-api"),),
         satisfied_by=("Reader", "Monitoring Reader", "Log Analytics Contributor", "Monitoring Contributor",
                       "Contributor", "Owner"),
@@ -281,7 +285,7 @@ _OBSERVER_AZURE = (
         identity=Identity.OBSERVER, kind=Kind.AZURE_ROLE, permission="Monitoring Reader",
         resource="Azure Resource Manager", scope=SCOPE_RESOURCE_GROUP,
         why="the preflight and the audit read the deployed alert rules, action groups, fired alerts, the "
-        "rules' identities' role assignments and Sentinel's analytics rules",
+        "rules' identities' role assignments, and Sentinel's analytics rules and automation rules",
         source="https://learn.microsoft.com/azure/azure-monitor/roles-permissions-security",
         calls=_ARM_MONITORING,
         satisfied_by=("Reader", "Monitoring Contributor", "Contributor", "Owner"),

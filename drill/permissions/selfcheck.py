@@ -213,6 +213,10 @@ class _Judge:
         return self._missing(g, "not consented")
 
     async def _mail(self, g: Grant, held: list[str], source: str) -> Verdict:
+        if held:
+            return Verdict(g, True, f"{source}: {', '.join(held)}")
+        if self.pb.alert is None:
+            return self._missing(g, "not consented (and the playbook names no alert mailbox to probe)")
         mailbox = str(self.pb.alert.mailbox)
         if held:
             return Verdict(g, True, f"{source}: {', '.join(held)}")

@@ -41,6 +41,7 @@ from pydantic import (
 from drill.errors import DrillUserError
 from drill.playbook.endpoints import RESERVED_CLOUD_NAMES
 from drill.playbook.monitoring import Monitoring
+from drill.playbook.sentinel import SentinelWatch
 from drill.playbook.types import (
     Domain,
     Email,
@@ -267,8 +268,20 @@ class Alert(StrictModel):
         description="Names of the alert rules whose Fired mail proves the alert (empty: any rule).",
     )
     sentinel_workspace: uuid.UUID | None = Field(
-        default=None, description="Also expect a Microsoft Sentinel incident in this workspace."
+        default=None, description="Replaced by the `sentinel:` section (refused when set)."
     )
+    required: StrictBool = Field(default=True, description="The verdict needs this watch (the alert mail).")
+
+    @field_validator("sentinel_workspace")
+    @classmethod
+    def _moved(cls, value: uuid.UUID | None) -> uuid.UUID | None:
+        if value is not None:
+            raise ValueError(
+                "alert.sentinel_workspace is replaced by the `sentinel:` section "
+                "(workspace_resource_id, rule, "
+                "require): move it there; `drill playbook check` shows the fields"
+            )
+        return value
 
 
 class ExpectedPolicy(StrictModel):
@@ -303,6 +316,7 @@ class Sla(StrictModel):
     ga_proof: Seconds = 120
     log_row: Seconds = 1800
     alert: Seconds = 1800
+    incident: Seconds = 1800
     cleanup: Seconds = 300
 
 
@@ -492,7 +506,12 @@ class Playbook(StrictModel):
     drill_app: DrillApp = Field(default_factory=lambda: DrillApp())
     observer: Observer
     log_analytics: LogAnalytics
-    alert: Alert
+    alert: Alert | None = Field(
+        default=None, description="The alert mail watch (a log search alert rule's action group mail)."
+    )
+    sentinel: SentinelWatch | None = Field(
+        default=None, description="The Microsoft Sentinel watch (a scheduled analytics rule's incident)."
+    )
     monitoring: Monitoring | None = Field(
         default=None, description="Where the alert rules are deployed in Azure (read by preflight)."
     )
@@ -522,6 +541,29 @@ class Playbook(StrictModel):
                     raise ValueError(f"two accounts share {attr} {value!r}; make each account distinct")
                 seen.add(value)
         return accounts
+
+    @model_validator(mode="after")
+    def _watched(self) -> Playbook:
+        watches = [w for w in (self.alert, self.sentinel) if w is not None]
+        if not watches:
+            raise ValueError(
+                "declare how the accounts are watched: `alert:` (the alert mail), `sentinel:` (a Sentinel "
+                "analytics rule's incident), or both"
+            )
+        if not any(w.required for w in watches):
+            raise ValueError("no watch is required: set `required: true` on `alert:` or `sentinel:`")
+        if self.announce is not None and self.alert is None:
+            raise ValueError(
+                "announce: mails from the alert mailbox; declare `alert:` with that mailbox "
+                "(`required: false` "
+                "when the verdict does not need the alert mail)"
+            )
+        return self
+
+    @property
+    def mail_watch(self) -> Alert | None:
+        """The alert mail watch when the verdict needs it (None: the drill waits for no mail)."""
+        return self.alert if self.alert is not None and self.alert.required else None
 
     @property
     def source(self) -> Path | None:

@@ -21,11 +21,13 @@ from typing import Any
 
 import typer
 
-from drill.assets import DEMO_PLAYBOOK, DEMO_TENANT
+from drill.assets import DEMO_PLAYBOOK, DEMO_QUERIES, DEMO_TENANT
 from drill.errors import DrillUserError
 from drill.run.demo_cards import card_in_storage, print_demo_cards
 
 __all__ = ["DEMO_PLAYBOOK", "DEMO_TENANT"]  # the demo's files, package data (drill/assets)
+SENTINEL_QUERY = DEMO_QUERIES / "demo-breakglass-sentinel.kql"
+WATCHES = ("mail", "sentinel", "both")  # which watches the demo playbook declares (issue 24)
 OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"  # noqa: S105 - the name of a variable, not a secret
 FIDO_ORIGIN = "https://login.microsoft.test"
 
@@ -82,6 +84,7 @@ def demo_world(
     fault: str | None = None,
     variants: Sequence[str] = (),
     tenant_transform: Callable[[Any], Any] | None = None,
+    watch: str = "mail",
 ) -> Iterator[DemoWorld]:
     """A running simulated tenant with both demo accounts' keys registered (and a fault, if asked).
 
@@ -90,6 +93,10 @@ def demo_world(
 
     `tenant_transform` reshapes the demo tenant before the server starts (the audit bench grows it to
     100,000 users with drill.sim.large_tenant.grow).
+
+    `watch` is which watches the playbook requires: `mail` (the alert mail, today's demo), `sentinel` (the
+    Sentinel analytics rule's incident, no mail watch) or `both`; for the last two the workspace is
+    onboarded to Sentinel with the seed-style rule (drill/sim/loganalytics/sentinel_faults.py).
     """
     from drill.clouds import cloud_for
     from drill.keys.software import provision_software_keys
@@ -102,8 +109,15 @@ def demo_world(
     from drill.sim.server import SimServer
     from drill.sim.tenant import load_tenant
 
+    if watch not in WATCHES:
+        raise DrillUserError(f"unknown watch {watch!r}; choose one of {', '.join(WATCHES)}")
     if fault is not None and fault not in all_faults():
         raise DrillUserError(f"unknown fault {fault!r}; `drill sim faults` lists them")
+    if fault is not None and fault.startswith("sentinel-") and watch == "mail":
+        raise DrillUserError(
+            f"{fault} breaks the Sentinel watch, which a mail-only demo does not use: add --watch sentinel "
+            "(or --watch both)"
+        )
     try:
         chosen = [parse_variant(v) for v in variants]
     except KeyError as exc:
@@ -121,6 +135,10 @@ def demo_world(
         tenant.attestationRoots = [pem.decode() for pem in vendor_root_pems(base / "vendors").values()]
         if tenant_transform is not None:
             tenant = tenant_transform(tenant)
+        if watch != "mail":
+            from drill.sim.loganalytics.sentinel_faults import onboard
+
+            onboard(tenant.azure)
         with SimServer(tenant, base / "sim") as sim:
             for belief_id, form_name in chosen:
                 apply_variant(sim.state, belief_id, form_name)
@@ -133,7 +151,7 @@ def demo_world(
             playbook = load_playbook(
                 DEMO_PLAYBOOK, env={"DRILL_SIM_PORT": str(sim.port), "DRILL_SIM_CA": str(sim.ca_path)}
             )
-            playbook = _playbook_for_tenant(playbook, sim.state)
+            playbook = with_watch(_playbook_for_tenant(playbook, sim.state), sim.state, watch)
             world = DemoWorld(sim, playbook, cloud_for(playbook), key_paths, pin, base)
             for account in key_paths:
                 _register(world, account)
@@ -158,9 +176,32 @@ def _playbook_for_tenant(playbook: Any, state: Any) -> Any:
         group, workspace = ids.resource_group(state), ids.workspace_id(state)
         where = {"resource_group": group, "workspace_resource_id": workspace}
         updates["monitoring"] = mon.model_copy(update=where)
-    if not any(rule.get("customEmailSubject") for rule in state.tenant.alertRules):
+    if playbook.alert is not None and not any(
+        rule.get("customEmailSubject") for rule in state.tenant.alertRules
+    ):
         updates["alert"] = playbook.alert.model_copy(update={"subject_match": "Azure Monitor Alert"})
     return playbook.model_copy(update=updates) if updates else playbook
+
+
+def with_watch(playbook: Any, state: Any, watch: str) -> Any:
+    """The demo playbook declaring the chosen watches, as an operator of the Sentinel-watched tenant would."""
+    if watch == "mail":
+        return playbook
+    from drill.playbook.sentinel import SentinelWatch
+    from drill.sim.arm import ids
+    from drill.sim.loganalytics.sentinel_faults import RULE_ID, RULE_NAME
+
+    sentinel = SentinelWatch(workspace_resource_id=ids.workspace_id(state),
+                             rule=RULE_NAME if watch == "sentinel" else RULE_ID)  # fmt: skip
+    updates: dict[str, Any] = {"sentinel": sentinel, "sla": playbook.sla.model_copy(update={"incident": 900})}
+    if watch == "sentinel":
+        # No mail watch: no alert mailbox, no log search alert rules to read; the log rows step proves the
+        # playbook's copy of the Sentinel query instead of the mail rule's.
+        updates.update(alert=None, monitoring=None)
+        updates["log_analytics"] = playbook.log_analytics.model_copy(
+            update={"alert_query_file": SENTINEL_QUERY}
+        )
+    return playbook.model_copy(update=updates)
 
 
 def build_context(world: DemoWorld, account: str, *, headed: bool = False, quiet: bool = False) -> Any:
@@ -187,6 +228,7 @@ def run_demo(
     headed: bool = False,
     variants: Sequence[str] = (),
     fidelity_pack: Path | None = None,
+    watch: str = "mail",
 ) -> int:
     """`drill demo`: the whole drill against the simulator; prints the verdict and where the evidence is."""
     from drill.evidence.bundle import writer_for
@@ -199,7 +241,7 @@ def run_demo(
     log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
     configure_logging(log_path, console=False)
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
-    with demo_world(fault=fault, variants=variants) as world:
+    with demo_world(fault=fault, variants=variants, watch=watch) as world:
         if fault:
             typer.echo(f"fault applied: {fault}", err=True)
         for variant in variants:

@@ -23,7 +23,7 @@ from drill.browser.launch import sandbox_decision
 from drill.evidence.controls import controls
 from drill.evidence.model import BrowserRun, DrillRecord, Status, StepResult, Verdict, decide_verdict
 from drill.progress import safe_progress
-from drill.steps import admin_task, alert, announce, cleanup, ga_proof, log_rows, preflight, signin
+from drill.steps import admin_task, alert, announce, cleanup, ga_proof, incident, log_rows, preflight, signin
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
 from drill.steps.waiting import HostUnreachable
@@ -40,10 +40,28 @@ PLAN: list[tuple[str, str, StepFn, tuple[str, ...]]] = [
     (ga_proof.NAME, ga_proof.TITLE, ga_proof.run, ("signin",)),
     (log_rows.NAME, log_rows.TITLE, log_rows.run, ("signin",)),
     (alert.NAME, alert.TITLE, alert.run, ("signin",)),
+    (incident.NAME, incident.TITLE, incident.run, ("signin",)),
     # Last, so its write and audit wait never shift the sign-in's own waits; pointless once the logs
     # pipeline has failed (its proof needs the AuditLogs row).
     (admin_task.NAME, admin_task.TITLE, admin_task.run, ("ga_proof", "log_rows")),
 ]
+
+
+def plan_for(ctx: DrillContext) -> list[tuple[str, str, StepFn, tuple[str, ...]]]:
+    """The steps this playbook's watches call for: the alert mail step for `alert:`, the incident step for
+    `sentinel:` (a playbook declares either or both)."""
+    pb = ctx.playbook
+    skip = {alert.NAME} if pb.alert is None else set()
+    if pb.sentinel is None:
+        skip.add(incident.NAME)
+    return [entry for entry in PLAN if entry[0] not in skip]
+
+
+def _watch_required(ctx: DrillContext, name: str) -> bool | None:
+    """Whether the verdict needs this watch step (None: not a watch step)."""
+    watch = {alert.NAME: ctx.playbook.alert, incident.NAME: ctx.playbook.sentinel}.get(name)
+    return None if watch is None else bool(watch.required)
+
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCOMPLETE: 3}
 
@@ -157,7 +175,7 @@ async def run_drill(
     outcome: dict[str, Status] = {}
     finished = False
     try:
-        for name, title, fn, needs in PLAN:
+        for name, title, fn, needs in plan_for(ctx):
             blocked = [n for n in needs if outcome.get(n) is not Status.PASS]
             if blocked:
                 sb = StepBuilder(name, title)
@@ -172,6 +190,8 @@ async def run_drill(
                     record.steps.append(cut)
                     ctx.progress.done(name, cut.status.value, cut.reason, cut.duration_s)
                     raise
+            if (needed := _watch_required(ctx, name)) is not None:
+                result.required = result.required and needed
             outcome[name] = result.status
             record.steps.append(result)
             _refresh(record, ctx)

@@ -120,6 +120,10 @@ class ObserverProbes:
         from kiota_abstractions.base_request_configuration import RequestConfiguration
         from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder
 
+        if self.playbook.alert is None:
+            return ProbeResult(
+                True, "the playbook declares no alert mailbox (no mail watch): nothing to list"
+            )
         mailbox = str(self.playbook.alert.mailbox)
         cfg = RequestConfiguration(
             query_parameters=MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(

@@ -43,7 +43,15 @@ def build_runtime(
     for pb in playbooks:
         cloud = cloud_for(pb)
         notifiers: list[Notifier] = [LogNotifier()]
+        if mail and pb.alert is None:
+            raise DrillUserError(
+                f"{pb.source or 'the playbook'}: the scheduler mails reminders from the alert mailbox, "
+                "and this playbook declares none; add `alert:` with the mailbox (`required: false` when "
+                "the verdict does "
+                "not need the alert mail), or run the scheduler without mail"
+            )
         if mail:
+            assert pb.alert is not None
             recipients = list(pb.announce.to) if pb.announce else [str(pb.alert.mailbox)]
             notifiers.append(
                 GraphMailNotifier(

@@ -14,7 +14,7 @@ from drill.sim.arm import posture_faults as arm_posture
 from drill.sim.arm import routes as arm
 from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
-from drill.sim.loganalytics import alerts
+from drill.sim.loganalytics import alerts, sentinel_faults
 from drill.sim.loganalytics import workspace as loganalytics
 from drill.sim.mail import routes as mail
 from drill.sim.state import Fault, SimState
@@ -44,7 +44,17 @@ FAULTS = [
 
 def all_faults() -> dict[str, Fault]:
     out: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
-    for module in (identity, graph, loganalytics, alerts, arm, arm_posture, grant_faults, mail):
+    for module in (
+        identity,
+        graph,
+        loganalytics,
+        alerts,
+        sentinel_faults,
+        arm,
+        arm_posture,
+        grant_faults,
+        mail,
+    ):
         for fault in getattr(module, "FAULTS", []):
             if fault.name in out:
                 raise RuntimeError(f"fault {fault.name} is defined twice")

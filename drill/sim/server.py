@@ -32,7 +32,7 @@ from drill.sim.arm import writes as arm_writes
 from drill.sim.clock import SimClock
 from drill.sim.graph import router as graph
 from drill.sim.identity import routes as identity
-from drill.sim.loganalytics import alerts
+from drill.sim.loganalytics import alerts, sentinel
 from drill.sim.loganalytics import workspace as loganalytics
 from drill.sim.state import BROWSER_HOSTS, SimState
 from drill.sim.tenant import Tenant, load_tenant
@@ -40,7 +40,7 @@ from drill.sim.tenant import Tenant, load_tenant
 
 def build_app(state: SimState) -> Starlette:
     routes = []
-    for module in (control, identity, graph, loganalytics, alerts, arm_workspaces, arm, arm_writes):
+    for module in (control, identity, graph, loganalytics, alerts, sentinel, arm_workspaces, arm, arm_writes):
         routes.extend(module.install(state))
     for box in state.tenant.mailboxes:
         state.mail.create_box(str(box["address"]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drill.evidence.model import StepResult
 from drill.fidelity import note_mail
@@ -36,6 +36,9 @@ from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
 from drill.steps.waiting import ServiceRefused, call_within, poll
 
+if TYPE_CHECKING:
+    from drill.playbook import Alert
+
 NAME, TITLE = "alert", "The alert email reached the watched mailbox"
 SCOPES = (".default",)
 LATE_INGESTION_S = 300.0  # a row later than the shortest usual rule window (5 minutes) can be missed
@@ -44,6 +47,14 @@ NO_ROW = (
     "not waited for: the log rows step found no SigninLogs row of this sign-in, and an alert mail counts "
     "only when its evaluation window covers that row; fix the log rows step's finding first"
 )
+
+
+def watch(ctx: DrillContext) -> Alert:
+    """The playbook's alert mail watch (the orchestrator runs this step only when there is one)."""
+    alert = ctx.playbook.alert
+    if alert is None:
+        raise RuntimeError("the alert step runs only for a playbook with an alert mail watch")
+    return alert
 
 
 def _addr(recipient: Any) -> str:
@@ -79,7 +90,7 @@ def timeout_reason(ctx: DrillContext, rejected: dict[str, dict[str, Any]], earli
                    waited: str) -> str:  # fmt: skip
     """The likeliest broken link when no mail proved the alert, with what to fix."""
     reasons = [r["reason"] for r in rejected.values()]
-    alert = ctx.playbook.alert
+    alert = watch(ctx)
     fired_before = [e for e in earlier if str(e["fields"].get("condition", "")).lower() == "fired"]
     resolved_since = [e for e in earlier if str(e["fields"].get("condition", "")).lower() == "resolved"]
     if reasons and all(r.startswith("a Resolved notification") for r in reasons):
@@ -118,7 +129,7 @@ def timeout_reason(ctx: DrillContext, rejected: dict[str, dict[str, Any]], earli
 
 
 def _senders(ctx: DrillContext) -> set[str]:
-    alert = ctx.playbook.alert
+    alert = watch(ctx)
     return {str(s).lower() for s in [*alert.senders, alert.sender]}
 
 
@@ -155,7 +166,7 @@ class _MailWait:
             filter=flt, orderby=["receivedDateTime desc"], top=50, select=SELECT
         )
         self.ctx.counters["graph_requests"] += 1
-        builder = self.client.users.by_user_id(str(self.ctx.playbook.alert.mailbox)).messages
+        builder = self.client.users.by_user_id(str(watch(self.ctx).mailbox)).messages
         resp = await builder.get(request_configuration=RequestConfiguration(query_parameters=query))
         out = [_message(m) for m in (resp.value if resp else None) or []]
         for _ in range(19):
@@ -170,13 +181,13 @@ class _MailWait:
     async def probe(self) -> _Found | None:
         messages = await self.list_messages(f"receivedDateTime ge {utc_z(self.since)}")
         self.listing = None  # ARM is listed at most once per attempt, and only for a mail worth tying
-        for mail in candidates(messages, self.ctx.playbook.alert.subject_match, self.senders):
+        for mail in candidates(messages, watch(self.ctx).subject_match, self.senders):
             if mail["id"] in self.rejected:
                 continue
             note_mail(str(mail["subject"] or ""), str(mail["body"] or ""))
             fields = parse_alert_mail(mail["body"], mail["subject"])
             mail = {**mail, "fields": fields}
-            rules = list(self.ctx.playbook.alert.rules)
+            rules = list(watch(self.ctx).rules)
             why = judge(fields, received=mail["receivedDateTime"], signed_in=self.signed_in, rules=rules,
                         account_ids=_account_ids(self.ctx))  # fmt: skip
             if why is None:
@@ -253,7 +264,7 @@ async def _why_nothing(wait: _MailWait, waited: str) -> str:
         mail = next(iter(wait.pending.values()))
         return (f"the alert mail {mail['subject']!r} received {mail['receivedDateTime'].isoformat()} "
                 f"{waited}, but {no_instance_reason(wait.ctx)}")  # fmt: skip
-    earlier = await _earlier_alerts(wait.list_messages, wait.since, wait.ctx.playbook.alert.subject_match,
+    earlier = await _earlier_alerts(wait.list_messages, wait.since, watch(wait.ctx).subject_match,
                                     wait.senders)  # fmt: skip
     return timeout_reason(wait.ctx, wait.rejected, earlier, waited)
 
@@ -325,7 +336,7 @@ async def run(ctx: DrillContext) -> StepResult:
     if (why := cannot_wait(ctx)) is not None:
         return sb.fail(why)
     wait, deadline = _mail_wait(ctx), float(ctx.playbook.sla.alert)
-    sb.evidence.update(accepted_senders=sorted(wait.senders), expected_rules=list(ctx.playbook.alert.rules),
+    sb.evidence.update(accepted_senders=sorted(wait.senders), expected_rules=list(watch(ctx).rules),
                        clock_skew_s=ctx.skew.offset_s)  # fmt: skip
     progress = ctx.progress
     try:
@@ -333,7 +344,7 @@ async def run(ctx: DrillContext) -> StepResult:
             wait.probe, deadline, on_attempt=lambda n, s: progress.waiting("the alert email", s, deadline, n)
         )
     except ServiceRefused as exc:
-        mailbox = ctx.playbook.alert.mailbox
+        mailbox = watch(ctx).mailbox
         return sb.fail(f"Graph refused to list {mailbox} (HTTP {exc.status}): {exc.message}")
     _record_wait(sb, wait, outcome)
     found: _Found | None = outcome.value

@@ -42,6 +42,9 @@ async def run(ctx: DrillContext) -> StepResult:
         to_recipients=[Recipient(email_address=EmailAddress(address=str(a))) for a in ann.to],
     )
     ctx.counters["graph_requests"] += 1
+    assert (
+        ctx.playbook.alert is not None
+    )  # the playbook refuses `announce:` without the mailbox it sends from
     await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).send_mail.post(
         SendMailPostRequestBody(message=message, save_to_sent_items=False)
     )

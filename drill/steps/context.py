@@ -68,6 +68,8 @@ class DrillContext:
     # Why preflight could not read Entra's diagnostic settings (ARM 403), or None: the drill's own SigninLogs
     # and AuditLogs rows are then the only proof the logs reach the workspace (issue 25).
     diagnostic_setting_unread: str | None = None
+    # The Sentinel watch preflight read from ARM (issue 24): {"rule": ARM JSON, "workspace": id, "arm": ...}.
+    sentinel: dict[str, Any] = field(default_factory=dict)
 
     def finding(self, severity: str, title: str, detail: str, step: str | None = None) -> None:
         self.findings.append(Finding(severity=severity, title=title, detail=detail, step=step))  # type: ignore[arg-type]

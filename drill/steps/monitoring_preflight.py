@@ -72,7 +72,8 @@ async def check_monitoring(
     pb = ctx.playbook
     mon = pb.monitoring
     if mon is None:
-        ctx.finding("warning", "Deployed monitoring not checked", MONITORING_MISSING, NAME)
+        if pb.alert is not None:  # `monitoring:` describes the mail watch's alert rules
+            ctx.finding("warning", "Deployed monitoring not checked", MONITORING_MISSING, NAME)
         return
     if not ctx.cloud.arm_endpoint:
         sb.check("arm_endpoint", "Azure Resource Manager endpoint known", False,
@@ -94,7 +95,7 @@ async def check_monitoring(
 
     ctx.arm = reader(str(mon.subscription_id))
     await _diagnostic_setting(ctx, sb, left, failure)
-    refs = list(mon.rules) or list(pb.alert.rules)
+    refs = list(mon.rules) or (list(pb.alert.rules) if pb.alert else [])
     if not refs:
         sb.check("arm_rules_named", "The playbook names the break-glass alert rules", False,
                  "neither monitoring.rules nor alert.rules names a rule: list the break-glass rules' names "
@@ -195,7 +196,8 @@ async def _rule_checks(
             group_scope = group_id.split("/providers/", 1)[0]
             groups[group_id] = await _read(lambda g=group_id: arm.action_group(g), left,  # type: ignore[misc]
                                            f"action group {group_id}", group_scope, failure)  # fmt: skip
-        _add(sb, checks.rule_notifies(ref, rule, groups, str(ctx.playbook.alert.mailbox)))
+        if ctx.playbook.alert is not None:  # the rule mails the SOC only when the mail watch is declared
+            _add(sb, checks.rule_notifies(ref, rule, groups, str(ctx.playbook.alert.mailbox)))
     except _Refused as exc:
         sb.check(f"arm_rule_notifies:{ref}", f"Alert rule {ref} is not muted and mails the mailbox", False,
                  exc.reason)  # fmt: skip

@@ -20,6 +20,7 @@ from drill.steps.context import DrillContext
 from drill.steps.mail_access import SAMPLE, body_access, token_roles
 from drill.steps.monitoring_preflight import check_monitoring
 from drill.steps.permissions_preflight import check_permissions
+from drill.steps.sentinel_preflight import check_sentinel
 from drill.steps.skew import FINDING_S, hook_for
 from drill.steps.waiting import REFUSED, HostUnreachable, ServiceRefused, call_within, classify
 
@@ -127,6 +128,9 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding itself
         sb.check("observer_logs", "Observer can query the workspace", False, _failure(exc))
         stop_if_unreachable(exc)
+    alert = ctx.playbook.alert
+    if alert is None:  # no mail watch: the observer never reads a mailbox
+        return
 
     async def on_response(response: Any) -> None:
         ctx.skew.observe("graph", response.headers.get("Date"), datetime.now(UTC), datetime.now(UTC))
@@ -143,9 +147,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
 
         async def list_mailbox() -> Any:
             ctx.counters["graph_requests"] += 1
-            return await client.users.by_user_id(str(ctx.playbook.alert.mailbox)).messages.get(
-                request_configuration=cfg
-            )
+            return await client.users.by_user_id(str(alert.mailbox)).messages.get(request_configuration=cfg)
 
         resp, errors = await call_within(list_mailbox, deadline.left())
         _note_transients(sb, "observer_mailbox", errors)
@@ -153,8 +155,7 @@ async def check_observer(ctx: DrillContext, sb: StepBuilder, deadline: _Deadline
             "observer_mailbox",
             "Observer can list the alert mailbox",
             True,
-            f"listed {ctx.playbook.alert.mailbox}"
-            + (f" (after {len(errors)} transient errors)" if errors else ""),
+            f"listed {alert.mailbox}" + (f" (after {len(errors)} transient errors)" if errors else ""),
         )
         messages = list(getattr(resp, "value", None) or [])
         roles = set() if messages else await asyncio.to_thread(_graph_roles, ctx)
@@ -333,6 +334,7 @@ async def run(ctx: DrillContext, *, with_key: bool = True, every_feature: bool =
         await check_observer(ctx, sb, deadline)
         record_skew(ctx, sb)
         await check_monitoring(ctx, sb, deadline.left, _failure)
+        await check_sentinel(ctx, sb, deadline.left, _failure)
     except HostUnreachable as gone:
         # The check that met it carries the line; the rest were not tried (they need the same hosts).
         sb.evidence["unreachable"] = {"host": gone.where.host, "kind": gone.where.kind,

@@ -285,6 +285,20 @@ TIMING: dict[str, tuple[float | None, dict[str, int]]] = {
 # Faults whose drill runs in a dedicated end-to-end test that asserts all the matrix does and more (the
 # step, the reason, cleanup, no marker left): running the same drill twice would only cost time.
 RUN_ELSEWHERE = dict.fromkeys(ADMIN_FAULTS, "tests/e2e/test_admin_task.py")
+# The Sentinel watch's faults need a Sentinel-watched playbook, not this mail-only demo: each is run at the
+# step it fails (preflight, or the incident step over the simulator's rows) without a browser.
+SENTINEL_FAULTS = {
+    "sentinel-rule-disabled": "preflight",
+    "sentinel-rule-auto-disabled": "preflight",
+    "sentinel-events-folded": "preflight",
+    "sentinel-incident-creation-off": "preflight",
+    "sentinel-automation-closes": "preflight",
+    "sentinel-query-misses-account": "incident",
+    "sentinel-grouped-into-closed": "incident",
+    "sentinel-incident-late": "incident",
+}
+EXPECTED_STEP.update(SENTINEL_FAULTS)
+RUN_ELSEWHERE.update(dict.fromkeys(SENTINEL_FAULTS, "tests/e2e/test_sentinel_faults.py"))
 
 
 def _faults() -> list[str]:
@@ -306,8 +320,12 @@ def _grant(name: str) -> bool:
 def test_every_simulator_fault_has_an_expectation() -> None:
     missing = [name for name in _faults() if name not in EXPECTED_STEP]
     assert missing == [], f"add these faults to EXPECTED_STEP: {missing}"
-    for fault in RUN_ELSEWHERE:  # and each one run elsewhere expects the step its own test asserts
+    for fault in ADMIN_FAULTS:  # and each one run elsewhere expects the step its own test asserts
         assert EXPECTED_STEP[fault] == "admin_task", fault
+    from test_sentinel_faults import PREFLIGHT_FAULTS
+
+    for fault, step in SENTINEL_FAULTS.items():
+        assert (step == "preflight") == (fault in PREFLIGHT_FAULTS), fault
 
 
 @pytest.mark.parametrize("fault", [f for f in _faults() if f not in RUN_ELSEWHERE])

@@ -83,8 +83,28 @@ def exercise(world: DemoWorld, tmp_path_factory: pytest.TempPathFactory) -> list
                                  recipients=[str(pb.alert.mailbox)], scopes=scopes,
                                  ca_bundle=world.cloud.ca_bundle)  # fmt: skip
     notifier.send(Notice("t/reminder/1", "info", "Reminder", "a drill is due"))
+    _sentinel_preflight(world)
     state.tenant = pristine
     return hits(state)
+
+
+def _sentinel_preflight(world: DemoWorld) -> None:
+    """Preflight's Sentinel reads (the analytics rule by id, the automation rules) on the workspace onboarded
+    to Sentinel; the incident step's reads are Log Analytics queries, which the drill above already made.
+    The Sentinel drills themselves run in tests/e2e/test_sentinel_drill.py."""
+    import asyncio
+
+    from drill.run.demo import with_watch
+    from drill.sim.loganalytics.sentinel_faults import onboard
+    from drill.steps.base import StepBuilder
+    from drill.steps.sentinel_preflight import check_sentinel
+
+    onboard(world.sim.state.tenant.azure)
+    ctx = build_context(world, "ea01", quiet=True)
+    ctx.playbook = with_watch(ctx.playbook, world.sim.state, "both")
+    sb = StepBuilder("preflight", "preflight")
+    asyncio.run(check_sentinel(ctx, sb, lambda: 60.0, str))
+    assert ctx.sentinel.get("rule"), [c.reason for c in sb.checks]
 
 
 def _identity(world: DemoWorld, hit: dict[str, Any]) -> Identity | None:

@@ -20,6 +20,7 @@ def test_every_asset_is_a_file_of_the_package() -> None:
         assert path.is_relative_to(DRILL / "assets")
     assert sorted(p.name for p in assets.DEMO_QUERIES.glob("*.kql")) == [
         "demo-breakglass-alert.kql",
+        "demo-breakglass-sentinel.kql",  # the demo's Sentinel analytics rule (issue 24)
         "demo-breakglass-signin.kql",
     ]
     assert [p.name for p in assets.EXAMPLE_QUERIES.glob("*.kql")] == ["breakglass-alert.kql"]

@@ -41,6 +41,7 @@ _ALERT_FILTERS = {"api-version", "alertRule", "monitorCondition", "targetResourc
 _RG = r"subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/"
 _WS = r"microsoft\.operationalinsights/workspaces/(?P<ws>[^/]+)"
 _SI = r"/providers/microsoft\.securityinsights/alertrules"
+_SI_ROOT = r"/providers/microsoft\.securityinsights/"
 _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("rules", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/?$", re.I)),
     ("rule", re.compile(_RG + r"microsoft\.insights/scheduledqueryrules/(?P<name>[^/]+)$", re.I)),
@@ -52,6 +53,9 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
     ("diagnostics", re.compile(r"providers/microsoft\.aadiam/diagnosticsettings/?$", re.I)),
     ("sentinel_rules", re.compile(_RG + _WS + _SI + r"/?$", re.I)),
     ("sentinel_rule", re.compile(_RG + _WS + _SI + r"/(?P<name>[^/]+)$", re.I)),
+    ("sentinel_incidents", re.compile(_RG + _WS + _SI_ROOT + r"incidents/?$", re.I)),
+    ("sentinel_incident", re.compile(_RG + _WS + _SI_ROOT + r"incidents/(?P<name>[^/]+)$", re.I)),
+    ("sentinel_automation", re.compile(_RG + _WS + _SI_ROOT + r"automationrules/?$", re.I)),
     ("role_assignments", re.compile(r"(?P<scope>.*?)/?providers/microsoft\.authorization/roleassignments/?$",
                                     re.I)),
     ("role_definition", re.compile(r"(?P<scope>.*?)/?providers/microsoft\.authorization/roledefinitions/"
@@ -60,6 +64,7 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
 # The subscription and resource group a scope names (role reads take any scope).
 _SCOPE = re.compile(r"subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?", re.I)
 _INSIGHTS = "microsoft.insights"
+_SI_INCIDENTS = "Microsoft.SecurityInsights/incidents"
 # route kind -> (resource type, the RBAC action a read needs, api-versions served)
 _TYPES = {
     "rules": (f"{_INSIGHTS}/scheduledqueryrules", "Microsoft.Insights/scheduledQueryRules/read", RULES_API),
@@ -72,6 +77,10 @@ _TYPES = {
                        SENTINEL_API),
     "sentinel_rule": ("Microsoft.SecurityInsights/alertRules", "Microsoft.SecurityInsights/alertRules/read",
                       SENTINEL_API),
+    "sentinel_incidents": (_SI_INCIDENTS, f"{_SI_INCIDENTS}/read", SENTINEL_API),
+    "sentinel_incident": (_SI_INCIDENTS, f"{_SI_INCIDENTS}/read", SENTINEL_API),
+    "sentinel_automation": ("Microsoft.SecurityInsights/automationRules",
+                            "Microsoft.SecurityInsights/automationRules/read", SENTINEL_API),
     "role_assignments": ("Microsoft.Authorization/roleAssignments",
                          "Microsoft.Authorization/roleAssignments/read", ROLE_ASSIGNMENTS_API),
     "role_definition": ("Microsoft.Authorization/roleDefinitions",
@@ -181,6 +190,8 @@ def _serve(state: SimState, request: Request, kind: str, params: dict[str, Any])
         return JSONResponse(resources.rule_resource(state, rule, version))
     if kind in ("sentinel_rules", "sentinel_rule"):
         return _sentinel(state, params)
+    if kind.startswith("sentinel_"):
+        return _sentinel_objects(state, request, kind, params)
     if kind == "role_assignments":
         scope = "/" + params["scope"].strip("/")
         try:
@@ -217,6 +228,33 @@ def _sentinel(state: SimState, params: dict[str, Any]) -> Response:
     if rule is None:
         return errors.arm_error(404, "NotFound", f"Alert rule with id '{params['name']}' not found")
     return JSONResponse(rule)
+
+
+def _sentinel_objects(state: SimState, request: Request, kind: str, params: dict[str, Any]) -> Response:
+    """Incidents (list, one) and automation rules (list) of the workspace's Sentinel."""
+    if not sentinel.onboarded(state):
+        return sentinel.not_onboarded(state)
+    from drill.sim.loganalytics.sentinel import automation_rules, engine
+
+    if kind == "sentinel_automation":
+        return JSONResponse({"value": [sentinel.automation_rule_resource(state, a)
+                                       for a in automation_rules(state)]})  # fmt: skip
+    found = engine(state)
+    if kind == "sentinel_incident":
+        incident = found.incident(params["name"])
+        if incident is None:
+            return errors.arm_error(404, "NotFound", f"Incident with id '{params['name']}' not found")
+        return JSONResponse(sentinel.incident_resource(state, incident))
+    unknown = sorted(set(request.query_params) - {"api-version", "$top", "$orderby"})
+    if unknown:
+        return errors.arm_error(
+            400, "BadRequest", f"The simulator does not implement the parameters {unknown}."
+        )
+    listed = sorted(found.incidents, key=lambda i: i.created, reverse=True)
+    top = request.query_params.get("$top")
+    if top is not None:
+        listed = listed[: max(0, int(top))] if top.isdigit() else listed
+    return JSONResponse({"value": [sentinel.incident_resource(state, i) for i in listed]})
 
 
 def _alerts(state: SimState, request: Request) -> Response:

@@ -40,6 +40,7 @@ def rules(state: SimState) -> list[dict[str, Any]]:
 def rule_resource(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
     """A Scheduled alert rule (2023-02-01 .. 2024-03-01 shape)."""
     name = str(rule["name"])
+    grouping = rule.get("grouping") or {}
     return {
         "id": f"{ids.workspace_id(state)}/providers/Microsoft.SecurityInsights/alertRules/{name}",
         "name": name,
@@ -65,16 +66,95 @@ def rule_resource(state: SimState, rule: dict[str, Any]) -> dict[str, Any]:
             "incidentConfiguration": {
                 "createIncident": bool(rule.get("createIncident", True)),
                 "groupingConfiguration": {
-                    "enabled": False,
-                    "reopenClosedIncident": False,
-                    "lookbackDuration": "PT5H",
-                    "matchingMethod": "AllEntities",
+                    "enabled": bool(grouping.get("enabled", False)),
+                    "reopenClosedIncident": bool(grouping.get("reopenClosedIncident", False)),
+                    "lookbackDuration": str(grouping.get("lookbackDuration", "PT5H")),
+                    "matchingMethod": str(grouping.get("matchingMethod", "AllEntities")),
                     "groupByEntities": [],
                     "groupByAlertDetails": [],
                     "groupByCustomDetails": [],
                 },
             },
+            "entityMappings": rule.get("entityMappings"),
             "alertRuleTemplateName": None,
             "templateVersion": None,
+        },
+    }
+
+
+def incident_resource(state: SimState, incident: Any) -> dict[str, Any]:
+    """An incident (Microsoft.SecurityInsights/incidents, 2024-03-01 shape), from the Sentinel engine."""
+    from drill.sim.loganalytics.schema import iso
+    from drill.sim.loganalytics.sentinel import PRODUCT, incident_url
+
+    return {
+        "id": f"{ids.workspace_id(state)}/providers/Microsoft.SecurityInsights/Incidents/{incident.name}",
+        "name": incident.name,
+        "etag": f'"{abs(hash((incident.name, incident.modified))) % 10**12:012d}"',
+        "type": "Microsoft.SecurityInsights/Incidents",
+        "properties": {
+            "title": incident.title,
+            "description": "",
+            "severity": incident.severity,
+            "status": incident.status,
+            "classification": incident.classification or None,
+            "classificationReason": incident.classification_reason or None,
+            "classificationComment": incident.classification_comment or None,
+            "owner": {**incident.owner, "ownerType": "Unknown"},
+            "labels": list(incident.labels),
+            "firstActivityTimeUtc": iso(incident.first_activity),
+            "lastActivityTimeUtc": iso(incident.last_activity),
+            "lastModifiedTimeUtc": iso(incident.modified or incident.created),
+            "createdTimeUtc": iso(incident.created),
+            "incidentNumber": incident.number,
+            "additionalData": {
+                "alertsCount": len(incident.alert_ids),
+                "bookmarksCount": 0,
+                "commentsCount": len(incident.comments),
+                "alertProductNames": [PRODUCT],
+                "tactics": ["InitialAccess"],
+                "techniques": ["T1078"],
+            },
+            "relatedAnalyticRuleIds": list(incident.rule_ids),
+            "incidentUrl": incident_url(state, incident),
+            "providerName": PRODUCT,
+            "providerIncidentId": str(incident.number),
+        },
+    }
+
+
+def automation_rule_resource(state: SimState, auto: dict[str, Any]) -> dict[str, Any]:
+    """An automation rule (Microsoft.SecurityInsights/automationRules, 2024-03-01 shape)."""
+    conditions = [
+        {"conditionType": "Property", "conditionProperties": {
+            "propertyName": "IncidentRelatedAnalyticRuleIds", "operator": "Contains",
+            "propertyValues": list(auto.get("analyticRuleIds") or [])}}
+    ] if auto.get("analyticRuleIds") else []  # fmt: skip
+    actions = []
+    for i, action in enumerate(auto.get("actions") or [], start=1):
+        settings = {k: action.get(k) for k in ("severity", "status", "classification", "classificationReason",
+                                                "classificationComment", "owner", "labels")}  # fmt: skip
+        actions.append({"order": i, "actionType": str(action.get("actionType", "ModifyProperties")),
+                        "actionConfiguration": settings})  # fmt: skip
+    return {
+        "id": f"{ids.workspace_id(state)}/providers/Microsoft.SecurityInsights/automationRules/{auto['name']}",  # noqa: E501
+        "name": str(auto["name"]),
+        "type": "Microsoft.SecurityInsights/automationRules",
+        "etag": '"0a00c0a9-0000-0100-0000-5e2f8a9b0000"',
+        "properties": {
+            "displayName": str(auto.get("displayName", auto["name"])),
+            "order": int(auto.get("order", 1)),
+            "triggeringLogic": {
+                "isEnabled": bool(auto.get("enabled", True)),
+                "expirationTimeUtc": None,
+                "triggersOn": str(auto.get("triggersOn", "Incidents")),
+                "triggersWhen": str(auto.get("triggersWhen", "Created")),
+                "conditions": conditions,
+            },
+            "actions": actions,
+            "lastModifiedTimeUtc": "2026-01-05T09:00:00.0000000Z",
+            "createdTimeUtc": "2026-01-05T09:00:00.0000000Z",
+            "lastModifiedBy": {"objectId": None, "email": None, "name": None},
+            "createdBy": {"objectId": None, "email": None, "name": None},
         },
     }

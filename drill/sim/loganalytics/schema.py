@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from drill.sim.loganalytics import noninteractive
+from drill.sim.loganalytics.security_tables import SECURITY_ALERT_COLUMNS, SECURITY_INCIDENT_COLUMNS
 from drill.sim.state import AuditEvent, SignInEvent
 
 SIGNIN_COLUMNS: dict[str, str] = {
@@ -136,6 +137,9 @@ TABLES: dict[str, dict[str, str]] = {
     "SigninLogs": SIGNIN_COLUMNS,
     "AuditLogs": AUDIT_COLUMNS,
     noninteractive.TABLE: noninteractive.COLUMNS,
+    # Microsoft Sentinel's tables in the same workspace (loganalytics/sentinel.py writes them).
+    "SecurityAlert": SECURITY_ALERT_COLUMNS,
+    "SecurityIncident": SECURITY_INCIDENT_COLUMNS,
 }
 # The diagnostic-setting category that feeds each table.
 CATEGORY_OF = {

@@ -41,7 +41,10 @@ def test_required_follows_the_features() -> None:
     drill_only = {g.id for g in required([Feature.DRILL])}
     assert "drill-app-group-readwrite-all" not in drill_only
     assert "observer-mail-send" not in drill_only
-    assert "observer-mail-read" in drill_only
+    assert "observer-mail-read" not in drill_only  # the alert mail watch is its own feature (issue 24)
+    assert "observer-mail-read" in {g.id for g in required([Feature.DRILL, Feature.MAIL_WATCH])}
+    sentinel = {g.id for g in required([Feature.SENTINEL])}
+    assert "observer-mail-read" not in sentinel
     assert "drill-app-group-readwrite-all" in {g.id for g in required([Feature.ADMIN_TASK])}
     assert {g.id for g in required([Feature.FILING])} == {
         "observer-sites-selected",

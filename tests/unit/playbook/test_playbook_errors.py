@@ -404,3 +404,32 @@ def test_self_referencing_alias_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert code == 2
     assert err.startswith(f"error: {path}:")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "fragment"),
+    [
+        ("  defender_onboarded: true", "sentinel.defender_onboarded", "/security/incidents"),
+        ("  cleanup:\n    comment: true", "sentinel.cleanup.comment", "does not write to Sentinel incidents"),
+        ("  cleanup:\n    close: true", "sentinel.cleanup.close", "does not write to Sentinel incidents"),
+    ],
+)
+def test_sentinel_options_not_built_are_refused_at_their_line(
+    tmp_path: Path, extra: str, key: str, fragment: str
+) -> None:
+    """An option accepted must work: the Defender read and the incident writes are refused until built."""
+    section = (
+        "sentinel:\n  workspace_resource_id: /subscriptions/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01"
+        "/resourceGroups"
+        "/rg/providers/Microsoft.OperationalInsights/workspaces/ws\n  rule: Break-glass account activity\n"
+    )
+    path = write_playbook(tmp_path, BASE + section + extra + "\n")
+    code, out, err = run_cli("playbook", "check", str(path))
+    assert code == 2, (out, err)
+    line = len((BASE + section).splitlines()) + len(extra.splitlines())
+    first = err.splitlines()[0]
+    assert first.startswith(f"error: {path}:{line}:"), first
+    assert f"{key}: " in first
+    assert fragment in first
+    assert "set it to false" in first  # the fix
+    assert "Traceback" not in err

@@ -97,10 +97,33 @@ def test_all_pass_gives_pass_and_persists_every_step(
     record = asyncio.run(orchestrator.run_drill(ctx, sink))
     assert record.verdict is Verdict.PASS
     assert cleaned == ["yes"]
+    planned = [name for name, *_ in orchestrator.PLAN if name != "incident"]  # the demo watches by mail
+    assert [s.step for s in record.steps] == [*planned, "cleanup"]
     updates = [n for kind, _v, n in sink.events if kind == "update"]
-    assert updates == list(range(1, len(orchestrator.PLAN) + 1))
-    assert sink.events[-1] == ("finish", Verdict.PASS, len(orchestrator.PLAN) + 1)
+    assert updates == list(range(1, len(planned) + 1))
+    assert sink.events[-1] == ("finish", Verdict.PASS, len(planned) + 1)
     assert record.next_due is not None
+
+
+@pytest.mark.parametrize(
+    ("mail", "sentinel", "dropped"),
+    [(True, False, {"incident"}), (False, True, {"alert"}), (True, True, set())],
+)
+def test_the_plan_holds_the_step_of_each_declared_watch(
+    ctx: DrillContext, mail: bool, sentinel: bool, dropped: set[str]
+) -> None:
+    from drill.playbook.sentinel import SentinelWatch
+
+    watch = SentinelWatch(
+        workspace_resource_id="/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
+        "/providers/Microsoft.OperationalInsights/workspaces/ws",
+        rule="Break-glass account activity",
+    )
+    ctx.playbook = ctx.playbook.model_copy(
+        update={"alert": ctx.playbook.alert if mail else None, "sentinel": watch if sentinel else None}
+    )
+    planned = [name for name, *_ in orchestrator.plan_for(ctx)]
+    assert planned == [name for name, *_ in orchestrator.PLAN if name not in dropped]
 
 
 def test_failed_signin_skips_dependents_but_runs_cleanup(
