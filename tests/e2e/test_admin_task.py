@@ -3,7 +3,7 @@ AuditLogs row is found and returned by the alert query. Real Chromium, the softw
 azure-monitor-query against the simulated tenant; nothing mocked.
 
 Every run also checks that no drill marker is left on the group afterwards, whatever the verdict. The healthy
-run is test_drill.py's real-speed drill (one drill carries both files' checks: `check_write_restore_and_watch`).
+run is test_drill.py's real-speed drill, which carries both files' checks (check_write_restore_and_watch).
 Timings follow the fault matrix (tests/e2e/test_drill.py): a 10x simulator clock, short waits where the
 run must fail.
 """
