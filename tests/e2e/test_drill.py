@@ -299,6 +299,26 @@ SENTINEL_FAULTS = {
 }
 EXPECTED_STEP.update(SENTINEL_FAULTS)
 RUN_ELSEWHERE.update(dict.fromkeys(SENTINEL_FAULTS, "tests/e2e/test_sentinel_faults.py"))
+# One fault per step runs the whole drill here as that step's representative (ca-block for signin, ga-removed
+# for ga_proof, filing-5xx-mid-upload and filing-quota-exceeded for filing after the verdict): how a drill
+# records a failed step, skips the rest and cleans up does not depend on which fault failed it. The others are
+# proven where their own outcome is asserted (page, AADSTS code, correlation id; the GA decision's reason; the
+# filing receipts and retry), which a whole drill each would only repeat at ~4 CPU seconds apiece.
+_SIGNIN = "tests/e2e/test_signin_variants.py"
+PROVEN_AT_THEIR_STEP = {
+    "account-disabled": _SIGNIN,
+    "aaguid-not-allowed": _SIGNIN,
+    "ca-compliant-device": _SIGNIN,
+    "attestation-enforced-unattested": _SIGNIN,
+    "passkey-deleted": _SIGNIN,
+    "drill-app-redirect-uri-missing": "tests/e2e/test_signin_setup.py",
+    "ga-eligible-only": "tests/sim/graph/test_graph_product_ga.py",
+    "ga-time-bound": "tests/sim/graph/test_graph_product_ga.py",
+    "ga-group-only": "tests/sim/graph/test_graph_product_ga.py",
+    "filing-throttled": "tests/sim/graph/test_graph_filing.py",
+    "filing-name-conflict": "tests/sim/graph/test_graph_filing.py",
+}
+RUN_ELSEWHERE.update(PROVEN_AT_THEIR_STEP)
 
 
 def _faults() -> list[str]:
@@ -326,6 +346,17 @@ def test_every_simulator_fault_has_an_expectation() -> None:
 
     for fault, step in SENTINEL_FAULTS.items():
         assert (step == "preflight") == (fault in PREFLIGHT_FAULTS), fault
+
+
+def test_each_fault_run_elsewhere_is_run_there() -> None:
+    """A fault left out of the matrix must be named by the test file said to prove it."""
+    root = Path(__file__).parents[2]
+    for fault, where in RUN_ELSEWHERE.items():
+        assert fault in EXPECTED_STEP, fault
+        assert f'"{fault}"' in (root / where).read_text(encoding="utf-8"), f"{where} does not run {fault}"
+    for step, representative in (("signin", "ca-block"), ("ga_proof", "ga-removed")):
+        assert representative not in RUN_ELSEWHERE
+        assert EXPECTED_STEP[representative] == step
 
 
 @pytest.mark.parametrize("fault", [f for f in _faults() if f not in RUN_ELSEWHERE])
