@@ -25,6 +25,7 @@ from drill.evidence.model import Status, Verdict
 from drill.evidence.signing import Signer
 from drill.run.demo import build_context, demo_world
 from drill.run.loop import execute
+from drill.sim.faults import apply_fault
 from drill.steps import alert
 from drill.testing import scan_for_secrets
 
@@ -55,6 +56,7 @@ def run_drill(
     wait_scale: float | None = None,
     variants: tuple[str, ...] = (),
     then: Callable[[Any, Signer, Path], Any] | None = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[Any, BundleWriter, dict[str, Any]]:
     """One demo drill of ea01; `then(world, signer, ledger)` runs on the same simulator afterwards, and the
     canary group's description before and after and Entra's "Update group" audits are kept for the admin
@@ -64,6 +66,9 @@ def run_drill(
     watched = None
     with demo_world(tmp_path / "state", fault=fault, variants=variants) as world:
         before = world.sim.state.tenant.group(GROUP)["description"]
+        for other in also:  # a second fault on another service (PAIRED)
+            apply_fault(world.sim.state, other)
+        budgets = {f: dict(world.sim.state.faults.get(f) or {}) for f in (fault, *also) if f}
         world.sim.state.clock.set_scale(scale)
         if wait_scale:
             speed_up_after_signin(world, wait_scale)
@@ -84,6 +89,7 @@ def run_drill(
             )
         code = execute(ctx, writer, on_done=filing)
         after = world.sim.state.tenant.group(GROUP)["description"]
+        spent = {f: (b, dict(world.sim.state.faults.get(f) or {})) for f, b in budgets.items()}
         audits = [e for e in world.sim.state.audits if e.operation_name == "Update group"]
         if then is not None:
             watched = then(world, signer, writer.ledger_path)
@@ -91,7 +97,7 @@ def run_drill(
     assert writer.finished is not None
     record = json.loads((writer.finished.path / "report.json").read_text())
     return code, writer, {"record": record, "secrets": secrets, "ctx": ctx, "before": before,
-                          "after": after, "audits": audits, "watched": watched}  # fmt: skip
+                          "after": after, "audits": audits, "watched": watched, "spent": spent}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +365,28 @@ def test_each_fault_run_elsewhere_is_run_there() -> None:
         assert EXPECTED_STEP[representative] == step
 
 
-@pytest.mark.parametrize("fault", [f for f in _faults() if f not in RUN_ELSEWHERE])
+# Faults the drill absorbs (it must PASS) that act on different services share one drill: each one's own
+# evidence is still asserted, and each must have fired (a budgeted fault spent some of its budget).
+PAIRED = {
+    "graph-throttled": "la-5xx-burst",
+    "graph-5xx-burst": "la-throttled",
+    "arm-throttled": "signin-duplicate-rows",
+    "pim-licence-missing": "signin-interrupt-rows",
+}
+
+
+def test_paired_faults_are_absorbed_ones_on_other_services() -> None:
+    for first, second in PAIRED.items():
+        assert EXPECTED_STEP[first] is None, first
+        assert EXPECTED_STEP[second] is None, second
+        assert first.split("-")[0] != second.split("-")[0]
+        assert first not in PAIRED.values()
+        assert second not in RUN_ELSEWHERE
+
+
+@pytest.mark.parametrize(
+    "fault", [f for f in _faults() if f not in RUN_ELSEWHERE and f not in PAIRED.values()]
+)
 def test_fault_matrix(fault: str, tmp_path: Path) -> None:
     expected = EXPECTED_STEP.get(fault, "unknown")
     # Ten times faster simulated time: a one-minute alert rule evaluates every six seconds. Waits that
@@ -370,15 +397,21 @@ def test_fault_matrix(fault: str, tmp_path: Path) -> None:
     # the clock's start and that read adds ten simulated seconds to it (over 30 on a loaded machine), so those
     # runs keep real time until the sign-in and go 10x after it.
     scale = 1.0 if fault in SKEW_FAULTS else 10.0
+    partner = PAIRED.get(fault)
     code, writer, info = run_drill(
-        tmp_path, fault=fault, scale=scale, sla={**sla, **special}, wait_scale=wait_scale
-    )
+        tmp_path, fault=fault, scale=scale, sla={**sla, **special}, wait_scale=wait_scale,
+        also=(partner,) if partner else (),
+    )  # fmt: skip
     record = info["record"]
     steps = {s["step"]: s for s in record["steps"]}
     if expected is None:
         assert record["verdict"] == "PASS", record["reason"]
         assert code == 0
-        _passes_as_it_should(fault, record, steps)
+        for each in (fault, partner) if partner else (fault,):
+            _passes_as_it_should(each, record, steps)
+            before, after = info["spent"][each]
+            if "remaining" in before:
+                assert int(after["remaining"]) < int(before["remaining"]), f"{each} never fired"
         if fault.startswith("filing-"):
             _filed_as_it_should(fault, record, writer.ledger_path)
         return
