@@ -226,3 +226,92 @@ def test_every_sentinel_fault_is_tested_here() -> None:
         "sentinel-incident-late",
     }
     assert {f.name for f in FAULTS} == set(PREFLIGHT_FAULTS) | drill_time
+
+
+# -- The Defender portal: the same incident read through Graph /security/incidents (msgraph-sdk over HTTPS) --
+
+
+def _onboarded(world: Any) -> Any:
+    """The playbook of a workspace onboarded to the Defender portal (sentinel.defender_onboarded: true)."""
+    watch = world.playbook.sentinel.model_copy(update={"defender_onboarded": True})
+    world.playbook = world.playbook.model_copy(update={"sentinel": watch})
+    return world
+
+
+def _link_forms() -> list[str]:
+    from drill.sim.beliefs import all_beliefs
+
+    return list(all_beliefs()["defender-alert-link"].forms)
+
+
+@pytest.mark.parametrize("link", _link_forms())
+def test_defender_read_passes_under_every_form_of_the_alert_link(sentinel_world: Any, link: str) -> None:
+    """Each plausible way the Graph alert names the Sentinel alert is accepted, and the one met recorded."""
+    world = _onboarded(sentinel_world(None, (f"defender-alert-link={link}",)))
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    granted = result.evidence["permissions"]
+    assert "defender" in granted["features"]
+    assert "observer-securityincident-read-all" in str(granted)  # checked and found present
+    _sign_in_and_wait(world, ctx, minutes=7)
+    proved = asyncio.run(incident.run(ctx))
+    assert proved.status is Status.PASS, (proved.reason, [(c.id, c.reason) for c in proved.checks])
+    check = _checks(proved)["defender_incident"]
+    found = check.evidence
+    expected = {"provider-alert-id": "providerAlertId", "detector-id": "detectorId", "title-only": "title"}
+    assert found["link"] == expected[link]
+    assert found["status"] == "active"
+    number = _checks(proved)["sentinel_incident"].evidence["incidentNumber"]
+    assert found["graphIncidentId"]
+    assert found["graphIncidentId"] != str(number)  # the portal's own id
+    assert found["incidentWebUrl"] == (
+        f"https://security.microsoft.com/incidents/{found['graphIncidentId']}?tid={world.sim.state.tenant.id}"
+    )
+    assert found["incidentWebUrl"] in check.reason
+    assert found["createdDateTime"]
+
+
+def test_defender_read_missing_permission_fails_preflight_naming_it(sentinel_world: Any) -> None:
+    world = _onboarded(sentinel_world("grant-missing-observer-securityincident-read-all"))
+    _ctx, result = _preflight(world)
+    assert result.status is Status.FAIL
+    check = _checks(result)["permission:observer-securityincident-read-all"]
+    assert check.status is Status.FAIL
+    assert "SecurityIncident.Read.All" in check.reason
+    assert "observer" in check.reason.lower()
+    assert "consent" in check.reason.lower()  # how to grant it
+
+
+def test_defender_read_refused_by_graph_fails_the_incident_step_naming_the_permission(
+    sentinel_world: Any,
+) -> None:
+    """The permission withdrawn after preflight: Graph's own 403 reaches the step, which names the grant."""
+    from drill.sim.faults import apply_fault
+
+    world = _onboarded(sentinel_world(None))
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    apply_fault(world.sim.state, "grant-missing-observer-securityincident-read-all")
+    from drill.auth import observer_credential
+
+    ctx.observer = observer_credential(ctx.playbook, ctx.cloud)  # a new token, without the role
+    _sign_in_and_wait(world, ctx, minutes=7)
+    failed = asyncio.run(incident.run(ctx))
+    check = _checks(failed)["defender_incident"]
+    assert failed.status is Status.FAIL
+    assert "HTTP 403" in check.reason
+    assert "SecurityIncident.Read.All" in check.reason
+
+
+def test_incident_not_in_the_defender_portal_fails_the_incident_step(sentinel_world: Any) -> None:
+    world = _onboarded(sentinel_world("defender-incident-missing"))
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    _sign_in_and_wait(world, ctx, minutes=20)  # past the portal's sync allowance on the tenant's clock
+    failed = asyncio.run(incident.run(ctx))
+    assert failed.status is Status.FAIL, (failed.reason, [(c.id, c.evidence) for c in failed.checks])
+    assert _checks(failed)["sentinel_incident"].status is Status.PASS  # Sentinel has it; the portal not
+    check = _checks(failed)["defender_incident"]
+    assert check.status is Status.FAIL
+    assert "connect the workspace to the Microsoft Defender portal" in check.reason
+    assert "sentinel.defender_onboarded: false" in check.reason
