@@ -30,9 +30,9 @@ def sentinel_world(tmp_path: Path) -> Iterator[Any]:
     """A factory: the Sentinel-only demo world with one fault applied (None: healthy)."""
     stack: list[Any] = []
 
-    def make(fault: str | None, variants: tuple[str, ...] = ()) -> Any:
+    def make(fault: str | None, variants: tuple[str, ...] = (), watch: str = "sentinel") -> Any:
         folder = tmp_path / (fault or "healthy-" + "-".join(v.replace("=", "_") for v in variants))
-        cm = demo_world(folder, fault=fault, variants=variants, watch="sentinel")
+        cm = demo_world(folder, fault=fault, variants=variants, watch=watch)
         stack.append(cm)
         return cm.__enter__()
 
@@ -231,13 +231,6 @@ def test_every_sentinel_fault_is_tested_here() -> None:
 # -- The Defender portal: the same incident read through Graph /security/incidents (msgraph-sdk over HTTPS) --
 
 
-def _onboarded(world: Any) -> Any:
-    """The playbook of a workspace onboarded to the Defender portal (sentinel.defender_onboarded: true)."""
-    watch = world.playbook.sentinel.model_copy(update={"defender_onboarded": True})
-    world.playbook = world.playbook.model_copy(update={"sentinel": watch})
-    return world
-
-
 def _link_forms() -> list[str]:
     from drill.sim.beliefs import all_beliefs
 
@@ -247,7 +240,7 @@ def _link_forms() -> list[str]:
 @pytest.mark.parametrize("link", _link_forms())
 def test_defender_read_passes_under_every_form_of_the_alert_link(sentinel_world: Any, link: str) -> None:
     """Each plausible way the Graph alert names the Sentinel alert is accepted, and the one met recorded."""
-    world = _onboarded(sentinel_world(None, (f"defender-alert-link={link}",)))
+    world = sentinel_world(None, (f"defender-alert-link={link}",), watch="defender")
     ctx, result = _preflight(world)
     assert result.status is Status.PASS, result.reason
     granted = result.evidence["permissions"]
@@ -272,7 +265,7 @@ def test_defender_read_passes_under_every_form_of_the_alert_link(sentinel_world:
 
 
 def test_defender_read_missing_permission_fails_preflight_naming_it(sentinel_world: Any) -> None:
-    world = _onboarded(sentinel_world("grant-missing-observer-securityincident-read-all"))
+    world = sentinel_world("grant-missing-observer-securityincident-read-all", watch="defender")
     _ctx, result = _preflight(world)
     assert result.status is Status.FAIL
     check = _checks(result)["permission:observer-securityincident-read-all"]
@@ -288,7 +281,7 @@ def test_defender_read_refused_by_graph_fails_the_incident_step_naming_the_permi
     """The permission withdrawn after preflight: Graph's own 403 reaches the step, which names the grant."""
     from drill.sim.faults import apply_fault
 
-    world = _onboarded(sentinel_world(None))
+    world = sentinel_world(None, watch="defender")
     ctx, result = _preflight(world)
     assert result.status is Status.PASS, result.reason
     apply_fault(world.sim.state, "grant-missing-observer-securityincident-read-all")
@@ -304,7 +297,7 @@ def test_defender_read_refused_by_graph_fails_the_incident_step_naming_the_permi
 
 
 def test_incident_not_in_the_defender_portal_fails_the_incident_step(sentinel_world: Any) -> None:
-    world = _onboarded(sentinel_world("defender-incident-missing"))
+    world = sentinel_world("defender-incident-missing", watch="defender")
     ctx, result = _preflight(world)
     assert result.status is Status.PASS, result.reason
     _sign_in_and_wait(world, ctx, minutes=20)  # past the portal's sync allowance on the tenant's clock
@@ -315,3 +308,14 @@ def test_incident_not_in_the_defender_portal_fails_the_incident_step(sentinel_wo
     assert check.status is Status.FAIL
     assert "connect the workspace to the Microsoft Defender portal" in check.reason
     assert "sentinel.defender_onboarded: false" in check.reason
+
+
+def test_a_defender_fault_needs_the_defender_watch() -> None:
+    """A fault of a read the playbook does not make would PASS unseen: the demo refuses it with the fix."""
+    from drill.errors import DrillUserError
+
+    with (
+        pytest.raises(DrillUserError, match="only --watch defender uses"),
+        demo_world(fault="defender-incident-missing", watch="sentinel"),
+    ):
+        pass
