@@ -137,15 +137,15 @@ def wanted(ctx: DrillContext, wait: SentinelWait) -> Wanted:
     )
 
 
-async def check_defender(ctx: DrillContext, sb: StepBuilder, wait: SentinelWait) -> None:
-    """Wait for the Graph incident holding this sign-in's alert, and judge it."""
+async def check_defender(ctx: DrillContext, sb: StepBuilder, wait: SentinelWait, budget_s: float) -> None:
+    """Wait (at most `budget_s`) for the Graph incident holding this sign-in's alert, and judge it."""
     from drill.clients import graph_client, graph_scopes
 
     assert ctx.observer is not None
     client = graph_client(ctx.observer, ctx.cloud, graph_scopes(ctx.cloud, (".default",)))
     read = DefenderRead(wait, client, wanted(ctx, wait))
     try:
-        outcome = await poll(read.probe, float(ctx.playbook.sla.incident))
+        outcome = await poll(read.probe, budget_s)
     except ServiceRefused as exc:
         fix = GRANT if exc.status in (401, 403) else "check the observer's Graph access"
         why = f"Microsoft Graph refused /security/incidents (HTTP {exc.status}): {exc.message}; {fix}"

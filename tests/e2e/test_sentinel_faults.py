@@ -231,6 +231,9 @@ def test_every_sentinel_fault_is_tested_here() -> None:
 # -- The Defender portal: the same incident read through Graph /security/incidents (msgraph-sdk over HTTPS) --
 
 
+DEFENDER_BELIEFS = ("defender-alert-link",)  # each of its forms is a parameter below
+
+
 def _link_forms() -> list[str]:
     from drill.sim.beliefs import all_beliefs
 
