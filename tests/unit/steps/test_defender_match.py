@@ -69,3 +69,23 @@ def test_the_account_shows_by_upn_object_id_or_name_and_domain() -> None:
         ev({"accountName": "ea01", "domainName": "contoso.test"}), "ea01@contoso.test", "x"
     ) == ("accountName+domainName")
     assert names_account(ev({"userPrincipalName": "bob@contoso.test"}), "ea01@contoso.test", "x") is None
+
+
+def test_an_incident_resolved_in_the_portal_fails_with_the_fix_and_an_open_one_passes() -> None:
+    from drill.evidence.model import Status
+    from drill.steps.base import StepBuilder
+    from drill.steps.defender_match import DefenderMatch
+    from drill.steps.defender_read import _judge
+
+    url = "https://security.microsoft.com/incidents/7001?tid=t"
+    for status, ok in (("active", True), ("inProgress", True), ("resolved", False), ("redirected", False)):
+        incident = {"id": "7001", "incidentWebUrl": url, "status": status, "assignedTo": None}
+        sb = StepBuilder("incident", "t")
+        _judge(sb, DefenderMatch(incident, _alert(), "title", "azureAdUserId"))
+        (check,) = sb.checks
+        assert (check.status is Status.PASS) is ok, (status, check.reason)
+        assert url in check.reason
+        assert check.evidence["graphIncidentId"] == "7001"
+        assert check.evidence["link"] == "title"
+        if status == "resolved":
+            assert "exclude the break-glass rule" in check.reason
