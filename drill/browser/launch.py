@@ -265,6 +265,18 @@ def _kill_survivors(tree: dict[int, int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def context_options(user_agent: str | None, locale: str = "en-US") -> dict[str, Any]:
+    """The browser context every sign-in runs in: no downloads, no service workers (a page cannot leave
+    anything running behind the drill), a desktop window, and the user agent (None keeps Chromium's own)."""
+    return {
+        "locale": locale,
+        "viewport": {"width": 1100, "height": 800},
+        "accept_downloads": False,
+        "service_workers": "block",
+        "user_agent": user_agent,
+    }
+
+
 @contextlib.asynccontextmanager
 async def chromium(
     executable: BrowserChoice | Path | str | None = None,
@@ -301,11 +313,7 @@ async def chromium(
             headless=headless,
             args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
             chromium_sandbox=sandbox.enabled,  # Playwright adds --no-sandbox itself unless told
-            locale=locale,
-            viewport={"width": 1100, "height": 800},
-            accept_downloads=False,
-            service_workers="block",
-            user_agent=user_agent,  # None keeps Chromium's own
+            **context_options(user_agent, locale),
         )
         page = context.pages[0] if context.pages else await context.new_page()
         cdp = await context.new_cdp_session(page)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -97,3 +98,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     yield result
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_browser(site: Site) -> Iterator[Any]:
+    """One Chromium resolving the site's hosts, a fresh context per test (tests/e2e/e2e_support.py)."""
+    from e2e_support import SharedChromium
+
+    browser = SharedChromium(site.chromium_args)
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def record_issued_tokens(world: Any) -> list[str]:
@@ -20,3 +26,75 @@ def record_issued_tokens(world: Any) -> list[str]:
 
     svc.issue = issue
     return issued
+
+
+class SharedChromium:
+    """One Chromium for a module's sign-in driver tests, each test in a fresh browser context of its own
+    (cookies, storage and pages start empty), with the drill's flags and context options.
+
+    The sign-in driver and the WebAuthn bridge only see a BrowserContext, so they run as they do in a drill;
+    what the product's own launcher adds (persistent throwaway profile, stragglers killed, profile deleted)
+    is proven by every drill and by tests/e2e/test_launch.py and test_sandbox_sweep.py. Launching Chromium
+    and Playwright's driver costs about 1.5 CPU seconds, which these tests paid once each.
+    Playwright's objects belong to the event loop that made them: the browser lives on a loop of its own
+    thread, and `run` hands each test's coroutine to it.
+    """
+
+    def __init__(self, extra_args: Sequence[str] = ()) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="shared-chromium", daemon=True)
+        self._thread.start()
+        self._pw: Any = None
+        self._browser: Any = None
+        self.user_agent: str | None = None
+        self.run(self._start(list(extra_args)))
+
+    async def _start(self, extra_args: list[str]) -> None:
+        from playwright.async_api import async_playwright
+
+        from drill.browser.launch import NO_SANDBOX, chromium_flags, desktop_user_agent, sandbox_decision
+        from drill.browser.locate import choose_browser
+
+        choice = choose_browser()
+        sandbox = sandbox_decision()
+        self._pw = await async_playwright().start()
+        self._browser = await self._pw.chromium.launch(
+            channel=choice.channel,
+            executable_path=None if choice.channel else str(choice.executable),
+            headless=True,
+            args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
+            chromium_sandbox=sandbox.enabled,
+        )
+        self.user_agent = desktop_user_agent(f"Chromium {self._browser.version}")
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[Any]:
+        """A fresh context, shaped like drill.browser.launch.BrowserSession where the tests read it."""
+        from types import SimpleNamespace
+
+        from drill.browser.launch import context_options
+
+        context = await self._browser.new_context(**context_options(self.user_agent))
+        try:
+            yield SimpleNamespace(context=context)
+        finally:
+            await context.close()
+
+    def run(self, coro: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(_awaited(coro), self._loop).result()
+
+    def close(self) -> None:
+        async def stop() -> None:
+            with contextlib.suppress(Exception):
+                await self._browser.close()
+            with contextlib.suppress(Exception):
+                await self._pw.stop()
+
+        with contextlib.suppress(Exception):
+            self.run(stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+async def _awaited(coro: Awaitable[T]) -> T:
+    return await coro

@@ -105,22 +105,27 @@ USER = PublicKeyCredentialUserEntity(
 )
 
 
-async def _with_page(site: Any, key: Any, body: Callable[[Any, Any], Any]) -> Any:
+async def _with_page(site: Any, key: Any, body: Callable[[Any, Any], Any], browser: Any = None) -> Any:
+    """`body(page, bridge)` on the test page: in a fresh context of the shared browser, or (no `browser`)
+    in a Chromium of its own, which leaving the block closes."""
     from drill.browser.bridge import WebAuthnBridge
     from drill.browser.launch import chromium
 
     site.pages["/"] = PAGE
     site.pages["/frame"] = PAGE.replace('<iframe id="f" src="https://other.test/frame"></iframe>', "")
-    async with chromium(extra_args=site.chromium_args) as session:
+    opened = browser.session() if browser is not None else chromium(extra_args=site.chromium_args)
+    async with opened as session:
         bridge = WebAuthnBridge(key)
         await bridge.install(session.context)
-        page = session.context.pages[0]
+        page = session.context.pages[0] if session.context.pages else await session.context.new_page()
         await page.goto(site.url("rp.test", "/"))
         await page.frame_locator("#f").locator("body").wait_for(state="attached")
         return await body(page, bridge)
 
 
-def test_register_then_sign_in_verified_by_fido2_server(site: Any, key_file: Path, tmp_path: Path) -> None:
+def test_register_then_sign_in_verified_by_fido2_server(
+    site: Any, site_browser: Any, key_file: Path, tmp_path: Path
+) -> None:
     server = rp()
 
     async def body(page: Any, bridge: Any) -> Any:
@@ -136,7 +141,9 @@ def test_register_then_sign_in_verified_by_fido2_server(site: Any, key_file: Pat
         server.authenticate_complete(auth_state, [auth_data.credential_data], got["json"])
         return created, got, bridge.ceremonies
 
-    created, got, ceremonies = asyncio.run(_with_page(site, open_key(key_file, tmp_path), body))
+    created, got, ceremonies = site_browser.run(
+        _with_page(site, open_key(key_file, tmp_path), body, site_browser)
+    )
     assert created["isPkc"]
     assert created["isAttestation"]
     assert not created["isAssertion"]
@@ -152,7 +159,7 @@ def test_register_then_sign_in_verified_by_fido2_server(site: Any, key_file: Pat
 
 
 def test_iframe_gets_its_own_origin_and_a_foreign_rp_id_is_refused(
-    site: Any, key_file: Path, tmp_path: Path
+    site: Any, site_browser: Any, key_file: Path, tmp_path: Path
 ) -> None:
     async def body(page: Any, bridge: Any) -> Any:
         child = next(f for f in page.frames if f.url.startswith("https://other.test/"))
@@ -164,8 +171,8 @@ def test_iframe_gets_its_own_origin_and_a_foreign_rp_id_is_refused(
         from_top = await page.evaluate("(o) => doCreate(o)", dict(top_foreign))
         return in_frame, foreign, from_top, bridge.ceremonies
 
-    in_frame, foreign, from_top, ceremonies = asyncio.run(
-        _with_page(site, open_key(key_file, tmp_path), body)
+    in_frame, foreign, from_top, ceremonies = site_browser.run(
+        _with_page(site, open_key(key_file, tmp_path), body, site_browser)
     )
     assert in_frame["ok"]
     assert in_frame["origin"] == "https://other.test"
@@ -178,7 +185,9 @@ def test_iframe_gets_its_own_origin_and_a_foreign_rp_id_is_refused(
     ]
 
 
-def test_rp_id_defaults_to_the_frame_host(site: Any, key_file: Path, tmp_path: Path) -> None:
+def test_rp_id_defaults_to_the_frame_host(
+    site: Any, site_browser: Any, key_file: Path, tmp_path: Path
+) -> None:
     async def body(page: Any, bridge: Any) -> Any:
         options, state = rp().register_begin(USER)
         raw = dict(options)
@@ -188,11 +197,13 @@ def test_rp_id_defaults_to_the_frame_host(site: Any, key_file: Path, tmp_path: P
         rp().register_complete(state, created["json"])
         return bridge.ceremonies
 
-    ceremonies = asyncio.run(_with_page(site, open_key(key_file, tmp_path), body))
+    ceremonies = site_browser.run(_with_page(site, open_key(key_file, tmp_path), body, site_browser))
     assert ceremonies[0]["rpId"] == "rp.test"
 
 
-def test_abort_rejects_and_cancels_the_key(site: Any, key_file: Path, tmp_path: Path) -> None:
+def test_abort_rejects_and_cancels_the_key(
+    site: Any, site_browser: Any, key_file: Path, tmp_path: Path
+) -> None:
     touch_asked = threading.Event()
 
     def presence(cancel: threading.Event) -> bool:
@@ -217,7 +228,9 @@ def test_abort_rejects_and_cancels_the_key(site: Any, key_file: Path, tmp_path: 
             await asyncio.sleep(0.05)
         return already, asked_before, aborted, bridge.ceremonies
 
-    already, asked_before, aborted, ceremonies = asyncio.run(_with_page(site, waiting, run))
+    already, asked_before, aborted, ceremonies = site_browser.run(
+        _with_page(site, waiting, run, site_browser)
+    )
     assert already == {"ok": False, "name": "AbortError", "isDomException": True}
     assert asked_before == 0
     assert aborted == {"ok": False, "name": "AbortError", "isDomException": True}
@@ -228,7 +241,7 @@ def test_abort_rejects_and_cancels_the_key(site: Any, key_file: Path, tmp_path: 
 
 
 def test_conditional_mediation_waits_for_abort_and_platform_is_unavailable(
-    site: Any, key_file: Path, tmp_path: Path
+    site: Any, site_browser: Any, key_file: Path, tmp_path: Path
 ) -> None:
     key = open_key(key_file, tmp_path)
 
@@ -247,7 +260,7 @@ def test_conditional_mediation_waits_for_abort_and_platform_is_unavailable(
         after = await page.evaluate("() => window.pending.result")
         return flags, still, after, bridge.ceremonies
 
-    flags, still, after, ceremonies = asyncio.run(_with_page(site, key, body))
+    flags, still, after, ceremonies = site_browser.run(_with_page(site, key, body, site_browser))
     assert flags == [False, False]
     assert still == "pending"
     assert after["name"] == "AbortError"

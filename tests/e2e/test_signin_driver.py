@@ -5,7 +5,6 @@ never reaches the app's host, and fails with a reason on an error page, an inter
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import time
 from typing import Any
@@ -70,15 +69,14 @@ this.hidden = true; document.getElementById('i0118').hidden = true; return false
 )
 
 
-async def _sign_in(site: Any, start: str, **kw: Any) -> tuple[Any, list[str]]:
-    from drill.browser.launch import chromium
+async def _sign_in(site: Any, browser: Any, start: str, **kw: Any) -> tuple[Any, list[str]]:
     from drill.browser.recording import Recorder
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import UiProfile
 
     names: list[str] = []
     recorder = Recorder(lambda name, png: names.append(name) or f"shots/{name}.png")
-    async with chromium(extra_args=site.chromium_args) as session:
+    async with browser.session() as session:
         outcome = await sign_in(
             session.context,
             site.url("rp.test", start),
@@ -110,12 +108,12 @@ def _no_code_left(site: Any, outcome: Any, names: list[str]) -> None:
         "/formpost",  # response_mode=form_post
     ],
 )
-def test_walks_username_and_kmsi_and_traps_the_code(site: Any, no_target: str) -> None:
+def test_walks_username_and_kmsi_and_traps_the_code(site: Any, site_browser: Any, no_target: str) -> None:
     site.requests.clear()
     site.pages["/authorize"] = USERNAME
     site.pages["/kmsi"] = KMSI.replace("{no}", no_target)
     site.pages["/formpost"] = FORM_POST
-    outcome, names = asyncio.run(_sign_in(site, "/authorize"))
+    outcome, names = site_browser.run(_sign_in(site, site_browser, "/authorize"))
     assert outcome.ok, outcome.reason
     assert [p.kind for p in outcome.pages][:2] == ["username", "kmsi"]
     assert f"code={CODE}" in outcome.redirect_url
@@ -126,9 +124,9 @@ def test_walks_username_and_kmsi_and_traps_the_code(site: Any, no_target: str) -
     _no_code_left(site, outcome, names)
 
 
-def test_error_page_fails_with_code_meaning_and_correlation(site: Any) -> None:
+def test_error_page_fails_with_code_meaning_and_correlation(site: Any, site_browser: Any) -> None:
     site.pages["/err"] = ERROR
-    outcome, names = asyncio.run(_sign_in(site, "/err"))
+    outcome, names = site_browser.run(_sign_in(site, site_browser, "/err"))
     assert not outcome.ok
     assert (outcome.page, outcome.error_code) == ("ConvergedError", 53003)
     assert outcome.error_meaning is not None
@@ -147,19 +145,19 @@ def test_error_page_fails_with_code_meaning_and_correlation(site: Any) -> None:
     assert names == ["signin-01-error"]
 
 
-def test_interrupt_by_wording_without_pgid_is_a_failure(site: Any) -> None:
+def test_interrupt_by_wording_without_pgid_is_a_failure(site: Any, site_browser: Any) -> None:
     site.pages["/trying"] = (
         "<!doctype html><title>Sign in</title><h1>Are you trying to sign in to Contoso?</h1>"
     )
-    outcome, _ = asyncio.run(_sign_in(site, "/trying"))
+    outcome, _ = site_browser.run(_sign_in(site, site_browser, "/trying"))
     assert not outcome.ok
     assert (outcome.page, outcome.error_code) == ("CmsiInterrupt", 50199)
 
 
-def test_unknown_page_fails_with_title_url_screenshot_and_summary(site: Any) -> None:
+def test_unknown_page_fails_with_title_url_screenshot_and_summary(site: Any, site_browser: Any) -> None:
     site.pages["/odd"] = "<!doctype html><title>Something new</title><p>Microsoft changed the page</p>"
     started = time.monotonic()
-    outcome, _names = asyncio.run(_sign_in(site, "/odd?login_hint=x", unknown_grace_s=1.0))
+    outcome, _names = site_browser.run(_sign_in(site, site_browser, "/odd?login_hint=x", unknown_grace_s=1.0))
     assert time.monotonic() - started < 10
     assert not outcome.ok
     assert "unrecognised page 'Something new'" in outcome.reason
@@ -169,40 +167,42 @@ def test_unknown_page_fails_with_title_url_screenshot_and_summary(site: Any) -> 
     assert outcome.config_summary["pgid"] is None
 
 
-def test_unknown_pgid_fails_at_once_naming_it(site: Any) -> None:
+def test_unknown_pgid_fails_at_once_naming_it(site: Any, site_browser: Any) -> None:
     site.pages["/new"] = entra(
         "ConvergedBrandNew", "<p>new</p>", correlationId="11111111-2222-3333-4444-555555555555"
     )
-    outcome, _ = asyncio.run(_sign_in(site, "/new", unknown_grace_s=1.0))
+    outcome, _ = site_browser.run(_sign_in(site, site_browser, "/new", unknown_grace_s=1.0))
     assert not outcome.ok
     assert outcome.page == "ConvergedBrandNew"
     assert "unrecognised page ConvergedBrandNew" in outcome.reason
     assert outcome.correlation_id == "11111111-2222-3333-4444-555555555555"
 
 
-def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any) -> None:
+def test_error_redirect_back_to_the_app_fails_with_the_code(site: Any, site_browser: Any) -> None:
     site.requests.clear()
     target = f"{REDIRECT}%3Ferror%3Daccess_denied%26error_description%3DAADSTS50057%253A%2Bdisabled"
     site.pages["/authorize"] = USERNAME
     site.pages["/kmsi"] = KMSI.replace("{no}", f"/302?to={target}")
-    outcome, _ = asyncio.run(_sign_in(site, "/authorize"))
+    outcome, _ = site_browser.run(_sign_in(site, site_browser, "/authorize"))
     assert not outcome.ok
     assert outcome.error_code == 50057
     assert outcome.reason.startswith("the identity platform returned access_denied: AADSTS50057")
     assert not [r for r in site.requests if r.startswith("other.test")]
 
 
-def test_password_view_goes_to_other_ways_and_the_key_tile_never_typing_a_password(site: Any) -> None:
+def test_password_view_goes_to_other_ways_and_the_key_tile_never_typing_a_password(
+    site: Any, site_browser: Any
+) -> None:
     site.requests.clear()
     site.pages["/choose"] = PASSWORD
     site.pages["/kmsi"] = KMSI.replace("{no}", f"/302?to={REDIRECT}%3Fcode%3D{CODE}")
-    outcome, _ = asyncio.run(_sign_in(site, "/choose"))
+    outcome, _ = site_browser.run(_sign_in(site, site_browser, "/choose"))
     assert outcome.ok, outcome.reason
     assert [p.kind for p in outcome.pages][:3] == ["password", "picker", "kmsi"]
     assert "rp.test /submitted" not in site.requests
 
 
-def test_password_only_fails_without_submitting_it(site: Any) -> None:
+def test_password_only_fails_without_submitting_it(site: Any, site_browser: Any) -> None:
     site.requests.clear()
     site.pages["/pw"] = entra(
         "ConvergedSignIn",
@@ -210,17 +210,16 @@ def test_password_only_fails_without_submitting_it(site: Any) -> None:
 <input type="submit" id="idSIButton9" value="Sign in"></form>""",
         **SIGNIN,
     )
-    outcome, _ = asyncio.run(_sign_in(site, "/pw", unknown_grace_s=1.0))
+    outcome, _ = site_browser.run(_sign_in(site, site_browser, "/pw", unknown_grace_s=1.0))
     assert not outcome.ok
     assert "asks for a password" in outcome.reason
     assert "rp.test /submitted" not in site.requests
 
 
-def test_a_hidden_body_is_not_read_through_its_scripts(site: Any) -> None:
+def test_a_hidden_body_is_not_read_through_its_scripts(site: Any, site_browser: Any) -> None:
     """Pages hide their body until their scripts load (the FIDO page does): innerText of a body that is not
     rendered is its textContent, scripts included, so the failure text inside a script once read as shown
     and failed a healthy drill at random under load. The driver reads no text until the body is rendered."""
-    from drill.browser.launch import chromium
     from drill.browser.signin import _DETECT
     from drill.browser.ui_profile import UiProfile
 
@@ -235,7 +234,7 @@ def test_a_hidden_body_is_not_read_through_its_scripts(site: Any) -> None:
     async def detect() -> tuple[list[str], list[str]]:
         profile = UiProfile()
         args = [dict(profile.selectors), dict(profile.texts)]
-        async with chromium(extra_args=site.chromium_args) as session:
+        async with site_browser.session() as session:
             page = await session.context.new_page()
             await page.goto(site.url("rp.test", "/hidden"))
             hidden = (await page.evaluate(_DETECT, args))["texts"]
@@ -243,6 +242,6 @@ def test_a_hidden_body_is_not_read_through_its_scripts(site: Any) -> None:
             shown = (await page.evaluate(_DETECT, args))["texts"]
         return hidden, shown
 
-    hidden, shown = asyncio.run(detect())
+    hidden, shown = site_browser.run(detect())
     assert "fido_failed" not in hidden
     assert "fido_failed" in shown  # once shown, the same text is read

@@ -23,6 +23,7 @@ from typing import Any
 import msal
 import pytest
 import requests
+from e2e_support import SharedChromium
 
 from drill.assets import DEMO_TENANT
 from drill.sim.faults import apply_fault
@@ -63,8 +64,8 @@ def slow_prompts(pin: str) -> Any:
 
 
 class World:
-    def __init__(self, sim: SimServer, key: Any, http: requests.Session, prompts: Any) -> None:
-        self.sim, self.key, self.http, self.prompts = sim, key, http, prompts
+    def __init__(self, sim: SimServer, key: Any, http: requests.Session, prompts: Any, browser: Any) -> None:
+        self.sim, self.key, self.http, self.prompts, self.browser = sim, key, http, prompts, browser
         self.pristine = copy.deepcopy(sim.state.tenant)
 
     def reset(self, **experience: Any) -> None:
@@ -117,16 +118,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             json={"registrationId": begin.json()["registrationId"], "response": made, "displayName": "Demo"},
         )
         assert done.status_code == 200, done.text
-        yield World(sim, key, http, prompts)
+        browser = SharedChromium(sim.chromium_args)  # one Chromium, a fresh context per test
+        try:
+            yield World(sim, key, http, prompts, browser)
+        finally:
+            browser.close()
 
 
 async def _drive(world: World, auth_uri: str, key: Any = None, **kw: Any) -> tuple[Any, Any]:
     from drill.browser.bridge import WebAuthnBridge
-    from drill.browser.launch import chromium
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import UiProfile
 
-    async with chromium(extra_args=world.sim.chromium_args) as session:
+    async with world.browser.session() as session:
         bridge = WebAuthnBridge(key or world.key)
         await bridge.install(session.context)
         outcome = await sign_in(
@@ -144,7 +148,7 @@ async def _drive(world: World, auth_uri: str, key: Any = None, **kw: Any) -> tup
 
 
 def run(world: World, **kw: Any) -> tuple[Any, Any]:
-    return asyncio.run(_drive(world, world.auth_uri(kw.pop("login_hint", UPN)), **kw))
+    return world.browser.run(_drive(world, world.auth_uri(kw.pop("login_hint", UPN)), **kw))
 
 
 def views(outcome: Any) -> list[tuple[str | None, str]]:
