@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
             "mail",
             "--watch",
             help="Which watches the demo playbook requires: mail (the alert mail), sentinel (a Sentinel "
-            "analytics rule's incident) or both.",
+            "analytics rule's incident), both, or defender (sentinel, also read in the Defender portal).",
         ),
     ) -> None:
         """Run the full drill against the embedded simulated tenant, with software keys."""

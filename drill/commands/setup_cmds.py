@@ -80,6 +80,12 @@ def plan_cmd(
         help="ISSUER SUBJECT: a workload identity federation credential for CI instead of a certificate.",
     ),
     monitoring: bool = typer.Option(False, "--monitoring", help="Also deploy the seed's monitoring design."),
+    defender: bool = typer.Option(
+        False,
+        "--defender",
+        help="The Sentinel workspace is onboarded to the Defender portal (sentinel.defender_onboarded): "
+        "grant the observer SecurityIncident.Read.All for the incident step's Graph read.",
+    ),
     rule_prefix: str = typer.Option(
         "Break-glass drill ",
         "--rule-prefix",
@@ -113,6 +119,7 @@ def plan_cmd(
         folder=folder,
         canary_group=canary_group,
         monitoring=monitoring,
+        defender=defender,
         rule_prefix=rule_prefix,
         redirect_uri=redirect_uri,
         federated=fed,

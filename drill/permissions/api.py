@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 DRILL_FEATURES = frozenset(
     {Feature.DRILL, Feature.ADMIN_TASK, Feature.REVOKE, Feature.ANNOUNCE, Feature.FILING, Feature.MAIL_WATCH,
-     Feature.SENTINEL}
+     Feature.SENTINEL, Feature.DEFENDER}
 )  # fmt: skip
 SCHEDULER_FEATURES = frozenset({Feature.AUDIT, Feature.WATCH, Feature.KEYLESS, Feature.SCHEDULER_MAIL})
 
@@ -63,6 +63,8 @@ def features_of(
             out.add(Feature.MAIL_WATCH)
         if playbook.sentinel is not None:
             out.add(Feature.SENTINEL)
+            if playbook.sentinel.defender_onboarded:
+                out.add(Feature.DEFENDER)
     if scheduler:
         out |= {Feature.AUDIT, Feature.WATCH, Feature.SCHEDULER_MAIL}
         if playbook.schedule.daily_keyless_check:

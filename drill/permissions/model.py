@@ -42,6 +42,7 @@ class Feature(StrEnum):
     WINDOWS_KEY = "windows-key"
     MAIL_WATCH = "mail-watch"  # the alert mail watch: preflight and the alert step read the mailbox (alert:)
     SENTINEL = "sentinel"  # the Sentinel watch: the analytics rule, automation rules, alert, incident
+    DEFENDER = "defender"  # the Sentinel incident read again through Graph (sentinel.defender_onboarded)
 
 
 class Kind(StrEnum):

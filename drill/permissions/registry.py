@@ -246,6 +246,21 @@ _OBSERVER_GRAPH = (
         calls=_SITE_CALLS,
         site_role="write",
     ),
+    Grant(
+        id="observer-securityincident-read-all",
+        identity=Identity.OBSERVER, kind=Kind.APPLICATION, permission="SecurityIncident.Read.All",
+        resource="Microsoft Graph", scope=SCOPE_TENANT,
+        why="with the workspace onboarded to the Defender portal (sentinel.defender_onboarded), the incident "
+        "step reads the Sentinel incident and its alerts through Microsoft Graph's /security/incidents",
+        source=DOCS + "security-list-incidents",
+        calls=(
+            _c(GRAPH, "GET", "/security/incidents", [F.DEFENDER], "SecurityIncident.Read.All",
+               "security-list-incidents"),
+            _c(GRAPH, "GET", "/security/incidents/{id}", [F.DEFENDER], "SecurityIncident.Read.All",
+               "security-incident-get"),
+        ),
+        satisfied_by=("SecurityIncident.ReadWrite.All",),
+    ),
 )  # fmt: skip
 
 _ARM_MONITORING = (

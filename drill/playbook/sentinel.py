@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictBool, field_validator
+from pydantic import AfterValidator, Field, StrictBool, field_validator, model_validator
 
 from drill.playbook.monitoring import WorkspaceResourceId
 from drill.playbook.types import StrictModel
@@ -92,19 +92,18 @@ class SentinelWatch(StrictModel):
     required: StrictBool = Field(default=True, description="The verdict needs this watch.")
     defender_onboarded: StrictBool = Field(
         default=False,
-        description="Reserved: reading the incident through Microsoft Graph's /security/incidents (the "
-        "Defender portal) is not built; true is refused.",
+        description="The workspace is onboarded to the Microsoft Defender portal: the incident step also "
+        "reads the incident through Microsoft Graph's /security/incidents (the observer needs "
+        "SecurityIncident.Read.All) and the verdict needs it open there.",
     )
     cleanup: SentinelCleanup = Field(default_factory=lambda: SentinelCleanup())
 
-    @field_validator("defender_onboarded")
-    @classmethod
-    def _defender_not_built(cls, value: bool) -> bool:
-        """Accepted and ignored would be a promise broken: refused until the Graph read exists."""
-        if value:
+    @model_validator(mode="after")
+    def _defender_needs_an_incident(self) -> SentinelWatch:
+        """The Defender portal serves incidents: with only an alert required, there is nothing to read."""
+        if self.defender_onboarded and self.require == "alert":
             raise ValueError(
-                "reading the incident through Microsoft Graph's /security/incidents (the Defender portal) "
-                "is not built yet: remove it or set it to false (the drill reads the incident from the "
-                "workspace's SecurityIncident table)"
+                "defender_onboarded: true reads the incident in the Defender portal, but require: alert asks "
+                "for no incident: set require: incident, or defender_onboarded: false"
             )
-        return value
+        return self

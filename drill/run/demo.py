@@ -27,7 +27,9 @@ from drill.run.demo_cards import card_in_storage, print_demo_cards
 
 __all__ = ["DEMO_PLAYBOOK", "DEMO_TENANT"]  # the demo's files, package data (drill/assets)
 SENTINEL_QUERY = DEMO_QUERIES / "demo-breakglass-sentinel.kql"
-WATCHES = ("mail", "sentinel", "both")  # which watches the demo playbook declares (issue 24)
+# which watches the demo playbook declares (issue 24); defender: the Sentinel watch with the workspace
+# onboarded to the Defender portal (sentinel.defender_onboarded: the incident is also read through Graph)
+WATCHES = ("mail", "sentinel", "both", "defender")
 OBSERVER_SECRET_ENV = "DRILL_DEMO_OBSERVER_SECRET"  # noqa: S105 - the name of a variable, not a secret
 FIDO_ORIGIN = "https://login.microsoft.test"
 
@@ -118,6 +120,11 @@ def demo_world(
             f"{fault} breaks the Sentinel watch, which a mail-only demo does not use: add --watch sentinel "
             "(or --watch both)"
         )
+    if fault is not None and fault.startswith("defender-") and watch != "defender":
+        raise DrillUserError(
+            f"{fault} breaks the Defender portal's read of the Sentinel incident, which only --watch "
+            "defender uses (the workspace onboarded to the Defender portal)"
+        )
     try:
         chosen = [parse_variant(v) for v in variants]
     except KeyError as exc:
@@ -192,9 +199,10 @@ def with_watch(playbook: Any, state: Any, watch: str) -> Any:
     from drill.sim.loganalytics.sentinel_faults import RULE_ID, RULE_NAME
 
     sentinel = SentinelWatch(workspace_resource_id=ids.workspace_id(state),
-                             rule=RULE_NAME if watch == "sentinel" else RULE_ID)  # fmt: skip
+                             rule=RULE_ID if watch == "both" else RULE_NAME,
+                             defender_onboarded=watch == "defender")  # fmt: skip
     updates: dict[str, Any] = {"sentinel": sentinel, "sla": playbook.sla.model_copy(update={"incident": 900})}
-    if watch == "sentinel":
+    if watch in ("sentinel", "defender"):
         # No mail watch: no alert mailbox, no log search alert rules to read; the log rows step proves the
         # playbook's copy of the Sentinel query instead of the mail rule's.
         updates.update(alert=None, monitoring=None)

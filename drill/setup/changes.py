@@ -60,8 +60,11 @@ class Manual:
 
 
 def features(inputs: Inputs, admin_task: bool) -> frozenset[Feature]:
-    """What the written playbook turns on: the drill (with revoke), its admin task, filing, the scheduler."""
+    """What the written playbook turns on: the drill (with revoke), its admin task, filing, the scheduler;
+    with --defender, the incident step's Graph read of the Defender portal (sentinel.defender_onboarded)."""
     out = {Feature.DRILL, Feature.REVOKE, *SCHEDULER_FEATURES}
+    if inputs.defender:
+        out.add(Feature.DEFENDER)
     if admin_task:
         out.add(Feature.ADMIN_TASK)
     if inputs.site_url:

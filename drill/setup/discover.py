@@ -47,6 +47,7 @@ class Inputs:
     folder: str = "Break-glass drills"
     canary_group: str | None = None
     monitoring: bool = False
+    defender: bool = False  # the Sentinel workspace is onboarded to the Defender portal: its Graph read
     redirect_uri: str = "https://login.microsoftonline.com/common/oauth2/nativeclient"
     federated: tuple[str, str] | None = None  # (issuer, subject) instead of a certificate
     rule_prefix: str = "Break-glass drill "  # --monitoring: the deployed rules' names start with it

@@ -9,15 +9,21 @@ configuration and its automation rules were read through ARM in preflight; this 
    holds the row's TimeGenerated;
 3. (when the playbook requires an incident) the SecurityIncident the alert was grouped into, read once it
    has settled: open (not closed by an automation rule, not a closed incident the alert joined), within
-   the SLA; its number, status, owner and creation time go to the evidence and the timeline.
+   the SLA; its number, status, owner and creation time go to the evidence and the timeline;
+4. (when the workspace is onboarded to the Defender portal) the same incident read through Microsoft Graph's
+   /security/incidents, open, its Graph id, web URL and the link that tied it in the evidence
+   (defender_read.py).
 Each failure names the link and the fix.
 """
 
 from __future__ import annotations
 
+import time
+
 from drill.evidence.model import StepResult
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
+from drill.steps.defender_read import check_defender
 from drill.steps.log_rows import workspace_query
 from drill.steps.sentinel_alerts import as_time
 from drill.steps.sentinel_checks import check_alert, check_incident, check_query, check_sla, timeout_reason
@@ -83,6 +89,7 @@ async def run(ctx: DrillContext) -> StepResult:
     watch = ctx.playbook.sentinel
     assert watch is not None
     wait = prepare(ctx)
+    started = time.monotonic()
     sb.evidence.update(rule=wait.rule.get("id"), require=watch.require, clock_skew_s=ctx.skew.offset_s)
     if not await check_query(ctx, sb, wait, min(120.0, float(ctx.playbook.sla.incident))):
         return sb.finish()
@@ -93,6 +100,10 @@ async def run(ctx: DrillContext) -> StepResult:
         return sb.fail(f"Log Analytics refused to read Sentinel's tables (HTTP {exc.status}): {exc.message}")
     if watch.require == "incident":
         check_incident(ctx, sb, wait)
+        if watch.defender_onboarded:
+            # what is left of the SLA, but never less than a minute: the portal's read gets its own chance
+            left = float(ctx.playbook.sla.incident) - (time.monotonic() - started)
+            await check_defender(ctx, sb, wait, max(60.0, left))
     check_sla(ctx, sb, watch.require)
     proved = "Sentinel alert and incident" if watch.require == "incident" else "Sentinel alert"
     return sb.finish(f"{proved} for this sign-in")

@@ -301,6 +301,7 @@ SENTINEL_FAULTS = {
     "sentinel-query-misses-account": "incident",
     "sentinel-grouped-into-closed": "incident",
     "sentinel-incident-late": "incident",
+    "defender-incident-missing": "incident",  # with the workspace onboarded to the Defender portal
 }
 EXPECTED_STEP.update(SENTINEL_FAULTS)
 RUN_ELSEWHERE.update(dict.fromkeys(SENTINEL_FAULTS, "tests/e2e/test_sentinel_faults.py"))

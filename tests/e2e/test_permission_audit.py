@@ -84,6 +84,7 @@ def exercise(world: DemoWorld, tmp_path_factory: pytest.TempPathFactory) -> list
                                  ca_bundle=world.cloud.ca_bundle)  # fmt: skip
     notifier.send(Notice("t/reminder/1", "info", "Reminder", "a drill is due"))
     _sentinel_preflight(world)
+    _defender_read(world, credential)
     state.tenant = pristine
     return hits(state)
 
@@ -105,6 +106,33 @@ def _sentinel_preflight(world: DemoWorld) -> None:
     sb = StepBuilder("preflight", "preflight")
     asyncio.run(check_sentinel(ctx, sb, lambda: 60.0, str))
     assert ctx.sentinel.get("rule"), [c.reason for c in sb.checks]
+
+
+def _defender_read(world: DemoWorld, credential: Any) -> None:
+    """The incident step's Graph reads with the workspace onboarded to the Defender portal (the list, and
+    one incident by id as a redirected one is followed), through the product's own reader; the drills
+    that judge them run in tests/e2e/test_sentinel_faults.py."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from kiota_abstractions.api_error import APIError
+
+    from drill.clients import graph_client
+    from drill.steps.defender_match import Wanted
+    from drill.steps.defender_read import DefenderRead
+
+    client = graph_client(credential, world.cloud, graph_scopes(world.cloud, (".default",)))
+    wait = SimpleNamespace(ctx=SimpleNamespace(counters={"graph_requests": 0}))
+    want = Wanted("none", "none", "none", "none", "none", datetime.now(UTC))
+    read = DefenderRead(wait, client, want)  # type: ignore[arg-type]
+
+    async def go() -> None:
+        assert await read._pages(want.signed_in - timedelta(days=1)) == []
+        with pytest.raises(APIError) as refused:  # no incident on this tenant: the request was still made
+            await read._one("7001")
+        assert refused.value.response_status_code == 404
+
+    asyncio.run(go())
 
 
 def _identity(world: DemoWorld, hit: dict[str, Any]) -> Identity | None:

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorld]:
-    with demo_world(tmp_path_factory.mktemp("perm") / "state") as w:
+    # both watches (the workspace onboarded to Sentinel), so the Sentinel and Defender grants are checked too
+    with demo_world(tmp_path_factory.mktemp("perm") / "state", watch="both") as w:
         yield w
 
 
@@ -54,10 +55,13 @@ def _preflight(world: DemoWorld, pristine: Any, fault: str | None, playbook: Any
 
 
 def _every_feature(world: DemoWorld) -> Any:
-    """The demo playbook with announcements on, so every drill feature's grants are needed."""
+    """The demo playbook with announcements on and the Sentinel workspace onboarded to the Defender portal,
+    so every drill feature's grants are needed."""
     from drill.playbook.model import Announce
 
-    return world.playbook.model_copy(update={"announce": Announce(to=["soc-alerts@contoso.test"])})
+    sentinel = world.playbook.sentinel.model_copy(update={"defender_onboarded": True})
+    announce = Announce(to=["soc-alerts@contoso.test"])
+    return world.playbook.model_copy(update={"announce": announce, "sentinel": sentinel})
 
 
 def test_the_demo_tenant_has_every_grant(world: DemoWorld, pristine: Any) -> None:

@@ -30,9 +30,9 @@ def sentinel_world(tmp_path: Path) -> Iterator[Any]:
     """A factory: the Sentinel-only demo world with one fault applied (None: healthy)."""
     stack: list[Any] = []
 
-    def make(fault: str | None, variants: tuple[str, ...] = ()) -> Any:
+    def make(fault: str | None, variants: tuple[str, ...] = (), watch: str = "sentinel") -> Any:
         folder = tmp_path / (fault or "healthy-" + "-".join(v.replace("=", "_") for v in variants))
-        cm = demo_world(folder, fault=fault, variants=variants, watch="sentinel")
+        cm = demo_world(folder, fault=fault, variants=variants, watch=watch)
         stack.append(cm)
         return cm.__enter__()
 
@@ -226,3 +226,94 @@ def test_every_sentinel_fault_is_tested_here() -> None:
         "sentinel-incident-late",
     }
     assert {f.name for f in FAULTS} == set(PREFLIGHT_FAULTS) | drill_time
+
+
+# -- The Defender portal: the same incident read through Graph /security/incidents (msgraph-sdk over HTTPS) --
+
+
+DEFENDER_BELIEFS = ("defender-alert-link",)  # each of its forms is a parameter below
+
+
+def _link_forms() -> list[str]:
+    from drill.sim.beliefs import all_beliefs
+
+    return list(all_beliefs()["defender-alert-link"].forms)
+
+
+@pytest.mark.parametrize("link", _link_forms())
+def test_defender_read_passes_under_every_form_of_the_alert_link(sentinel_world: Any, link: str) -> None:
+    """Each plausible way the Graph alert names the Sentinel alert is accepted, and the one met recorded."""
+    world = sentinel_world(None, (f"defender-alert-link={link}",), watch="defender")
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    granted = result.evidence["permissions"]
+    assert "defender" in granted["features"]
+    assert "observer-securityincident-read-all" in str(granted)  # checked and found present
+    _sign_in_and_wait(world, ctx, minutes=7)
+    proved = asyncio.run(incident.run(ctx))
+    assert proved.status is Status.PASS, (proved.reason, [(c.id, c.reason) for c in proved.checks])
+    check = _checks(proved)["defender_incident"]
+    found = check.evidence
+    expected = {"provider-alert-id": "providerAlertId", "detector-id": "detectorId", "title-only": "title"}
+    assert found["link"] == expected[link]
+    assert found["status"] == "active"
+    number = _checks(proved)["sentinel_incident"].evidence["incidentNumber"]
+    assert found["graphIncidentId"]
+    assert found["graphIncidentId"] != str(number)  # the portal's own id
+    assert found["incidentWebUrl"] == (
+        f"https://security.microsoft.com/incidents/{found['graphIncidentId']}?tid={world.sim.state.tenant.id}"
+    )
+    assert found["incidentWebUrl"] in check.reason
+    assert found["createdDateTime"]
+    if link == "title-only":  # one world less: the permission withdrawn after preflight, on this one
+        _refused_after_preflight(world, ctx)
+
+
+def _refused_after_preflight(world: Any, ctx: Any) -> None:
+    """Graph's own 403 reaches the incident step, which names the grant and how to give it."""
+    from drill.auth import observer_credential
+    from drill.sim.faults import apply_fault
+
+    apply_fault(world.sim.state, "grant-missing-observer-securityincident-read-all")
+    ctx.observer = observer_credential(ctx.playbook, ctx.cloud)  # a new token, without the role
+    failed = asyncio.run(incident.run(ctx))
+    check = _checks(failed)["defender_incident"]
+    assert failed.status is Status.FAIL
+    assert "HTTP 403" in check.reason
+    assert "SecurityIncident.Read.All" in check.reason
+
+
+def test_defender_read_missing_permission_fails_preflight_naming_it(sentinel_world: Any) -> None:
+    world = sentinel_world("grant-missing-observer-securityincident-read-all", watch="defender")
+    _ctx, result = _preflight(world)
+    assert result.status is Status.FAIL
+    check = _checks(result)["permission:observer-securityincident-read-all"]
+    assert check.status is Status.FAIL
+    assert "SecurityIncident.Read.All" in check.reason
+    assert "observer" in check.reason.lower()
+    assert "consent" in check.reason.lower()  # how to grant it
+
+
+def test_incident_not_in_the_defender_portal_fails_the_incident_step(sentinel_world: Any) -> None:
+    world = sentinel_world("defender-incident-missing", watch="defender")
+    ctx, result = _preflight(world)
+    assert result.status is Status.PASS, result.reason
+    _sign_in_and_wait(world, ctx, minutes=20)  # past the portal's sync allowance on the tenant's clock
+    failed = asyncio.run(incident.run(ctx))
+    assert failed.status is Status.FAIL, (failed.reason, [(c.id, c.evidence) for c in failed.checks])
+    assert _checks(failed)["sentinel_incident"].status is Status.PASS  # Sentinel has it; the portal not
+    check = _checks(failed)["defender_incident"]
+    assert check.status is Status.FAIL
+    assert "connect the workspace to the Microsoft Defender portal" in check.reason
+    assert "sentinel.defender_onboarded: false" in check.reason
+
+
+def test_a_defender_fault_needs_the_defender_watch() -> None:
+    """A fault of a read the playbook does not make would PASS unseen: the demo refuses it with the fix."""
+    from drill.errors import DrillUserError
+
+    with (
+        pytest.raises(DrillUserError, match="only --watch defender uses"),
+        demo_world(fault="defender-incident-missing", watch="sentinel"),
+    ):
+        pass

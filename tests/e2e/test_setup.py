@@ -406,3 +406,18 @@ def test_monitoring_never_alters_an_existing_rule_it_shows_the_difference(setup:
     assert "--rule-prefix" in clash.refusal
     assert "+++ setup's" in clash.refusal
     assert json.dumps(setup.world.sim.state.tenant.alertRules, sort_keys=True, default=str) == before
+
+
+def test_defender_grants_security_incident_read_only_when_asked(setup: Setup) -> None:
+    """`--defender` (the workspace onboarded to the Defender portal) adds the incident step's Graph grant;
+    the default plan does not ask for it."""
+    other = ["--playbook", str(setup.dir / "defender.yaml")]
+    result = setup.plan("--defender", *other, out="defender-plan.json")
+    assert result.exit_code == 0, result.output
+    with_defender = json.loads((setup.dir / "defender-plan.json").read_text())
+    wanted = "observer/app-role/SecurityIncident.Read.All"
+    change = next(c for c in with_defender["changes"] if c["id"] == wanted)
+    assert "/security/incidents" in change["why"]
+    assert "SecurityIncident.Read.All" in (setup.dir / "defender-plan.txt").read_text()
+    default = json.loads((setup.dir / "plan.json").read_text())
+    assert all("SecurityIncident" not in c["permission"] for c in default["changes"])

@@ -31,13 +31,15 @@ from drill.sim.beliefs import all_beliefs, pairwise_rows, variant_args
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# The Sentinel watch's beliefs decide nothing in this mail-watched demo drill: each of their forms is run
-# where it decides the verdict, the incident step (tests/e2e/test_sentinel_faults.py), without a browser.
+# The Sentinel watch's beliefs (and the Defender portal's) decide nothing in this mail-watched demo drill:
+# each of their forms is run where it decides the verdict, the incident step
+# (tests/e2e/test_sentinel_faults.py), without a browser.
 PROVEN_ELSEWHERE = {
     "sentinel-account-entity",
     "sentinel-alert-window",
     "sentinel-alert-rule-ref",
     "sentinel-run-delay",
+    "defender-alert-link",
 }
 ROWS = pairwise_rows(
     {belief_id: list(b.forms) for belief_id, b in all_beliefs().items() if belief_id not in PROVEN_ELSEWHERE}
@@ -86,9 +88,10 @@ def _seed_passes(ledger_path: Path, playbook: Any, signer: Signer) -> None:
 
 
 def test_the_matrix_covers_every_declared_form() -> None:
-    from test_sentinel_faults import SENTINEL_BELIEFS
+    from test_sentinel_faults import DEFENDER_BELIEFS, SENTINEL_BELIEFS
 
-    assert set(SENTINEL_BELIEFS) == PROVEN_ELSEWHERE  # (and that test covers each of their forms)
+    # (and that test covers each of their forms)
+    assert set(SENTINEL_BELIEFS) | set(DEFENDER_BELIEFS) == PROVEN_ELSEWHERE
     for belief_id, belief in all_beliefs().items():
         if belief_id not in PROVEN_ELSEWHERE:
             assert {row[belief_id] for row in ROWS} == set(belief.forms), belief_id

@@ -30,6 +30,7 @@ from drill.sim.graph import posture as graph_posture
 from drill.sim.graph import posture_faults as graph_posture_faults
 from drill.sim.graph import role_faults as graph_role_faults
 from drill.sim.graph import roles as graph_roles
+from drill.sim.graph import security_incidents as graph_security_incidents
 from drill.sim.graph import signins as graph_signins
 from drill.sim.graph import site_permissions as graph_site_permissions
 from drill.sim.graph import sites as graph_sites
@@ -69,6 +70,7 @@ def route_table() -> list[RouteSpec]:
         *graph_grants.routes(),
         *graph_app_writes.routes(),
         *graph_site_permissions.routes(),
+        *graph_security_incidents.routes(),
     ]
 
 
@@ -326,6 +328,7 @@ FAULTS: list[Fault] = [
     *graph_group_writes.FAULTS,
     *graph_sites.FAULTS,
     *graph_posture_faults.FAULTS,
+    *graph_security_incidents.FAULTS,
     Fault(THROTTLED, "graph", "Graph answers 429 with Retry-After to the next 4 requests", _throttled),
     Fault(BURST, "graph", "Graph answers 503/504 to the next 4 requests, then recovers", _burst),
 ]

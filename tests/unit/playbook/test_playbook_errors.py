@@ -409,7 +409,6 @@ def test_self_referencing_alias_is_an_error_not_a_crash(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "key", "fragment"),
     [
-        ("  defender_onboarded: true", "sentinel.defender_onboarded", "/security/incidents"),
         ("  cleanup:\n    comment: true", "sentinel.cleanup.comment", "does not write to Sentinel incidents"),
         ("  cleanup:\n    close: true", "sentinel.cleanup.close", "does not write to Sentinel incidents"),
     ],
@@ -417,7 +416,7 @@ def test_self_referencing_alias_is_an_error_not_a_crash(tmp_path: Path) -> None:
 def test_sentinel_options_not_built_are_refused_at_their_line(
     tmp_path: Path, extra: str, key: str, fragment: str
 ) -> None:
-    """An option accepted must work: the Defender read and the incident writes are refused until built."""
+    """An option accepted must work: the incident writes are refused until built."""
     section = (
         "sentinel:\n  workspace_resource_id: /subscriptions/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01"
         "/resourceGroups"
@@ -432,4 +431,30 @@ def test_sentinel_options_not_built_are_refused_at_their_line(
     assert f"{key}: " in first
     assert fragment in first
     assert "set it to false" in first  # the fix
+    assert "Traceback" not in err
+
+
+_SENTINEL = (
+    "sentinel:\n  workspace_resource_id: /subscriptions/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c01/resourceGroups"
+    "/rg/providers/Microsoft.OperationalInsights/workspaces/ws\n  rule: Break-glass account activity\n"
+)
+
+
+def test_defender_onboarded_is_accepted_with_an_incident_and_refused_with_only_an_alert(
+    tmp_path: Path,
+) -> None:
+    """The Defender read is built: accepted with require: incident (the default); with require: alert there
+    is no incident to read in the portal, so the contradiction is refused with the fix."""
+    ok_path = write_playbook(tmp_path, BASE + _SENTINEL + "  defender_onboarded: true\n")
+    _code, _out, err = run_cli("playbook", "check", str(ok_path))
+    assert "sentinel.defender_onboarded" not in err, err
+    assert "error:" not in err, err
+    bad = tmp_path / "alert-only"
+    bad.mkdir()
+    path = write_playbook(bad, BASE + _SENTINEL + "  require: alert\n  defender_onboarded: true\n")
+    code, out, err = run_cli("playbook", "check", str(path))
+    assert code == 2, (out, err)
+    first = err.splitlines()[0]
+    assert first.startswith(f"error: {path}:"), first
+    assert "set require: incident, or defender_onboarded: false" in first
     assert "Traceback" not in err
