@@ -8,6 +8,7 @@ never sees ruamel types and every error can be mapped back to ``file:line:col``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ from drill.errors import DrillUserError
 
 Loc = tuple[str | int, ...]
 MAX_BYTES = 1_000_000
+# Parsed texts kept per process: the same playbook is read at every start of a drill, an audit or a demo
+# (about 25 ms of ruamel each time, twice over: the tag and alias pass, then the load). Only a text that
+# parsed cleanly is kept; a failing one raises its error again at every read.
+PARSED_KEPT = 32
+_PARSED: dict[str, tuple[Any, dict[Any, tuple[int, int]], dict[Any, tuple[int, int]]]] = {}
 MAX_NODES = 50_000  # a playbook has a few hundred values; aliases, which could multiply them, are refused
 
 
@@ -166,6 +172,12 @@ def load_yaml(path: Path) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         raise DrillUserError(f"{path}:{line}:1: not UTF-8 text; save the playbook as UTF-8") from None
 
+    cached = _PARSED.get(text)
+    if cached is not None:  # the same text parses the same: positions and data copied, the path is this one
+        data, values, keys = cached
+        pos = Positions()
+        pos.values, pos.keys = dict(values), dict(keys)
+        return Document(path=path, data=copy.deepcopy(data), positions=pos)
     try:
         _refuse_tags_and_aliases(YAML(typ="rt"), text, path)
         node = YAML(typ="rt").load(text)
@@ -191,6 +203,9 @@ def load_yaml(path: Path) -> Document:
         data = _convert(node, (), pos, path)
     except RecursionError:
         raise DrillUserError(f"{path}:1:1: YAML nests too deeply; a playbook is a few levels deep") from None
+    if len(_PARSED) >= PARSED_KEPT:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[text] = (copy.deepcopy(data), dict(pos.values), dict(pos.keys))
     return Document(path=path, data=data, positions=pos)
 
 
