@@ -446,15 +446,23 @@ def _prior_activity(state: SimState, seconds_ago: float) -> None:
     The earlier sign-in is logged and every rule evaluated at once, so the Fired mails land before the
     drill starts and the alerts stay Fired through the drill's own row (no new notification).
     """
-    from drill.sim.loganalytics.workspace import workspace
-
     engine: AlertEngine = state.services["alerts"]
-    user = _break_glass(state)[0]
     now = state.clock.now()
     for rule in state.tenant.alertRules:
         rule["autoMitigate"] = True
+    log_rehearsal_signin(state, seconds_ago)
+    for rule in _rules(state):
+        engine.evaluate(rule, engine.rules[rule["name"]], now)
+
+
+def log_rehearsal_signin(state: SimState, seconds_ago: float) -> SignInEvent:
+    """A passkey sign-in of the first break-glass account to the Azure portal `seconds_ago`, its SigninLogs
+    row ingested five seconds later (the alert and Sentinel faults that need earlier activity start here)."""
+    from drill.sim.loganalytics.workspace import workspace
+
+    user = _break_glass(state)[0]
     earlier = SignInEvent(
-        created=now - timedelta(seconds=seconds_ago),
+        created=state.clock.now() - timedelta(seconds=seconds_ago),
         user_id=user["id"],
         user_principal_name=str(user.get("userPrincipalName", "")),
         user_display_name=str(user.get("displayName", "")),
@@ -463,10 +471,8 @@ def _prior_activity(state: SimState, seconds_ago: float) -> None:
         result_type="0",
         authentication_details=[{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}],
     )
-    ws = workspace(state)
-    ws.store.insert("SigninLogs", _row(state, earlier), earlier.created + timedelta(seconds=5))
-    for rule in _rules(state):
-        engine.evaluate(rule, engine.rules[rule["name"]], now)
+    workspace(state).store.insert("SigninLogs", _row(state, earlier), earlier.created + timedelta(seconds=5))
+    return earlier
 
 
 def _row(state: SimState, event: SignInEvent) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from drill.sim.loganalytics.sentinel import engine
-from drill.sim.state import Fault, SignInEvent, SimState
+from drill.sim.state import Fault, SimState
 
 RULE_ID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e51"
 RULE_NAME = "Break-glass account activity (Sentinel)"
@@ -83,23 +83,10 @@ def _misses_account(state: SimState) -> None:
 
 def _rehearsal(state: SimState, seconds_ago: float) -> None:
     """A rehearsal sign-in of the first break-glass account `seconds_ago`, and the rule run over it now."""
-    from drill.sim.loganalytics.schema import signin_row
-    from drill.sim.loganalytics.workspace import workspace
+    from drill.sim.loganalytics.alerts import log_rehearsal_signin
 
-    user = next(u for u in state.tenant.users if str(u.get("displayName", "")).startswith("Emergency"))
     now = state.clock.now()
-    earlier = SignInEvent(
-        created=now - timedelta(seconds=seconds_ago),
-        user_id=user["id"],
-        user_principal_name=str(user.get("userPrincipalName", "")),
-        user_display_name=str(user.get("displayName", "")),
-        app_id="c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
-        app_display_name="Azure Portal",
-        result_type="0",
-        authentication_details=[{"authenticationMethod": "Passkey (device-bound)", "succeeded": True}],
-    )
-    row = signin_row(earlier, state.tenant.id, earlier.created)
-    workspace(state).store.insert("SigninLogs", row, earlier.created + timedelta(seconds=5))
+    log_rehearsal_signin(state, seconds_ago)
     sentinel = engine(state)
     rule = _rule(state)
     run = sentinel.runs.setdefault(rule["name"], _fresh_run(state, rule))

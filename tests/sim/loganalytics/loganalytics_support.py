@@ -105,3 +105,13 @@ def observer_token(sim: Any, app_id: str = OBSERVER, roles: tuple[str, ...] = ("
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def advance(sim: Any, seconds: float) -> None:
+    """Advance the simulator clock in one-minute hops, letting the alert and Sentinel engines run on each."""
+    left = seconds
+    while left > 0:
+        step = min(60.0, left)
+        sim.state.clock.advance(step)
+        sim.state.tick()
+        left -= step

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from loganalytics_support import EA01, MAILBOX, WORKSPACE, observer_token, signin
+from loganalytics_support import EA01, MAILBOX, WORKSPACE, advance, observer_token, signin
 
 from drill.sim.faults import apply_fault
 from drill.sim.loganalytics.alerts import SENDERS
@@ -14,16 +14,6 @@ def _rows(sim) -> int:
     return len(run_query(sim.state, f"SigninLogs | where UserId == '{EA01}'")[1])
 
 
-def _run(sim, seconds: float) -> None:
-    """Advance the simulator clock in one-minute hops, letting the alert engine evaluate on each."""
-    left = seconds
-    while left > 0:
-        step = min(60.0, left)
-        sim.state.clock.advance(step)
-        sim.state.tick()
-        left -= step
-
-
 def _alert_mail(sim) -> list[dict]:
     return [
         m for m in sim.state.mail.messages(MAILBOX) or [] if m["from"]["emailAddress"]["address"] in SENDERS
@@ -32,7 +22,7 @@ def _alert_mail(sim) -> list[dict]:
 
 def test_healthy_alert_mails_the_soc_once_with_the_custom_subject(sim) -> None:
     signin(sim.state)
-    _run(sim, 70)  # the one-minute rule's first evaluation after the row is ingested
+    advance(sim, 70)  # the one-minute rule's first evaluation after the row is ingested
     mail = _alert_mail(sim)
     assert len(mail) == 1
     assert mail[0]["subject"] == "[CRITICAL] Emergency Access Activity"
@@ -45,7 +35,7 @@ def test_healthy_alert_mails_the_soc_once_with_the_custom_subject(sim) -> None:
 
 def test_unmuted_rule_fires_at_every_evaluation_while_the_row_is_in_its_window(sim) -> None:
     signin(sim.state)
-    _run(sim, 250)  # evaluations at 60, 120, 180, 240 s; the 5-minute window holds the row for all four
+    advance(sim, 250)  # evaluations at 60, 120, 180, 240 s; the 5-minute window holds the row for all four
     assert len(_alert_mail(sim)) == 4
 
 
@@ -53,7 +43,7 @@ def test_one_minute_rule_with_union_is_refused(sim) -> None:
     rule = sim.state.tenant.alertRules[0]
     rule.pop("queryFile", None)
     rule["query"] = "union SigninLogs, AuditLogs | where UserId == 'x'"
-    _run(sim, 61)
+    advance(sim, 61)
     status = {r["name"]: r for r in sim.state.services["alerts"].status()}
     assert "union" in status[rule["name"]]["error"]
 
@@ -62,7 +52,7 @@ def test_one_minute_rule_with_union_is_refused(sim) -> None:
 def test_no_signin_row_ever(sim, fault: str) -> None:
     apply_fault(sim.state, fault)
     signin(sim.state)
-    _run(sim, 600)
+    advance(sim, 600)
     assert _rows(sim) == 0
 
 
@@ -71,7 +61,7 @@ def test_diag_no_signinlogs_still_sends_audit_logs(sim) -> None:
 
     apply_fault(sim.state, "diag-no-signinlogs")
     audit(sim.state, "Add member to role", EA01, EA01)
-    _run(sim, 10)
+    advance(sim, 10)
     assert len(run_query(sim.state, "AuditLogs")[1]) == 1
 
 
@@ -102,7 +92,7 @@ def test_burst_faults_then_recovery(sim, http, fault: str, status: int) -> None:
 def test_alert_faults_send_no_mail(sim, fault: str) -> None:
     apply_fault(sim.state, fault)
     signin(sim.state)
-    _run(sim, 600)
+    advance(sim, 600)
     assert _rows(sim) == 1  # the row is there: only the alert link is broken
     assert _alert_mail(sim) == []
 
@@ -110,7 +100,7 @@ def test_alert_faults_send_no_mail(sim, fault: str) -> None:
 def test_alert_muted_fires_but_sends_nothing(sim) -> None:
     apply_fault(sim.state, "alert-muted")
     signin(sim.state)
-    _run(sim, 300)
+    advance(sim, 300)
     assert _alert_mail(sim) == []
     status = sim.state.services["alerts"].status()
     assert all(r["mutedUntil"] for r in status)
@@ -119,7 +109,7 @@ def test_alert_muted_fires_but_sends_nothing(sim) -> None:
 def test_mail_dropped_is_recorded_not_delivered(sim) -> None:
     apply_fault(sim.state, "mail-dropped")
     signin(sim.state)
-    _run(sim, 130)
+    advance(sim, 130)
     assert _alert_mail(sim) == []
     assert any(d["reason"] == "delivery dropped (fault)" for d in sim.state.mail.dropped)
 
@@ -129,7 +119,7 @@ def test_a_rule_scoped_to_another_workspace_never_sees_the_rows(sim) -> None:
     still scoped to ours, mails."""
     apply_fault(sim.state, "posture-alert-other-workspace")
     signin(sim.state)
-    _run(sim, 400)  # the five-minute activity rule evaluates at least once over the row
+    advance(sim, 400)  # the five-minute activity rule evaluates at least once over the row
     assert _rows(sim) == 1
     subjects = {m["subject"] for m in _alert_mail(sim)}
     assert subjects == {"[CRITICAL] Emergency Access Activity"}  # the one-minute sign-in rule's subject

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from loganalytics_support import EA01, EA02, signin
+from loganalytics_support import EA01, EA02, advance, signin
 
 from drill.sim.faults import apply_fault
 from drill.sim.loganalytics import sentinel_faults
@@ -22,15 +22,6 @@ INCIDENTS = (
     "SecurityIncident | summarize arg_max(LastModifiedTime, *) by IncidentNumber"
     " | project IncidentNumber, Status, AlertIds, CreatedTime, Classification, ModifiedBy"
 )
-
-
-def _run(sim, seconds: float) -> None:
-    left = seconds
-    while left > 0:
-        step = min(60.0, left)
-        sim.state.clock.advance(step)
-        sim.state.tick()
-        left -= step
 
 
 def _rows(sim, kql: str) -> list[dict]:
@@ -50,7 +41,7 @@ def test_a_signin_raises_one_alert_per_event_and_an_incident(onboarded) -> None:
     sim = onboarded
     signin(sim.state)
     signin(sim.state, EA02)
-    _run(sim, 330)  # the rule's first run at 5 minutes sees both rows
+    advance(sim, 330)  # the rule's first run at 5 minutes sees both rows
     alerts = _rows(sim, ALERTS)
     assert len(alerts) == 2  # AlertPerResult: one alert per sign-in
     entities = [json.loads(a["Entities"]) for a in alerts]
@@ -73,7 +64,7 @@ def test_event_time_variant_narrows_the_window_to_the_event(onboarded) -> None:
     apply_variant(onboarded.state, "sentinel-account-entity", "fullname")
     apply_variant(onboarded.state, "sentinel-alert-rule-ref", "alert-type-only")
     event = signin(onboarded.state)
-    _run(onboarded, 330)
+    advance(onboarded, 330)
     (alert,) = _rows(onboarded, ALERTS)
     assert alert["StartTime"] == alert["EndTime"]
     assert alert["StartTime"].startswith(event.created.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -97,7 +88,7 @@ def test_sentinel_faults_break_the_chain(
     sim = onboarded
     apply_fault(sim.state, fault)
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     assert len(_rows(sim, ALERTS)) == alerts
     incidents = _rows(sim, INCIDENTS)
     if incident_status is None:
@@ -110,11 +101,11 @@ def test_sentinel_faults_break_the_chain(
 def test_folded_events_raise_nothing_after_the_rehearsal(onboarded) -> None:
     sim = onboarded
     apply_fault(sim.state, "sentinel-events-folded")
-    _run(sim, 60)
+    advance(sim, 60)
     before = _rows(sim, ALERTS)
     assert len(before) == 1  # the rehearsal's alert
     signin(sim.state)
-    _run(sim, 660)
+    advance(sim, 660)
     assert len(_rows(sim, ALERTS)) == 1  # suppressed: the drill's sign-in raised nothing new
 
 
@@ -122,7 +113,7 @@ def test_grouping_into_a_closed_incident_keeps_it_closed(onboarded) -> None:
     sim = onboarded
     apply_fault(sim.state, "sentinel-grouped-into-closed")
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     (incident,) = _rows(sim, INCIDENTS)
     assert incident["Status"] == "Closed"
     assert len(json.loads(incident["AlertIds"])) == 2
@@ -135,7 +126,7 @@ def test_reopen_setting_reopens_the_closed_match(onboarded) -> None:
     rule["joinClosedIncidents"] = False
     rule["grouping"]["reopenClosedIncident"] = True
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     (incident,) = _rows(sim, INCIDENTS)
     assert incident["Status"] == "Active"
 
@@ -145,7 +136,7 @@ def test_closed_match_without_reopen_opens_a_new_incident(onboarded) -> None:
     apply_fault(sim.state, "sentinel-grouped-into-closed")
     sim.state.tenant.azure["sentinel"]["alertRules"][0]["joinClosedIncidents"] = False
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     statuses = sorted((i["IncidentNumber"], i["Status"]) for i in _rows(sim, INCIDENTS))
     assert statuses == [(1, "Closed"), (2, "New")]
 
@@ -154,9 +145,9 @@ def test_late_fault_delays_the_alert(onboarded) -> None:
     sim = onboarded
     apply_fault(sim.state, "sentinel-incident-late")
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     assert _rows(sim, ALERTS) == []
-    _run(sim, 1200)
+    advance(sim, 1200)
     assert len(_rows(sim, ALERTS)) == 1
     assert engine(sim.state).incidents[0].number == 1
 
@@ -172,7 +163,7 @@ def test_securityinsights_arm_serves_rule_incidents_and_automation_rules(
     sim = onboarded
     apply_fault(sim.state, "sentinel-automation-closes")
     signin(sim.state)
-    _run(sim, 330)
+    advance(sim, 330)
     observer = "6c5d4e3f-2a1b-4c9d-8e7f-0a1b2c3d4e02"
     cred = ClientSecretCredential(sim.state.tenant.id, observer, observer_secret,
                                   authority=sim.base_url, connection_verify=str(sim.ca_path),
