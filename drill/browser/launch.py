@@ -265,6 +265,20 @@ def _kill_survivors(tree: dict[int, int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def launch_options(
+    choice: BrowserChoice, sandbox: SandboxDecision, extra_args: Sequence[str] = ()
+) -> dict[str, Any]:
+    """How every Chromium we start is launched (the drill's, the PDF renderer's): a channel's browser (Chrome,
+    Edge) through Playwright's channel, our flags, and the sandbox exactly as decided: Playwright adds
+    --no-sandbox itself unless `chromium_sandbox` says otherwise, so a caller's --no-sandbox is dropped."""
+    return {
+        "channel": choice.channel,
+        "executable_path": None if choice.channel else str(choice.executable),
+        "args": [*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
+        "chromium_sandbox": sandbox.enabled,
+    }
+
+
 def context_options(user_agent: str | None, locale: str = "en-US") -> dict[str, Any]:
     """The browser context every sign-in runs in: no downloads, no service workers (a page cannot leave
     anything running behind the drill), a desktop window, and the user agent (None keeps Chromium's own)."""
@@ -308,11 +322,8 @@ async def chromium(
         pw = await async_playwright().start()
         context = await pw.chromium.launch_persistent_context(
             str(profile),
-            channel=choice.channel,  # Chrome or Edge where Playwright finds them
-            executable_path=None if choice.channel else str(exe),
             headless=headless,
-            args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
-            chromium_sandbox=sandbox.enabled,  # Playwright adds --no-sandbox itself unless told
+            **launch_options(choice, sandbox, extra_args),
             **context_options(user_agent, locale),
         )
         page = context.pages[0] if context.pages else await context.new_page()

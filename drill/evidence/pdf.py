@@ -12,7 +12,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from drill.browser.launch import chromium_flags, sandbox_decision
+from drill.browser.launch import chromium_flags, launch_options, sandbox_decision
 
 # The drill's own Chromium flags and sandbox decision: one rule, so the PDF renderer never talks to the
 # network either and keeps Chromium's sandbox exactly when the drill's browser does.
@@ -28,13 +28,7 @@ async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
     # The browser a drill would find (Edge, where it is the only one: a Windows workstation).
     choice = BrowserChoice("Chromium", executable, None, "caller") if executable else choose_browser()
     async with async_playwright() as pw:
-        sandbox = sandbox_decision()
-        browser = await pw.chromium.launch(
-            channel=choice.channel,
-            executable_path=None if choice.channel else str(choice.executable),
-            args=list(chromium_flags(sandbox)),
-            chromium_sandbox=sandbox.enabled,  # else Playwright adds --no-sandbox on its own
-        )
+        browser = await pw.chromium.launch(**launch_options(choice, sandbox_decision()))
         try:
             context = await browser.new_context(java_script_enabled=False, offline=True)
             page = await context.new_page()

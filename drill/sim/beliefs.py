@@ -117,13 +117,7 @@ def pairwise_rows(forms: Mapping[str, Sequence[str]]) -> list[dict[str, str]]:
         return []
     if len(names) == 1:
         return [{names[0]: f} for f in forms[names[0]]]
-    uncovered = {
-        ((a, fa), (b, fb))
-        for i, a in enumerate(names)
-        for b in names[i + 1 :]
-        for fa in forms[a]
-        for fb in forms[b]
-    }
+    uncovered = _pairs_of_forms(names, forms)
     rows: list[dict[str, str]] = []
     while uncovered:
         # Each uncovered pair seeds a candidate row; the row covering most new pairs is kept (ties: the

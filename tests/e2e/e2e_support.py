@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -52,18 +52,12 @@ class SharedChromium:
     async def _start(self, extra_args: list[str]) -> None:
         from playwright.async_api import async_playwright
 
-        from drill.browser.launch import NO_SANDBOX, chromium_flags, desktop_user_agent, sandbox_decision
+        from drill.browser.launch import desktop_user_agent, launch_options, sandbox_decision
         from drill.browser.locate import choose_browser
 
-        choice = choose_browser()
-        sandbox = sandbox_decision()
         self._pw = await async_playwright().start()
         self._browser = await self._pw.chromium.launch(
-            channel=choice.channel,
-            executable_path=None if choice.channel else str(choice.executable),
-            headless=True,
-            args=[*chromium_flags(sandbox), *(a for a in extra_args if a != NO_SANDBOX)],
-            chromium_sandbox=sandbox.enabled,
+            headless=True, **launch_options(choose_browser(), sandbox_decision(), extra_args)
         )
         self.user_agent = desktop_user_agent(f"Chromium {self._browser.version}")
 
@@ -80,8 +74,8 @@ class SharedChromium:
         finally:
             await context.close()
 
-    def run(self, coro: Awaitable[T]) -> T:
-        return asyncio.run_coroutine_threadsafe(_awaited(coro), self._loop).result()
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def close(self) -> None:
         async def stop() -> None:
@@ -94,7 +88,3 @@ class SharedChromium:
             self.run(stop())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-
-
-async def _awaited(coro: Awaitable[T]) -> T:
-    return await coro
