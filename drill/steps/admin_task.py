@@ -25,7 +25,7 @@ from drill.fidelity import note_rows
 from drill.isotime import utc_z
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
-from drill.steps.log_rows import _as_dt, _as_json, _rows, answered_rows, workspace_query
+from drill.steps.log_rows import _as_dt, _as_json, answered_rows, result_rows, workspace_query
 from drill.steps.waiting import CountedCalls, ServiceRefused, call_within, poll
 
 NAME, TITLE = "admin_task", "The account can perform an admin task, restore it, and the write is audited"
@@ -384,7 +384,7 @@ async def _alert_query(ctx: DrillContext, sb: StepBuilder, run_query: Any, row: 
             required=not deployed,
         )
         return
-    rows = _rows(result)
+    rows = result_rows(result)
     hits = _audit_hits(rows, row)
     sb.check(
         "audit_alert_query",
@@ -423,7 +423,7 @@ async def _deployed_rules_query(
         except ServiceRefused as exc:
             refused.append(f"{rule.name}: HTTP {exc.status} {exc.message}")
             continue
-        found[rule.name] = len(_audit_hits(_rows(result), row))
+        found[rule.name] = len(_audit_hits(result_rows(result), row))
     hit = sorted(name for name, n in found.items() if n)
     if hit:
         reason = f"returned by {', '.join(hit)}"

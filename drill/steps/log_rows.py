@@ -95,7 +95,9 @@ def signin_query(user_id: str, app_id: str, since: datetime) -> str:
     )
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
+def result_rows(result: Any) -> list[dict[str, Any]]:
+    """A Log Analytics result's rows as column -> value, a partial result's rows included (every step that
+    reads the workspace judges those through its own status check)."""
     tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
     out: list[dict[str, Any]] = []
     for table in tables:
@@ -130,7 +132,7 @@ def answered_rows(result: Any) -> list[dict[str, Any]]:
 
     if result.status == LogsQueryStatus.FAILURE:
         raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
-    rows, _folded = fold(_rows(result))
+    rows, _folded = fold(result_rows(result))
     return rows
 
 
@@ -429,7 +431,7 @@ async def run(ctx: DrillContext) -> StepResult:
             required=not deployed,
         )
         return sb.finish()
-    rows = _rows(result)
+    rows = result_rows(result)
     hits = _hits(ctx, rows)
     sb.check(
         "alert_query",
@@ -484,7 +486,7 @@ async def _deployed_rule_check(
                  f"Log Analytics refused the deployed query of {rule.id} (HTTP {exc.status}): "
                  f"{exc.message}")  # fmt: skip
         return
-    rows = _rows(result)
+    rows = result_rows(result)
     hits = _hits(ctx, rows)
     window = f"{start.isoformat()} to {end.isoformat()}"
     evidence = {"rule": rule.id, "window": [start.isoformat(), end.isoformat()], "rows": len(rows),

@@ -11,7 +11,7 @@ from datetime import timedelta
 from drill.isotime import parse_duration
 from drill.steps.base import StepBuilder
 from drill.steps.context import DrillContext
-from drill.steps.log_rows import _hits, _rows
+from drill.steps.log_rows import _hits, result_rows
 from drill.steps.sentinel_alerts import as_time, owner_text
 from drill.steps.sentinel_wait import SETTLE_S, SentinelWait
 from drill.steps.waiting import ServiceRefused, call_within
@@ -35,7 +35,7 @@ async def check_query(ctx: DrillContext, sb: StepBuilder, wait: SentinelWait, bu
             False,
             f"Log Analytics refused the rule's query (HTTP {exc.status}): {exc.message}",
         )
-    rows = _rows(result)
+    rows = result_rows(result)
     hits = _hits(ctx, rows)
     window = f"{span[0].isoformat()} to {span[1].isoformat()}"
     return sb.check(

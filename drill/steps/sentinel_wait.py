@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drill.steps.context import DrillContext
-from drill.steps.log_rows import _rows
+from drill.steps.log_rows import result_rows
 from drill.steps.sentinel_alerts import (
     AlertSearch,
     alerts_query,
@@ -24,9 +24,8 @@ from drill.steps.sentinel_alerts import (
 )
 
 SETTLE_S = 60.0  # tenant seconds an incident is left to its automation rules before its state is judged
-LOOKBACK = timedelta(
-    days=1
-)  # how far back an older alert (folded events) or a grouped incident is looked for
+# How far back an older alert (folded events) or a grouped incident is looked for.
+LOOKBACK = timedelta(days=1)
 
 
 @dataclass
@@ -49,7 +48,7 @@ class SentinelWait:
         result = self.run(kql)
         if result.status == LogsQueryStatus.FAILURE:
             raise RuntimeError(f"query failed: {getattr(result, 'error', '')}")
-        return _rows(result)
+        return result_rows(result)
 
     async def probe(self) -> bool | None:
         """True once the proof is complete (alert, and the settled incident when one is required)."""
