@@ -23,6 +23,7 @@ from duckdb_kql.params import as_datetime
 from duckdb_kql.translate import CLOCK_SLOT  # where the query clock is bound (pinned version: pyproject)
 
 from drill.sim.loganalytics import kql_ext
+from drill.sim.loganalytics.prepared import once_bound, shared
 from drill.sim.loganalytics.schema import DUCK_TYPES, TABLES, iso
 
 kql_ext.install()
@@ -193,18 +194,23 @@ class LogStore:
                     cur.execute(view)
                 try:
                     sql, params = self._translated(cur, kql, now)
-                    key = self._result_key(cur, sql, params, bound)
-                    if key is not None and key in self._results:
-                        return _copied(self._results[key])
-                    cur.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
-                    # One prepare and one run (a relation plus .limit() would bind the query twice).
-                    cur.execute(sql, params) if params else cur.execute(sql)
-                    fetched = cur.fetchmany(ROW_LIMIT + 1)
+                    once = once_bound(sql, params, list(TABLES))
+                    ran = shared().run(once, params, ROW_LIMIT + 1) if once is not None else None
+                    if ran is not None:  # reads no stored table: prepared once (prepared.py says why)
+                        key, (described, fetched) = None, ran
+                    else:
+                        key = self._result_key(cur, sql, params, bound)
+                        if key is not None and key in self._results:
+                            return _copied(self._results[key])
+                        cur.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
+                        # One prepare and one run (a relation plus .limit() would bind the query twice).
+                        cur.execute(sql, params) if params else cur.execute(sql)
+                        fetched = cur.fetchmany(ROW_LIMIT + 1)
+                        described = cur.description or []
                 except duckdb_kql.KqlSyntaxError as exc:
                     raise QueryError("SyntaxError", str(exc)) from exc
                 except (duckdb_kql.KqlError, duckdb.Error) as exc:
                     raise QueryError("SemanticError", str(exc)) from exc
-                described = cur.description or []
                 kinds = [kusto_type(str(d[1])) for d in described]
                 columns = [{"name": d[0], "type": k} for d, k in zip(described, kinds, strict=True)]
             finally:
