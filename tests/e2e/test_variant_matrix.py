@@ -55,6 +55,10 @@ AUDIT_FINDS: dict[tuple[str, str], dict[str, Status]] = {
     ("alert-mail-template", "subject-only"): {"BG.AL.4": Status.FAILED},
     ("entra-diagnostic-settings-app-read", "forbidden-for-apps"): {"BG.DIAG.1": Status.WARNING},
 }
+# A busy mailbox is a healthy tenant's too: on the first row, 120 newer mails (stamped an hour ahead) land at
+# the sign-in and fill the first pages, so the alert is the 121st newest and only paging through nextLink
+# finds it (the drill could not PASS otherwise).
+BUSY_MAILBOX_ROW = 0
 SCALE = 10.0  # the sign-in pages' flows run on the simulator clock: the fault matrix's 10x
 WAIT_SCALE = 30.0  # the waits after the sign-in (row, alert): a one-minute rule evaluates every 2 s
 
@@ -85,6 +89,20 @@ def _seed_passes(ledger_path: Path, playbook: Any, signer: Signer) -> None:
             },
             signer,
         )
+
+
+def fill_the_mailbox_at_signin(world: Any, mails: int = 120) -> None:
+    state = world.sim.state
+
+    def noise(event: Any) -> None:
+        if event.result_type == "0":
+            later = state.clock.now() + timedelta(hours=1)
+            for i in range(mails):
+                state.mail.deliver(to="soc-alerts@contoso.test", subject=f"Emergency Access {i}",
+                                   body="noise", sender="someone@contoso.test", sender_name="x",
+                                   received=later)  # fmt: skip
+
+    state.signin_listeners.append(noise)
 
 
 def test_the_matrix_covers_every_declared_form() -> None:
@@ -129,6 +147,8 @@ def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_pat
     with demo_world(tmp_path / "state", variants=variant_args(row)) as world:
         world.sim.state.clock.set_scale(SCALE)
         speed_up_after_signin(world, WAIT_SCALE)
+        if row == ROWS[BUSY_MAILBOX_ROW]:
+            fill_the_mailbox_at_signin(world)
         writer = BundleWriter(tmp_path / "reports", signer, pdf=None)
         code = execute(build_context(world, "ea01", quiet=True), writer)
         assert writer.finished is not None
@@ -137,6 +157,8 @@ def test_healthy_drill_and_audit_pass_under_the_row(row: dict[str, str], tmp_pat
         assert record["verdict"] == Verdict.PASS.value, (record["reason"], failed)
         assert code == 0
         _proved_as_the_row_demands(row, record)
+        if row == ROWS[BUSY_MAILBOX_ROW]:
+            assert len(world.sim.state.mail.messages("soc-alerts@contoso.test") or []) > 120
 
         pb = world.playbook
         ledger_path = tmp_path / "audit" / ledger.LEDGER_NAME
