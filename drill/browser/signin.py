@@ -36,6 +36,10 @@ log = structlog.get_logger("drill.browser.signin")
 Shoot = Save  # the older name
 NO_FIDO = "Entra does not offer FIDO to this browser"
 BENIGN = {"50058"}  # "no SSO session": on every first sign-in page, harmless
+# A screenshot is evidence, never a reason to stop watching the sign-in: Playwright's default waits 30 s for
+# a frame, and a page caught mid-navigation sometimes gives none (seen about once in 25 drills: the sign-in
+# loop stood still for 30 s while the next page waited). One that takes longer is noted and skipped.
+SCREENSHOT_TIMEOUT_S = 3.0
 
 _DETECT = """([sel, texts]) => {
   const cfg = (window.$Config && typeof window.$Config === "object") ? window.$Config : null;
@@ -387,8 +391,11 @@ class _Driver:
         from playwright.async_api import Error as PlaywrightError
 
         shot = None
-        with contextlib.suppress(PlaywrightError):
-            png = await self.page.screenshot(type="png")
+        try:
+            png = await self.page.screenshot(type="png", timeout=SCREENSHOT_TIMEOUT_S * 1000)
+        except PlaywrightError as exc:
+            self.rec.note("screenshot", f"no screenshot of the {kind} page: {str(exc).splitlines()[0]}")
+        else:
             shot = self.rec.screenshot(
                 f"signin-{sum(1 for p in self.outcome.pages if p.screenshot) + 1:02d}-{kind}", png
             )

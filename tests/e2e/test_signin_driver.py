@@ -245,3 +245,39 @@ def test_a_hidden_body_is_not_read_through_its_scripts(site: Any, site_browser: 
     hidden, shown = site_browser.run(detect())
     assert "fido_failed" not in hidden
     assert "fido_failed" in shown  # once shown, the same text is read
+
+
+def test_a_screenshot_that_gets_no_frame_is_noted_and_skipped(site: Any, site_browser: Any) -> None:
+    """A page that gives no frame (here its script holds the renderer for 8 s; in drills, now and then, a page
+    caught mid-navigation) must not hold the sign-in: Playwright's default would wait 30 s for it. The page
+    is recorded without a screenshot, and a note says why."""
+    from drill.browser.recording import Recorder
+    from drill.browser.redirect_trap import RedirectTrap
+    from drill.browser.signin import SCREENSHOT_TIMEOUT_S, _Driver
+    from drill.browser.ui_profile import UiProfile
+
+    assert SCREENSHOT_TIMEOUT_S < 8
+    site.pages["/busy"] = entra(
+        "ConvergedSignIn",
+        "<p>busy</p><script>setTimeout(() => { const t = Date.now(); while (Date.now() - t < 8000) {} }, 200)"
+        "</script>",
+    )
+    names: list[str] = []
+    recorder = Recorder(lambda name, png: names.append(name) or f"shots/{name}.png")
+
+    async def snap_busy() -> Any:
+        async with site_browser.session() as session:
+            page = await session.context.new_page()
+            await page.goto(site.url("rp.test", "/busy"))
+            await page.wait_for_timeout(500)  # the script now holds the renderer
+            driver = _Driver(session.context, RedirectTrap(REDIRECT), "ea01@contoso.onmicrosoft.com",
+                             UiProfile(), recorder, 20, 5, None)  # fmt: skip
+            driver.page = page
+            await driver.snap("signin", {"title": "Sign in to your account", "url": page.url})
+            return driver.outcome.pages
+
+    pages = site_browser.run(snap_busy())
+    assert [p.screenshot for p in pages] == [None]
+    assert names == []
+    assert [n["kind"] for n in recorder.notes] == ["screenshot"]
+    assert "no screenshot of the signin page" in recorder.notes[0]["text"]
