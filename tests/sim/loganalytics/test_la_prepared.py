@@ -39,6 +39,8 @@ def test_the_clock_written_twice_is_bound_once_and_a_stored_table_keeps_the_plai
     assert prepared.once_bound(stored, {"kqlnow": T0}, list(TABLES)) is None
     assert prepared.once_bound("SELECT $kqlp0 AS a, $kqlp0 AS b", {"kqlp0": 1}, list(TABLES)) is None
     assert prepared.once_bound("SELECT $kqlnow + 1, $kqlnow", {"kqlnow": T0}, list(TABLES)) is None
+    recursive = f"WITH RECURSIVE r(n) AS (SELECT 1) SELECT {clock}, {clock}, n FROM r"  # noqa: S608
+    assert prepared.once_bound(recursive, {"kqlnow": T0}, list(TABLES)) is None
 
 
 def test_a_synthetic_query_answers_as_the_clock_moves_and_never_sees_stored_rows() -> None:
