@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ def _table_ref(tables: list[str]) -> re.Pattern[str]:
     return re.compile('"(?:' + "|".join(re.escape(t) for t in tables) + ')"')
 
 
-def once_bound(sql: str, params: dict[str, Any], tables: list[str]) -> str | None:
+def once_bound(sql: str, params: Mapping[str, Any], tables: list[str]) -> str | None:
     """`sql` rewritten to mention each parameter once, or None when it cannot take the prepared path: it
     reads a stored table, has a parameter other than the clock, or writes the clock in another form."""
     if _table_ref(tables).search(sql):
@@ -68,8 +69,8 @@ class PreparedStatements:
     """One connection's prepared statements, oldest dropped first; safe to share between threads."""
 
     def __init__(self) -> None:
-        self._cur = duckdb.connect()
-        self._cur.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
+        self._con = duckdb.connect()
+        self._con.execute("SET TimeZone='UTC'")  # KQL datetimes are UTC (duckdb_kql.to_sql's note)
         self._names: OrderedDict[str, str] = OrderedDict()
         self._made = 0
         self._lock = threading.Lock()
@@ -83,17 +84,17 @@ class PreparedStatements:
             if name is None:
                 name = f"drill_q{self._made}"
                 try:
-                    self._cur.execute(f"PREPARE {name} AS {sql}")
+                    self._con.execute(f"PREPARE {name} AS {sql}")
                 except duckdb.CatalogException:
                     return None
                 self._made += 1
                 self._names[sql] = name
                 while len(self._names) > KEPT:
                     _, old = self._names.popitem(last=False)
-                    self._cur.execute(f"DEALLOCATE {old}")
+                    self._con.execute(f"DEALLOCATE {old}")
             else:
                 self._names.move_to_end(sql)
-            ran = self._cur.execute(f"EXECUTE {name}({args})" if args else f"EXECUTE {name}")
+            ran = self._con.execute(f"EXECUTE {name}({args})" if args else f"EXECUTE {name}")
             return list(ran.description or []), ran.fetchmany(limit)
 
 

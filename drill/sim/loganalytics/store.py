@@ -29,10 +29,11 @@ from drill.sim.loganalytics.schema import DUCK_TYPES, TABLES, iso
 kql_ext.install()
 
 TRANSLATIONS_KEPT = 1024  # distinct query texts whose translation is kept (alert rules, the drill's queries)
-# KQL -> (SQL, parameters, pinned clock). Shared by every store in the process: each has the same tables
-# (schema.TABLES), so a translation made for one holds for all, and a test run that starts many simulated
-# tenants translates each alert query once instead of once per tenant.
-_TRANSLATIONS: dict[str, tuple[str, dict[str, Any], bool]] = {}
+# KQL -> (SQL, parameters, pinned clock, the SQL's prepared form or None: prepared.once_bound). Shared by
+# every store in the process: each has the same tables (schema.TABLES), so a translation made for one holds
+# for all, and a test run that starts many simulated tenants translates each alert query once instead of once
+# per tenant.
+_TRANSLATIONS: dict[str, tuple[str, dict[str, Any], bool, str | None]] = {}
 _TRANSLATIONS_LOCK = threading.Lock()
 
 # Results kept per store: an alert rule re-runs the same query every evaluation, and DuckDB spends ~30-70 ms
@@ -144,8 +145,9 @@ class LogStore:
             self._forget()  # plain SQL may write
             return self._con.execute(sql).fetchall()
 
-    def _translated(self, cur: Any, kql: str, now: datetime) -> tuple[str, dict[str, Any]]:
-        """The SQL of `kql` and its parameters with the clock at `now`, translating each text only once.
+    def _translated(self, cur: Any, kql: str, now: datetime) -> tuple[str, dict[str, Any], str | None]:
+        """The SQL of `kql`, its parameters with the clock at `now`, and its prepared form when it reads no
+        stored table (prepared.once_bound), translating each text only once.
 
         Alert rules run the same few queries at every evaluation, and translating one (parse and lower)
         costs far more than running it on a drill's rows. The translation does not depend on the clock:
@@ -163,15 +165,16 @@ class LogStore:
             # The library binds the clock as naive UTC: compare like with like to see whether it is ours.
             clock = as_datetime(now, "query_now")
             pinned = result.parameters.get(CLOCK_SLOT, clock) != clock
-            cached = (str(result), dict(result.parameters), pinned)
+            sql = str(result)
+            cached = (sql, dict(result.parameters), pinned, once_bound(sql, result.parameters, list(TABLES)))
             with _TRANSLATIONS_LOCK:
                 _TRANSLATIONS[kql] = cached
                 while len(_TRANSLATIONS) > TRANSLATIONS_KEPT:
                     _TRANSLATIONS.pop(next(iter(_TRANSLATIONS)))
-        sql, params, pinned = cached
+        sql, params, pinned, once = cached
         if CLOCK_SLOT in params and not pinned:
             params = {**params, CLOCK_SLOT: as_datetime(now, "query_now")}
-        return sql, params
+        return sql, params, once
 
     def query(
         self, kql: str, now: datetime, window: tuple[datetime, datetime] | None = None
@@ -193,8 +196,7 @@ class LogStore:
                     )
                     cur.execute(view)
                 try:
-                    sql, params = self._translated(cur, kql, now)
-                    once = once_bound(sql, params, list(TABLES))
+                    sql, params, once = self._translated(cur, kql, now)
                     ran = shared().run(once, params, ROW_LIMIT + 1) if once is not None else None
                     if ran is not None:  # reads no stored table: prepared once (prepared.py says why)
                         key, (described, fetched) = None, ran
