@@ -269,11 +269,11 @@ REASON_SAYS: dict[str, str] = {
 # fast. `test_short_slas_still_pass` runs a healthy drill
 # with the same settings, so a short SLA cannot be what makes a fault fail.
 FAST_LATE = (120.0, {"log_row": 20, "alert": 12})
-SHORT = (30.0, {"preflight": 8, "log_row": 15, "alert": 6})
-# Every other fault's waits after the sign-in run at 30x, as the variant matrix's healthy rows and SHORT's
-# control do: a one-minute rule evaluates every 2 s (at 10x every 6 s, which only lengthened each drill's
-# alert wait), and the transient faults' own SLAs still leave them minutes of simulated time.
+# The waits after the sign-in run at 30x unless TIMING says otherwise (the variant matrix's healthy rows too):
+# a one-minute rule evaluates every 2 s (at 10x every 6 s, which only lengthened each drill's alert wait),
+# and the transient faults' own SLAs still leave them minutes of simulated time.
 WAIT_SCALE = 30.0
+SHORT = (WAIT_SCALE, {"preflight": 8, "log_row": 15, "alert": 6})
 SKEW_FAULTS = ("clock-skew-plus-4", "clock-skew-minus-4")  # real time until the sign-in (test_fault_matrix)
 TIMING: dict[str, tuple[float | None, dict[str, int]]] = {
     "ingestion-later-than-window": FAST_LATE,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_drill import speed_up_after_signin
+from test_drill import WAIT_SCALE, speed_up_after_signin
 
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import Status, Verdict
@@ -32,7 +32,7 @@ def _drill(tmp: Path, watch: str) -> dict[str, Any]:
         world.sim.state.clock.set_scale(10.0)  # the sign-in pages' flows: the fault matrix's 10x
         # After the sign-in the waits go 30x (as the variant matrix's): a five-minute rule run plus Sentinel's
         # five-minute delay take 20 real seconds instead of a minute.
-        speed_up_after_signin(world, 30.0)
+        speed_up_after_signin(world, WAIT_SCALE)
         ctx = build_context(world, "ea01", quiet=True)
         writer = BundleWriter(out, Signer.load(state_dir=tmp / "signing"), pdf=None)
         code = execute(ctx, writer)
