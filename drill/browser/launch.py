@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drill.browser.locate import BrowserChoice, choose_browser
+from drill.browser.client_hints import is_headless_shell, present_as_full_chromium
+from drill.browser.locate import BrowserChoice, choose_browser, is_headless_shell_binary
 from drill.browser.owner import OWNER_FILE, mark_owner, owner_alive
+from drill.errors import DrillUserError
 
 QUIET_FLAGS = (
     "--disable-gpu",
@@ -123,15 +125,17 @@ class BrowserSession:
     user_agent: str | None = None  # the desktop Chrome UA a headless run presents; None: Chromium's own
     choice: BrowserChoice | None = None  # which browser ran and why (drill/browser/locate.py)
     browser_user_agent: str = ""  # the browser's own user agent (names Edge as "Edg/"), from CDP
+    client_hints: dict[str, object] | None = None  # a headless shell's brands corrected (client_hints.py)
 
     def evidence(self) -> dict[str, object]:
         """Which browser and version ran: the record's `browser`."""
-        choice = (
-            self.choice.evidence()
-            if self.choice is not None
-            else {"name": "Chromium", "executable": str(self.executable)}
-        )
-        return {**choice, "version": self.version, "user_agent": self.browser_user_agent}
+        found: dict[str, object] = {"name": "Chromium", "executable": str(self.executable)}
+        if self.choice is not None:
+            found = dict(self.choice.evidence())
+        found.update(version=self.version, user_agent=self.browser_user_agent)
+        if self.client_hints is not None:
+            found["client_hints"] = self.client_hints
+        return found
 
 
 _PLATFORM_TOKENS = {
@@ -310,8 +314,13 @@ async def chromium(
     elif isinstance(executable, Path):
         choice = BrowserChoice("Chromium", executable, None, "caller")
     else:
-        choice = choose_browser(None, executable)
+        choice = choose_browser(None, executable, headless=headless)
     exe = choice.executable
+    if not headless and is_headless_shell_binary(exe):
+        raise DrillUserError(
+            f"{exe} is Chromium's headless shell, which cannot show a window: run headless "
+            "(browser.headless: true) or choose a full browser (browser.channel / browser.executable)"
+        )
     sandbox = sandbox_decision()
     user_agent = desktop_user_agent(await asyncio.to_thread(_version_of, exe)) if headless else None
     profile = Path(tempfile.mkdtemp(prefix=PROFILE_PREFIX))
@@ -330,6 +339,9 @@ async def chromium(
         cdp = await context.new_cdp_session(page)
         info = await cdp.send("Browser.getVersion")
         await cdp.detach()
+        hints = None
+        if user_agent is not None and is_headless_shell(str(info.get("product", ""))):
+            hints = await present_as_full_chromium(context, page, user_agent, locale)
         yield BrowserSession(
             context,
             str(info.get("product", "unknown")),
@@ -338,6 +350,7 @@ async def chromium(
             user_agent,
             choice,
             str(info.get("userAgent", "")),
+            hints.evidence() if hints is not None else None,
         )
     finally:
         # Shielded: an interrupt must not leave a Chromium behind or its profile (cookies) on disk.

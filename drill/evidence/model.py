@@ -175,12 +175,14 @@ class Confirmation(_Strict):
 class BrowserRun(_Strict):
     """Which browser drove the sign-in, why that one, and its version (as the browser itself reports it)."""
 
-    name: str  # "Playwright's Chromium", "Chromium", "Google Chrome", "Microsoft Edge"
+    name: str  # "Playwright's Chromium", "Chromium", "Chromium headless shell", "Google Chrome", ...
     channel: str | None = None  # Playwright's channel: "chrome", "msedge"; None for a Chromium by path
     executable: str | None = None
     chosen_by: str | None = None  # "playbook browser.channel", "playbook browser.executable", "found", ...
     version: str  # CDP Browser.getVersion's product, e.g. "Chrome/156.0.8078.114"
     user_agent: str | None = None  # the browser's own; Edge's carries "Edg/<version>"
+    # A headless shell's pages: the user agent and brands they presented, the brand left out (HeadlessChrome).
+    client_hints: dict[str, Any] | None = None
 
 
 class DrillRecord(_Strict):

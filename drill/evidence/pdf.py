@@ -25,8 +25,11 @@ async def render_pdf_async(html: str, executable: Path | None = None) -> bytes:
 
     from drill.browser.locate import BrowserChoice, choose_browser
 
-    # The browser a drill would find (Edge, where it is the only one: a Windows workstation).
-    choice = BrowserChoice("Chromium", executable, None, "caller") if executable else choose_browser()
+    # The browser a headless drill would find (the headless shell where installed; Edge, where it is the
+    # only one: a Windows workstation).
+    choice = (
+        BrowserChoice("Chromium", executable, None, "caller") if executable else choose_browser(headless=True)
+    )
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(**launch_options(choice, sandbox_decision()))
         try:

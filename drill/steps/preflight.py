@@ -277,11 +277,13 @@ def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
     """The playbook's browser (browser.channel / executable), or the one found, answers `--version`."""
     from drill.browser.locate import choose_browser
     from drill.errors import DrillUserError
+    from drill.steps.signin import choose_headless
 
     browser = ctx.playbook.browser
     override = str(browser.executable) if browser.executable else None
     try:
-        choice = choose_browser(browser.channel, override)
+        headless, _why = choose_headless(browser.headless, ctx.headed)
+        choice = choose_browser(browser.channel, override, headless=headless)
         if sys.platform == "win32":
             # Chromium-family browsers on Windows print nothing for `--version` and may open a window:
             # found is what preflight can say; the sign-in records the version the browser reports.

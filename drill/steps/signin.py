@@ -89,8 +89,10 @@ async def run(ctx: DrillContext) -> StepResult:
     )
     bridge = WebAuthnBridge(ctx.key)
     recorder = Recorder(ctx.save_screenshot)
-    choice = choose_browser(pb.browser.channel, str(pb.browser.executable) if pb.browser.executable else None)
     headless, why = choose_headless(pb.browser.headless, ctx.headed)
+    choice = choose_browser(
+        pb.browser.channel, str(pb.browser.executable) if pb.browser.executable else None, headless=headless
+    )
     sb.evidence["headless"] = {"headless": headless, "reason": why}
     ctx.timings.signin_started_at = utcnow()
     async with chromium(

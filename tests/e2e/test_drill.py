@@ -20,6 +20,7 @@ from test_admin_task import FAULTS as ADMIN_FAULTS
 from test_admin_task import GROUP, check_write_restore_and_watch, watch_after_drill
 from test_arm_preflight import CLOSER_LOOK, healthy_preflight_records_the_deployed_rule
 
+from drill.browser.locate import SHELL_NAME
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.model import Status, Verdict
 from drill.evidence.signing import Signer
@@ -57,6 +58,7 @@ def run_drill(
     variants: tuple[str, ...] = (),
     then: Callable[[Any, Signer, Path], Any] | None = None,
     also: tuple[str, ...] = (),
+    channel: str | None = None,
 ) -> tuple[Any, BundleWriter, dict[str, Any]]:
     """One demo drill of ea01; `then(world, signer, ledger)` runs on the same simulator afterwards, and the
     canary group's description before and after and Entra's "Update group" audits are kept for the admin
@@ -77,6 +79,9 @@ def run_drill(
             world.playbook = world.playbook.model_copy(
                 update={"sla": world.playbook.sla.model_copy(update=sla)}
             )
+        if channel:  # browser.channel (a headless drill otherwise drives the headless shell where found)
+            browser = world.playbook.browser.model_copy(update={"channel": channel})
+            world.playbook = world.playbook.model_copy(update={"browser": browser})
         ctx = build_context(world, "ea01", quiet=True)
         writer = BundleWriter(out, signer, pdf=None)
         filing = None
@@ -145,8 +150,12 @@ def _passes_with_every_check_and_timing(code: int, writer: BundleWriter, info: d
         assert (writer.finished.path / shot).is_file()
     # Which browser ran, why that one, and the version the browser itself reported (issue 30).
     browser = record["browser"]
-    assert browser["name"] in {"Playwright's Chromium", "Chromium"}
+    assert browser["name"] in {SHELL_NAME, "Playwright's Chromium", "Chromium"}
     assert browser["channel"] is None
+    if browser["name"] == SHELL_NAME:  # a headless drill's default where installed: its brands corrected
+        assert browser["client_hints"]["removed_brands"] == ["HeadlessChrome"]
+        signin = next(s for s in info["record"]["steps"] if s["step"] == "signin")
+        assert browser["client_hints"]["user_agent"] == signin["evidence"]["user_agent"]
     assert browser["chosen_by"] == "found"
     assert re.fullmatch(r"(Headless)?Chrome/\d+\.\d+\.\d+\.\d+", browser["version"]), browser
     major = browser["version"].split("/")[1].split(".")[0]
@@ -495,14 +504,29 @@ def _filed_as_it_should(fault: str, record: dict[str, Any], book: Path) -> None:
         assert [e["destination"].split(" ", 1)[0] for e in failed] == ["SharePoint"]
 
 
-@pytest.mark.parametrize(("wait_scale", "sla"), [SHORT, FAST_LATE], ids=["short", "fast-late"])
-def test_short_slas_still_pass(wait_scale: float | None, sla: dict[str, int], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("wait_scale", "sla", "channel"),
+    [(*SHORT, "chromium"), (*FAST_LATE, None)],
+    ids=["short-full-chromium", "fast-late"],
+)
+def test_short_slas_still_pass(
+    wait_scale: float | None, sla: dict[str, int], channel: str | None, tmp_path: Path
+) -> None:
     """The healthy control for TIMING: with the same scale and SLAs every wait finds what it waits for.
 
     Only the alert-latency SLA check may fail here: it compares the tenant-side latency (sped-up simulator
-    minutes) with the SLA in real seconds, which no sped-up run can honour.
+    minutes) with the SLA in real seconds, which no sped-up run can honour. The first drives the full
+    Chromium (`browser.channel: chromium`), the browser a headless drill takes where no headless shell is
+    installed; the healthy drill drives the one found.
     """
-    _code, _writer, info = run_drill(tmp_path, scale=10, sla=sla, wait_scale=wait_scale)
+    _code, _writer, info = run_drill(tmp_path, scale=10, sla=sla, wait_scale=wait_scale, channel=channel)
+    if channel:
+        browser = info["record"]["browser"]
+        assert (browser["chosen_by"], browser["version"].split("/")[0]) == (
+            "playbook browser.channel",
+            "Chrome",
+        )
+        assert "client_hints" not in browser or browser["client_hints"] is None
     steps = {s["step"]: s for s in info["record"]["steps"]}
     for name in ("preflight", "signin", "ga_proof", "log_rows"):
         assert steps[name]["status"] == "pass", (name, steps[name]["reason"])

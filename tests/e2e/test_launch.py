@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from drill.browser.launch import chromium, process_tree, processes_using
+from drill.browser.locate import ENV_VAR, SHELL_NAME, choose_browser, headless_shell
+from drill.errors import DrillUserError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")]
 
@@ -72,40 +74,87 @@ def test_cancellation_cleans_up() -> None:
     _assert_gone(seen)
 
 
-def test_headless_presents_a_desktop_chrome_user_agent(site: object) -> None:
-    """No "HeadlessChrome" anywhere Entra could see it: navigator.userAgent and the request header."""
-    from drill.browser.launch import desktop_user_agent
+SHELL = headless_shell()
+BROWSERS = [
+    pytest.param("full", id="full-chromium"),
+    pytest.param(
+        "shell", id="headless-shell", marks=pytest.mark.skipif(SHELL is None, reason="no headless shell here")
+    ),
+]
+# A cross-site frame fetching its own subresource: where a HeadlessChrome brand would come back, if the
+# override covered the top document only.
+FRAMED = "<title>ua</title><iframe src='https://other.test/frame'></iframe>"
+FRAME = "<title>frame</title><script>fetch('/sub')</script>"
+BRANDS = "JSON.stringify(navigator.userAgentData && navigator.userAgentData.brands)"
 
+
+def _ua_seen(site: Any, which: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], Any]:
+    """Every user agent and client hint the pages' requests and scripts showed, and the session's record."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
     seen: dict[str, str] = {}
+    record: dict[str, Any] = {}
+    site.pages.update({"/ua": FRAMED, "/frame": FRAME, "/sub": "ok"})
 
     async def main() -> None:
-        async with chromium(extra_args=site.chromium_args) as session:  # type: ignore[attr-defined]
-            seen["session"] = str(session.user_agent)
+        choice = choose_browser("chromium" if which == "full" else None, headless=True)
+        async with chromium(choice, extra_args=site.chromium_args) as session:
+            record.update(session.evidence(), session_user_agent=session.user_agent)
             page = session.context.pages[0]
             requests: list[Any] = []
             page.on("request", lambda r: requests.append(r))
-            site.pages["/ua"] = "<title>ua</title>"  # type: ignore[attr-defined]
-            await page.goto(site.url("rp.test", "/ua"))  # type: ignore[attr-defined]
-            seen["navigator"] = await page.evaluate("navigator.userAgent")
-            headers = await requests[0].all_headers()
-            seen["header"] = headers.get("user-agent", "")
-            # Client hints too: Entra could read the brands (old headless Chrome said "HeadlessChrome").
-            hints["sec-ch-ua"] = headers.get("sec-ch-ua", "")
-            hints["brands"] = await page.evaluate("JSON.stringify(navigator.userAgentData.brands)")
+            async with page.expect_request(lambda r: r.url.endswith("/sub")):
+                await page.goto(site.url("rp.test", "/ua"))
+            for n, frame in enumerate(page.frames):
+                seen[f"navigator {n}"] = await frame.evaluate("navigator.userAgent")
+                seen[f"brands {n}"] = await frame.evaluate(BRANDS)
+            for request in requests:
+                headers = await request.all_headers()
+                seen[f"header {request.url}"] = headers.get("user-agent", "")
+                seen[f"sec-ch-ua {request.url}"] = headers.get("sec-ch-ua", "")
 
-    hints: dict[str, str] = {}
     asyncio.run(main())
-    assert "Chromium" in hints["sec-ch-ua"], hints
-    assert all("Headless" not in v for v in hints.values()), hints
-    for where, ua in seen.items():
-        assert "Headless" not in ua, where
-        assert ua.startswith("Mozilla/5.0 ("), where
-        assert " Chrome/" in ua, where
-        assert ua.endswith(" Safari/537.36"), where
-    assert seen["navigator"] == seen["header"] == seen["session"]
+    return seen, record
+
+
+@pytest.mark.parametrize("which", BROWSERS)
+def test_headless_presents_a_desktop_chrome_user_agent(
+    site: object, which: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No "HeadlessChrome" anywhere Entra could see it: navigator.userAgent, navigator.userAgentData and
+    the request headers, in the page and in a cross-site frame, on the full browser and on the shell."""
+    from drill.browser.launch import desktop_user_agent
+
+    seen, record = _ua_seen(site, which, monkeypatch)
+    assert len([k for k in seen if k.startswith("sec-ch-ua")]) == 3, seen  # page, frame, frame's fetch
+    assert len([k for k in seen if k.startswith("brands")]) == 2, seen
+    for where, value in seen.items():
+        assert "Headless" not in value, where
+        if where.startswith(("sec-ch-ua", "brands")):
+            assert "Chromium" in value, where
+        else:
+            assert value == record["session_user_agent"], where
+            assert value.startswith("Mozilla/5.0 ("), where
+            assert value.endswith(" Safari/537.36"), where
+            assert " Chrome/" in value, where
+    if which == "shell":
+        assert (record["name"], record["executable"]) == (SHELL_NAME, str(SHELL))
+        assert record["version"].startswith("HeadlessChrome/")  # the record says which browser ran
+        assert record["client_hints"]["removed_brands"] == ["HeadlessChrome"]
+    else:
+        assert "client_hints" not in record  # the full browser's own brands need no correction
     linux = desktop_user_agent("Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)", "linux")
     assert linux == (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/156.0.0.0 Safari/537.36"
     )
     assert desktop_user_agent("no version here") is None
+
+
+@pytest.mark.skipif(SHELL is None, reason="no headless shell here")
+def test_the_headless_shell_is_refused_for_a_headed_run() -> None:
+    async def main() -> None:
+        async with chromium(SHELL, headless=False):
+            raise AssertionError("a headless shell launched for a headed run")
+
+    with pytest.raises(DrillUserError, match="headless shell, which cannot show a window"):
+        asyncio.run(main())

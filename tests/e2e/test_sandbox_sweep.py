@@ -30,6 +30,7 @@ from drill.browser.launch import (
     sandbox_decision,
     sweep_stale,
 )
+from drill.browser.locate import headless_shell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,12 +40,21 @@ def _cmdlines(pids: list[int]) -> list[bytes]:
     return [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in pids]
 
 
-def test_the_launched_chromium_follows_the_decision() -> None:
+SHELL = headless_shell()
+# The full browser, and the headless shell a headless drill takes where it is installed.
+BROWSERS = [
+    pytest.param(shutil.which("chromium") or "", id="full-chromium"),
+    pytest.param(str(SHELL), id="headless-shell", marks=pytest.mark.skipif(SHELL is None, reason="no shell")),
+]
+
+
+@pytest.mark.parametrize("exe", BROWSERS)
+def test_the_launched_chromium_follows_the_decision(exe: str) -> None:
     decision = sandbox_decision()
     seen: dict[str, object] = {}
 
     async def run() -> None:
-        async with chromium() as session:
+        async with chromium(Path(exe)) as session:
             seen["cmdlines"] = _cmdlines(processes_using(session.profile_dir))
             await session.context.pages[0].set_content("<title>ok</title>")
 
@@ -77,7 +87,8 @@ AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-group
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to drop")
-def test_a_normal_user_gets_a_sandboxed_chromium() -> None:
+@pytest.mark.parametrize("exe", BROWSERS)
+def test_a_normal_user_gets_a_sandboxed_chromium(exe: str) -> None:
     home = Path(tempfile.mkdtemp(prefix="drill-e2e-nobody-"))  # pytest's tmp_path is closed to others
     os.chown(home, NOBODY, NOBODY)
     try:
@@ -86,7 +97,7 @@ def test_a_normal_user_gets_a_sandboxed_chromium() -> None:
             "PATH": os.environ.get("PATH", ""),
             "TMPDIR": str(home),
             "PYTHONPATH": str(ROOT),
-            "DRILL_CHROMIUM": shutil.which("chromium") or "",
+            "DRILL_CHROMIUM": exe,
         }
         probe = subprocess.run(
             [*AS_NOBODY, "import drill.browser.launch"], env=env, capture_output=True, text=True, check=False

@@ -131,3 +131,60 @@ def test_playwrights_chromium_is_looked_for_in_its_folder_on_each_platform(tmp_p
     assert locate.playwright_browsers_dir("win32", {}, home) == home / "AppData" / "Local" / "ms-playwright"
     assert locate.playwright_browsers_dir("win32", {"PLAYWRIGHT_BROWSERS_PATH": "/p"}, home) == Path("/p")
     assert "chrome-win64/chrome.exe" in locate._CHROMIUM_BINARIES
+
+
+def test_a_headless_run_with_no_choice_takes_the_headless_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Playwright's own default for headless Chromium; a choice (playbook, DRILL_CHROMIUM) keeps its own."""
+    shells = tmp_path / "ms-playwright"
+    shell = _fake_browser(shells / "chromium_headless_shell-1200" / locate._SHELL_BINARIES[0])
+    full = _fake_browser(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(shells))
+    monkeypatch.delenv(locate.ENV_VAR, raising=False)
+    monkeypatch.setattr(locate, "SYSTEM_CANDIDATES", (str(full),))
+    assert choose_browser(headless=True) == BrowserChoice(locate.SHELL_NAME, shell, None, "found")
+    assert choose_browser() == BrowserChoice("Chromium", full, None, "found")  # headed: never the shell
+    assert choose_browser("chromium", headless=True).executable == full
+    assert choose_browser(None, str(full), headless=True).executable == full
+    monkeypatch.setenv(locate.ENV_VAR, str(full))
+    assert choose_browser(headless=True) == BrowserChoice("Chromium", full, None, locate.ENV_VAR)
+    # Debian's package where Playwright has none.
+    monkeypatch.delenv(locate.ENV_VAR)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "empty"))
+    debian = _fake_browser(tmp_path / "usr" / "bin" / "chromium-headless-shell")
+    monkeypatch.setattr(locate, "SYSTEM_SHELLS", (str(debian),))
+    assert choose_browser(headless=True).executable == debian
+    monkeypatch.setattr(locate, "SYSTEM_SHELLS", ())
+    assert choose_browser(headless=True).executable == full
+
+
+def test_the_shells_client_hints_keep_every_brand_but_headlesschrome() -> None:
+    from drill.browser.client_hints import is_headless_shell, without_headless_brand
+
+    found = {
+        "brands": [
+            {"brand": "Not:A-Brand", "version": "8"},
+            {"brand": "Chromium", "version": "156"},
+            {"brand": "HeadlessChrome", "version": "156"},
+        ],
+        "fullVersionList": [
+            {"brand": "Not:A-Brand", "version": "8.0.0.0"},
+            {"brand": "HeadlessChrome", "version": "156.0.8078.129"},
+            {"brand": "Chromium", "version": "156.0.8078.129"},
+        ],
+        "mobile": False,
+        "platform": "Linux",
+        "architecture": "x86",
+        "bitness": "64",
+        "model": "",
+        "platformVersion": "",
+        "wow64": False,
+    }
+    meta = without_headless_brand(found)
+    assert meta["brands"] == found["brands"][:2]
+    assert meta["fullVersionList"] == [found["fullVersionList"][0], found["fullVersionList"][2]]
+    picked = (meta["platform"], meta["architecture"], meta["bitness"], meta["mobile"])
+    assert picked == ("Linux", "x86", "64", False)
+    assert is_headless_shell("HeadlessChrome/156.0.8078.129")
+    assert not is_headless_shell("Chrome/156.0.8078.129")
