@@ -11,8 +11,7 @@ hijacked) and the renderer holds the account's session. Chromium itself refuses 
 root ("Running as root without --no-sandbox is not supported", checked on Debian's chromium, in and out of
 a container), so `--no-sandbox` is added only for root and the record says so, with the reason; a normal
 user never gets it (`sandbox_decision`). Profiles, demo key folders and log folders a crashed drill left
-behind are swept at the next start (`sweep_stale`): at once when the process that made them is gone
-(drill/browser/owner.py), otherwise after STALE_AFTER_S.
+behind are swept at the next start (drill/browser/sweep.py).
 """
 
 from __future__ import annotations
@@ -21,10 +20,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
-import stat
 import tempfile
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +28,9 @@ from typing import Any
 
 from drill.browser.client_hints import is_headless_shell, present_as_full_chromium
 from drill.browser.locate import BrowserChoice, choose_browser, is_headless_shell_binary
-from drill.browser.owner import OWNER_FILE, mark_owner, owner_alive
+from drill.browser.owner import mark_owner
+from drill.browser.processes import kill_survivors, process_tree, processes_using
+from drill.browser.sweep import PROFILE_PREFIX
 from drill.errors import DrillUserError
 
 QUIET_FLAGS = (
@@ -44,16 +42,10 @@ QUIET_FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
-PROFILE_PREFIX = "drill-chromium-"
-DEMO_PREFIX = "drill-demo-"  # the demo's software keys and simulator state (drill/run/demo.py)
-LOG_PREFIX = "drill-log-"  # the run wiring's temporary log folder (its redacted copy lands in the bundle)
 CLOSE_TIMEOUT_S = 15.0
 NO_SANDBOX = "--no-sandbox"
 CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))
 _CGROUP_HINTS = ("docker", "containerd", "kubepods", "libpod", "lxc")
-# Far longer than any drill (the default SLAs add up to about 75 minutes): a folder that records no owner
-# (drill/browser/owner.py), this old, whose processes are gone, is a crash's leftover, never a running drill.
-STALE_AFTER_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -204,71 +196,6 @@ def _run_version(executable: Path) -> str:
     return done.stdout
 
 
-def _stat(pid: str) -> tuple[str, int, int] | None:
-    """(state, parent pid, start time) of a process from /proc, None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1]), int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def processes_using(profile: Path) -> list[int]:
-    """Pids of live processes whose command line names this profile directory (Chromium and its helpers).
-
-    Read from /proc so it needs no extra package; elsewhere it finds nothing and we rely on Playwright.
-    """
-    marker = str(profile).encode()
-    found: list[int] = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        stat = _stat(entry.name)
-        if marker in cmdline and stat is not None and stat[0] != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def process_tree(pids: Sequence[int]) -> dict[int, int]:
-    """The given pids and their descendants (renderers and zygotes do not all name the profile), each
-    with its start time, so a pid reused by an unrelated process later is never mistaken for ours."""
-    table: dict[int, tuple[int, int]] = {}
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return {}
-    for entry in proc.iterdir():
-        if entry.name.isdigit():
-            stat = _stat(entry.name)
-            if stat is not None:
-                table[int(entry.name)] = (stat[1], stat[2])
-    found = {pid for pid in pids if pid in table}
-    grew = True
-    while grew:
-        grew = False
-        for pid, (ppid, _) in table.items():
-            if ppid in found and pid not in found:
-                found.add(pid)
-                grew = True
-    return {pid: table[pid][1] for pid in found}
-
-
-def _kill_survivors(tree: dict[int, int]) -> None:
-    """SIGKILL each process of the snapshot that still runs as the same process (same start time)."""
-    for pid, started in tree.items():
-        stat = _stat(str(pid))
-        if stat is None or stat[2] != started or stat[0] == "Z":
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
 def launch_options(
     choice: BrowserChoice, sandbox: SandboxDecision, extra_args: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -368,92 +295,5 @@ async def _close(pw: Any, context: Any, profile: Path) -> None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pw.stop(), timeout=CLOSE_TIMEOUT_S)
         # Whatever survived a clean close (or a close that timed out) is killed, then the profile goes.
-        _kill_survivors({**tree, **process_tree(processes_using(profile))})
+        kill_survivors({**tree, **process_tree(processes_using(profile))})
         shutil.rmtree(profile, ignore_errors=True)
-
-
-def _open_by_any_process(folder: Path) -> bool:
-    """True when a live process has a file under `folder` open (a running drill's log, say)."""
-    prefix = str(folder) + os.sep
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return False
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fds = list((entry / "fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = str(fd.readlink())
-            except OSError:
-                continue
-            if target == str(folder) or target.startswith(prefix):
-                return True
-    return False
-
-
-def _owner_alive(base_fd: int, name: str) -> bool | None:
-    """The folder's recorded owner: running (True), gone (False), or not recorded (None)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(f"{name}{os.sep}{OWNER_FILE}", flags, dir_fd=base_fd)
-    except OSError:
-        return None
-    with os.fdopen(fd, encoding="ascii", errors="replace") as src:
-        return owner_alive(src.read(64))
-
-
-def sweep_stale(
-    temp_dir: Path | None = None,
-    *,
-    prefixes: Sequence[str] = (PROFILE_PREFIX, DEMO_PREFIX, LOG_PREFIX),
-    max_age_s: float = STALE_AFTER_S,
-    now: float | None = None,
-) -> list[Path]:
-    """Delete what a crashed drill left in the temp folder: its Chromium profiles (cookies), the demo's key
-    folders and log folders.
-
-    Only real folders (never a symlink, never followed), owned by this user, whose recorded owner process
-    is gone (whatever their age) or, recording none, untouched for `max_age_s`; never one whose owner runs,
-    nor one a live process uses (Chromium names its profile on its command line; a log is an open file).
-    Deletion goes through the temp folder's descriptor with shutil's symlink-safe rmtree, so a folder
-    swapped for a symlink after the checks is refused, not followed. Returns what was removed.
-    """
-    base = Path(temp_dir or tempfile.gettempdir())
-    geteuid = getattr(os, "geteuid", None)
-    me = geteuid() if geteuid is not None else None
-    now = time.time() if now is None else now
-    removed: list[Path] = []
-    try:
-        base_fd = os.open(base, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return removed
-    try:
-        with os.scandir(base_fd) as entries:
-            names = [e.name for e in entries if e.name.startswith(tuple(prefixes))]
-        for name in names:
-            path = base / name
-            try:
-                st = os.stat(name, dir_fd=base_fd, follow_symlinks=False)
-            except OSError:
-                continue
-            if not stat.S_ISDIR(st.st_mode) or (me is not None and st.st_uid != me):
-                continue  # a symlink, a file, or someone else's: not ours to touch
-            owner = _owner_alive(base_fd, name)
-            if owner or (owner is None and now - st.st_mtime < max_age_s):
-                continue
-            if processes_using(path) or _open_by_any_process(path):
-                continue
-            if not shutil.rmtree.avoids_symlink_attacks:
-                continue  # no safe way to delete here; leaving it is better than following a link
-            try:
-                shutil.rmtree(name, dir_fd=base_fd)
-            except OSError:
-                continue
-            removed.append(path)
-    finally:
-        os.close(base_fd)
-    return removed

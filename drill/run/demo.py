@@ -22,6 +22,7 @@ from typing import Any
 import typer
 
 from drill.assets import DEMO_PLAYBOOK, DEMO_QUERIES, DEMO_TENANT
+from drill.browser.sweep import DEMO_PREFIX, LOG_PREFIX
 from drill.errors import DrillUserError
 from drill.run.demo_cards import card_in_storage, print_demo_cards
 
@@ -129,7 +130,7 @@ def demo_world(
         chosen = [parse_variant(v) for v in variants]
     except KeyError as exc:
         raise DrillUserError(f"{exc.args[0]}; `drill sim variants` lists them") from None
-    with tempfile.TemporaryDirectory(prefix="drill-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=DEMO_PREFIX) as tmp:
         from drill.browser.owner import mark_owner
 
         mark_owner(Path(tmp))  # killed mid-drill, its keys are swept at the next start (issue 29, item 7)
@@ -246,7 +247,7 @@ def run_demo(
 
     if account not in {"ea01", "ea02"}:
         raise DrillUserError(f"--account {account}: the demo accounts are ea01 and ea02")
-    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
+    log_path = Path(tempfile.mkdtemp(prefix=LOG_PREFIX)) / "log.jsonl"
     configure_logging(log_path, console=False)
     typer.echo("starting the simulated tenant and registering two software keys ...", err=True)
     with demo_world(fault=fault, variants=variants, watch=watch) as world:

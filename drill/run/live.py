@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from drill.browser.sweep import LOG_PREFIX
 from drill.fidelity import PACK_FILE, recording
 
 
@@ -80,7 +81,7 @@ def run_live(
     from drill.run.loop import execute, summary_printer
 
     ctx = _context(playbook, account)  # user errors (software key on a Microsoft cloud) before any prompt
-    log_path = Path(tempfile.mkdtemp(prefix="drill-log-")) / "log.jsonl"
+    log_path = Path(tempfile.mkdtemp(prefix=LOG_PREFIX)) / "log.jsonl"
     configure_logging(log_path, console=False)
     if operator is None:
         operator = typer.prompt("Operator name (as written in the playbook's authorised_people)")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import structlog
 import typer
 
-from drill.browser.launch import sweep_stale
+from drill.browser.sweep import sweep_stale
 from drill.evidence.bundle import BundleWriter
 from drill.evidence.controls import findings_for
 from drill.evidence.model import Confirmation, DrillRecord, Verdict

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from drill.browser.launch import DEMO_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, processes_using, sweep_stale
+from drill.browser.processes import processes_using
+from drill.browser.sweep import DEMO_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

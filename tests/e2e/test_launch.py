@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from drill.browser.launch import chromium, process_tree, processes_using
+from drill.browser.launch import chromium
 from drill.browser.locate import ENV_VAR, SHELL_NAME, choose_browser, headless_shell
+from drill.browser.processes import process_tree, processes_using
 from drill.errors import DrillUserError
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")]

@@ -21,16 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from drill.browser.launch import (
-    NO_SANDBOX,
-    PROFILE_PREFIX,
-    STALE_AFTER_S,
-    chromium,
-    processes_using,
-    sandbox_decision,
-    sweep_stale,
-)
+from drill.browser.launch import NO_SANDBOX, chromium, sandbox_decision
 from drill.browser.locate import headless_shell
+from drill.browser.processes import processes_using
+from drill.browser.sweep import PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +63,8 @@ def test_the_launched_chromium_follows_the_decision(exe: str) -> None:
 CHILD = """
 import asyncio
 from pathlib import Path
-from drill.browser.launch import NO_SANDBOX, chromium, processes_using, sandbox_decision
+from drill.browser.launch import NO_SANDBOX, chromium, sandbox_decision
+from drill.browser.processes import processes_using
 
 async def main():
     async with chromium() as session:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drill.assets import DEMO_PLAYBOOK
-from drill.browser.launch import LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S
+from drill.browser.sweep import LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S
 from drill.evidence.model import DrillRecord, StepResult, Verdict
 from drill.run import orchestrator
 from drill.steps.base import StepBuilder

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drill.browser.launch import DEMO_PREFIX, LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
+from drill.browser.sweep import DEMO_PREFIX, LOG_PREFIX, PROFILE_PREFIX, STALE_AFTER_S, sweep_stale
 
 OLD = time.time() - STALE_AFTER_S - 3600
 
