@@ -29,8 +29,9 @@ def record_issued_tokens(world: Any) -> list[str]:
 
 
 class SharedChromium:
-    """One Chromium for a module's sign-in driver tests, each test in a fresh browser context of its own
-    (cookies, storage and pages start empty), with the drill's flags and context options.
+    """One Chromium for a module's sign-in driver tests (the browser a headless drill takes: the headless
+    shell where installed), each test in a fresh browser context of its own (cookies, storage and pages start
+    empty), with the drill's flags and context options.
 
     The sign-in driver and the WebAuthn bridge only see a BrowserContext, so they run as they do in a drill;
     what the product's own launcher adds (persistent throwaway profile, stragglers killed, profile deleted)
@@ -57,7 +58,7 @@ class SharedChromium:
 
         self._pw = await async_playwright().start()
         self._browser = await self._pw.chromium.launch(
-            headless=True, **launch_options(choose_browser(), sandbox_decision(), extra_args)
+            headless=True, **launch_options(choose_browser(headless=True), sandbox_decision(), extra_args)
         )
         self.user_agent = desktop_user_agent(f"Chromium {self._browser.version}")
 

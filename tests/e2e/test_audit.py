@@ -318,11 +318,13 @@ def test_the_html_report_shows_every_control_with_mappings_and_evidence_in_chrom
 async def _render(html: str, shot: Path) -> dict[str, object]:
     from playwright.async_api import async_playwright
 
-    from drill.browser.locate import find_chromium
+    from drill.browser.locate import choose_browser
     from drill.evidence.pdf import CHROMIUM_ARGS
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(find_chromium()), args=list(CHROMIUM_ARGS))
+        browser = await pw.chromium.launch(
+            executable_path=str(choose_browser(headless=True).executable), args=list(CHROMIUM_ARGS)
+        )
         try:
             page = await browser.new_page(viewport={"width": 1200, "height": 900})
             await page.route("**/*", lambda route: route.abort())

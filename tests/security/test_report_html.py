@@ -80,11 +80,13 @@ async def _load_all(pages: dict[str, str]) -> dict[str, dict[str, object]]:
     """Load each HTML document in its own fresh context of one Chromium; record what it tried to do."""
     from playwright.async_api import async_playwright
 
-    from drill.browser.locate import find_chromium
+    from drill.browser.locate import choose_browser
 
     results: dict[str, dict[str, object]] = {}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(find_chromium()), args=list(CHROMIUM_ARGS))
+        browser = await pw.chromium.launch(
+            executable_path=str(choose_browser(headless=True).executable), args=list(CHROMIUM_ARGS)
+        )
         try:
             for name, html in pages.items():
                 context = await browser.new_context()
