@@ -95,6 +95,8 @@ SHELL_NAME = "Chromium headless shell"
 
 
 def is_headless_shell_binary(executable: Path) -> bool:
+    """Told by its file name (Playwright's `chrome-headless-shell`, Debian's `chromium-headless-shell`), the
+    only sign before launch; once running, the browser names itself (client_hints.is_headless_shell)."""
     return "headless-shell" in executable.name
 
 
@@ -207,6 +209,23 @@ def _missing_channel(channel: str) -> DrillUserError:
         f"browser.channel {channel}: {name} is not installed on this machine{where}; {how}, "
         f"or choose another browser.channel ({', '.join(CHOICES)})"
     )
+
+
+def choose_headless(
+    configured: bool | None, headed: bool, env: dict[str, str] | None = None
+) -> tuple[bool, str]:
+    """Headless or not, and why. Unset in the playbook: headed (a live drill has its operator at the key),
+    unless this Linux/BSD machine has no display, where a window cannot open."""
+    if headed:
+        return False, "headed: asked for on the command line"
+    if configured is not None:
+        return configured, f"browser.headless is {str(configured).lower()} in the playbook"
+    env = dict(os.environ) if env is None else env
+    if sys.platform.startswith(("linux", "freebsd", "openbsd")) and not (
+        env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+    ):
+        return True, "headless: browser.headless is unset and there is no display (DISPLAY/WAYLAND_DISPLAY)"
+    return False, "headed: browser.headless is unset, and a live drill shows the browser to its operator"
 
 
 def choose_browser(

@@ -275,9 +275,8 @@ def hidden_key_checks(ctx: DrillContext, sb: StepBuilder, info: Any) -> None:
 
 def check_browser(ctx: DrillContext, sb: StepBuilder) -> None:
     """The playbook's browser (browser.channel / executable), or the one found, answers `--version`."""
-    from drill.browser.locate import choose_browser
+    from drill.browser.locate import choose_browser, choose_headless
     from drill.errors import DrillUserError
-    from drill.steps.signin import choose_headless
 
     browser = ctx.playbook.browser
     override = str(browser.executable) if browser.executable else None

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import sys
 from typing import Any
 
+from drill.browser.locate import choose_browser, choose_headless
 from drill.evidence.model import SignInPage, StepResult
 from drill.steps.base import StepBuilder, utcnow
 from drill.steps.context import DrillContext
@@ -21,23 +20,6 @@ from drill.steps.context import DrillContext
 NAME, TITLE = "signin", "Browser sign-in with the passkey"
 CLAIMS = ("aud", "iss", "tid", "oid", "upn", "amr", "wids", "scp", "appid", "azp", "iat", "exp")
 PASSKEY_AMR = "fido"
-
-
-def choose_headless(
-    configured: bool | None, headed: bool, env: dict[str, str] | None = None
-) -> tuple[bool, str]:
-    """Headless or not, and why. Unset in the playbook: headed (a live drill has its operator at the key),
-    unless this Linux/BSD machine has no display, where a window cannot open."""
-    if headed:
-        return False, "headed: asked for on the command line"
-    if configured is not None:
-        return configured, f"browser.headless is {str(configured).lower()} in the playbook"
-    env = dict(os.environ) if env is None else env
-    if sys.platform.startswith(("linux", "freebsd", "openbsd")) and not (
-        env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
-    ):
-        return True, "headless: browser.headless is unset and there is no display (DISPLAY/WAYLAND_DISPLAY)"
-    return False, "headed: browser.headless is unset, and a live drill shows the browser to its operator"
 
 
 def token_claims(jwt: str) -> dict[str, Any]:
@@ -64,7 +46,6 @@ async def run(ctx: DrillContext) -> StepResult:
     from drill.auth import AuthError, start_browser_flow
     from drill.browser.bridge import WebAuthnBridge
     from drill.browser.launch import chromium
-    from drill.browser.locate import choose_browser
     from drill.browser.recording import Recorder
     from drill.browser.signin import sign_in
     from drill.browser.ui_profile import INTERSTITIALS, UiProfile

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from drill.assets import DEMO_PLAYBOOK
-from drill.steps.signin import choose_headless
+from drill.browser.locate import choose_headless
 
 
 def test_command_line_headed_wins() -> None:
